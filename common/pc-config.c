@@ -1,0 +1,1156 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-config: loading, validation and snapshots of the configuration.
+ *
+ * Loading runs in three passes per file: a raw scan of the text (line numbers,
+ * duplicate keys and sections, trailing comments: the things GKeyFile hides),
+ * GKeyFile for the INI syntax, then the schema tables, which turn text into
+ * typed fields. Per-domain sections are built by parsing, for each key, the
+ * domain file's text if it has one, else the main file's, else the default:
+ * a merge key by key with no deep copies.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pc-addr.h"
+#include "pc-config.h"
+
+G_DEFINE_QUARK(pc-config-error-quark, pc_config_error)
+
+/* bounds on what we read: a config file is trusted, but a typo must not eat memory */
+#define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
+#define CONFIG_MAX_DOMAIN_FILES 100000
+
+struct _PcConfig {
+	char *path;
+	const PcConfigSchema *schema;
+	PcGlobalConfig global;
+	PcDaemonBase daemon;
+	GPtrArray *listeners; /* PcListener */
+	gpointer section;     /* schema->size bytes */
+	GHashTable *domains;  /* normalised domain -> DomainEntry */
+	GHashTable *local_exact;   /* set of domains (and "[literal]") */
+	GPtrArray *local_parents;  /* ".example.com" entries */
+	atomic_uint warned;
+};
+
+typedef struct {
+	char *path;
+	gpointer section; /* NULL when the file has no section of ours */
+} DomainEntry;
+
+/* one INI file as scanned: its GKeyFile and where each key stands */
+typedef struct {
+	char *path;
+	GKeyFile *keyfile;
+	GHashTable *lines; /* "group\nkey" or "group" -> line number */
+} ConfigFile;
+
+static void
+config_file_free(ConfigFile *file)
+{
+	g_free(file->path);
+	g_clear_pointer(&file->keyfile, g_key_file_unref);
+	g_clear_pointer(&file->lines, g_hash_table_unref);
+	g_free(file);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConfigFile, config_file_free)
+
+static const char *const role_names[] = {"mx", "submission", "smtps", "internal", NULL};
+
+/* sections that belong to other daemons: accepted, not read */
+static const char *const reserved_sections[] = {"relay", "auth", "rate", "greylist", "verify",
+						"sign", "admin", NULL};
+
+const char *
+pc_listener_role_to_string(PcListenerRole role)
+{
+	if ((guint)role < G_N_ELEMENTS(role_names) - 1)
+		return role_names[role];
+	return "unknown";
+}
+
+/* ---------------------------------------------------------------- schemas */
+
+static const PcConfigKey global_keys[] = {
+	{"local_domains", PC_CONFIG_DOMAINS, "", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, local_domains), 0,
+	 "domains whose mail is ours; \".example.com\" adds its subdomains"},
+	{"trusted_networks", PC_CONFIG_NETWORKS, "127.0.0.0/8; ::1/128", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, trusted_networks), 0,
+	 "clients that may relay without AUTH (like Postfix mynetworks)"},
+	{"authserv_id", PC_CONFIG_STRING, "", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, authserv_id), 0, "RFC 8601 authserv-id"},
+	{"store", PC_CONFIG_STRING, "memory", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, store),
+	 PC_CONFIG_KEY_RESTART, "memory, redis://HOST:PORT/DB or unix:/PATH"},
+	{"store_max_keys", PC_CONFIG_INT, "1000000", 1000, G_GINT64_CONSTANT(100000000), NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, store_max_keys), PC_CONFIG_KEY_RESTART,
+	 "bound on the memory store's entries"},
+	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, statistics), PC_CONFIG_KEY_RESTART,
+	 "HOST:PORT of the Prometheus /metrics listener; empty = off"},
+	{"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
+	{"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),
+	 PC_CONFIG_KEY_RESTART, "user to run as after start-up (root only); empty = stay"},
+	{"group", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, group),
+	 PC_CONFIG_KEY_RESTART, "group to run as; empty = the user's primary group"},
+};
+
+static const PcConfigKey listener_keys[] = {
+	{"role", PC_CONFIG_ENUM, "mx", 0, 0, role_names, G_STRUCT_OFFSET(PcListener, role), 0,
+	 "mx | submission | smtps | internal"},
+	{"ports", PC_CONFIG_INT_LIST, "", 0, 65535, NULL, G_STRUCT_OFFSET(PcListener, ports), 0,
+	 "matched against {daemon_port}"},
+	{"daemon_names", PC_CONFIG_STRING_LIST, "", 0, 0, NULL,
+	 G_STRUCT_OFFSET(PcListener, daemon_names), 0, "matched against {daemon_name}"},
+};
+
+static const PcConfigKey daemon_keys[] = {
+	{"socket", PC_CONFIG_STRING, NULL, 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, socket),
+	 PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
+	{"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
+	 PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
+};
+
+/* ----------------------------------------------------------- value parsers */
+
+gboolean
+pc_config_parse_bool(const char *text, gboolean *value_out, GError **error)
+{
+	static const char *const yes[] = {"yes", "on", "true", "1"};
+	static const char *const no[] = {"no", "off", "false", "0"};
+
+	g_return_val_if_fail(text != NULL, FALSE);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(text, yes[i]) == 0) {
+			*value_out = TRUE;
+			return TRUE;
+		}
+		if (g_ascii_strcasecmp(text, no[i]) == 0) {
+			*value_out = FALSE;
+			return TRUE;
+		}
+	}
+	g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+		    "'%s' is not a boolean (yes/no, on/off, true/false, 1/0)", text);
+	return FALSE;
+}
+
+/* "123" followed by an optional unit letter; units maps letters to multipliers */
+static gboolean
+parse_number_unit(const char *text, const char *units, const gint64 *multipliers,
+		  gint64 bare_multiplier, const char *what, gint64 *value_out, GError **error)
+{
+	char *end = NULL;
+	guint64 number;
+	gint64 multiplier = bare_multiplier;
+
+	if (!g_ascii_isdigit(text[0])) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE, "'%s' is not a %s",
+			    text, what);
+		return FALSE;
+	}
+	errno = 0;
+	number = g_ascii_strtoull(text, &end, 10);
+	if (errno != 0 || number > G_MAXINT32) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE, "'%s' is too large",
+			    text);
+		return FALSE;
+	}
+	if (*end != '\0') {
+		const char *unit = strchr(units, *end);
+
+		if (unit == NULL || end[1] != '\0') {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' is not a %s (units: %s)", text, what, units);
+			return FALSE;
+		}
+		multiplier = multipliers[unit - units];
+	}
+	*value_out = (gint64)number * multiplier;
+	return TRUE;
+}
+
+gboolean
+pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error)
+{
+	static const gint64 mult[] = {PC_USEC(1), PC_USEC(60), PC_USEC(3600), PC_USEC(86400),
+				      PC_USEC(7 * 86400)};
+
+	g_return_val_if_fail(text != NULL, FALSE);
+	return parse_number_unit(text, "smhdw", mult, G_USEC_PER_SEC, "duration", usec_out,
+				 error);
+}
+
+gboolean
+pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error)
+{
+	static const gint64 mult[] = {1024, 1024, 1024 * 1024, 1024 * 1024 * 1024};
+
+	g_return_val_if_fail(text != NULL, FALSE);
+	return parse_number_unit(text, "kKMG", mult, 1, "size", bytes_out, error);
+}
+
+char **
+pc_config_split_list(const char *text)
+{
+	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
+	g_auto(GStrv) parts = g_strsplit_set(text != NULL ? text : "", ";, \t", -1);
+
+	for (gsize i = 0; parts[i] != NULL; i++) {
+		if (parts[i][0] != '\0')
+			g_ptr_array_add(items, g_strdup(parts[i]));
+	}
+	g_ptr_array_add(items, NULL);
+	return (char **)g_ptr_array_free(g_steal_pointer(&items), FALSE);
+}
+
+static gboolean
+check_bounds(const PcConfigKey *key, gint64 value, GError **error)
+{
+	if (key->min == 0 && key->max == 0)
+		return TRUE;
+	if (value < key->min || value > key->max) {
+		if (key->type == PC_CONFIG_DURATION)
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+				    "%" G_GINT64_FORMAT "s is out of range %" G_GINT64_FORMAT
+				    "s..%" G_GINT64_FORMAT "s",
+				    value / G_USEC_PER_SEC, key->min / G_USEC_PER_SEC,
+				    key->max / G_USEC_PER_SEC);
+		else
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+				    "%" G_GINT64_FORMAT " is out of range %" G_GINT64_FORMAT
+				    "..%" G_GINT64_FORMAT,
+				    value, key->min, key->max);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+parse_domains(const char *text, char ***domains_out, GError **error)
+{
+	g_auto(GStrv) items = pc_config_split_list(text);
+	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+
+	for (gsize i = 0; items[i] != NULL; i++) {
+		const char *item = items[i];
+		gboolean parent = item[0] == '.';
+		g_autofree char *norm = NULL;
+
+		if (item[0] == '[') {
+			/* an IP literal domain, normalised the way pc-addr does it */
+			g_autoptr(PcAddress) address = NULL;
+			g_autofree char *path = g_strdup_printf("<x@%s>", item);
+
+			if (!pc_addr_parse_path(path, strlen(path), &address, NULL)) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+					    "'%s' is not an IP address literal", item);
+				return FALSE;
+			}
+			g_ptr_array_add(out, g_strdup(address->domain));
+			continue;
+		}
+		norm = pc_addr_normalize_domain(item + (parent ? 1 : 0),
+						strlen(item) - (parent ? 1 : 0));
+		if (norm == NULL) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' is not a domain name", item);
+			return FALSE;
+		}
+		g_ptr_array_add(out, parent ? g_strconcat(".", norm, NULL) : g_steal_pointer(&norm));
+	}
+	g_ptr_array_add(out, NULL);
+	*domains_out = (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
+	return TRUE;
+}
+
+/* parses text into the field of key inside base; error without prefix */
+static gboolean
+parse_value(const PcConfigKey *key, const char *text, gpointer base, GError **error)
+{
+	gpointer field = (guint8 *)base + key->offset;
+
+	switch (key->type) {
+	case PC_CONFIG_STRING:
+		g_free(*(char **)field);
+		*(char **)field = text[0] != '\0' ? g_strdup(text) : NULL;
+		return TRUE;
+	case PC_CONFIG_STRING_LIST:
+		g_strfreev(*(char ***)field);
+		*(char ***)field = pc_config_split_list(text);
+		return TRUE;
+	case PC_CONFIG_BOOL:
+		return pc_config_parse_bool(text, (gboolean *)field, error);
+	case PC_CONFIG_INT: {
+		char *end = NULL;
+		gint64 value;
+
+		errno = 0;
+		value = g_ascii_strtoll(text, &end, 10);
+		if (text[0] == '\0' || *end != '\0' || errno != 0) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' is not a whole number", text);
+			return FALSE;
+		}
+		if (!check_bounds(key, value, error))
+			return FALSE;
+		*(gint64 *)field = value;
+		return TRUE;
+	}
+	case PC_CONFIG_DURATION:
+	case PC_CONFIG_SIZE: {
+		gint64 value = 0;
+		gboolean ok = key->type == PC_CONFIG_DURATION
+				  ? pc_config_parse_duration(text, &value, error)
+				  : pc_config_parse_size(text, &value, error);
+
+		if (!ok || !check_bounds(key, value, error))
+			return FALSE;
+		*(gint64 *)field = value;
+		return TRUE;
+	}
+	case PC_CONFIG_ENUM:
+		for (int i = 0; key->choices[i] != NULL; i++) {
+			if (g_ascii_strcasecmp(text, key->choices[i]) == 0) {
+				*(int *)field = i;
+				return TRUE;
+			}
+		}
+		{
+			g_autofree char *choices = g_strjoinv(" | ", (char **)key->choices);
+
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' is not one of: %s", text, choices);
+		}
+		return FALSE;
+	case PC_CONFIG_NETWORKS: {
+		g_auto(GStrv) items = pc_config_split_list(text);
+		PcNetList *list = pc_net_list_parse((const char *const *)items,
+						    g_strv_length(items), error);
+
+		if (list == NULL)
+			return FALSE;
+		g_clear_pointer((PcNetList **)field, pc_net_list_free);
+		*(PcNetList **)field = list;
+		return TRUE;
+	}
+	case PC_CONFIG_DOMAINS: {
+		char **domains = NULL;
+
+		if (!parse_domains(text, &domains, error))
+			return FALSE;
+		g_strfreev(*(char ***)field);
+		*(char ***)field = domains;
+		return TRUE;
+	}
+	case PC_CONFIG_INT_LIST: {
+		g_auto(GStrv) items = pc_config_split_list(text);
+		g_autoptr(GArray) values = g_array_new(FALSE, FALSE, sizeof(gint64));
+
+		for (gsize i = 0; items[i] != NULL; i++) {
+			char *end = NULL;
+			gint64 value;
+
+			errno = 0;
+			value = g_ascii_strtoll(items[i], &end, 10);
+			if (*end != '\0' || errno != 0) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+					    "item '%s' is not a whole number", items[i]);
+				return FALSE;
+			}
+			if (!check_bounds(key, value, error))
+				return FALSE;
+			g_array_append_val(values, value);
+		}
+		g_clear_pointer((GArray **)field, g_array_unref);
+		*(GArray **)field = g_steal_pointer(&values);
+		return TRUE;
+	}
+	}
+	g_assert_not_reached();
+}
+
+static void
+clear_fields(const PcConfigKey *keys, gsize n_keys, gpointer base)
+{
+	for (gsize i = 0; i < n_keys; i++) {
+		gpointer field = (guint8 *)base + keys[i].offset;
+
+		switch (keys[i].type) {
+		case PC_CONFIG_STRING:
+			g_clear_pointer((char **)field, g_free);
+			break;
+		case PC_CONFIG_STRING_LIST:
+		case PC_CONFIG_DOMAINS:
+			g_clear_pointer((char ***)field, g_strfreev);
+			break;
+		case PC_CONFIG_NETWORKS:
+			g_clear_pointer((PcNetList **)field, pc_net_list_free);
+			break;
+		case PC_CONFIG_INT_LIST:
+			g_clear_pointer((GArray **)field, g_array_unref);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ raw scanning */
+
+static char *
+line_key(const char *group, const char *key)
+{
+	return key != NULL ? g_strconcat(group, "\n", key, NULL) : g_strdup(group);
+}
+
+/*
+ * scan_text: what GKeyFile would accept silently but an admin must hear
+ * about. Fills lines with the line number of every group and key.
+ */
+static gboolean
+scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
+{
+	g_auto(GStrv) rows = g_strsplit(text, "\n", -1);
+	g_autofree char *group = NULL;
+
+	for (guint n = 0; rows[n] != NULL; n++) {
+		char *row = g_strstrip(rows[n]);
+		char *eq;
+		g_autofree char *id = NULL;
+
+		if (row[0] == '\0' || row[0] == '#' || row[0] == ';')
+			continue;
+		if (row[0] == '[') {
+			char *close = strchr(row, ']');
+
+			if (close == NULL) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE,
+					    "%s:%u: section header without ']'", path, n + 1);
+				return FALSE;
+			}
+			g_free(group);
+			group = g_strndup(row + 1, close - row - 1);
+			if (g_hash_table_contains(lines, group)) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+					    "%s:%u: [%s]: section given twice (first at line %u)",
+					    path, n + 1, group,
+					    GPOINTER_TO_UINT(g_hash_table_lookup(lines, group)));
+				return FALSE;
+			}
+			g_hash_table_insert(lines, g_strdup(group), GUINT_TO_POINTER(n + 1));
+			continue;
+		}
+		eq = strchr(row, '=');
+		if (eq == NULL || group == NULL)
+			continue; /* GKeyFile reports the syntax error with its own words */
+		*eq = '\0';
+		g_strchomp(row);
+		id = line_key(group, row);
+		if (g_hash_table_contains(lines, id)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+				    "%s:%u: [%s] %s: key given twice (first at line %u)", path,
+				    n + 1, group, row,
+				    GPOINTER_TO_UINT(g_hash_table_lookup(lines, id)));
+			return FALSE;
+		}
+		/* GKeyFile would keep " # comment" as part of the value */
+		for (const char *v = eq + 1; *v != '\0'; v++) {
+			if (*v == '#' && (v[-1] == ' ' || v[-1] == '\t')) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+					    "%s:%u: [%s] %s: comments are not allowed after a "
+					    "value; put them on a line of their own",
+					    path, n + 1, group, row);
+				return FALSE;
+			}
+		}
+		g_hash_table_insert(lines, g_steal_pointer(&id), GUINT_TO_POINTER(n + 1));
+	}
+	return TRUE;
+}
+
+static ConfigFile *
+config_file_read(const char *path, GError **error)
+{
+	g_autoptr(ConfigFile) file = g_new0(ConfigFile, 1);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	g_autoptr(GError) local_error = NULL;
+
+	file->path = g_strdup(path);
+	file->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	if (!g_file_get_contents(path, &text, &len, &local_error)) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO, "%s: %s", path,
+			    local_error->message);
+		return NULL;
+	}
+	if (len > CONFIG_MAX_FILE_BYTES || memchr(text, '\0', len) != NULL) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE,
+			    "%s: not a configuration file (NUL byte or over %d bytes)", path,
+			    CONFIG_MAX_FILE_BYTES);
+		return NULL;
+	}
+	if (!scan_text(path, text, file->lines, error))
+		return NULL;
+	file->keyfile = g_key_file_new();
+	if (!g_key_file_load_from_data(file->keyfile, text, len, G_KEY_FILE_NONE,
+				       &local_error)) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE, "%s: %s", path,
+			    local_error->message);
+		return NULL;
+	}
+	return g_steal_pointer(&file);
+}
+
+static guint
+file_line(const ConfigFile *file, const char *group, const char *key)
+{
+	g_autofree char *id = line_key(group, key);
+
+	return GPOINTER_TO_UINT(g_hash_table_lookup(file->lines, id));
+}
+
+static void
+prefix_error(GError **error, const ConfigFile *file, const char *group, const char *key)
+{
+	guint line = file != NULL ? file_line(file, group, key) : 0;
+	const char *path = file != NULL ? file->path : "(default)";
+
+	if (line > 0)
+		g_prefix_error(error, "%s:%u: [%s] %s: ", path, line, group, key);
+	else
+		g_prefix_error(error, "%s: [%s] %s: ", path, group, key);
+}
+
+/* the raw value of group/key in file, or NULL */
+static char *
+file_value(const ConfigFile *file, const char *group, const char *key)
+{
+	char *value;
+
+	if (file == NULL || !g_key_file_has_key(file->keyfile, group, key, NULL))
+		return NULL;
+	value = g_key_file_get_value(file->keyfile, group, key, NULL);
+	return value != NULL ? g_strstrip(value) : NULL;
+}
+
+static const PcConfigKey *
+find_key(const PcConfigKey *keys, gsize n_keys, const char *name)
+{
+	for (gsize i = 0; i < n_keys; i++) {
+		if (strcmp(keys[i].key, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/*
+ * fill_section: for each key, the first of overlay, file, default that has a
+ * value is parsed into base. Unknown keys in either file are errors; keys of
+ * the overlay must be PER_DOMAIN.
+ */
+static gboolean
+fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
+	     const ConfigFile *overlay, const char *group, const PcConfigKey *extra_keys,
+	     gsize n_extra_keys, gpointer base, GError **error)
+{
+	const ConfigFile *sources[] = {file, overlay};
+
+	for (gsize s = 0; s < G_N_ELEMENTS(sources); s++) {
+		g_auto(GStrv) names = NULL;
+
+		if (sources[s] == NULL || !g_key_file_has_group(sources[s]->keyfile, group))
+			continue;
+		names = g_key_file_get_keys(sources[s]->keyfile, group, NULL, NULL);
+		for (gsize i = 0; names != NULL && names[i] != NULL; i++) {
+			const PcConfigKey *key = find_key(keys, n_keys, names[i]);
+
+			if (key == NULL && find_key(extra_keys, n_extra_keys, names[i]) != NULL &&
+			    sources[s] == file)
+				continue;
+			if (key == NULL) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY,
+					    "unknown key");
+				prefix_error(error, sources[s], group, names[i]);
+				return FALSE;
+			}
+			if (sources[s] == overlay && (key->flags & PC_CONFIG_KEY_PER_DOMAIN) == 0) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_NOT_PER_DOMAIN,
+					    "this key cannot be set per domain; set it in the "
+					    "main file");
+				prefix_error(error, sources[s], group, names[i]);
+				return FALSE;
+			}
+		}
+	}
+	for (gsize i = 0; i < n_keys; i++) {
+		const PcConfigKey *key = &keys[i];
+		g_autofree char *value = file_value(overlay, group, key->key);
+		const ConfigFile *source = overlay;
+
+		if (value == NULL) {
+			value = file_value(file, group, key->key);
+			source = file;
+		}
+		if (value == NULL) {
+			source = NULL;
+			if (key->default_value == NULL)
+				continue;
+			value = g_strdup(key->default_value);
+		}
+		if (!parse_value(key, value, base, error)) {
+			prefix_error(error, source, group, key->key);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* ----------------------------------------------------------------- loading */
+
+static void
+domain_entry_free(gpointer data)
+{
+	DomainEntry *entry = data;
+
+	g_free(entry->path);
+	g_free(entry->section);
+	g_free(entry);
+}
+
+static void
+pc_config_clear(gpointer data)
+{
+	PcConfig *config = data;
+
+	g_clear_pointer(&config->path, g_free);
+	clear_fields(global_keys, G_N_ELEMENTS(global_keys), &config->global);
+	clear_fields(daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon);
+	g_clear_pointer(&config->listeners, g_ptr_array_unref);
+	if (config->domains != NULL && config->schema != NULL) {
+		GHashTableIter iter;
+		gpointer value;
+
+		g_hash_table_iter_init(&iter, config->domains);
+		while (g_hash_table_iter_next(&iter, NULL, &value)) {
+			DomainEntry *entry = value;
+
+			if (entry->section != NULL)
+				clear_fields(config->schema->keys, config->schema->n_keys,
+					     entry->section);
+		}
+	}
+	g_clear_pointer(&config->domains, g_hash_table_unref);
+	if (config->section != NULL)
+		clear_fields(config->schema->keys, config->schema->n_keys, config->section);
+	g_clear_pointer(&config->section, g_free);
+	g_clear_pointer(&config->local_exact, g_hash_table_unref);
+	g_clear_pointer(&config->local_parents, g_ptr_array_unref);
+}
+
+static void
+listener_free(gpointer data)
+{
+	PcListener *listener = data;
+
+	clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
+	g_free(listener->name);
+	g_free(listener);
+}
+
+static gboolean
+is_reserved_section(const char *group)
+{
+	for (gsize i = 0; reserved_sections[i] != NULL; i++) {
+		gsize n = strlen(reserved_sections[i]);
+
+		if (strcmp(group, reserved_sections[i]) == 0)
+			return TRUE;
+		/* [rate.NAME]: one section per limit */
+		if (strncmp(group, reserved_sections[i], n) == 0 && group[n] == '.' &&
+		    group[n + 1] != '\0')
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean
+load_main_sections(PcConfig *config, const ConfigFile *file, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+
+	for (gsize i = 0; groups[i] != NULL; i++) {
+		const char *group = groups[i];
+
+		if (strcmp(group, "global") == 0)
+			continue;
+		if (g_str_has_prefix(group, "listener.") && group[9] != '\0') {
+			g_autofree PcListener *listener = g_new0(PcListener, 1);
+
+			if (!fill_section(listener_keys, G_N_ELEMENTS(listener_keys), file, NULL,
+					  group, NULL, 0, listener, error)) {
+				clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
+				return FALSE;
+			}
+			listener->name = g_strdup(group + 9);
+			g_ptr_array_add(config->listeners, g_steal_pointer(&listener));
+			continue;
+		}
+		if (!is_reserved_section(group)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+				    "%s:%u: [%s]: unknown section", file->path,
+				    file_line(file, group, NULL), group);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static gboolean
+load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path,
+		 const char *domain, GError **error)
+{
+	g_autoptr(ConfigFile) file = config_file_read(path, error);
+	g_auto(GStrv) groups = NULL;
+	g_autofree DomainEntry *entry = NULL;
+
+	if (file == NULL)
+		return FALSE;
+	groups = g_key_file_get_groups(file->keyfile, NULL);
+	for (gsize i = 0; groups[i] != NULL; i++) {
+		if (!is_reserved_section(groups[i])) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+				    "%s:%u: [%s]: not allowed in a domain file (only daemon "
+				    "sections such as [relay] or [auth])",
+				    path, file_line(file, groups[i], NULL), groups[i]);
+			return FALSE;
+		}
+	}
+	entry = g_new0(DomainEntry, 1);
+	entry->path = g_strdup(path);
+	if (config->schema != NULL &&
+	    g_key_file_has_group(file->keyfile, config->schema->name)) {
+		entry->section = g_malloc0(config->schema->size);
+		if (!fill_section(config->schema->keys, config->schema->n_keys, main_file, file,
+				  config->schema->name, daemon_keys, G_N_ELEMENTS(daemon_keys),
+				  entry->section, error) ||
+		    (config->schema->check != NULL &&
+		     !config->schema->check(entry->section, error))) {
+			clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
+			g_free(entry->section);
+			if (error != NULL && *error != NULL &&
+			    !g_str_has_prefix((*error)->message, path))
+				g_prefix_error(error, "%s: [%s]: ", path, config->schema->name);
+			return FALSE;
+		}
+	}
+	g_hash_table_insert(config->domains, g_strdup(domain), g_steal_pointer(&entry));
+	return TRUE;
+}
+
+static gboolean
+load_domains_dir(PcConfig *config, const ConfigFile *main_file, gboolean explicit_dir,
+		 GError **error)
+{
+	const char *dir_path = config->global.domains_dir;
+	g_autoptr(GDir) dir = NULL;
+	g_autoptr(GError) local_error = NULL;
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *name;
+
+	if (dir_path == NULL)
+		return TRUE;
+	dir = g_dir_open(dir_path, 0, &local_error);
+	if (dir == NULL) {
+		/* the packaged default may be absent; a directory the admin named may not */
+		if (!explicit_dir && g_error_matches(local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return TRUE;
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO,
+			    "%s: [global] domains_dir: %s", main_file->path, local_error->message);
+		return FALSE;
+	}
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		/* hidden files are tooling's temporaries (write, then rename into place) */
+		if (name[0] != '.' && g_str_has_suffix(name, ".conf"))
+			g_ptr_array_add(names, g_strdup(name));
+	}
+	if (names->len > CONFIG_MAX_DOMAIN_FILES) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO,
+			    "%s: more than %d domain files", dir_path, CONFIG_MAX_DOMAIN_FILES);
+		return FALSE;
+	}
+	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
+	for (guint i = 0; i < names->len; i++) {
+		const char *file_name = g_ptr_array_index(names, i);
+		g_autofree char *path = g_build_filename(dir_path, file_name, NULL);
+		g_autofree char *domain =
+		    pc_addr_normalize_domain(file_name, strlen(file_name) - strlen(".conf"));
+
+		if (domain == NULL) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "%s: the file name is not DOMAIN.conf with a valid domain",
+				    path);
+			return FALSE;
+		}
+		if (g_hash_table_contains(config->domains, domain)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+				    "%s: domain %s has two files (names differ only in case "
+				    "or a trailing dot)",
+				    path, domain);
+			return FALSE;
+		}
+		if (!load_domain_file(config, main_file, path, domain, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+build_local_domains(PcConfig *config)
+{
+	GHashTableIter iter;
+	gpointer key;
+
+	config->local_exact = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	config->local_parents = g_ptr_array_new_with_free_func(g_free);
+	for (gsize i = 0; config->global.local_domains[i] != NULL; i++) {
+		const char *domain = config->global.local_domains[i];
+
+		if (domain[0] == '.')
+			g_ptr_array_add(config->local_parents, g_strdup(domain));
+		else
+			g_hash_table_add(config->local_exact, g_strdup(domain));
+	}
+	g_hash_table_iter_init(&iter, config->domains);
+	while (g_hash_table_iter_next(&iter, &key, NULL))
+		g_hash_table_add(config->local_exact, g_strdup(key));
+}
+
+static gboolean
+check_listeners(PcConfig *config, const ConfigFile *file, GError **error)
+{
+	for (guint i = 0; i < config->listeners->len; i++) {
+		const PcListener *listener = g_ptr_array_index(config->listeners, i);
+		g_autofree char *group = g_strconcat("listener.", listener->name, NULL);
+
+		if (listener->ports->len == 0 && listener->daemon_names[0] == NULL) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "%s:%u: [%s]: a listener needs ports or daemon_names "
+				    "to be recognised",
+				    file->path, file_line(file, group, NULL), group);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+PcConfig *
+pc_config_load(const char *path, const PcConfigSchema *schema, GError **error)
+{
+	g_autoptr(ConfigFile) file = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *socket_default = NULL;
+
+	g_return_val_if_fail(path != NULL, NULL);
+	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+	file = config_file_read(path, error);
+	if (file == NULL)
+		return NULL;
+	config = g_atomic_rc_box_new0(PcConfig);
+	config->path = g_strdup(path);
+	config->schema = schema;
+	config->listeners = g_ptr_array_new_with_free_func(listener_free);
+	config->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, domain_entry_free);
+
+	if (!fill_section(global_keys, G_N_ELEMENTS(global_keys), file, NULL, "global", NULL, 0,
+			  &config->global, error))
+		return NULL;
+	if (!load_main_sections(config, file, error) || !check_listeners(config, file, error))
+		return NULL;
+	if (schema != NULL) {
+		config->section = g_malloc0(schema->size);
+		if (!fill_section(schema->keys, schema->n_keys, file, NULL, schema->name,
+				  daemon_keys, G_N_ELEMENTS(daemon_keys), config->section, error))
+			return NULL;
+		if (schema->check != NULL && !schema->check(config->section, error)) {
+			g_prefix_error(error, "%s: [%s]: ", path, schema->name);
+			return NULL;
+		}
+		if (!fill_section(daemon_keys, G_N_ELEMENTS(daemon_keys), file, NULL,
+				  schema->name, schema->keys, schema->n_keys, &config->daemon,
+				  error))
+			return NULL;
+		if (config->daemon.socket == NULL) {
+			socket_default = g_strdup_printf("unix:/run/portcullis/%s.sock",
+							 schema->name);
+			config->daemon.socket = g_steal_pointer(&socket_default);
+		}
+	}
+	if (!load_domains_dir(config, file,
+			      g_key_file_has_key(file->keyfile, "global", "domains_dir", NULL),
+			      error))
+		return NULL;
+	build_local_domains(config);
+	return g_steal_pointer(&config);
+}
+
+/* ---------------------------------------------------------------- queries */
+
+PcConfig *
+pc_config_ref(PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return g_atomic_rc_box_acquire(config);
+}
+
+void
+pc_config_unref(PcConfig *config)
+{
+	g_return_if_fail(config != NULL);
+	g_atomic_rc_box_release_full(config, pc_config_clear);
+}
+
+const char *
+pc_config_get_path(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return config->path;
+}
+
+const PcGlobalConfig *
+pc_config_get_global(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return &config->global;
+}
+
+const PcDaemonBase *
+pc_config_get_daemon(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return &config->daemon;
+}
+
+gconstpointer
+pc_config_get_section(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	return config->section;
+}
+
+gconstpointer
+pc_config_get_domain_section(const PcConfig *config, const char *domain)
+{
+	const DomainEntry *entry;
+
+	g_return_val_if_fail(config != NULL, NULL);
+	if (domain == NULL)
+		return config->section;
+	entry = g_hash_table_lookup(config->domains, domain);
+	if (entry == NULL || entry->section == NULL)
+		return config->section;
+	return entry->section;
+}
+
+guint
+pc_config_get_n_domain_files(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, 0);
+	return g_hash_table_size(config->domains);
+}
+
+guint
+pc_config_get_n_listeners(const PcConfig *config)
+{
+	g_return_val_if_fail(config != NULL, 0);
+	return config->listeners->len;
+}
+
+gboolean
+pc_config_is_local_domain(const PcConfig *config, const char *domain)
+{
+	g_return_val_if_fail(config != NULL, FALSE);
+	g_return_val_if_fail(domain != NULL, FALSE);
+
+	if (g_hash_table_contains(config->local_exact, domain))
+		return TRUE;
+	if (domain[0] == '[' || config->local_parents->len == 0)
+		return FALSE;
+	/* ".example.com" matches a.example.com and a.b.example.com, not example.com */
+	for (const char *dot = strchr(domain, '.'); dot != NULL; dot = strchr(dot + 1, '.')) {
+		for (guint i = 0; i < config->local_parents->len; i++) {
+			if (strcmp(dot, g_ptr_array_index(config->local_parents, i)) == 0)
+				return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+gboolean
+pc_config_is_trusted(const PcConfig *config, const PcNetAddress *address)
+{
+	g_return_val_if_fail(config != NULL, FALSE);
+	if (address == NULL)
+		return FALSE;
+	return pc_net_list_contains(config->global.trusted_networks, address);
+}
+
+const PcListener *
+pc_config_find_listener(const PcConfig *config, const char *daemon_name, gint64 daemon_port)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+
+	if (daemon_name != NULL) {
+		for (guint i = 0; i < config->listeners->len; i++) {
+			const PcListener *listener = g_ptr_array_index(config->listeners, i);
+
+			if (g_strv_contains((const char *const *)listener->daemon_names,
+					    daemon_name))
+				return listener;
+		}
+	}
+	if (daemon_port > 0) {
+		for (guint i = 0; i < config->listeners->len; i++) {
+			const PcListener *listener = g_ptr_array_index(config->listeners, i);
+
+			for (guint p = 0; p < listener->ports->len; p++) {
+				if (g_array_index(listener->ports, gint64, p) == daemon_port)
+					return listener;
+			}
+		}
+	}
+	return NULL;
+}
+
+gboolean
+pc_config_warn_once(PcConfig *config, guint bit)
+{
+	g_return_val_if_fail(config != NULL, FALSE);
+	return (atomic_fetch_or(&config->warned, bit) & bit) == 0;
+}
+
+static void
+describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
+{
+	gconstpointer field = (const guint8 *)base + key->offset;
+
+	switch (key->type) {
+	case PC_CONFIG_STRING:
+		g_string_append(out, *(char *const *)field != NULL ? *(char *const *)field : "");
+		break;
+	case PC_CONFIG_STRING_LIST:
+	case PC_CONFIG_DOMAINS: {
+		g_autofree char *joined = g_strjoinv("; ", *(char **const *)field);
+
+		g_string_append(out, joined);
+		break;
+	}
+	case PC_CONFIG_BOOL:
+		g_string_append(out, *(const gboolean *)field ? "yes" : "no");
+		break;
+	case PC_CONFIG_INT:
+	case PC_CONFIG_SIZE:
+		g_string_append_printf(out, "%" G_GINT64_FORMAT, *(const gint64 *)field);
+		break;
+	case PC_CONFIG_DURATION:
+		g_string_append_printf(out, "%" G_GINT64_FORMAT "s",
+				       *(const gint64 *)field / G_USEC_PER_SEC);
+		break;
+	case PC_CONFIG_ENUM:
+		g_string_append(out, key->choices[*(const int *)field]);
+		break;
+	case PC_CONFIG_NETWORKS:
+		g_string_append_printf(out, "(%u networks)",
+				       pc_net_list_length(*(PcNetList *const *)field));
+		break;
+	case PC_CONFIG_INT_LIST: {
+		const GArray *values = *(GArray *const *)field;
+
+		for (guint i = 0; values != NULL && i < values->len; i++)
+			g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i > 0 ? "; " : "",
+					       g_array_index(values, gint64, i));
+		break;
+	}
+	}
+}
+
+char *
+pc_config_describe(const PcConfig *config)
+{
+	GString *out = g_string_new(NULL);
+
+	g_return_val_if_fail(config != NULL, NULL);
+
+	g_string_append(out, "[global]\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(global_keys); i++) {
+		g_string_append_printf(out, "%s = ", global_keys[i].key);
+		describe_value(out, &global_keys[i], &config->global);
+		g_string_append_c(out, '\n');
+	}
+	if (config->schema != NULL) {
+		g_string_append_printf(out, "[%s]\n", config->schema->name);
+		for (gsize i = 0; i < G_N_ELEMENTS(daemon_keys); i++) {
+			g_string_append_printf(out, "%s = ", daemon_keys[i].key);
+			describe_value(out, &daemon_keys[i], &config->daemon);
+			g_string_append_c(out, '\n');
+		}
+		for (gsize i = 0; i < config->schema->n_keys; i++) {
+			g_string_append_printf(out, "%s = ", config->schema->keys[i].key);
+			describe_value(out, &config->schema->keys[i], config->section);
+			g_string_append_c(out, '\n');
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* ------------------------------------------------------------------ slot */
+
+void
+pc_config_slot_init(PcConfigSlot *slot, PcConfig *config)
+{
+	g_return_if_fail(slot != NULL);
+	g_mutex_init(&slot->lock);
+	slot->current = config != NULL ? pc_config_ref(config) : NULL;
+}
+
+PcConfig *
+pc_config_slot_acquire(PcConfigSlot *slot)
+{
+	PcConfig *config;
+
+	g_return_val_if_fail(slot != NULL, NULL);
+	g_mutex_lock(&slot->lock);
+	config = slot->current != NULL ? pc_config_ref(slot->current) : NULL;
+	g_mutex_unlock(&slot->lock);
+	return config;
+}
+
+void
+pc_config_slot_replace(PcConfigSlot *slot, PcConfig *config)
+{
+	PcConfig *old;
+
+	g_return_if_fail(slot != NULL);
+	g_return_if_fail(config != NULL);
+	g_mutex_lock(&slot->lock);
+	old = slot->current;
+	slot->current = pc_config_ref(config);
+	g_mutex_unlock(&slot->lock);
+	/* the last unref may free a large snapshot: not under the lock */
+	if (old != NULL)
+		pc_config_unref(old);
+}
+
+void
+pc_config_slot_clear(PcConfigSlot *slot)
+{
+	g_return_if_fail(slot != NULL);
+	g_clear_pointer(&slot->current, pc_config_unref);
+	g_mutex_clear(&slot->lock);
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-config: the configuration model shared by every daemon.
+ *
+ * One main file (INI, read with GKeyFile) with [global], [listener.NAME] and
+ * one section per daemon ([relay] [auth] [rate.NAME] [greylist] [verify]
+ * [sign]), plus an overlay directory of per-domain files
+ * (domains_dir/DOMAIN.conf) holding the same daemon sections, merged key by
+ * key over the main file. Each daemon declares its section as a schema table
+ * (PcConfigKey[]) that drives parsing, validation, defaults and `-n`; a
+ * daemon validates [global], the listeners and its own section, and accepts
+ * the other daemons' section names without reading them (the `portcullis`
+ * command checks those).
+ *
+ * GKeyFile's traps are closed here: duplicate keys and sections are errors
+ * (GKeyFile would keep the last one silently), a " #" comment after a value is
+ * an error (GKeyFile would make it part of the value), booleans take
+ * yes/no/on/off/true/false/1/0, list items are split on ';', ',' or blanks and
+ * trimmed. Every error names the file, line, section and key.
+ *
+ * A PcConfig is an immutable, atomically reference-counted snapshot. A
+ * PcConfigSlot holds the current one; reload builds and validates a complete
+ * new snapshot and swaps it in, or keeps the old one and returns the error.
+ *
+ * Thread-safety: a PcConfig is immutable after pc_config_load() and may be
+ * read from any thread that holds a reference. PcConfigSlot functions are
+ * thread-safe (one short mutex).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-net.h"
+
+G_BEGIN_DECLS
+
+#define PC_CONFIG_ERROR (pc_config_error_quark())
+typedef enum {
+	PC_CONFIG_ERROR_IO,		/* file missing or unreadable */
+	PC_CONFIG_ERROR_PARSE,		/* not INI syntax */
+	PC_CONFIG_ERROR_UNKNOWN_SECTION,
+	PC_CONFIG_ERROR_UNKNOWN_KEY,
+	PC_CONFIG_ERROR_DUPLICATE,	/* key or section given twice */
+	PC_CONFIG_ERROR_VALUE,		/* value does not parse */
+	PC_CONFIG_ERROR_RANGE,		/* value out of bounds */
+	PC_CONFIG_ERROR_NOT_PER_DOMAIN, /* key not allowed in domains.d */
+} PcConfigError;
+GQuark pc_config_error_quark(void);
+
+/* seconds as the microseconds durations are stored in */
+#define PC_USEC(seconds) ((gint64)(seconds) * G_GINT64_CONSTANT(1000000))
+
+#define PC_CONFIG_DEFAULT_FILE "/etc/portcullis/portcullis.conf"
+
+typedef enum {
+	PC_CONFIG_STRING,      /* char *, NULL when empty */
+	PC_CONFIG_STRING_LIST, /* char ** (GStrv), never NULL */
+	PC_CONFIG_BOOL,	       /* gboolean */
+	PC_CONFIG_INT,	       /* gint64, bounded by min..max */
+	PC_CONFIG_DURATION,    /* gint64 microseconds; "30s 10m 1h 1d 1w", bare number = s */
+	PC_CONFIG_SIZE,	       /* gint64 bytes; "512 10k 10M 1G" */
+	PC_CONFIG_ENUM,	       /* int, index into choices */
+	PC_CONFIG_NETWORKS,    /* PcNetList * */
+	PC_CONFIG_DOMAINS,     /* char ** normalised domains; ".example.com" = subdomains */
+	PC_CONFIG_INT_LIST,    /* GArray * of gint64, each bounded by min..max */
+} PcConfigType;
+
+typedef enum {
+	PC_CONFIG_KEY_NONE = 0,
+	PC_CONFIG_KEY_PER_DOMAIN = 1 << 0, /* may be set in domains.d/DOMAIN.conf */
+	PC_CONFIG_KEY_RESTART = 1 << 1,	   /* read at start only; reload warns on change */
+} PcConfigKeyFlags;
+
+typedef struct {
+	const char *key;
+	PcConfigType type;
+	const char *default_value; /* in file syntax; NULL = unset */
+	gint64 min;		   /* INT/DURATION/SIZE/INT_LIST bounds (same unit as stored) */
+	gint64 max;
+	const char *const *choices; /* ENUM: NULL-terminated */
+	gsize offset;		    /* of the field in the section struct */
+	PcConfigKeyFlags flags;
+	const char *doc; /* one line, for -n and the documentation */
+} PcConfigKey;
+
+typedef struct {
+	const char *name; /* "relay": the section name and the daemon's short name */
+	const PcConfigKey *keys;
+	gsize n_keys;
+	gsize size; /* sizeof the section struct */
+	/* optional cross-key check on a filled struct; error without prefix */
+	gboolean (*check)(gconstpointer section, GError **error);
+} PcConfigSchema;
+
+typedef enum {
+	PC_ROLE_MX,
+	PC_ROLE_SUBMISSION,
+	PC_ROLE_SMTPS,
+	PC_ROLE_INTERNAL,
+} PcListenerRole;
+
+const char *pc_listener_role_to_string(PcListenerRole role);
+
+typedef struct {
+	char *name; /* "mx" of [listener.mx] */
+	int role;   /* PcListenerRole */
+	GArray *ports;	     /* gint64 */
+	char **daemon_names; /* matched against {daemon_name} */
+} PcListener;
+
+typedef struct {
+	char **local_domains;
+	PcNetList *trusted_networks;
+	char *authserv_id;
+	char *store;
+	gint64 store_max_keys;
+	char *statistics;
+	char *domains_dir;
+	char *user;
+	char *group;
+} PcGlobalConfig;
+
+/* keys every daemon section has, filled into PcConfig rather than the daemon's struct */
+typedef struct {
+	char *socket;
+	char *pid_file;
+} PcDaemonBase;
+
+typedef struct _PcConfig PcConfig;
+
+/*
+ * pc_config_load:
+ * @path: the main file
+ * @schema: the calling daemon's section schema (NULL: only [global] and the
+ *   listeners are read, as the admin tool's base)
+ * Reads path and every DOMAIN.conf in domains_dir. Returns: (transfer full) a new
+ * snapshot, or NULL with error prefixed "FILE:LINE: [section] key: ".
+ */
+PcConfig *pc_config_load(const char *path, const PcConfigSchema *schema, GError **error);
+PcConfig *pc_config_ref(PcConfig *config);
+void pc_config_unref(PcConfig *config);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcConfig, pc_config_unref)
+
+/* (transfer none) valid while the caller holds its reference */
+const char *pc_config_get_path(const PcConfig *config);
+const PcGlobalConfig *pc_config_get_global(const PcConfig *config);
+const PcDaemonBase *pc_config_get_daemon(const PcConfig *config);
+/* the daemon's section struct (its schema's type) */
+gconstpointer pc_config_get_section(const PcConfig *config);
+/*
+ * pc_config_get_domain_section:
+ * The daemon's section as domains.d/DOMAIN.conf overrides it, or the main
+ * section when that domain has no file. domain must be normalised.
+ */
+gconstpointer pc_config_get_domain_section(const PcConfig *config, const char *domain);
+guint pc_config_get_n_domain_files(const PcConfig *config);
+guint pc_config_get_n_listeners(const PcConfig *config);
+
+/*
+ * pc_config_is_local_domain:
+ * TRUE when the normalised domain is in local_domains (exactly, or below a
+ * ".parent" entry) or has a domains.d file. IP literals ("[192.0.2.1]") match
+ * only literal entries.
+ */
+gboolean pc_config_is_local_domain(const PcConfig *config, const char *domain);
+gboolean pc_config_is_trusted(const PcConfig *config, const PcNetAddress *address);
+
+/*
+ * pc_config_find_listener:
+ * By {daemon_name} first, then by {daemon_port}. NULL when nothing matches
+ * (callers treat that as role mx, the strictest).
+ */
+const PcListener *pc_config_find_listener(const PcConfig *config, const char *daemon_name,
+					  gint64 daemon_port);
+
+/*
+ * pc_config_warn_once:
+ * TRUE the first time it is called with this bit for this snapshot, so a
+ * warning about the configuration is logged once per load, not per message.
+ */
+gboolean pc_config_warn_once(PcConfig *config, guint bit);
+#define PC_CONFIG_WARN_UNKNOWN_LISTENER (1u << 0)
+
+/* describes the effective values of the daemon's section, one "key = value" a line */
+char *pc_config_describe(const PcConfig *config);
+
+/* value parsers, also used by tests and the admin tool */
+gboolean pc_config_parse_bool(const char *text, gboolean *value_out, GError **error);
+gboolean pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error);
+gboolean pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error);
+/* splits a list value on ';', ',' and blanks; empty items dropped. (transfer full) */
+char **pc_config_split_list(const char *text);
+
+/*
+ * PcConfigSlot: the process's current snapshot.
+ * acquire returns (transfer full) a reference taken under the slot's mutex,
+ * so it cannot race with the release of the last reference on swap.
+ */
+typedef struct {
+	GMutex lock;
+	PcConfig *current;
+} PcConfigSlot;
+
+void pc_config_slot_init(PcConfigSlot *slot, PcConfig *config);
+PcConfig *pc_config_slot_acquire(PcConfigSlot *slot);
+void pc_config_slot_replace(PcConfigSlot *slot, PcConfig *config);
+void pc_config_slot_clear(PcConfigSlot *slot);
+
+G_END_DECLS

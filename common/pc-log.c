@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-log: a GLib log writer for syslog or stderr, and escaping of network
+ * values for log lines. GLib 2.74 has no syslog writer of its own, hence this
+ * small one.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "pc-log.h"
+
+/* set once at start-up before any thread; read-only afterwards */
+static PcLogTarget log_target = PC_LOG_TARGET_STDERR;
+static char log_ident[64] = "portcullis";
+static atomic_bool log_verbose;
+
+static int
+level_to_priority(GLogLevelFlags level)
+{
+	if (level & G_LOG_LEVEL_ERROR)
+		return LOG_CRIT;
+	if (level & G_LOG_LEVEL_CRITICAL)
+		return LOG_CRIT;
+	if (level & G_LOG_LEVEL_WARNING)
+		return LOG_WARNING;
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return LOG_NOTICE;
+	if (level & G_LOG_LEVEL_INFO)
+		return LOG_INFO;
+	return LOG_DEBUG;
+}
+
+static const char *
+level_to_word(GLogLevelFlags level)
+{
+	if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL))
+		return "critical";
+	if (level & G_LOG_LEVEL_WARNING)
+		return "warning";
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return "notice";
+	if (level & G_LOG_LEVEL_INFO)
+		return "info";
+	return "debug";
+}
+
+static GLogWriterOutput
+pc_log_writer(GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+	const char *message = NULL;
+	const char *domain = NULL;
+
+	for (gsize i = 0; i < n_fields; i++) {
+		if (g_strcmp0(fields[i].key, "MESSAGE") == 0)
+			message = fields[i].value;
+		else if (g_strcmp0(fields[i].key, "GLIB_DOMAIN") == 0)
+			domain = fields[i].value;
+	}
+	if (message == NULL)
+		return G_LOG_WRITER_UNHANDLED;
+	/* debug and info only when asked for, by -v or by GLib's G_MESSAGES_DEBUG */
+	if ((level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)) != 0 && !atomic_load(&log_verbose) &&
+	    g_log_writer_default_would_drop(level, domain))
+		return G_LOG_WRITER_HANDLED;
+
+	if (log_target == PC_LOG_TARGET_SYSLOG) {
+		syslog(level_to_priority(level), "%s", message);
+	} else {
+		/* one fprintf per line: stdio locks the stream, lines do not interleave */
+		fprintf(stderr, "%s[%ld]: %s: %s\n", log_ident, (long)getpid(),
+			level_to_word(level), message);
+	}
+	return G_LOG_WRITER_HANDLED;
+}
+
+void
+pc_log_init(const char *ident, PcLogTarget target)
+{
+	g_return_if_fail(ident != NULL);
+
+	g_strlcpy(log_ident, ident, sizeof(log_ident));
+	log_target = target;
+	if (target == PC_LOG_TARGET_SYSLOG)
+		openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+	g_log_set_writer_func(pc_log_writer, NULL, NULL);
+}
+
+void
+pc_log_set_verbose(gboolean verbose)
+{
+	atomic_store(&log_verbose, verbose);
+}
+
+void
+pc_log_append_safe(GString *out, const char *value)
+{
+	gsize n = 0;
+
+	g_return_if_fail(out != NULL);
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	for (const char *p = value; *p != '\0'; p++, n++) {
+		guchar c = (guchar)*p;
+
+		if (n == PC_LOG_MAX_VALUE) {
+			g_string_append(out, "...");
+			return;
+		}
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == ',')
+			g_string_append_printf(out, "\\x%02X", c);
+		else
+			g_string_append_c(out, (char)c);
+	}
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-session: what one SMTP connection has told us, filled from the milter
+ * macros the same way for every daemon and for Postfix and Sendmail alike.
+ *
+ * A session has a connection part (client, listener and role, HELO, TLS,
+ * login) and a message part (queue id, sender, recipients, headers) that
+ * lives in one GStringChunk and is released by pc_session_reset_message()
+ * after EOM, at abort, at close and, defensively, at MAIL.
+ *
+ * Macro quirks handled here, once:
+ *  - Postfix never sends {tls_version}/{cipher} at EOH/EOM (they come from
+ *    cleanup), so TLS is captured at HELO and MAIL and kept.
+ *  - Postfix's {daemon_name} at EOM is cleanup's, not the listener's, so the
+ *    listener is resolved at CONNECT (and at MAIL if {daemon_port} arrives
+ *    only then) and never changed by later stages.
+ *  - A value is never cleared by a stage that does not send it.
+ *  - Values longer than PC_SESSION_MAX_MACRO are dropped and recorded in
+ *    macro_dropped: the daemons then take the strictest reading (not
+ *    authenticated, unknown listener = mx).
+ *
+ * Thread-safety: a PcSession belongs to its connection (libmilter's
+ * per-connection private data) and has no locks; only that connection's
+ * callbacks, which libmilter serialises, may touch it, even though they may
+ * run on different worker threads.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-config.h"
+#include "pc-net.h"
+#include "pc-store.h"
+
+G_BEGIN_DECLS
+
+#define PC_SESSION_MAX_MACRO	  512
+#define PC_SESSION_MAX_RECIPIENTS 1000 /* Postfix smtpd_recipient_limit default */
+
+typedef enum {
+	PC_STAGE_CONNECT,
+	PC_STAGE_HELO,
+	PC_STAGE_MAIL,
+	PC_STAGE_RCPT,
+	PC_STAGE_DATA,
+	PC_STAGE_HEADER,
+	PC_STAGE_EOH,
+	PC_STAGE_BODY,
+	PC_STAGE_EOM,
+	PC_STAGE_ABORT,
+	PC_STAGE_CLOSE,
+} PcStage;
+
+const char *pc_stage_to_string(PcStage stage);
+
+/* returns the macro's value or NULL; the string stays valid until the next call */
+typedef const char *(*PcMacroLookup)(gpointer lookup_data, const char *name);
+
+typedef struct {
+	/* connection */
+	PcConfig *config; /* pinned: see pc_session_pin_config() */
+	PcStore *store;	  /* borrowed from the process */
+	gint64 now_us;	  /* monotonic time of the current callback (injected in tests) */
+	gboolean client_known;
+	PcNetAddress client;
+	char client_ip[PC_NET_ADDRESS_STRLEN]; /* "" when unknown */
+	char *client_name;
+	char *helo;
+	char *daemon_name;
+	gint64 daemon_port;
+	char *daemon_addr;
+	const PcListener *listener; /* in config; NULL = unknown (treated as mx) */
+	PcListenerRole role;
+	gboolean trusted; /* client in trusted_networks of the pinned config */
+	char *tls_version;
+	char *cipher;
+	gint64 cipher_bits;
+	char *auth_login;
+	char *auth_type;
+	const char *macro_dropped; /* static name of the last over-long macro, or NULL */
+	guint n_transactions;
+	guint32 milter_no_reply; /* SMFIP_NR_* agreed for this connection (pc-milter only) */
+	gpointer daemon_data; /* the daemon's own per-connection state */
+	GDestroyNotify daemon_data_free;
+
+	/* message: everything below lives in chunk and is reset per message */
+	GStringChunk *chunk;
+	const char *queue_id; /* NULL until the MTA tells it */
+	const char *sender;   /* MAIL argument as received */
+	const char *current_rcpt; /* the RCPT argument being decided */
+	GPtrArray *recipients;	  /* accepted RCPT arguments (const char *, in chunk) */
+} PcSession;
+
+/* (transfer full) a session for one connection; now_us stamps it */
+PcSession *pc_session_new(PcStore *store, gint64 now_us);
+void pc_session_free(PcSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcSession, pc_session_free)
+
+/*
+ * pc_session_pin_config:
+ * Takes the current snapshot from slot (the only place a session takes a
+ * config reference), dropping the one it held, and re-derives what depends
+ * on it (listener, role, trusted). Called at CONNECT and at MAIL, so one
+ * message sees one configuration and a long session picks up a reload at its
+ * next message.
+ */
+void pc_session_pin_config(PcSession *session, PcConfigSlot *slot);
+/* drops the reference (at close); the only place one is dropped */
+void pc_session_unpin_config(PcSession *session);
+
+/*
+ * pc_session_capture:
+ * Copies the macros this stage may carry (see the header comment) from
+ * lookup into the session.
+ */
+void pc_session_capture(PcSession *session, PcStage stage, PcMacroLookup lookup,
+			gpointer lookup_data);
+
+/*
+ * pc_session_set_client:
+ * From xxfi_connect's hostname and address; address may be NULL (unknown).
+ */
+void pc_session_set_client(PcSession *session, const char *hostname, const PcNetAddress *address);
+void pc_session_set_helo(PcSession *session, const char *helo);
+/* copies argv[0] of MAIL/RCPT into the message chunk */
+void pc_session_set_sender(PcSession *session, const char *sender);
+void pc_session_set_current_rcpt(PcSession *session, const char *rcpt);
+void pc_session_accept_current_rcpt(PcSession *session);
+
+/* TRUE when the client authenticated ({auth_authen} seen) */
+gboolean pc_session_is_authenticated(const PcSession *session);
+
+/* ends the message part; the connection part stays */
+void pc_session_reset_message(PcSession *session);
+
+/* "NOQUEUE" until a queue id is known */
+const char *pc_session_queue_id(const PcSession *session);
+
+G_END_DECLS

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-verdict: verdicts and their log lines. Reasons are static strings (cheap,
+ * greppable, usable as metric labels); anything that varies per message goes
+ * into the escaped key=value fields.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "pc-log.h"
+#include "pc-verdict.h"
+
+static const char *const action_names[] = {
+    [PC_ACTION_CONTINUE] = "continue", [PC_ACTION_ACCEPT] = "accept",
+    [PC_ACTION_REJECT] = "reject",     [PC_ACTION_TEMPFAIL] = "tempfail",
+    [PC_ACTION_DISCARD] = "discard",   [PC_ACTION_QUARANTINE] = "quarantine",
+};
+
+const char *
+pc_action_to_string(PcAction action)
+{
+	if ((guint)action < G_N_ELEMENTS(action_names))
+		return action_names[action];
+	return "unknown";
+}
+
+void
+pc_verdict_init(PcVerdict *verdict)
+{
+	g_return_if_fail(verdict != NULL);
+	memset(verdict, 0, sizeof(*verdict));
+	verdict->action = PC_ACTION_CONTINUE;
+}
+
+void
+pc_verdict_clear(PcVerdict *verdict)
+{
+	g_return_if_fail(verdict != NULL);
+	g_clear_pointer(&verdict->text, g_free);
+	if (verdict->fields != NULL)
+		g_string_free(g_steal_pointer(&verdict->fields), TRUE);
+}
+
+void
+pc_verdict_set(PcVerdict *verdict, PcAction action, const char *code, const char *xcode,
+	       const char *reason, const char *text_format, ...)
+{
+	g_return_if_fail(verdict != NULL);
+
+	verdict->action = action;
+	verdict->reason = reason;
+	g_strlcpy(verdict->code, code != NULL ? code : "", sizeof(verdict->code));
+	g_strlcpy(verdict->xcode, xcode != NULL ? xcode : "", sizeof(verdict->xcode));
+	g_clear_pointer(&verdict->text, g_free);
+	if (text_format != NULL) {
+		va_list args;
+
+		va_start(args, text_format);
+		verdict->text = g_strdup_vprintf(text_format, args);
+		va_end(args);
+	}
+}
+
+void
+pc_verdict_note(PcVerdict *verdict, const char *reason)
+{
+	g_return_if_fail(verdict != NULL);
+	verdict->reason = reason;
+	verdict->log = TRUE;
+}
+
+void
+pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value)
+{
+	g_return_if_fail(verdict != NULL);
+	g_return_if_fail(key != NULL);
+
+	if (verdict->fields == NULL)
+		verdict->fields = g_string_new(NULL);
+	g_string_append_printf(verdict->fields, ", %s=", key);
+	pc_log_append_safe(verdict->fields, value);
+}
+
+char *
+pc_verdict_milter_text(const PcVerdict *verdict)
+{
+	GString *out;
+
+	g_return_val_if_fail(verdict != NULL, NULL);
+	if (verdict->text == NULL)
+		return NULL;
+	out = g_string_sized_new(strlen(verdict->text) + 8);
+	for (const char *p = verdict->text; *p != '\0' && out->len < PC_VERDICT_MAX_TEXT; p++) {
+		guchar c = (guchar)*p;
+
+		if (c == '%')
+			g_string_append(out, "%%");
+		else if (c < 0x20 || c >= 0x7f)
+			g_string_append_c(out, '?');
+		else
+			g_string_append_c(out, (char)c);
+	}
+	return g_string_free(out, FALSE);
+}
+
+char *
+pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char *daemon,
+		  PcStage stage)
+{
+	GString *line = g_string_new(NULL);
+
+	g_return_val_if_fail(verdict != NULL, NULL);
+	g_return_val_if_fail(session != NULL, NULL);
+
+	g_string_append_printf(line, "%s: %s: action=%s, stage=%s", pc_session_queue_id(session),
+			       daemon, pc_action_to_string(verdict->action),
+			       pc_stage_to_string(stage));
+	if (verdict->reason != NULL)
+		g_string_append_printf(line, ", reason=%s", verdict->reason);
+	g_string_append(line, ", client=");
+	pc_log_append_safe(line, session->client_name);
+	g_string_append_printf(line, "[%s]", session->client_known ? session->client_ip : "unknown");
+	g_string_append_printf(line, ", listener=%s",
+			       session->listener != NULL ? session->listener->name : "unknown");
+	if (session->auth_login != NULL) {
+		g_string_append(line, ", login=");
+		pc_log_append_safe(line, session->auth_login);
+	}
+	if (session->sender != NULL) {
+		g_string_append(line, ", from=");
+		pc_log_append_safe(line, session->sender);
+	}
+	if (stage == PC_STAGE_RCPT && session->current_rcpt != NULL) {
+		g_string_append(line, ", rcpt=");
+		pc_log_append_safe(line, session->current_rcpt);
+	}
+	if (verdict->fields != NULL)
+		g_string_append_len(line, verdict->fields->str, verdict->fields->len);
+	if (verdict->code[0] != '\0') {
+		g_string_append_printf(line, ", reply=\"%s %s ", verdict->code, verdict->xcode);
+		pc_log_append_safe(line, verdict->text);
+		g_string_append_c(line, '"');
+	}
+	return g_string_free(line, FALSE);
+}
+
+void
+pc_verdict_log(const PcVerdict *verdict, const PcSession *session, const char *daemon,
+	       PcStage stage)
+{
+	g_autofree char *line = pc_verdict_format(verdict, session, daemon, stage);
+
+	g_message("%s", line);
+}

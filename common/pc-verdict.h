@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-verdict: what a policy decided, with its SMTP reply, and the one log
+ * line that records it.
+ *
+ * Policy code fills a PcVerdict (action, reply code, enhanced status code,
+ * reply text, a short static reason tag and extra key=value fields) and never
+ * logs; the milter glue applies it and calls pc_verdict_log(). The line is
+ *   QUEUEID: DAEMON: action=reject, stage=rcpt, reason=foreign-domain,
+ *   client=host[192.0.2.1], listener=mx, from=<a@b>, rcpt=<x@y>,
+ *   reply="554 5.7.1 <x@y>: Relay access denied"
+ * with network values escaped (pc_log_append_safe).
+ *
+ * Thread-safety: a PcVerdict is a per-callback local; no shared state.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-session.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+	PC_ACTION_CONTINUE,
+	PC_ACTION_ACCEPT,
+	PC_ACTION_REJECT,
+	PC_ACTION_TEMPFAIL,
+	PC_ACTION_DISCARD,
+	PC_ACTION_QUARANTINE, /* hold the message (EOM only); the transaction goes on */
+} PcAction;
+
+const char *pc_action_to_string(PcAction action);
+
+/* longest reply text libmilter passes on (smfi_setreply refuses more) */
+#define PC_VERDICT_MAX_TEXT 900
+
+typedef struct {
+	PcAction action;
+	char code[4];	  /* "554"; "" = the MTA's default reply */
+	char xcode[8];	  /* "5.7.1" */
+	char *text;	  /* reply text, or NULL */
+	const char *reason; /* static tag for logs and metric labels, or NULL */
+	GString *fields;  /* extra ", key=value" pairs for the log line, or NULL */
+	gboolean log;	  /* log even a continue (pc_verdict_note) */
+} PcVerdict;
+
+void pc_verdict_init(PcVerdict *verdict);
+void pc_verdict_clear(PcVerdict *verdict);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PcVerdict, pc_verdict_clear)
+
+/*
+ * pc_verdict_set:
+ * code/xcode may be NULL for the MTA's default reply. text_format is
+ * printf-style; the result is kept as given (see pc_verdict_milter_text for
+ * what the MTA receives).
+ */
+void pc_verdict_set(PcVerdict *verdict, PcAction action, const char *code, const char *xcode,
+		    const char *reason, const char *text_format, ...) G_GNUC_PRINTF(6, 7);
+
+/* a continue that is still worth a log line (e.g. a signal in log-only mode) */
+void pc_verdict_note(PcVerdict *verdict, const char *reason);
+
+/* appends ", key=value" with value escaped */
+void pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value);
+
+/*
+ * pc_verdict_milter_text:
+ * (transfer full) the text as smfi_setreply needs it: printable ASCII only
+ * (others become '?'), '%' doubled (libmilter's rule), at most
+ * PC_VERDICT_MAX_TEXT bytes. NULL when the verdict has no text.
+ */
+char *pc_verdict_milter_text(const PcVerdict *verdict);
+
+/* writes the decision line with g_message */
+void pc_verdict_log(const PcVerdict *verdict, const PcSession *session, const char *daemon,
+		    PcStage stage);
+
+/* the decision line itself, (transfer full); what pc_verdict_log writes */
+char *pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char *daemon,
+			PcStage stage);
+
+G_END_DECLS

@@ -1,0 +1,567 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for pc-config: value parsers, the schema-driven loader, GKeyFile's
+ * traps, domains.d overlays, listeners and the snapshot slot.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "pc-config.h"
+
+typedef struct {
+	gint64 limit;
+	gint64 window;
+	gboolean enabled;
+	char *name;
+	char **items;
+	int mode;
+	gint64 size;
+} TestSection;
+
+static const char *const mode_choices[] = {"tempfail", "accept", NULL};
+
+static const PcConfigKey test_keys[] = {
+	{"limit", PC_CONFIG_INT, "10", 1, 100, NULL, G_STRUCT_OFFSET(TestSection, limit),
+	 PC_CONFIG_KEY_PER_DOMAIN, "a bounded integer"},
+	{"window", PC_CONFIG_DURATION, "10m", PC_USEC(1), PC_USEC(86400), NULL,
+	 G_STRUCT_OFFSET(TestSection, window), 0, "a duration"},
+	{"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, enabled),
+	 PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
+	{"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, name), 0,
+	 "a string"},
+	{"items", PC_CONFIG_STRING_LIST, "a; b", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, items),
+	 0, "a list"},
+	{"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices,
+	 G_STRUCT_OFFSET(TestSection, mode), 0, "an enum"},
+	{"size", PC_CONFIG_SIZE, "1M", 0, G_GINT64_CONSTANT(1) << 40, NULL,
+	 G_STRUCT_OFFSET(TestSection, size), 0, "a size"},
+};
+
+static const PcConfigSchema test_schema = {
+	.name = "relay",
+	.keys = test_keys,
+	.n_keys = G_N_ELEMENTS(test_keys),
+	.size = sizeof(TestSection),
+};
+
+/* a scratch directory with portcullis.conf and domains.d/ */
+typedef struct {
+	char *dir;
+	char *path;
+	char *domains;
+} Fixture;
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	fx->dir = g_dir_make_tmp("pc-config-XXXXXX", NULL);
+	g_assert_nonnull(fx->dir);
+	fx->path = g_build_filename(fx->dir, "portcullis.conf", NULL);
+	fx->domains = g_build_filename(fx->dir, "domains.d", NULL);
+	g_assert_cmpint(g_mkdir(fx->domains, 0700), ==, 0);
+}
+
+static void
+remove_tree(const char *path)
+{
+	g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+		g_autofree char *child = g_build_filename(path, name, NULL);
+
+		if (g_file_test(child, G_FILE_TEST_IS_DIR))
+			remove_tree(child);
+		else
+			g_unlink(child);
+	}
+	g_rmdir(path);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *writable = g_build_filename(fx->domains, NULL);
+
+	chmod(writable, 0700);
+	remove_tree(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->path);
+	g_free(fx->domains);
+}
+
+/* writes the main file: [global] pointing at the fixture's domains.d, then body */
+static void
+write_main(Fixture *fx, const char *body)
+{
+	g_autofree char *text =
+	    g_strdup_printf("[global]\ndomains_dir = %s\nuser =\n%s", fx->domains, body);
+
+	g_assert_true(g_file_set_contents(fx->path, text, -1, NULL));
+}
+
+static void
+write_domain(Fixture *fx, const char *name, const char *body)
+{
+	g_autofree char *path = g_build_filename(fx->domains, name, NULL);
+
+	g_assert_true(g_file_set_contents(path, body, -1, NULL));
+}
+
+static void
+test_parse_duration(void)
+{
+	static const struct {
+		const char *input;
+		gint64 want;
+		gboolean ok;
+	} cases[] = {
+	    {.input = "30", .want = PC_USEC(30), .ok = TRUE},
+	    {.input = "30s", .want = PC_USEC(30), .ok = TRUE},
+	    {.input = "10m", .want = PC_USEC(600), .ok = TRUE},
+	    {.input = "1h", .want = PC_USEC(3600), .ok = TRUE},
+	    {.input = "2d", .want = PC_USEC(2 * 86400), .ok = TRUE},
+	    {.input = "1w", .want = PC_USEC(7 * 86400), .ok = TRUE},
+	    {.input = "0s", .want = 0, .ok = TRUE},
+	    {.input = "", .ok = FALSE},
+	    {.input = "m", .ok = FALSE},
+	    {.input = "10x", .ok = FALSE},
+	    {.input = "10mm", .ok = FALSE},
+	    {.input = "-5s", .ok = FALSE},
+	    {.input = "1.5h", .ok = FALSE},
+	    {.input = "99999999999999s", .ok = FALSE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		gint64 value = -1;
+		gboolean ok = pc_config_parse_duration(cases[i].input, &value, &error);
+
+		g_test_message("duration '%s'", cases[i].input);
+		g_assert_cmpint(ok, ==, cases[i].ok);
+		if (ok)
+			g_assert_cmpint(value, ==, cases[i].want);
+		else
+			g_assert_nonnull(error);
+	}
+}
+
+static void
+test_parse_size_bool(void)
+{
+	gint64 bytes = 0;
+	gboolean value = FALSE;
+
+	g_assert_true(pc_config_parse_size("512", &bytes, NULL));
+	g_assert_cmpint(bytes, ==, 512);
+	g_assert_true(pc_config_parse_size("10k", &bytes, NULL));
+	g_assert_cmpint(bytes, ==, 10240);
+	g_assert_true(pc_config_parse_size("10M", &bytes, NULL));
+	g_assert_cmpint(bytes, ==, 10 * 1024 * 1024);
+	g_assert_true(pc_config_parse_size("1G", &bytes, NULL));
+	g_assert_cmpint(bytes, ==, G_GINT64_CONSTANT(1) << 30);
+	g_assert_false(pc_config_parse_size("10Q", &bytes, NULL));
+
+	for (const char *const *t = (const char *const[]){"yes", "on", "TRUE", "1", NULL}; *t; t++) {
+		value = FALSE;
+		g_assert_true(pc_config_parse_bool(*t, &value, NULL));
+		g_assert_true(value);
+	}
+	for (const char *const *f = (const char *const[]){"no", "Off", "false", "0", NULL}; *f; f++) {
+		value = TRUE;
+		g_assert_true(pc_config_parse_bool(*f, &value, NULL));
+		g_assert_false(value);
+	}
+	g_assert_false(pc_config_parse_bool("yess", &value, NULL));
+	g_assert_false(pc_config_parse_bool("", &value, NULL));
+}
+
+static void
+test_split_list(void)
+{
+	g_auto(GStrv) a = pc_config_split_list(" a.example ; b.example,c.example  d.example;;");
+	g_auto(GStrv) b = pc_config_split_list("");
+
+	g_assert_cmpuint(g_strv_length(a), ==, 4);
+	g_assert_cmpstr(a[0], ==, "a.example");
+	g_assert_cmpstr(a[3], ==, "d.example");
+	g_assert_cmpuint(g_strv_length(b), ==, 0);
+}
+
+static void
+test_load_defaults(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const TestSection *section;
+
+	write_main(fx, "local_domains = Example.COM.; .example.net\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	section = pc_config_get_section(config);
+	g_assert_cmpint(section->limit, ==, 10);
+	g_assert_cmpint(section->window, ==, PC_USEC(600));
+	g_assert_false(section->enabled);
+	g_assert_null(section->name);
+	g_assert_cmpuint(g_strv_length(section->items), ==, 2);
+	g_assert_cmpint(section->size, ==, 1024 * 1024);
+	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==, "unix:/run/portcullis/relay.sock");
+	g_assert_cmpstr(pc_config_get_global(config)->store, ==, "memory");
+
+	/* normalised: case and trailing dot; ".parent" covers subdomains only */
+	g_assert_true(pc_config_is_local_domain(config, "example.com"));
+	g_assert_false(pc_config_is_local_domain(config, "sub.example.com"));
+	g_assert_false(pc_config_is_local_domain(config, "example.net"));
+	g_assert_true(pc_config_is_local_domain(config, "mx.example.net"));
+	g_assert_true(pc_config_is_local_domain(config, "a.b.example.net"));
+	g_assert_false(pc_config_is_local_domain(config, "badexample.net"));
+	g_assert_false(pc_config_is_local_domain(config, "example.com.outside.test"));
+}
+
+static void
+test_load_values(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const TestSection *section;
+	PcNetAddress address;
+
+	write_main(fx, "trusted_networks = 192.0.2.0/24, 2001:db8::/32\n"
+		       "[relay]\nlimit = 42\nwindow = 1h\nenabled = on\nname = hello world\n"
+		       "items = x;y ; z\nmode = ACCEPT\nsize = 10M\nsocket = inet:8891@127.0.0.1\n"
+		       "[auth]\nwhatever = is not ours to check\n[rate.per_login]\nkey = login\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	section = pc_config_get_section(config);
+	g_assert_cmpint(section->limit, ==, 42);
+	g_assert_cmpint(section->window, ==, PC_USEC(3600));
+	g_assert_true(section->enabled);
+	g_assert_cmpstr(section->name, ==, "hello world");
+	g_assert_cmpuint(g_strv_length(section->items), ==, 3);
+	g_assert_cmpint(section->mode, ==, 1);
+	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==, "inet:8891@127.0.0.1");
+
+	g_assert_true(pc_net_address_parse("192.0.2.77", &address));
+	g_assert_true(pc_config_is_trusted(config, &address));
+	g_assert_true(pc_net_address_parse("127.0.0.1", &address));
+	g_assert_false(pc_config_is_trusted(config, &address));
+}
+
+typedef struct {
+	const char *label;
+	const char *body;
+	PcConfigError code;
+	const char *want; /* substring of the message: file position, section and key */
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+    {.label = "unknown-key",
+     .body = "[relay]\nlimt = 5\n",
+     .code = PC_CONFIG_ERROR_UNKNOWN_KEY,
+     .want = "portcullis.conf:5: [relay] limt: unknown key"},
+    {.label = "out-of-range",
+     .body = "[relay]\nlimit = 0\n",
+     .code = PC_CONFIG_ERROR_RANGE,
+     .want = "portcullis.conf:5: [relay] limit: 0 is out of range 1..100"},
+    {.label = "not-a-number",
+     .body = "[relay]\nlimit = ten\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [relay] limit: 'ten' is not a whole number"},
+    {.label = "bad-duration",
+     .body = "[relay]\nwindow = 10 minutes\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [relay] window: '10 minutes' is not a duration"},
+    {.label = "duration-range",
+     .body = "[relay]\nwindow = 2d\n",
+     .code = PC_CONFIG_ERROR_RANGE,
+     .want = "[relay] window: 172800s is out of range 1s..86400s"},
+    {.label = "bad-bool",
+     .body = "[relay]\nenabled = sure\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [relay] enabled: 'sure' is not a boolean"},
+    {.label = "bad-enum",
+     .body = "[relay]\nmode = maybe\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = "[relay] mode: 'maybe' is not one of: tempfail | accept"},
+    {.label = "duplicate-key",
+     .body = "[relay]\nlimit = 5\nlimit = 6\n",
+     .code = PC_CONFIG_ERROR_DUPLICATE,
+     .want = ":6: [relay] limit: key given twice (first at line 5)"},
+    {.label = "duplicate-section",
+     .body = "[relay]\nlimit = 5\n[relay]\nenabled = yes\n",
+     .code = PC_CONFIG_ERROR_DUPLICATE,
+     .want = ":6: [relay]: section given twice"},
+    {.label = "trailing-comment",
+     .body = "[relay]\nlimit = 5 # five\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [relay] limit: comments are not allowed after a value"},
+    {.label = "unknown-section",
+     .body = "[relais]\nlimit = 5\n",
+     .code = PC_CONFIG_ERROR_UNKNOWN_SECTION,
+     .want = ":4: [relais]: unknown section"},
+    {.label = "bad-network",
+     .body = "trusted_networks = 10.0.0.1/8\n",
+     .code = 0,
+     .want = ":4: [global] trusted_networks: "},
+    {.label = "bad-domain",
+     .body = "local_domains = example..com\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":4: [global] local_domains: 'example..com' is not a domain name"},
+    {.label = "bad-listener-role",
+     .body = "[listener.mx]\nrole = server\nports = 25\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [listener.mx] role: 'server' is not one of"},
+    {.label = "bad-listener-port",
+     .body = "[listener.mx]\nports = 25; 70000\n",
+     .code = PC_CONFIG_ERROR_RANGE,
+     .want = "[listener.mx] ports: 70000 is out of range 0..65535"},
+    {.label = "listener-without-match",
+     .body = "[listener.mx]\nrole = mx\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = "[listener.mx]: a listener needs ports or daemon_names"},
+    {.label = "syntax",
+     .body = "[relay\nlimit = 5\n",
+     .code = PC_CONFIG_ERROR_PARSE,
+     .want = ":4: section header without ']'"},
+};
+
+static void
+test_load_errors(Fixture *fx, gconstpointer data)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(error_cases); i++) {
+		const ErrorCase *c = &error_cases[i];
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PcConfig) config = NULL;
+
+		g_test_message("case %s", c->label);
+		write_main(fx, c->body);
+		config = pc_config_load(fx->path, &test_schema, &error);
+		g_assert_null(config);
+		g_assert_nonnull(error);
+		if (c->code != 0)
+			g_assert_error(error, PC_CONFIG_ERROR, (int)c->code);
+		if (strstr(error->message, c->want) == NULL)
+			g_error("case %s: '%s' does not contain '%s'", c->label, error->message,
+				c->want);
+	}
+}
+
+static void
+test_missing_file(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = pc_config_load("/nonexistent/portcullis.conf", &test_schema,
+						    &error);
+
+	g_assert_null(config);
+	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO);
+	g_assert_nonnull(strstr(error->message, "/nonexistent/portcullis.conf"));
+}
+
+static void
+test_domains_overlay(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const TestSection *main_section;
+	const TestSection *domain_section;
+
+	write_main(fx, "local_domains = example.com\n[relay]\nlimit = 20\nwindow = 1h\n");
+	write_domain(fx, "Customer.TEST.conf", "[relay]\nlimit = 50\nenabled = yes\n");
+	write_domain(fx, "other.test.conf", "[auth]\nsenders = whatever\n");
+	write_domain(fx, ".hidden.test.conf", "garbage [[[\n");
+	write_domain(fx, "notes.txt", "not a domain file\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(pc_config_get_n_domain_files(config), ==, 2);
+	g_assert_true(pc_config_is_local_domain(config, "customer.test"));
+	g_assert_true(pc_config_is_local_domain(config, "other.test"));
+	g_assert_false(pc_config_is_local_domain(config, "hidden.test"));
+
+	main_section = pc_config_get_section(config);
+	domain_section = pc_config_get_domain_section(config, "customer.test");
+	g_assert_cmpint(main_section->limit, ==, 20);
+	g_assert_false(main_section->enabled);
+	/* merged key by key: overridden keys from the domain file, the rest from the main file */
+	g_assert_cmpint(domain_section->limit, ==, 50);
+	g_assert_true(domain_section->enabled);
+	g_assert_cmpint(domain_section->window, ==, PC_USEC(3600));
+	g_assert_true(pc_config_get_domain_section(config, "other.test") == main_section);
+	g_assert_true(pc_config_get_domain_section(config, "nowhere.test") == main_section);
+}
+
+static void
+test_domains_errors(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *file;
+		const char *body;
+		const char *want;
+	} cases[] = {
+	    {"a.test.conf", "[relay]\nwindow = 5m\n",
+	     "a.test.conf:2: [relay] window: this key cannot be set per domain"},
+	    {"b.test.conf", "[relay]\nlimit = 500\n", "b.test.conf:2: [relay] limit: 500 is out"},
+	    {"c.test.conf", "[global]\nlocal_domains = x.test\n",
+	     "c.test.conf:1: [global]: not allowed in a domain file"},
+	    {"d..test.conf", "", "d..test.conf: the file name is not DOMAIN.conf"},
+	    {"e.test.conf", "[relay]\nlimit = 5\nlimit = 6\n", "e.test.conf:3: [relay] limit: key given twice"},
+	};
+
+	write_main(fx, "");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PcConfig) config = NULL;
+		g_autofree char *path = g_build_filename(fx->domains, cases[i].file, NULL);
+
+		write_domain(fx, cases[i].file, cases[i].body);
+		config = pc_config_load(fx->path, &test_schema, &error);
+		g_assert_null(config);
+		if (strstr(error->message, cases[i].want) == NULL)
+			g_error("%s: '%s' does not contain '%s'", cases[i].file, error->message,
+				cases[i].want);
+		g_unlink(path);
+	}
+}
+
+static void
+test_domains_unreadable(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *path = g_build_filename(fx->domains, "locked.test.conf", NULL);
+
+	if (geteuid() == 0) {
+		/* root reads mode 000 files; an unreadable directory entry is a dangling link */
+		g_assert_cmpint(symlink("/nonexistent/file", path), ==, 0);
+	} else {
+		write_domain(fx, "locked.test.conf", "[relay]\n");
+		g_assert_cmpint(chmod(path, 0), ==, 0);
+	}
+	write_main(fx, "");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_null(config);
+	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO);
+	g_assert_nonnull(strstr(error->message, "locked.test.conf"));
+}
+
+static void
+test_domains_dir_missing(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *text = g_strdup_printf("[global]\ndomains_dir = %s/nope\n", fx->dir);
+
+	/* a directory the admin named must exist */
+	g_assert_true(g_file_set_contents(fx->path, text, -1, NULL));
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_null(config);
+	g_assert_nonnull(strstr(error->message, "[global] domains_dir"));
+}
+
+static void
+test_listeners(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const PcListener *listener;
+
+	write_main(fx, "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
+		       "[listener.submission]\nrole = submission\nports = 587; 10587\n"
+		       "daemon_names = ORIGINATING\n"
+		       "[listener.smtps]\nrole = smtps\nports = 465\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(pc_config_get_n_listeners(config), ==, 3);
+
+	listener = pc_config_find_listener(config, "ORIGINATING", 25);
+	g_assert_cmpstr(listener->name, ==, "submission"); /* the name wins over the port */
+	listener = pc_config_find_listener(config, NULL, 10587);
+	g_assert_cmpint(listener->role, ==, PC_ROLE_SUBMISSION);
+	listener = pc_config_find_listener(config, "mail.example.com", 465);
+	g_assert_cmpint(listener->role, ==, PC_ROLE_SMTPS);
+	g_assert_null(pc_config_find_listener(config, "OTHER", 2525));
+	g_assert_null(pc_config_find_listener(config, NULL, -1));
+}
+
+static gpointer
+acquire_loop(gpointer data)
+{
+	PcConfigSlot *slot = data;
+
+	for (int i = 0; i < 20000; i++) {
+		g_autoptr(PcConfig) config = pc_config_slot_acquire(slot);
+
+		g_assert_nonnull(pc_config_get_global(config)->store);
+	}
+	return NULL;
+}
+
+static void
+test_slot(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PcConfigSlot slot;
+	GThread *threads[3];
+
+	write_main(fx, "");
+	{
+		g_autoptr(PcConfig) first = pc_config_load(fx->path, &test_schema, &error);
+
+		g_assert_no_error(error);
+		pc_config_slot_init(&slot, first);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+		threads[i] = g_thread_new("acquire", acquire_loop, &slot);
+	/* swap snapshots while readers take and drop references */
+	for (int i = 0; i < 200; i++) {
+		g_autoptr(PcConfig) next = pc_config_load(fx->path, &test_schema, &error);
+
+		g_assert_no_error(error);
+		pc_config_slot_replace(&slot, next);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(threads); i++)
+		g_thread_join(threads[i]);
+	pc_config_slot_clear(&slot);
+}
+
+static void
+test_describe(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *text = NULL;
+
+	write_main(fx, "[relay]\nlimit = 7\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	text = pc_config_describe(config);
+	g_assert_nonnull(strstr(text, "[relay]\n"));
+	g_assert_nonnull(strstr(text, "limit = 7\n"));
+	g_assert_nonnull(strstr(text, "window = 600s\n"));
+	g_assert_nonnull(strstr(text, "mode = tempfail\n"));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	g_test_add_func("/pc/config/parse/duration", test_parse_duration);
+	g_test_add_func("/pc/config/parse/size-bool", test_parse_size_bool);
+	g_test_add_func("/pc/config/parse/split-list", test_split_list);
+	g_test_add_func("/pc/config/load/missing-file", test_missing_file);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/pc/config/load/defaults", test_load_defaults);
+	ADD("/pc/config/load/values", test_load_values);
+	ADD("/pc/config/load/errors", test_load_errors);
+	ADD("/pc/config/domains/overlay", test_domains_overlay);
+	ADD("/pc/config/domains/errors", test_domains_errors);
+	ADD("/pc/config/domains/unreadable", test_domains_unreadable);
+	ADD("/pc/config/domains/dir-missing", test_domains_dir_missing);
+	ADD("/pc/config/listeners", test_listeners);
+	ADD("/pc/config/slot/concurrent", test_slot);
+	ADD("/pc/config/describe", test_describe);
+#undef ADD
+	return g_test_run();
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for pc-session and pc-verdict: macro capture as Postfix and Sendmail
+ * send the macros (values recorded from Postfix 3.7.11 and Sendmail
+ * 8.17.1.9), listener resolution, per-message reset, decision log lines.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "pc-verdict.h"
+
+/* a stage's macros as NULL-terminated name/value pairs */
+typedef struct {
+	const char *const *pairs;
+} Macros;
+
+static const char *
+lookup(gpointer data, const char *name)
+{
+	const Macros *macros = data;
+
+	for (gsize i = 0; macros->pairs[i] != NULL; i += 2) {
+		if (strcmp(macros->pairs[i], name) == 0)
+			return macros->pairs[i + 1];
+	}
+	return NULL;
+}
+
+static PcConfigSlot slot;
+
+static void
+load_config(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *dir = g_dir_make_tmp("pc-session-XXXXXX", NULL);
+	g_autofree char *path = g_build_filename(dir, "portcullis.conf", NULL);
+
+	g_assert_true(g_file_set_contents(
+	    path,
+	    "[global]\nlocal_domains = example.com\ndomains_dir =\nuser =\n"
+	    "trusted_networks = 10.0.0.0/8\n"
+	    "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
+	    "[listener.submission]\nrole = submission\nports = 587\ndaemon_names = ORIGINATING; MSA\n"
+	    "[listener.smtps]\nrole = smtps\nports = 465\ndaemon_names = SMTPS\n",
+	    -1, NULL));
+	config = pc_config_load(path, NULL, &error);
+	g_assert_no_error(error);
+	pc_config_slot_init(&slot, config);
+	g_unlink(path);
+	g_rmdir(dir);
+}
+
+static PcSession *
+connect_session(const char *client, const Macros *connect_macros)
+{
+	PcSession *session = pc_session_new(NULL, 0);
+	PcNetAddress address;
+
+	g_assert_true(pc_net_address_parse(client, &address));
+	pc_session_pin_config(session, &slot);
+	pc_session_set_client(session, "client.test", &address);
+	pc_session_capture(session, PC_STAGE_CONNECT, lookup, (gpointer)connect_macros);
+	return session;
+}
+
+static void
+test_postfix_submission(void)
+{
+	const Macros connect = {(const char *const[]){
+	    "j", "mail.example.com", "{daemon_name}", "ORIGINATING", "{daemon_addr}", "127.0.0.1",
+	    "{daemon_port}", "10587", NULL}};
+	const Macros helo = {(const char *const[]){"{tls_version}", "TLSv1.3", "{cipher}",
+						   "TLS_AES_256_GCM_SHA384", "{cipher_bits}", "256",
+						   NULL}};
+	const Macros mail = {(const char *const[]){"{auth_type}", "PLAIN", "{auth_authen}",
+						   "alice@example.com", "{mail_addr}",
+						   "alice@example.com", NULL}};
+	const Macros data = {(const char *const[]){"i", "60A8FA72731", NULL}};
+	/* at EOM Postfix's cleanup sends its own daemon name and no TLS macros */
+	const Macros eom = {(const char *const[]){"i", "60A8FA72731", "{daemon_name}",
+						  "mail.example.com", "{auth_authen}",
+						  "alice@example.com", NULL}};
+	g_autoptr(PcSession) session = connect_session("127.0.0.1", &connect);
+
+	g_assert_cmpstr(session->listener->name, ==, "submission");
+	g_assert_cmpint(session->role, ==, PC_ROLE_SUBMISSION);
+	g_assert_false(session->trusted);
+	pc_session_capture(session, PC_STAGE_HELO, lookup, (gpointer)&helo);
+	pc_session_capture(session, PC_STAGE_MAIL, lookup, (gpointer)&mail);
+	g_assert_null(session->queue_id); /* Postfix has no queue id at MAIL */
+	g_assert_cmpstr(pc_session_queue_id(session), ==, "NOQUEUE");
+	g_assert_true(pc_session_is_authenticated(session));
+	pc_session_capture(session, PC_STAGE_DATA, lookup, (gpointer)&data);
+	g_assert_cmpstr(session->queue_id, ==, "60A8FA72731");
+	pc_session_capture(session, PC_STAGE_EOM, lookup, (gpointer)&eom);
+	/* nothing captured earlier is lost, the listener does not move */
+	g_assert_cmpstr(session->tls_version, ==, "TLSv1.3");
+	g_assert_cmpint(session->cipher_bits, ==, 256);
+	g_assert_cmpstr(session->listener->name, ==, "submission");
+	g_assert_cmpstr(session->daemon_name, ==, "ORIGINATING");
+}
+
+static void
+test_sendmail_mx(void)
+{
+	const Macros connect = {(const char *const[]){"j", "mail.example.com", "_", "[127.0.0.2]",
+						      "{daemon_name}", "MTA", "{daemon_port}",
+						      "11025", NULL}};
+	const Macros mail = {(const char *const[]){"i", "6AO2AW1T028785", "{mail_addr}",
+						   "x@sender.test", NULL}};
+	g_autoptr(PcSession) session = connect_session("127.0.0.2", &connect);
+
+	/* "MTA" and port 11025 match no listener: unknown, treated as mx */
+	g_assert_null(session->listener);
+	g_assert_cmpint(session->role, ==, PC_ROLE_MX);
+	pc_session_capture(session, PC_STAGE_MAIL, lookup, (gpointer)&mail);
+	g_assert_cmpstr(session->queue_id, ==, "6AO2AW1T028785"); /* Sendmail: known at MAIL */
+	g_assert_false(pc_session_is_authenticated(session));
+}
+
+static void
+test_port_at_mail(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "mail.example.com", NULL}};
+	const Macros mail = {(const char *const[]){"{daemon_port}", "465", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+
+	g_assert_null(session->listener);
+	pc_session_capture(session, PC_STAGE_MAIL, lookup, (gpointer)&mail);
+	g_assert_cmpstr(session->listener->name, ==, "smtps");
+}
+
+static void
+test_overlong_macro(void)
+{
+	g_autofree char *huge = g_strnfill(PC_SESSION_MAX_MACRO + 1, 'a');
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	const Macros mail = {(const char *const[]){"{auth_authen}", huge, NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+
+	/* dropped, not truncated: the strictest reading (not authenticated) follows */
+	pc_session_capture(session, PC_STAGE_MAIL, lookup, (gpointer)&mail);
+	g_assert_false(pc_session_is_authenticated(session));
+	g_assert_cmpstr(session->macro_dropped, ==, "{auth_authen}");
+}
+
+static void
+test_trusted_and_reset(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	const Macros rcpt = {(const char *const[]){"i", "ABC123", NULL}};
+	g_autoptr(PcSession) session = connect_session("10.9.8.7", &connect);
+
+	g_assert_true(session->trusted);
+	pc_session_set_sender(session, "<a@example.com>");
+	pc_session_capture(session, PC_STAGE_RCPT, lookup, (gpointer)&rcpt);
+	pc_session_set_current_rcpt(session, "<b@example.com>");
+	pc_session_accept_current_rcpt(session);
+	g_assert_cmpuint(session->recipients->len, ==, 1);
+	g_assert_cmpstr(session->queue_id, ==, "ABC123");
+	pc_session_reset_message(session);
+	g_assert_null(session->sender);
+	g_assert_null(session->queue_id);
+	g_assert_cmpuint(session->recipients->len, ==, 0);
+	g_assert_true(session->trusted); /* the connection part stays */
+}
+
+static void
+test_verdict_line(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+	g_auto(PcVerdict) verdict;
+	g_autofree char *line = NULL;
+
+	pc_verdict_init(&verdict);
+	pc_session_set_sender(session, "<a@b.test>");
+	pc_session_set_current_rcpt(session, "<evil\r\n,x=y@outside.test>");
+	pc_verdict_set(&verdict, PC_ACTION_REJECT, "554", "5.7.1", "foreign-domain",
+		       "%s: Relay access denied", session->current_rcpt);
+	line = pc_verdict_format(&verdict, session, "relay", PC_STAGE_RCPT);
+	/* control bytes and field separators from the network cannot forge fields */
+	g_assert_cmpstr(line, ==,
+			"NOQUEUE: relay: action=reject, stage=rcpt, reason=foreign-domain, "
+			"client=client.test[192.0.2.1], listener=mx, from=<a@b.test>, "
+			"rcpt=<evil\\x0D\\x0A\\x2Cx=y@outside.test>, reply=\"554 5.7.1 "
+			"<evil\\x0D\\x0A\\x2Cx=y@outside.test>: Relay access denied\"");
+	{
+		g_autofree char *text = pc_verdict_milter_text(&verdict);
+
+		g_assert_cmpstr(text, ==, "<evil??,x=y@outside.test>: Relay access denied");
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	load_config();
+	g_test_add_func("/pc/session/postfix-submission", test_postfix_submission);
+	g_test_add_func("/pc/session/sendmail-mx", test_sendmail_mx);
+	g_test_add_func("/pc/session/port-at-mail", test_port_at_mail);
+	g_test_add_func("/pc/session/overlong-macro", test_overlong_macro);
+	g_test_add_func("/pc/session/trusted-and-reset", test_trusted_and_reset);
+	g_test_add_func("/pc/session/verdict-line", test_verdict_line);
+	{
+		int status = g_test_run();
+
+		pc_config_slot_clear(&slot);
+		return status;
+	}
+}
