@@ -85,6 +85,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAddress, pc_address_free)
  * pc_addr_normalize_domain:
  * Lowercases ASCII and removes one trailing dot; NULL when the result is not
  * a valid domain (empty label, over the limits, NUL or control bytes).
+ * Address literals come back in the same canonical form pc_addr_parse_path()
+ * gives them ("[IPv6:2001:DB8:0::1]" -> "[ipv6:2001:db8::1]", and an
+ * IPv4-mapped IPv6 literal -> "[192.0.2.1]"), so the two compare equal.
  * Returns: (transfer full).
  */
 char *pc_addr_normalize_domain(const char *domain, gsize len);

@@ -73,6 +73,8 @@ const char *pc_net_address_network_key(const PcNetAddress *address, guint v4_pre
  * Parses a list of CIDRs or single addresses ("127.0.0.0/8", "::1",
  * "2001:db8::/32"). Host bits set past the prefix are an error (a typo the
  * admin should see, as Postfix warns for mynetworks). An empty list is valid.
+ * Blanks around an item are ignored; an item that is empty after that is an
+ * error. The prefix length is plain decimal ("/08" and "/+8" are errors).
  * Returns: (transfer full) a new list, or NULL with error set naming the item.
  */
 PcNetList *pc_net_list_parse(const char *const *items, gsize n_items, GError **error);

@@ -1,0 +1,549 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for pc-addr: every flag, every error, each limit at and one past its
+ * boundary, and the relay-trick forms the relay guard must see through.
+ *
+ * Inputs, locals and domains in the tables may use "{c*N}" for N copies of
+ * the octet c, so limit rows stay readable. A row with .len set is taken
+ * byte for byte (it holds a NUL) and is not expanded.
+ */
+#include <string.h>
+
+#include <glib.h>
+
+#include "pc-addr.h"
+
+/* long enough for a log line; an error must never carry the hostile input */
+#define ERROR_MESSAGE_MAX 80
+
+typedef struct {
+	const char *label;
+	const char *input;
+	gsize len; /* nonzero: the exact length, NULs included */
+	gboolean fails;
+	PcAddrError code;    /* when .fails */
+	const char *message; /* when .fails: a substring of the message */
+	PcAddrFlags flags;
+	const char *local;
+	const char *domain;
+	const char *route;
+} AddrCase;
+
+#define F(name) PC_ADDR_FLAG_##name
+
+static const AddrCase path_cases[] = {
+    /* plain forms */
+    {.label = "bracketed", .input = "<user@example.com>", .local = "user",
+     .domain = "example.com"},
+    {.label = "no-brackets", .input = "user@example.com", .flags = F(NO_BRACKETS),
+     .local = "user", .domain = "example.com"},
+    {.label = "null-path", .input = "<>", .flags = F(NULL), .local = "", .domain = ""},
+    {.label = "postmaster", .input = "<postmaster>", .flags = F(NO_DOMAIN),
+     .local = "postmaster", .domain = ""},
+    {.label = "postmaster-bare", .input = "Postmaster", .flags = F(NO_DOMAIN) | F(NO_BRACKETS),
+     .local = "Postmaster", .domain = ""},
+    {.label = "case-kept-in-local", .input = "<User.Name@Example.COM>", .local = "User.Name",
+     .domain = "example.com"},
+    {.label = "dots-anywhere", .input = "<.john..doe.@example.com>", .local = ".john..doe.",
+     .domain = "example.com"},
+    {.label = "atext", .input = "<#$&'*+-/=?^_`{|}~@example.com>", .local = "#$&'*+-/=?^_`{|}~",
+     .domain = "example.com"},
+    {.label = "plus-tag", .input = "<user+tag@example.com>", .local = "user+tag",
+     .domain = "example.com"},
+    {.label = "underscore-domain", .input = "<u@my_host._dmarc.example>", .local = "u",
+     .domain = "my_host._dmarc.example"},
+    {.label = "hyphen-digits-domain", .input = "<u@a-1.0-b.example>", .local = "u",
+     .domain = "a-1.0-b.example"},
+    {.label = "single-label", .input = "<u@localhost>", .local = "u", .domain = "localhost"},
+    {.label = "numeric-hostname", .input = "<u@192.0.2.1>", .local = "u", .domain = "192.0.2.1"},
+
+    /* the relay-trick battery */
+    {.label = "trick-percent", .input = "user%outside.test@example.com",
+     .flags = F(PERCENT) | F(NO_BRACKETS), .local = "user%outside.test",
+     .domain = "example.com"},
+    {.label = "trick-bang", .input = "outside.test!user@example.com",
+     .flags = F(BANG) | F(NO_BRACKETS), .local = "outside.test!user", .domain = "example.com"},
+    {.label = "trick-source-route", .input = "@a,@b:user@example.com",
+     .flags = F(SOURCE_ROUTE) | F(NO_BRACKETS), .local = "user", .domain = "example.com",
+     .route = "@a,@b"},
+    {.label = "trick-quoted-at", .input = "\"victim@outside.test\"@example.com",
+     .flags = F(QUOTED) | F(LOCAL_AT) | F(NO_BRACKETS), .local = "victim@outside.test",
+     .domain = "example.com"},
+    {.label = "trick-quoted-percent", .input = "\"victim%outside.test\"@example.com",
+     .flags = F(QUOTED) | F(PERCENT) | F(NO_BRACKETS), .local = "victim%outside.test",
+     .domain = "example.com"},
+    {.label = "trick-unquoted-at", .input = "user@outside.test@example.com",
+     .flags = F(LOCAL_AT) | F(NO_BRACKETS), .local = "user@outside.test",
+     .domain = "example.com"},
+    {.label = "trick-trailing-dot", .input = "<victim@outside.test.>", .flags = F(TRAILING_DOT),
+     .local = "victim", .domain = "outside.test"},
+    {.label = "trick-uppercase", .input = "VICTIM@OUTSIDE.TEST", .flags = F(NO_BRACKETS),
+     .local = "VICTIM", .domain = "outside.test"},
+    {.label = "trick-literal-v4", .input = "victim@[192.0.2.1]",
+     .flags = F(IP_LITERAL) | F(NO_BRACKETS), .local = "victim", .domain = "[192.0.2.1]"},
+    {.label = "trick-literal-v6", .input = "victim@[IPv6:2001:DB8::1]",
+     .flags = F(IP_LITERAL) | F(NO_BRACKETS), .local = "victim",
+     .domain = "[ipv6:2001:db8::1]"},
+    {.label = "trick-bang-no-domain", .input = "outside.test!user",
+     .flags = F(BANG) | F(NO_DOMAIN) | F(NO_BRACKETS), .local = "outside.test!user",
+     .domain = ""},
+    {.label = "trick-percent-no-domain", .input = "user%outside.test",
+     .flags = F(PERCENT) | F(NO_DOMAIN) | F(NO_BRACKETS), .local = "user%outside.test",
+     .domain = ""},
+    {.label = "trick-everything", .input = "<@r.test:a!b%c@d@example.com.>",
+     .flags = F(SOURCE_ROUTE) | F(BANG) | F(PERCENT) | F(LOCAL_AT) | F(TRAILING_DOT),
+     .local = "a!b%c@d", .domain = "example.com", .route = "@r.test"},
+    {.label = "many-at", .input = "<a@b@c@example.com>", .flags = F(LOCAL_AT), .local = "a@b@c",
+     .domain = "example.com"},
+
+    /* source routes */
+    {.label = "route-two-hops", .input = "<@a.test,@b.test:user@example.com>",
+     .flags = F(SOURCE_ROUTE), .local = "user", .domain = "example.com",
+     .route = "@a.test,@b.test"},
+    {.label = "route-one-hop", .input = "<@A.Test.:user@example.com>", .flags = F(SOURCE_ROUTE),
+     .local = "user", .domain = "example.com", .route = "@A.Test."},
+    {.label = "route-literal-hop", .input = "<@[IPv6:2001:db8::1],@b:user@example.com>",
+     .flags = F(SOURCE_ROUTE), .local = "user", .domain = "example.com",
+     .route = "@[IPv6:2001:db8::1],@b"},
+    {.label = "route-to-postmaster", .input = "<@a.test:postmaster>",
+     .flags = F(SOURCE_ROUTE) | F(NO_DOMAIN), .local = "postmaster", .domain = "",
+     .route = "@a.test"},
+    {.label = "route-no-colon", .input = "<@a.test,@b.test>", .fails = TRUE,
+     .message = "source route not ended by ':'"},
+    {.label = "route-empty-hop", .input = "<@,@b:u@example.com>", .fails = TRUE,
+     .message = "source route: empty domain"},
+    {.label = "route-hop-without-at", .input = "<@a,b:u@example.com>", .fails = TRUE,
+     .message = "source route hop does not start with '@'"},
+    {.label = "route-bad-hop", .input = "<@a b:u@example.com>", .fails = TRUE,
+     .message = "source route: space in domain"},
+    {.label = "route-unclosed-literal", .input = "<@[192.0.2.1:u@example.com>", .fails = TRUE,
+     .message = "source route: address literal not closed by ']'"},
+    {.label = "route-nothing-after", .input = "<@a.test:>", .fails = TRUE,
+     .message = "nothing after the source route"},
+    {.label = "route-then-empty-local", .input = "<@a.test:@example.com>", .fails = TRUE,
+     .message = "empty local part"},
+    {.label = "at-only", .input = "<@>", .fails = TRUE, .message = "source route: empty domain"},
+
+    /* quoted local parts */
+    {.label = "quoted-local", .input = "<\"john doe\"@example.com>", .flags = F(QUOTED),
+     .local = "john doe", .domain = "example.com"},
+    {.label = "quoted-pair-quote", .input = "<\"a\\\"b\"@x.test>", .flags = F(QUOTED),
+     .local = "a\"b", .domain = "x.test"},
+    {.label = "quoted-pair-backslash", .input = "<\"a\\\\b\"@x.test>", .flags = F(QUOTED),
+     .local = "a\\b", .domain = "x.test"},
+    {.label = "quoted-pair-plain", .input = "<\"\\a\\b\"@x.test>", .flags = F(QUOTED),
+     .local = "ab", .domain = "x.test"},
+    {.label = "quoted-bang", .input = "<\"host!user\"@example.com>", .flags = F(QUOTED) | F(BANG),
+     .local = "host!user", .domain = "example.com"},
+    {.label = "quoted-specials", .input = "<\"<a>,(b):[c];\"@x.test>", .flags = F(QUOTED),
+     .local = "<a>,(b):[c];", .domain = "x.test"},
+    {.label = "quoted-empty", .input = "<\"\"@example.com>", .flags = F(QUOTED), .local = "",
+     .domain = "example.com"},
+    {.label = "quoted-no-domain", .input = "<\"postmaster\">",
+     .flags = F(QUOTED) | F(NO_DOMAIN), .local = "postmaster", .domain = ""},
+    {.label = "quoted-8bit", .input = "<\"caf\xc3\xa9\"@x.test>", .flags = F(QUOTED) | F(UTF8),
+     .local = "caf\xc3\xa9", .domain = "x.test"},
+    {.label = "quoted-unbalanced", .input = "<\"abc@example.com>", .fails = TRUE,
+     .message = "unbalanced quote in local part"},
+    {.label = "quoted-escaped-close", .input = "<\"abc\\\">", .fails = TRUE,
+     .message = "unbalanced quote in local part"},
+    {.label = "quoted-then-bytes", .input = "<\"a\"b@example.com>", .fails = TRUE,
+     .message = "bytes after the quoted local part"},
+    {.label = "quote-inside-unquoted", .input = "<a\"b\"@example.com>", .fails = TRUE,
+     .message = "quote inside an unquoted local part"},
+    {.label = "quoted-domain", .input = "<\"a\"@\"b\">", .fails = TRUE,
+     .message = "invalid character '\"' in domain"},
+
+    /* domains */
+    {.label = "trailing-dot-two", .input = "<u@example.com..>", .fails = TRUE,
+     .message = "empty label in domain"},
+    {.label = "empty-label", .input = "<u@a..b>", .fails = TRUE,
+     .message = "empty label in domain"},
+    {.label = "leading-dot", .input = "<u@.a>", .fails = TRUE, .message = "empty label in domain"},
+    {.label = "dot-only", .input = "<u@.>", .fails = TRUE, .message = "empty domain"},
+    {.label = "empty-domain", .input = "<u@>", .fails = TRUE, .message = "empty domain"},
+    {.label = "domain-space", .input = "<u@exa mple.com>", .fails = TRUE,
+     .message = "space in domain"},
+    {.label = "domain-comma", .input = "<u@example.com,net>", .fails = TRUE,
+     .message = "invalid character ',' in domain"},
+    {.label = "domain-8bit", .input = "<u@B\xc3\xbc" "cher.EXAMPLE>", .flags = F(UTF8),
+     .local = "u", .domain = "b\xc3\xbc" "cher.example"},
+    {.label = "domain-8bit-not-folded", .input = "<u@\xc3\x9c.test>", .flags = F(UTF8),
+     .local = "u", .domain = "\xc3\x9c.test"},
+    {.label = "local-8bit", .input = "<us\xc3\xa9r@example.com>", .flags = F(UTF8),
+     .local = "us\xc3\xa9r", .domain = "example.com"},
+
+    /* IP literals */
+    {.label = "literal-v6-long-form", .input = "<u@[IPv6:2001:0db8:0:0:0:0:0:1]>",
+     .flags = F(IP_LITERAL), .local = "u", .domain = "[ipv6:2001:db8::1]"},
+    {.label = "literal-v6-tag-lowercase", .input = "<u@[ipv6:2001:db8::1]>",
+     .flags = F(IP_LITERAL), .local = "u", .domain = "[ipv6:2001:db8::1]"},
+    {.label = "literal-v6-mapped", .input = "<u@[IPv6:::FFFF:192.0.2.1]>",
+     .flags = F(IP_LITERAL), .local = "u", .domain = "[192.0.2.1]"},
+    {.label = "literal-v4-octet-300", .input = "<u@[300.1.1.1]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-v4-three-parts", .input = "<u@[1.2.3]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-v4-leading-zero", .input = "<u@[010.0.0.1]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-v6-garbage", .input = "<u@[IPv6:zz]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-v6-tag-on-v4", .input = "<u@[IPv6:192.0.2.1]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-empty", .input = "<u@[]>", .fails = TRUE,
+     .message = "invalid address literal"},
+    {.label = "literal-v6-untagged", .input = "<u@[2001:db8::1]>", .fails = TRUE,
+     .message = "address literal without 'IPv6:' tag"},
+    {.label = "literal-general-tag", .input = "<u@[x400:abc]>", .fails = TRUE,
+     .message = "address literal without 'IPv6:' tag"},
+    {.label = "literal-unclosed", .input = "<u@[192.0.2.1>", .fails = TRUE,
+     .message = "address literal not closed by ']'"},
+    {.label = "literal-trailing-dot", .input = "<u@[192.0.2.1].>", .fails = TRUE,
+     .message = "address literal not closed by ']'"},
+
+    /* brackets and blanks */
+    {.label = "space-after-open", .input = "< user@example.com>", .fails = TRUE,
+     .message = "space inside the angle brackets"},
+    {.label = "space-before-close", .input = "<user@example.com >", .fails = TRUE,
+     .message = "space inside the angle brackets"},
+    {.label = "space-only", .input = "< >", .fails = TRUE,
+     .message = "space inside the angle brackets"},
+    {.label = "space-before-open", .input = " <user@example.com>", .fails = TRUE,
+     .message = "'>' without '<'"},
+    {.label = "space-bare", .input = "user@example.com ", .fails = TRUE,
+     .message = "space around the path"},
+    {.label = "space-in-local", .input = "<user name@example.com>", .fails = TRUE,
+     .message = "space in local part"},
+    {.label = "space-after-close", .input = "<user@example.com> ", .fails = TRUE,
+     .message = "bytes after '>'"},
+    {.label = "esmtp-param-glued", .input = "<user@example.com>SIZE=100", .fails = TRUE,
+     .message = "bytes after '>'"},
+    {.label = "open-only", .input = "<", .fails = TRUE, .message = "'<' without '>'"},
+    {.label = "close-only", .input = ">", .fails = TRUE, .message = "'>' without '<'"},
+    {.label = "unclosed", .input = "<user@example.com", .fails = TRUE,
+     .message = "'<' without '>'"},
+    {.label = "unopened", .input = "user@example.com>", .fails = TRUE,
+     .message = "'>' without '<'"},
+    {.label = "double-brackets", .input = "<<user@example.com>>", .fails = TRUE,
+     .message = "invalid character '<' in local part"},
+    {.label = "comment-in-local", .input = "<user(x)@example.com>", .fails = TRUE,
+     .message = "invalid character '(' in local part"},
+    {.label = "colon-in-local", .input = "<a:b@example.com>", .fails = TRUE,
+     .message = "invalid character ':' in local part"},
+    {.label = "backslash-in-local", .input = "<a\\b@example.com>", .fails = TRUE,
+     .message = "invalid character '\\' in local part"},
+    {.label = "quoted-then-two-at", .input = "<\"a\"@b@c>", .fails = TRUE,
+     .message = "invalid character '@' in domain"},
+    {.label = "empty-input", .input = "", .fails = TRUE, .message = "empty path"},
+
+    /* NUL and control octets */
+    {.label = "nul-inside", .input = "<us\0er@example.com>", .len = 19, .fails = TRUE,
+     .message = "NUL byte in address"},
+    {.label = "nul-at-end", .input = "<user@example.com>\0", .len = 19, .fails = TRUE,
+     .message = "NUL byte in address"},
+    {.label = "nul-only", .input = "\0", .len = 1, .fails = TRUE,
+     .message = "NUL byte in address"},
+    {.label = "nul-in-literal", .input = "u@[192.0.2.1]\0]", .len = 15, .fails = TRUE,
+     .message = "NUL byte in address"},
+    {.label = "nul-before-limit", .input = "<u@x>\0", .len = 6, .fails = TRUE,
+     .message = "NUL byte in address"},
+    {.label = "control-soh", .input = "<user\001@example.com>", .fails = TRUE,
+     .message = "control character 0x01 in address"},
+    {.label = "control-tab", .input = "<user\t@example.com>", .fails = TRUE,
+     .message = "control character 0x09 in address"},
+    {.label = "control-del", .input = "<user\177@example.com>", .fails = TRUE,
+     .message = "control character 0x7f in address"},
+    {.label = "control-crlf", .input = "<user@example.com>\r\n", .fails = TRUE,
+     .message = "control character 0x0d in address"},
+    {.label = "control-in-quotes", .input = "<\"a\nb\"@example.com>", .fails = TRUE,
+     .message = "control character 0x0a in address"},
+
+    /* limits, at and one past */
+    {.label = "local-64", .input = "<{a*64}@example.com>", .local = "{a*64}",
+     .domain = "example.com"},
+    {.label = "local-65", .input = "<{a*65}@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "local part is 65 octets, limit 64"},
+    {.label = "local-65-no-domain", .input = "<{a*65}>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "local part is 65 octets, limit 64"},
+    {.label = "quoted-local-64", .input = "<\"{a*62}\"@example.com>", .flags = F(QUOTED),
+     .local = "{a*62}", .domain = "example.com"},
+    {.label = "quoted-local-65", .input = "<\"{a*63}\"@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "local part is 65 octets, limit 64"},
+    {.label = "quoted-local-65-escapes", .input = "<\"{a*61}\\b\"@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "local part is 65 octets, limit 64"},
+    {.label = "label-63", .input = "<u@{b*63}.test>", .local = "u", .domain = "{b*63}.test"},
+    {.label = "label-64", .input = "<u@{b*64}.test>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "domain label is 64 octets, limit 63"},
+    {.label = "label-64-last", .input = "<u@test.{B*64}>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "domain label is 64 octets, limit 63"},
+    {.label = "path-256", .input = "<{a*64}@{b*63}.{c*63}.{d*61}>", .local = "{a*64}",
+     .domain = "{b*63}.{c*63}.{d*61}"},
+    {.label = "path-257", .input = "<{a*64}@{b*63}.{c*63}.{d*62}>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "path is 257 octets, limit 256"},
+    {.label = "path-256-bare", .input = "{a*64}@{b*63}.{c*63}.{d*63}", .flags = F(NO_BRACKETS),
+     .local = "{a*64}", .domain = "{b*63}.{c*63}.{d*63}"},
+    {.label = "path-257-bare", .input = "{a*64}@{b*63}.{c*63}.{d*61}.ee", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "path is 257 octets, limit 256"},
+    {.label = "path-257-route", .input = "<@{r*60}.test,@{s*60}.test,@{t*60}.test:{a*50}@x.y>",
+     .fails = TRUE, .code = PC_ADDR_ERROR_TOO_LONG, .message = "path is 257 octets, limit 256"},
+    {.label = "path-huge", .input = "<{a*5000}@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "path is 5014 octets, limit 256"},
+};
+
+/* "{c*N}" becomes N copies of c; everything else is copied */
+static char *
+expand(const char *pattern, gsize *len_out)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = pattern; *p != '\0'; p++) {
+		if (p[0] == '{' && p[1] != '\0' && p[2] == '*' && g_ascii_isdigit(p[3])) {
+			char *end = NULL;
+			guint64 count = g_ascii_strtoull(p + 3, &end, 10);
+
+			if (*end == '}') {
+				for (guint64 i = 0; i < count; i++)
+					g_string_append_c(out, p[1]);
+				p = end;
+				continue;
+			}
+		}
+		g_string_append_c(out, *p);
+	}
+	if (len_out != NULL)
+		*len_out = out->len;
+	return g_string_free(out, FALSE);
+}
+
+static void
+assert_error_is_loggable(const GError *error)
+{
+	gsize len = strlen(error->message);
+
+	g_assert_cmpuint(len, <=, ERROR_MESSAGE_MAX);
+	for (gsize i = 0; i < len; i++)
+		g_assert_true(g_ascii_isprint(error->message[i]));
+}
+
+static void
+test_parse_path(gconstpointer data)
+{
+	const AddrCase *test = data;
+	g_autofree char *input = NULL;
+	g_autoptr(GError) error = NULL;
+	static PcAddress sentinel; /* failure must leave *address_out alone */
+	PcAddress *address = &sentinel;
+	g_autoptr(PcAddress) owned = NULL;
+	gsize len;
+
+	if (test->len != 0) {
+		/* a heap copy of exactly len bytes, so ASan sees any read past it */
+		input = g_memdup2(test->input, test->len);
+		len = test->len;
+	} else {
+		g_autofree char *expanded = expand(test->input, &len);
+
+		/* exactly len bytes, no terminator: the parser must honour len */
+		input = g_memdup2(expanded, len);
+	}
+
+	if (test->fails) {
+		g_assert_false(pc_addr_parse_path(input, len, &address, &error));
+		g_assert_error(error, PC_ADDR_ERROR, (gint)test->code);
+		/* cmpstr only to print both strings when the substring is missing */
+		if (strstr(error->message, test->message) == NULL)
+			g_assert_cmpstr(error->message, ==, test->message);
+		assert_error_is_loggable(error);
+		g_assert_true(address == &sentinel);
+		return;
+	}
+
+	g_assert_true(pc_addr_parse_path(input, len, &address, &error));
+	g_assert_no_error(error);
+	owned = address;
+	{
+		g_autofree char *want_local = expand(test->local, NULL);
+		g_autofree char *want_domain = expand(test->domain, NULL);
+
+		g_assert_cmpstr(owned->local, ==, want_local);
+		g_assert_cmpstr(owned->domain, ==, want_domain);
+	}
+	g_assert_cmpstr(owned->route, ==, test->route);
+	g_assert_cmphex(owned->flags, ==, test->flags);
+}
+
+/*
+ * --- pc_addr_normalize_domain ---
+ */
+
+typedef struct {
+	const char *label;
+	const char *input;
+	gsize len;	   /* nonzero: exact length */
+	const char *want; /* NULL: not a valid domain */
+} DomainCase;
+
+static const DomainCase domain_cases[] = {
+    {.label = "lowercase", .input = "Example.COM", .want = "example.com"},
+    {.label = "trailing-dot", .input = "example.com.", .want = "example.com"},
+    {.label = "trailing-dots-two", .input = "example.com.."},
+    {.label = "empty", .input = ""},
+    {.label = "dot", .input = "."},
+    {.label = "empty-label", .input = "a..b"},
+    {.label = "leading-dot", .input = ".a"},
+    {.label = "space", .input = "exa mple.com"},
+    {.label = "at", .input = "user@example.com"},
+    {.label = "nul", .input = "exa\0mple.com", .len = 12},
+    {.label = "control", .input = "exa\001mple.com"},
+    {.label = "underscore", .input = "_Dmarc.Example", .want = "_dmarc.example"},
+    {.label = "8bit", .input = "B\xc3\xbc" "cher.Example", .want = "b\xc3\xbc" "cher.example"},
+    {.label = "punycode", .input = "XN--bcher-kva.example", .want = "xn--bcher-kva.example"},
+    {.label = "len-stops-early", .input = "example.com.junk", .len = 12, .want = "example.com"},
+    {.label = "literal-v4", .input = "[192.0.2.1]", .want = "[192.0.2.1]"},
+    {.label = "literal-v6", .input = "[IPv6:2001:DB8:0::1]", .want = "[ipv6:2001:db8::1]"},
+    {.label = "literal-bad", .input = "[192.0.2.256]"},
+    {.label = "literal-nul", .input = "[192.0.2.1]\0]", .len = 13},
+    {.label = "label-63", .input = "{x*63}.test", .want = "{x*63}.test"},
+    {.label = "label-64", .input = "{x*64}.test"},
+    {.label = "domain-255", .input = "{a*63}.{b*63}.{c*63}.{d*61}.e",
+     .want = "{a*63}.{b*63}.{c*63}.{d*61}.e"},
+    {.label = "domain-255-dot", .input = "{a*63}.{b*63}.{c*63}.{d*61}.e.",
+     .want = "{a*63}.{b*63}.{c*63}.{d*61}.e"},
+    {.label = "domain-256", .input = "{a*63}.{b*63}.{c*63}.{d*62}.e"},
+};
+
+static void
+test_normalize_domain(gconstpointer data)
+{
+	const DomainCase *test = data;
+	g_autofree char *input = NULL;
+	g_autofree char *want = test->want != NULL ? expand(test->want, NULL) : NULL;
+	g_autofree char *got = NULL;
+	gsize len;
+
+	if (test->len != 0) {
+		input = g_memdup2(test->input, test->len);
+		len = test->len;
+	} else {
+		g_autofree char *expanded = expand(test->input, &len);
+
+		input = g_memdup2(expanded, len);
+	}
+	got = pc_addr_normalize_domain(input, len);
+	g_assert_cmpstr(got, ==, want);
+}
+
+/*
+ * --- properties across rows ---
+ */
+
+/* the point of normalising literals: one spelling per address */
+static void
+test_literal_spellings_equal(void)
+{
+	static const char *const spellings[] = {
+	    "<a@[IPv6:2001:db8::1]>",
+	    "<a@[IPv6:2001:DB8:0:0:0:0:0:1]>",
+	    "<a@[ipv6:2001:0db8::0:1]>",
+	    "a@[IPV6:2001:db8:0::1]",
+	};
+	g_autoptr(PcAddress) reference = NULL;
+	g_autofree char *normalized = NULL;
+
+	g_assert_true(pc_addr_parse_path(spellings[0], strlen(spellings[0]), &reference, NULL));
+	for (gsize i = 1; i < G_N_ELEMENTS(spellings); i++) {
+		g_autoptr(PcAddress) address = NULL;
+
+		g_assert_true(
+		    pc_addr_parse_path(spellings[i], strlen(spellings[i]), &address, NULL));
+		g_assert_cmpstr(address->domain, ==, reference->domain);
+	}
+	/* a domain from the config and one from the envelope compare equal too */
+	normalized = pc_addr_normalize_domain("[IPv6:2001:0DB8::1]", strlen("[IPv6:2001:0DB8::1]"));
+	g_assert_cmpstr(normalized, ==, reference->domain);
+}
+
+/* the parser's domain output is a fixed point of the normaliser */
+static void
+test_domain_idempotent(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(path_cases); i++) {
+		const AddrCase *test = &path_cases[i];
+		g_autofree char *input = NULL;
+		g_autoptr(PcAddress) address = NULL;
+		g_autofree char *again = NULL;
+		gsize len;
+
+		if (test->fails || test->len != 0)
+			continue;
+		input = expand(test->input, &len);
+		g_assert_true(pc_addr_parse_path(input, len, &address, NULL));
+		if (address->domain[0] == '\0')
+			continue;
+		again = pc_addr_normalize_domain(address->domain, strlen(address->domain));
+		g_assert_cmpstr(again, ==, address->domain);
+	}
+}
+
+/* a NUL is reported as such even when the input is also far too long */
+static void
+test_nul_beats_length(void)
+{
+	g_autofree char *input = g_malloc(5000);
+	g_autoptr(GError) error = NULL;
+	PcAddress *address = NULL;
+
+	memset(input, 'a', 5000);
+	input[4000] = '\0';
+	g_assert_false(pc_addr_parse_path(input, 5000, &address, &error));
+	g_assert_error(error, PC_ADDR_ERROR, PC_ADDR_ERROR_SYNTAX);
+	g_assert_cmpstr(error->message, ==, "NUL byte in address");
+	g_assert_null(address);
+}
+
+static void
+test_guards(void)
+{
+	PcAddress *address = NULL;
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*text != NULL*");
+	g_assert_false(pc_addr_parse_path(NULL, 3, &address, NULL));
+	g_test_assert_expected_messages();
+	g_assert_null(address);
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*address_out != NULL*");
+	g_assert_false(pc_addr_parse_path("<>", 2, NULL, NULL));
+	g_test_assert_expected_messages();
+
+	/* NULL with no length is empty input, not a bug */
+	g_assert_false(pc_addr_parse_path(NULL, 0, &address, NULL));
+	g_assert_null(pc_addr_normalize_domain(NULL, 0));
+
+	pc_address_free(NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(path_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/addr/parse-path/", path_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &path_cases[i], test_parse_path);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(domain_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/addr/normalize-domain/", domain_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &domain_cases[i], test_normalize_domain);
+	}
+	g_test_add_func("/pc/addr/parse-path/literal-spellings-equal",
+			test_literal_spellings_equal);
+	g_test_add_func("/pc/addr/normalize-domain/idempotent", test_domain_idempotent);
+	g_test_add_func("/pc/addr/parse-path/nul-beats-length", test_nul_beats_length);
+	g_test_add_func("/pc/addr/guards", test_guards);
+
+	return g_test_run();
+}
