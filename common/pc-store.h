@@ -39,8 +39,10 @@ typedef struct _PcStore PcStore;
 
 /*
  * pc_store_new_memory:
- * @max_keys: bound on live entries (>= 1); a full store evicts expired
- *   entries, then the least recently used one
+ * @max_keys: bound on entries held (>= 1); a full store evicts expired
+ *   entries, then the least recently used one. The bound is split evenly over
+ *   the shards and each shard evicts on its own, so eviction can start a
+ *   little before max_keys keys are held (keys never hash perfectly evenly)
  * @n_shards: 1..1024, rounded up to a power of two; 0 picks a default (64);
  *   lowered to at most max_keys so that the bound stays exact
  * Returns: (transfer full).

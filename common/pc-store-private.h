@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * pc-store-private: the backend interface behind PcStore, for pc-store*.c only.
+ *
+ * pc-store.c checks arguments and key lengths once, then dispatches through
+ * the backend's operation table; a backend never sees a NULL or over-long key.
+ * Adding an operation (the redis backend's GCRA step, for instance) means
+ * adding a member here and a public wrapper in pc-store.c. Backends fill the
+ * table with designated initialisers; the operations below are mandatory, and
+ * an optional one added later may be left NULL by a backend that lacks it, in
+ * which case its wrapper answers PC_LOOKUP_CONFIG.
+ *
+ * Thread-safety: every operation must be safe to call from any thread at once;
+ * each backend owns its own locking.
+ */
+#pragma once
+
+#include "pc-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+	const char *name; /* "memory", "redis": for log lines */
+
+	/* key is NUL-terminated and key_len == strlen(key) <= PC_STORE_MAX_KEY */
+	PcLookupStatus (*incr)(gpointer backend, const char *key, gsize key_len, gint64 delta,
+			       gint64 ttl_us, gint64 now_us, gint64 *value_out);
+	PcLookupStatus (*set)(gpointer backend, const char *key, gsize key_len, gint64 value,
+			      gint64 ttl_us, gint64 now_us);
+	PcLookupStatus (*get)(gpointer backend, const char *key, gsize key_len, gint64 now_us,
+			      gint64 *value_out, gint64 *ttl_out_us);
+	PcLookupStatus (*delete)(gpointer backend, const char *key, gsize key_len);
+	gsize (*count_prefix)(gpointer backend, const char *prefix, gint64 now_us);
+	gsize (*size)(gpointer backend);
+	void (*free)(gpointer backend);
+} PcStoreBackend;
+
+struct _PcStore {
+	const PcStoreBackend *ops;
+	gpointer backend; /* owned, released with ops->free */
+};
+
+/*
+ * pc_store_expiry_us:
+ * The absolute expiry for an entry written at now_us with ttl_us: G_MAXINT64
+ * ("never") for ttl_us <= 0, saturating instead of overflowing for huge ttls.
+ * An entry is live while now_us < expiry.
+ */
+gint64 pc_store_expiry_us(gint64 now_us, gint64 ttl_us);
+
+/*
+ * the memory backend (pc-store-memory.c). pc_store_memory_backend_new takes
+ * checked arguments (n_shards a power of two, max_keys >= n_shards) and
+ * returns (transfer full) data for pc_store_memory_backend, released by its
+ * free operation.
+ */
+extern const PcStoreBackend pc_store_memory_backend;
+gpointer pc_store_memory_backend_new(gsize max_keys, guint n_shards);
+
+G_END_DECLS

@@ -1,0 +1,570 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for pc-store and its memory backend: counter windows at their exact
+ * boundary, set/get/delete, LRU eviction under max_keys (expired entries go
+ * first), prefix counts, key limits, store specs, and exact totals under
+ * concurrent increments. Time is passed in as now_us; nothing sleeps. One
+ * test prints (without asserting) the memory a million keys cost.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "pc-store.h"
+
+#define S(seconds) ((gint64)(seconds) * G_USEC_PER_SEC)
+
+/*
+ * --- incr windows ---
+ *
+ * The boundary: an entry written at t with ttl is live up to t + ttl - 1 and
+ * expired at exactly t + ttl, so a 60 s window holds the events of [t, t+60).
+ */
+
+typedef struct {
+	gint64 now_us;
+	gint64 delta;
+	gint64 ttl_us;
+	gint64 want_value;
+	gint64 want_ttl_out; /* remaining lifetime just after the step; -1: never expires */
+} StoreIncrStep;
+
+typedef struct {
+	const char *label;
+	StoreIncrStep steps[8];
+	gsize n_steps;
+} StoreIncrCase;
+
+/* STEP(now, delta, ttl, value after, remaining lifetime after) */
+#define STEP(now, delta_, ttl, value, ttl_out)                                                     \
+	{.now_us = (now), .delta = (delta_), .ttl_us = (ttl), .want_value = (value),               \
+	 .want_ttl_out = (ttl_out)}
+
+static const StoreIncrCase incr_cases[] = {
+    {.label = "window-boundary",
+     .steps = {STEP(S(100), 1, S(10), 1, S(10)), STEP(S(105), 1, S(10), 2, S(5)),
+	       STEP(S(110) - 1, 1, S(10), 3, 1), STEP(S(110), 1, S(10), 1, S(10)),
+	       STEP(S(125), 4, S(10), 4, S(10))},
+     .n_steps = 5},
+    {.label = "later-ttl-does-not-extend",
+     .steps = {STEP(0, 1, S(10), 1, S(10)), STEP(S(5), 1, S(100), 2, S(5)),
+	       STEP(S(10), 1, S(100), 1, S(100))},
+     .n_steps = 3},
+    {.label = "no-ttl-never-expires",
+     .steps = {STEP(0, 1, 0, 1, -1), STEP(S(1000000), 1, S(1), 2, -1)},
+     .n_steps = 2},
+    {.label = "negative-ttl-never-expires",
+     .steps = {STEP(S(1), 1, -5, 1, -1), STEP(S(9), 1, S(1), 2, -1)},
+     .n_steps = 2},
+    {.label = "negative-delta",
+     .steps = {STEP(0, 5, S(60), 5, S(60)), STEP(S(1), -7, S(60), -2, S(59))},
+     .n_steps = 2},
+    {.label = "huge-ttl-saturates",
+     .steps = {STEP(S(50), 1, G_MAXINT64, 1, -1), STEP(S(60), 1, 1, 2, -1)},
+     .n_steps = 2},
+    {.label = "value-saturates",
+     .steps = {STEP(0, G_MAXINT64 - 1, 0, G_MAXINT64 - 1, -1), STEP(0, 5, 0, G_MAXINT64, -1),
+	       STEP(0, G_MININT64, 0, -1, -1), STEP(0, G_MININT64, 0, G_MININT64, -1)},
+     .n_steps = 4},
+};
+
+static void
+test_incr(gconstpointer data)
+{
+	const StoreIncrCase *test_case = data;
+	g_autoptr(PcStore) store = pc_store_new_memory(16, 0);
+
+	for (gsize i = 0; i < test_case->n_steps; i++) {
+		const StoreIncrStep *step = &test_case->steps[i];
+		gint64 value = 0;
+		gint64 ttl_out = 0;
+
+		g_test_message("step %" G_GSIZE_FORMAT, i);
+		g_assert_cmpint(pc_store_incr(store, "rate:key", step->delta, step->ttl_us,
+					      step->now_us, &value),
+				==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(value, ==, step->want_value);
+		g_assert_cmpint(pc_store_get(store, "rate:key", step->now_us, &value, &ttl_out),
+				==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(value, ==, step->want_value);
+		g_assert_cmpint(ttl_out, ==, step->want_ttl_out);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, 1);
+}
+
+static void
+test_incr_null_value_out(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(4, 1);
+	gint64 value = 0;
+
+	g_assert_cmpint(pc_store_incr(store, "k", 3, 0, 0, NULL), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_incr(store, "k", 3, 0, 0, &value), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 6);
+}
+
+/*
+ * --- set, get, delete ---
+ */
+
+static void
+test_set_get(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(16, 4);
+	gint64 value = 0;
+	gint64 ttl_out = 0;
+
+	g_assert_cmpint(pc_store_get(store, "flag", 0, &value, &ttl_out), ==, PC_LOOKUP_NOTFOUND);
+
+	g_assert_cmpint(pc_store_set(store, "flag", 7, S(10), S(100)), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_get(store, "flag", S(100), &value, &ttl_out), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 7);
+	g_assert_cmpint(ttl_out, ==, S(10));
+	g_assert_cmpint(pc_store_get(store, "flag", S(110) - 1, NULL, &ttl_out), ==,
+			PC_LOOKUP_FOUND);
+	g_assert_cmpint(ttl_out, ==, 1);
+
+	/* set replaces both the value and the expiry */
+	g_assert_cmpint(pc_store_set(store, "flag", -3, 0, S(105)), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_get(store, "flag", S(500), &value, &ttl_out), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, -3);
+	g_assert_cmpint(ttl_out, ==, -1);
+	g_assert_cmpint(pc_store_set(store, "flag", 1, S(1), S(500)), ==, PC_LOOKUP_FOUND);
+
+	/* at exactly the expiry the entry is gone, and the get frees it */
+	g_assert_cmpuint(pc_store_size(store), ==, 1);
+	g_assert_cmpint(pc_store_get(store, "flag", S(501), &value, NULL), ==, PC_LOOKUP_NOTFOUND);
+	g_assert_cmpuint(pc_store_size(store), ==, 0);
+
+	/* set after expiry starts afresh */
+	g_assert_cmpint(pc_store_set(store, "flag", 9, S(1), S(600)), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_get(store, "flag", S(600), &value, NULL), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 9);
+}
+
+static void
+test_incr_after_set(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(16, 4);
+	gint64 value = 0;
+
+	/* an incr on a set key keeps the set's expiry */
+	g_assert_cmpint(pc_store_set(store, "k", 10, S(5), 0), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(4), &value), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 11);
+	g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(5), &value), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 1);
+}
+
+static void
+test_delete(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(16, 4);
+
+	g_assert_cmpint(pc_store_delete(store, "ban:192.0.2.1"), ==, PC_LOOKUP_NOTFOUND);
+	g_assert_cmpint(pc_store_set(store, "ban:192.0.2.1", 1, S(60), 0), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_set(store, "ban:192.0.2.2", 1, S(60), 0), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_delete(store, "ban:192.0.2.1"), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(pc_store_delete(store, "ban:192.0.2.1"), ==, PC_LOOKUP_NOTFOUND);
+	g_assert_cmpint(pc_store_get(store, "ban:192.0.2.1", 0, NULL, NULL), ==,
+			PC_LOOKUP_NOTFOUND);
+	g_assert_cmpint(pc_store_get(store, "ban:192.0.2.2", 0, NULL, NULL), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpuint(pc_store_size(store), ==, 1);
+}
+
+/*
+ * --- eviction ---
+ */
+
+static gboolean
+store_has(PcStore *store, const char *key, gint64 now_us)
+{
+	return pc_store_get(store, key, now_us, NULL, NULL) == PC_LOOKUP_FOUND;
+}
+
+static void
+test_evict_lru(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(3, 1);
+
+	pc_store_set(store, "a", 1, 0, 0);
+	pc_store_set(store, "b", 1, 0, 0);
+	pc_store_set(store, "c", 1, 0, 0);
+	/* touching a makes b the least recently used */
+	g_assert_true(store_has(store, "a", 0));
+	pc_store_set(store, "d", 1, 0, 0);
+	g_assert_cmpuint(pc_store_size(store), ==, 3);
+	g_assert_false(store_has(store, "b", 0));
+	g_assert_true(store_has(store, "a", 0));
+	g_assert_true(store_has(store, "c", 0));
+	g_assert_true(store_has(store, "d", 0));
+
+	/* an incr counts as a use too: c is now the oldest */
+	pc_store_incr(store, "a", 1, 0, 0, NULL);
+	pc_store_incr(store, "d", 1, 0, 0, NULL);
+	pc_store_incr(store, "e", 1, 0, 0, NULL);
+	g_assert_false(store_has(store, "c", 0));
+	g_assert_cmpuint(pc_store_size(store), ==, 3);
+}
+
+static void
+test_evict_expired_first(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(4, 1);
+
+	/* oldest first: a live one, two that expire at 10 s, another live one */
+	pc_store_set(store, "live-old", 1, 0, 0);
+	pc_store_set(store, "short-1", 1, S(10), 0);
+	pc_store_set(store, "short-2", 1, S(10), 0);
+	pc_store_set(store, "live-new", 1, 0, 0);
+
+	/* nothing has expired yet, so the least recently used goes */
+	pc_store_set(store, "n1", 1, 0, S(5));
+	g_assert_cmpuint(pc_store_size(store), ==, 4);
+	g_assert_false(store_has(store, "live-old", S(5)));
+
+	/* at 10 s both short ones are dead: they make room, and live-new, now the oldest, stays */
+	pc_store_set(store, "n2", 1, 0, S(10));
+	g_assert_cmpuint(pc_store_size(store), ==, 3);
+	g_assert_true(store_has(store, "live-new", S(10)));
+	g_assert_true(store_has(store, "n1", S(10)));
+	g_assert_true(store_has(store, "n2", S(10)));
+	g_assert_false(store_has(store, "short-1", S(10)));
+	g_assert_false(store_has(store, "short-2", S(10)));
+}
+
+/* the shard capacities add up to max_keys exactly, whatever the shard count */
+typedef struct {
+	const char *label;
+	gsize max_keys;
+	guint n_shards;
+} StoreBoundCase;
+
+static const StoreBoundCase bound_cases[] = {
+    {.label = "one-key-default-shards", .max_keys = 1, .n_shards = 0},
+    {.label = "five-keys-64-shards", .max_keys = 5, .n_shards = 64},
+    {.label = "100-keys-3-shards", .max_keys = 100, .n_shards = 3},
+    {.label = "1000-keys-1024-shards", .max_keys = 1000, .n_shards = 1024},
+    {.label = "4097-keys-default-shards", .max_keys = 4097, .n_shards = 0},
+};
+
+static void
+test_bound(gconstpointer data)
+{
+	const StoreBoundCase *test_case = data;
+	g_autoptr(PcStore) store = pc_store_new_memory(test_case->max_keys, test_case->n_shards);
+
+	/* fifty keys per slot, so that (keys being hashed) every shard surely fills up */
+	for (gsize i = 0; i < test_case->max_keys * 50; i++) {
+		g_autofree char *key = g_strdup_printf("key:%" G_GSIZE_FORMAT, i);
+
+		g_assert_cmpint(pc_store_incr(store, key, 1, 0, 0, NULL), ==, PC_LOOKUP_FOUND);
+		if (i % 64 == 0)
+			g_assert_cmpuint(pc_store_size(store), <=, test_case->max_keys);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, test_case->max_keys);
+	g_assert_cmpuint(pc_store_count_prefix(store, "key:", 0), ==, test_case->max_keys);
+}
+
+/* enough keys to grow every shard's table several times, then read them all back */
+static void
+test_many_keys(void)
+{
+	const gsize n_keys = 50000;
+	/* room to spare: keys spread over the shards unevenly, and none may be evicted here */
+	g_autoptr(PcStore) store = pc_store_new_memory(n_keys * 2, 8);
+
+	for (gsize i = 0; i < n_keys; i++) {
+		g_autofree char *key = g_strdup_printf("k%" G_GSIZE_FORMAT, i);
+
+		pc_store_set(store, key, (gint64)i, 0, 0);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, n_keys);
+	for (gsize i = 0; i < n_keys; i++) {
+		g_autofree char *key = g_strdup_printf("k%" G_GSIZE_FORMAT, i);
+		gint64 value = -1;
+
+		g_assert_cmpint(pc_store_get(store, key, 0, &value, NULL), ==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(value, ==, (gint64)i);
+		if (i % 2 == 0)
+			g_assert_cmpint(pc_store_delete(store, key), ==, PC_LOOKUP_FOUND);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, n_keys / 2);
+	g_assert_cmpuint(pc_store_count_prefix(store, "k", 0), ==, n_keys / 2);
+}
+
+/*
+ * --- count_prefix ---
+ */
+
+typedef struct {
+	const char *label;
+	const char *prefix;
+	gsize want;
+} StorePrefixCase;
+
+static const StorePrefixCase prefix_cases[] = {
+    {.label = "rate-a", .prefix = "rate:a:", .want = 2},
+    {.label = "rate", .prefix = "rate:", .want = 3},
+    {.label = "empty-prefix", .prefix = "", .want = 4},
+    {.label = "whole-key", .prefix = "ban:1", .want = 1},
+    {.label = "longer-than-key", .prefix = "ban:1:x", .want = 0},
+    {.label = "no-match", .prefix = "grey:", .want = 0},
+};
+
+static void
+test_count_prefix(gconstpointer data)
+{
+	const StorePrefixCase *test_case = data;
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 4);
+
+	pc_store_set(store, "rate:a:1", 1, S(60), 0);
+	pc_store_set(store, "rate:a:2", 1, 0, 0);
+	pc_store_set(store, "rate:b:1", 1, S(60), 0);
+	pc_store_set(store, "ban:1", 1, S(60), 0);
+	/* expired at 30 s, still held: counted by size, not by count_prefix */
+	pc_store_set(store, "rate:a:3", 1, S(10), S(20));
+	pc_store_set(store, "ban:2", 1, S(1), 0);
+
+	g_assert_cmpuint(pc_store_count_prefix(store, test_case->prefix, S(30)), ==,
+			 test_case->want);
+	g_assert_cmpuint(pc_store_size(store), ==, 6);
+}
+
+/*
+ * --- key length, specs, guards ---
+ */
+
+static void
+test_key_too_long(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(16, 0);
+	g_autofree char *longest = g_strnfill(PC_STORE_MAX_KEY, 'k');
+	g_autofree char *too_long = g_strnfill(PC_STORE_MAX_KEY + 1, 'k');
+	gint64 value = 42;
+
+	g_assert_cmpint(pc_store_incr(store, longest, 1, 0, 0, &value), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 1);
+	g_assert_cmpint(pc_store_get(store, longest, 0, &value, NULL), ==, PC_LOOKUP_FOUND);
+
+	value = 42;
+	g_assert_cmpint(pc_store_incr(store, too_long, 1, 0, 0, &value), ==, PC_LOOKUP_CONFIG);
+	g_assert_cmpint(value, ==, 42);
+	g_assert_cmpint(pc_store_set(store, too_long, 1, 0, 0), ==, PC_LOOKUP_CONFIG);
+	g_assert_cmpint(pc_store_get(store, too_long, 0, &value, NULL), ==, PC_LOOKUP_CONFIG);
+	g_assert_cmpint(pc_store_delete(store, too_long), ==, PC_LOOKUP_CONFIG);
+	g_assert_cmpint(value, ==, 42);
+	g_assert_cmpuint(pc_store_size(store), ==, 1);
+}
+
+typedef struct {
+	const char *label;
+	const char *spec;
+	gsize max_keys;
+	const char *want_error; /* NULL: a store is made */
+} StoreSpecCase;
+
+static const StoreSpecCase spec_cases[] = {
+    {.label = "memory", .spec = "memory", .max_keys = 100},
+    {.label = "memory-no-keys",
+     .spec = "memory",
+     .max_keys = 0,
+     .want_error = "store 'memory': the key limit must be at least 1"},
+    {.label = "redis-tcp",
+     .spec = "redis://127.0.0.1:6379/0",
+     .max_keys = 100,
+     .want_error = "store 'redis://127.0.0.1:6379/0': not supported yet"},
+    {.label = "redis-unix",
+     .spec = "unix:/run/redis/redis.sock",
+     .max_keys = 100,
+     .want_error = "store 'unix:/run/redis/redis.sock': not supported yet"},
+    {.label = "unknown",
+     .spec = "memcached://127.0.0.1",
+     .max_keys = 100,
+     .want_error = "store 'memcached://127.0.0.1': unknown store (expected memory, "
+		   "redis://HOST:PORT/DB or unix:PATH)"},
+    {.label = "empty",
+     .spec = "",
+     .max_keys = 100,
+     .want_error = "store '': unknown store (expected memory, redis://HOST:PORT/DB or unix:PATH)"},
+    {.label = "memory-uppercase",
+     .spec = "Memory",
+     .max_keys = 100,
+     .want_error = "store 'Memory': unknown store (expected memory, redis://HOST:PORT/DB or "
+		   "unix:PATH)"},
+};
+
+static void
+test_spec(gconstpointer data)
+{
+	const StoreSpecCase *test_case = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcStore) store = pc_store_new_from_spec(test_case->spec, test_case->max_keys,
+							   &error);
+
+	if (test_case->want_error == NULL) {
+		g_assert_no_error(error);
+		g_assert_nonnull(store);
+		g_assert_cmpint(pc_store_incr(store, "k", 1, 0, 0, NULL), ==, PC_LOOKUP_FOUND);
+		return;
+	}
+	g_assert_null(store);
+	g_assert_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC);
+	g_assert_cmpstr(error->message, ==, test_case->want_error);
+}
+
+static void
+test_guards(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(4, 0);
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*max_keys >= 1*");
+	g_assert_null(pc_store_new_memory(0, 0));
+	g_test_assert_expected_messages();
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*n_shards <= *");
+	g_assert_null(pc_store_new_memory(10, 2048));
+	g_test_assert_expected_messages();
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*key != NULL*");
+	g_assert_cmpint(pc_store_incr(store, NULL, 1, 0, 0, NULL), ==, PC_LOOKUP_CONFIG);
+	g_test_assert_expected_messages();
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*store != NULL*");
+	g_assert_cmpint(pc_store_get(NULL, "k", 0, NULL, NULL), ==, PC_LOOKUP_CONFIG);
+	g_test_assert_expected_messages();
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*prefix != NULL*");
+	g_assert_cmpuint(pc_store_count_prefix(store, NULL, 0), ==, 0);
+	g_test_assert_expected_messages();
+
+	pc_store_free(NULL);
+}
+
+/*
+ * --- threads ---
+ */
+
+#define STORE_THREADS	     4
+#define STORE_THREAD_INCRS   100000
+#define STORE_THREAD_N_KEYS  8
+
+typedef struct {
+	PcStore *store;
+	guint thread_index;
+} StoreThreadData;
+
+static gpointer
+store_thread_run(gpointer data)
+{
+	const StoreThreadData *thread = data;
+	char key[32];
+
+	for (guint i = 0; i < STORE_THREAD_INCRS; i++) {
+		/* each thread walks the keys from its own offset, so they collide all the time */
+		g_snprintf(key, sizeof(key), "rate:shared:%u",
+			   (i + thread->thread_index) % STORE_THREAD_N_KEYS);
+		g_assert_cmpint(pc_store_incr(thread->store, key, 1, S(3600), S(1), NULL), ==,
+				PC_LOOKUP_FOUND);
+	}
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(1024, 0);
+	StoreThreadData data[STORE_THREADS];
+	GThread *threads[STORE_THREADS];
+	gint64 total = 0;
+
+	for (guint i = 0; i < STORE_THREADS; i++) {
+		data[i] = (StoreThreadData){.store = store, .thread_index = i};
+		threads[i] = g_thread_new("store-incr", store_thread_run, &data[i]);
+	}
+	for (guint i = 0; i < STORE_THREADS; i++)
+		g_thread_join(threads[i]);
+
+	for (guint i = 0; i < STORE_THREAD_N_KEYS; i++) {
+		g_autofree char *key = g_strdup_printf("rate:shared:%u", i);
+		gint64 value = 0;
+
+		g_assert_cmpint(pc_store_get(store, key, S(2), &value, NULL), ==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(value, ==,
+				STORE_THREADS * STORE_THREAD_INCRS / STORE_THREAD_N_KEYS);
+		total += value;
+	}
+	g_assert_cmpint(total, ==, STORE_THREADS * STORE_THREAD_INCRS);
+}
+
+/*
+ * --- memory use (measured, not asserted) ---
+ */
+
+static gsize
+store_rss_bytes(void)
+{
+	g_autofree char *statm = NULL;
+	g_auto(GStrv) fields = NULL;
+
+	if (!g_file_get_contents("/proc/self/statm", &statm, NULL, NULL))
+		return 0;
+	fields = g_strsplit(statm, " ", 3);
+	if (g_strv_length(fields) < 2)
+		return 0;
+	return (gsize)g_ascii_strtoull(fields[1], NULL, 10) * (gsize)sysconf(_SC_PAGESIZE);
+}
+
+static void
+test_rss_million_keys(void)
+{
+	const gsize n_keys = 1000000;
+	gsize before = store_rss_bytes();
+	/* the bound is split over the shards: headroom, so that no shard evicts here */
+	g_autoptr(PcStore) store = pc_store_new_memory(n_keys * 2, 0);
+	char key[64];
+	gsize after;
+
+	for (gsize i = 0; i < n_keys; i++) {
+		g_snprintf(key, sizeof(key), "rate:login:user%06" G_GSIZE_FORMAT "@example.com:1h",
+			   i);
+		pc_store_incr(store, key, 1, S(3600), S(1), NULL);
+	}
+	after = store_rss_bytes();
+	g_assert_cmpuint(pc_store_size(store), ==, n_keys);
+	g_test_message("%" G_GSIZE_FORMAT " keys like \"%s\": RSS grew by %.1f MB "
+		       "(%.0f bytes a key)",
+		       n_keys, key, (double)(after - before) / (1024.0 * 1024.0),
+		       (double)(after - before) / (double)n_keys);
+}
+
+#define ADD_TABLE(prefix, cases, func)                                                             \
+	for (gsize i_ = 0; i_ < G_N_ELEMENTS(cases); i_++) {                                       \
+		g_autofree char *path_ = g_strconcat(prefix, cases[i_].label, NULL);               \
+		g_test_add_data_func(path_, &cases[i_], func);                                     \
+	}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	ADD_TABLE("/pc/store/incr/", incr_cases, test_incr);
+	g_test_add_func("/pc/store/incr/null-value-out", test_incr_null_value_out);
+	g_test_add_func("/pc/store/incr/after-set", test_incr_after_set);
+	g_test_add_func("/pc/store/set-get", test_set_get);
+	g_test_add_func("/pc/store/delete", test_delete);
+	g_test_add_func("/pc/store/evict/lru", test_evict_lru);
+	g_test_add_func("/pc/store/evict/expired-first", test_evict_expired_first);
+	ADD_TABLE("/pc/store/bound/", bound_cases, test_bound);
+	g_test_add_func("/pc/store/many-keys", test_many_keys);
+	ADD_TABLE("/pc/store/count-prefix/", prefix_cases, test_count_prefix);
+	g_test_add_func("/pc/store/key-too-long", test_key_too_long);
+	ADD_TABLE("/pc/store/spec/", spec_cases, test_spec);
+	g_test_add_func("/pc/store/guards", test_guards);
+	g_test_add_func("/pc/store/threads", test_threads);
+	g_test_add_func("/pc/store/rss-million-keys", test_rss_million_keys);
+
+	return g_test_run();
+}
