@@ -709,6 +709,19 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		return 0;
 	}
 
+	/*
+	 * before any thread exists (the metrics listener, libmilter's): every
+	 * thread inherits this mask, so the signals are only ever taken by
+	 * sigwait, ours for reload, libmilter's for stop
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
 	pc_log_init(ident, options->foreground ? PC_LOG_TARGET_STDERR : PC_LOG_TARGET_SYSLOG);
 	pc_log_set_verbose(options->verbose);
 	global = pc_config_get_global(config);
@@ -754,14 +767,6 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	g_free(plan.user);
 
 	pc_config_slot_init(&config_slot, config);
-	/* every thread from here on inherits this mask; the signals are taken by sigwait */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	g_thread_unref(g_thread_new("reload", signal_thread, NULL));
 
 	g_message("starting: version %s, config %s, socket %s, %u listeners, %u domain files",
