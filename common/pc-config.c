@@ -743,6 +743,7 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 		     !config->schema->check(entry->section, error))) {
 			clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
 			g_free(entry->section);
+			g_free(entry->path);
 			if (error != NULL && *error != NULL &&
 			    !g_str_has_prefix((*error)->message, path))
 				g_prefix_error(error, "%s: [%s]: ", path, config->schema->name);
