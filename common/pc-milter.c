@@ -183,17 +183,25 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	const PcSteps steps = milter_desc->steps;
 	unsigned long protocol = 0;
 
+	gboolean want_headers = (steps & PC_STEP_HEADER) != 0 ||
+				milter_desc->keep_headers != NULL || milter_desc->keep_all_headers;
+	gboolean want_body = (steps & PC_STEP_BODY) != 0 || milter_desc->count_body;
+
 	/* skip what no hook needs; do not wait for answers a hook never gives */
 	if ((steps & PC_STEP_HELO) == 0 && milter_desc->macros[SMFIM_HELO] == NULL)
 		protocol |= SMFIP_NOHELO;
 	if ((steps & PC_STEP_DATA) == 0)
 		protocol |= SMFIP_NODATA;
-	if ((steps & PC_STEP_HEADER) == 0)
+	if (!want_headers)
 		protocol |= SMFIP_NOHDRS;
+	else if ((steps & PC_STEP_HEADER) == 0)
+		protocol |= SMFIP_NR_HDR;
 	if ((steps & PC_STEP_EOH) == 0)
 		protocol |= SMFIP_NOEOH;
-	if ((steps & PC_STEP_BODY) == 0)
+	if (!want_body)
 		protocol |= SMFIP_NOBODY;
+	else if ((steps & PC_STEP_BODY) == 0)
+		protocol |= SMFIP_NR_BODY;
 	protocol |= SMFIP_NOUNKNOWN;
 	if ((steps & PC_STEP_CONNECT) == 0)
 		protocol |= SMFIP_NR_CONN;
@@ -209,8 +217,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf1 = protocol;
 	*pf2 = 0;
 	*pf3 = 0;
-	session->milter_no_reply = (guint32)(protocol & (SMFIP_NR_CONN | SMFIP_NR_HELO |
-							  SMFIP_NR_MAIL | SMFIP_NR_RCPT));
+	session->milter_no_reply =
+	    (guint32)(protocol & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
+				  SMFIP_NR_HDR | SMFIP_NR_BODY));
 
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
@@ -299,6 +308,77 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
+cb_data(SMFICTX *ctx)
+{
+	PcSession *session = get_session(ctx);
+
+	if (session == NULL)
+		return SMFIS_TEMPFAIL;
+	session->now_us = g_get_monotonic_time();
+	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, ctx);
+	return run_hook(ctx, session, milter_desc->on_data, PC_STAGE_DATA, 0);
+}
+
+static gboolean
+keep_header(const char *name)
+{
+	if (milter_desc->keep_all_headers)
+		return TRUE;
+	if (milter_desc->keep_headers == NULL)
+		return FALSE;
+	for (gsize i = 0; milter_desc->keep_headers[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(milter_desc->keep_headers[i], name) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	PcSession *session = get_session(ctx);
+	sfsistat status;
+
+	if (session == NULL)
+		return SMFIS_TEMPFAIL;
+	if (name == NULL)
+		return SMFIS_CONTINUE;
+	pc_session_add_header(session, name, value, keep_header(name));
+	status = run_hook(ctx, session, milter_desc->on_header, PC_STAGE_HEADER, SMFIP_NR_HDR);
+	session->current_header = NULL;
+	return status;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	PcSession *session = get_session(ctx);
+
+	if (session == NULL)
+		return SMFIS_TEMPFAIL;
+	session->now_us = g_get_monotonic_time();
+	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, ctx);
+	return run_hook(ctx, session, milter_desc->on_eoh, PC_STAGE_EOH, 0);
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	PcSession *session = get_session(ctx);
+	sfsistat status;
+
+	if (session == NULL)
+		return SMFIS_TEMPFAIL;
+	session->body_bytes += (gint64)len;
+	session->current_body = chunk;
+	session->current_body_len = len;
+	status = run_hook(ctx, session, milter_desc->on_body, PC_STAGE_BODY, SMFIP_NR_BODY);
+	session->current_body = NULL;
+	session->current_body_len = 0;
+	return status;
+}
+
+static sfsistat
 cb_eom(SMFICTX *ctx)
 {
 	PcSession *session = get_session(ctx);
@@ -337,6 +417,8 @@ cb_close(SMFICTX *ctx)
 	PcSession *session = get_session(ctx);
 
 	smfi_setpriv(ctx, NULL);
+	if (session != NULL && milter_desc->on_close != NULL)
+		milter_desc->on_close(session, session->config);
 	pc_session_free(session);
 	return SMFIS_CONTINUE;
 }
@@ -686,6 +768,10 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	    .xxfi_helo = cb_helo,
 	    .xxfi_envfrom = cb_envfrom,
 	    .xxfi_envrcpt = cb_envrcpt,
+	    .xxfi_data = cb_data,
+	    .xxfi_header = cb_header,
+	    .xxfi_eoh = cb_eoh,
+	    .xxfi_body = cb_body,
 	    .xxfi_eom = cb_eom,
 	    .xxfi_abort = cb_abort,
 	    .xxfi_close = cb_close,

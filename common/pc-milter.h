@@ -51,12 +51,25 @@ typedef struct {
 	const char *macros[7];
 	/* start-up, after the config is loaded and before the socket opens */
 	gboolean (*init)(const PcConfig *config, GError **error);
+	/*
+	 * headers copied into session->headers for the daemon: names
+	 * (case-insensitive, NULL-terminated), or keep_all_headers
+	 */
+	const char *const *keep_headers;
+	gboolean keep_all_headers;
+	gboolean count_body; /* body_bytes counted without a body hook */
 	PcMilterHook on_connect;
 	PcMilterHook on_helo;
 	PcMilterHook on_mail;
 	PcMilterHook on_rcpt;
+	PcMilterHook on_data;
+	PcMilterHook on_header; /* session->current_header */
+	PcMilterHook on_eoh;
+	PcMilterHook on_body; /* session->current_body, current_body_len */
 	PcMilterHook on_eom;
 	PcMilterHook on_abort; /* no verdict is applied */
+	/* the connection ends (also after a refusal); config may be NULL */
+	void (*on_close)(PcSession *session, const PcConfig *config);
 } PcMilterDescriptor;
 
 /* runs the daemon; returns the process exit status */

@@ -33,6 +33,7 @@ pc_session_new(PcStore *store, gint64 now_us)
 	session->role = PC_ROLE_MX;
 	session->chunk = g_string_chunk_new(512);
 	session->recipients = g_ptr_array_new();
+	session->headers = g_array_new(FALSE, FALSE, sizeof(PcHeader));
 	return session;
 }
 
@@ -54,6 +55,7 @@ pc_session_free(PcSession *session)
 	g_free(session->auth_type);
 	g_string_chunk_free(session->chunk);
 	g_ptr_array_unref(session->recipients);
+	g_array_unref(session->headers);
 	g_free(session);
 }
 
@@ -266,6 +268,64 @@ pc_session_accept_current_rcpt(PcSession *session)
 }
 
 gboolean
+pc_session_add_header(PcSession *session, const char *name, const char *value, gboolean keep)
+{
+	PcHeader header;
+
+	g_return_val_if_fail(session != NULL, FALSE);
+	g_return_val_if_fail(name != NULL, FALSE);
+
+	if (value == NULL)
+		value = "";
+	/* borrowed for the hook of this callback; copied below only when kept */
+	session->header_now.name = name;
+	session->header_now.value = value;
+	session->current_header = &session->header_now;
+	session->header_bytes += strlen(name) + strlen(value) + 2;
+	if (session->headers_overflow || session->headers->len >= PC_SESSION_MAX_HEADERS ||
+	    session->header_bytes > PC_SESSION_MAX_HEADER_BYTES) {
+		session->headers_overflow = TRUE;
+		return FALSE;
+	}
+	if (!keep)
+		return TRUE;
+	header.name = g_string_chunk_insert(session->chunk, name);
+	header.value = g_string_chunk_insert(session->chunk, value);
+	g_array_append_val(session->headers, header);
+	return TRUE;
+}
+
+const PcHeader *
+pc_session_find_header(const PcSession *session, const char *name)
+{
+	g_return_val_if_fail(session != NULL, NULL);
+	g_return_val_if_fail(name != NULL, NULL);
+
+	for (guint i = 0; i < session->headers->len; i++) {
+		const PcHeader *header = &g_array_index(session->headers, PcHeader, i);
+
+		if (g_ascii_strcasecmp(header->name, name) == 0)
+			return header;
+	}
+	return NULL;
+}
+
+guint
+pc_session_count_headers(const PcSession *session, const char *name)
+{
+	guint n = 0;
+
+	g_return_val_if_fail(session != NULL, 0);
+	g_return_val_if_fail(name != NULL, 0);
+
+	for (guint i = 0; i < session->headers->len; i++) {
+		if (g_ascii_strcasecmp(g_array_index(session->headers, PcHeader, i).name, name) == 0)
+			n++;
+	}
+	return n;
+}
+
+gboolean
 pc_session_is_authenticated(const PcSession *session)
 {
 	g_return_val_if_fail(session != NULL, FALSE);
@@ -280,6 +340,13 @@ pc_session_reset_message(PcSession *session)
 	session->sender = NULL;
 	session->current_rcpt = NULL;
 	g_ptr_array_set_size(session->recipients, 0);
+	g_array_set_size(session->headers, 0);
+	session->header_bytes = 0;
+	session->headers_overflow = FALSE;
+	session->current_header = NULL;
+	session->body_bytes = 0;
+	session->current_body = NULL;
+	session->current_body_len = 0;
 	g_string_chunk_clear(session->chunk);
 }
 

@@ -36,6 +36,15 @@ G_BEGIN_DECLS
 
 #define PC_SESSION_MAX_MACRO	  512
 #define PC_SESSION_MAX_RECIPIENTS 1000 /* Postfix smtpd_recipient_limit default */
+/* headers kept per message: Postfix's header_size_limit is 100 KiB per header */
+#define PC_SESSION_MAX_HEADERS	   1000
+#define PC_SESSION_MAX_HEADER_BYTES (1024 * 1024)
+
+/* one header as the MTA passed it (name without ':', value unfolded by the MTA) */
+typedef struct {
+	const char *name;  /* in the message chunk */
+	const char *value; /* in the message chunk */
+} PcHeader;
 
 typedef enum {
 	PC_STAGE_CONNECT,
@@ -89,6 +98,14 @@ typedef struct {
 	const char *sender;   /* MAIL argument as received */
 	const char *current_rcpt; /* the RCPT argument being decided */
 	GPtrArray *recipients;	  /* accepted RCPT arguments (const char *, in chunk) */
+	GArray *headers;	  /* PcHeader kept for the daemon (see pc_session_add_header) */
+	gsize header_bytes;	  /* bytes of all headers seen, kept or not */
+	gboolean headers_overflow; /* more than the limits above: not all were kept */
+	const PcHeader *current_header; /* the header being decided (header hook): borrowed */
+	PcHeader header_now;
+	gint64 body_bytes;	  /* body bytes seen so far */
+	const guchar *current_body; /* the chunk being passed (body hook), not owned */
+	gsize current_body_len;
 } PcSession;
 
 /* (transfer full) a session for one connection; now_us stamps it */
@@ -126,6 +143,22 @@ void pc_session_set_helo(PcSession *session, const char *helo);
 void pc_session_set_sender(PcSession *session, const char *sender);
 void pc_session_set_current_rcpt(PcSession *session, const char *rcpt);
 void pc_session_accept_current_rcpt(PcSession *session);
+
+/*
+ * pc_session_add_header:
+ * Records a header's size and, when keep is TRUE, copies it into the message
+ * part (bounded by PC_SESSION_MAX_HEADERS/_BYTES; past them headers_overflow
+ * is set and the header is not kept). Sets current_header either way, for
+ * the daemon's header hook: it borrows name and value, valid only during
+ * that callback. Returns FALSE when over the limits.
+ */
+gboolean pc_session_add_header(PcSession *session, const char *name, const char *value,
+			       gboolean keep);
+
+/* (transfer none) the first kept header called name (case-insensitive), or NULL */
+const PcHeader *pc_session_find_header(const PcSession *session, const char *name);
+/* number of kept headers called name */
+guint pc_session_count_headers(const PcSession *session, const char *name);
 
 /* TRUE when the client authenticated ({auth_authen} seen) */
 gboolean pc_session_is_authenticated(const PcSession *session);

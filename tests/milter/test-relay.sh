@@ -324,6 +324,29 @@ else
 	not_ok "a stale socket is removed and the daemon starts" "$PC_DIR/a.log"
 fi
 
+# privilege drop and pid file: as root with user = nobody
+if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+	sed -e 's/^user =$/user = nobody/' "$PC_DIR/a.nostats" >"$PC_DIR/drop.conf"
+	printf 'pid_file = %s\n' "$PC_DIR/drop.pid" >>"$PC_DIR/drop.conf"
+	if start_relay drop "$PC_DIR/drop.conf"; then
+		check "privileges dropped to [global] user after the socket is open" \
+			grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" "/proc/$PID_drop/status"
+		check "the unix socket belongs to that user" test "$(stat -c %U "$PC_DIR/drop.sock")" = nobody
+		check "pid_file holds the daemon's pid" test "$(cat "$PC_DIR/drop.pid")" = "$PID_drop"
+		check "the dropped daemon still decides" run_client drop "$PC_DIR/after-bad.scn"
+		stop_pid "$PID_drop"
+	else
+		not_ok "privilege drop: daemon starts" "$PC_DIR/drop.log"
+	fi
+	sed -e 's/^user =$/user = no-such-user-pc/' "$PC_DIR/a.nostats" >"$PC_DIR/nouser.conf"
+	if "$RELAY" -f -c "$PC_DIR/nouser.conf" -p "unix:$PC_DIR/nouser.sock" >"$PC_DIR/nouser.out" 2>&1; then
+		not_ok "an unknown [global] user is a start-up error" "$PC_DIR/nouser.out"
+	else
+		check "an unknown [global] user is a start-up error naming the key" \
+			grep -q "\[global\] user: no such user 'no-such-user-pc'" "$PC_DIR/nouser.out"
+	fi
+fi
+
 # SIGTERM: clean exit, socket removed
 stop_pid "$PID_a"
 check "SIGTERM: clean stop, socket removed" bash -c "! [ -e '$PC_DIR/a.sock' ] && grep -q stopping '$PC_DIR/a.log'"

@@ -193,6 +193,32 @@ test_verdict_line(void)
 	}
 }
 
+static void
+test_headers(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+	g_autofree char *big = g_strnfill(2000, 'x');
+
+	g_assert_true(pc_session_add_header(session, "From", "Alice <a@example.com>", TRUE));
+	g_assert_true(pc_session_add_header(session, "Subject", "hi", FALSE));
+	g_assert_cmpstr(session->current_header->name, ==, "Subject");
+	g_assert_true(pc_session_add_header(session, "FROM", "b@example.com", TRUE));
+	g_assert_cmpuint(session->headers->len, ==, 2);
+	g_assert_cmpstr(pc_session_find_header(session, "from")->value, ==, "Alice <a@example.com>");
+	g_assert_cmpuint(pc_session_count_headers(session, "From"), ==, 2);
+	g_assert_null(pc_session_find_header(session, "Subject")); /* seen, not kept */
+	/* past PC_SESSION_MAX_HEADER_BYTES: flagged, never truncated silently */
+	for (int i = 0; i < 600 && !session->headers_overflow; i++)
+		pc_session_add_header(session, "X-Filler", big, TRUE);
+	g_assert_true(session->headers_overflow);
+	g_assert_cmpuint(session->headers->len, <, 600);
+	pc_session_reset_message(session);
+	g_assert_cmpuint(session->headers->len, ==, 0);
+	g_assert_false(session->headers_overflow);
+	g_assert_cmpuint(session->header_bytes, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,6 +230,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/session/overlong-macro", test_overlong_macro);
 	g_test_add_func("/pc/session/trusted-and-reset", test_trusted_and_reset);
 	g_test_add_func("/pc/session/verdict-line", test_verdict_line);
+	g_test_add_func("/pc/session/headers", test_headers);
 	{
 		int status = g_test_run();
 
