@@ -10,7 +10,9 @@
  * disagree about the address: NUL and control bytes, stray quotes, empty
  * labels, lengths. Errors never quote the input: it is hostile and the
  * caller logs it, escaped, if it wants to.
- * Not here: RFC 5322 header addresses, IDNA, deciding what is local.
+ * RFC 5322 address lists (header values) share the domain and local-part
+ * checks; their own tokenizer and parser are at the end of this file.
+ * Not here: IDNA, decoding RFC 2047 words, deciding what is local.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -453,5 +455,524 @@ pc_addr_parse_path(const char *text, gsize len, PcAddress **address_out, GError 
 		return FALSE;
 	}
 	*address_out = g_steal_pointer(&address);
+	return TRUE;
+}
+
+/*
+ * --- RFC 5322 address lists ---
+ *
+ * Two passes. The tokenizer drops folding white space and comments and
+ * yields words, quoted strings, domain literals, encoded words and the
+ * specials that give a list its structure. Encoded words are recognised
+ * there, before an '@' inside one could split it, so that
+ * "=?utf-8?q?alice@example.com?=" stays one display-name word and never
+ * becomes an address. The parser then takes each element as a group start,
+ * a display name followed by an angle address, or a bare addr-spec.
+ */
+
+typedef enum {
+	HDR_ATOM,    /* a run of atext, without dots */
+	HDR_QUOTED,  /* a quoted string: text/len is the inside, quoted-pairs still escaped */
+	HDR_ENCODED, /* an RFC 2047 encoded word */
+	HDR_LITERAL, /* a domain literal with its brackets */
+	HDR_SPECIAL, /* one of < > @ , : ; . */
+} HdrTokenType;
+
+typedef struct {
+	HdrTokenType type;
+	char special;
+	const char *text;
+	gsize len;
+} HdrToken;
+
+void
+pc_addr_list_free(PcAddrList *list)
+{
+	if (list == NULL)
+		return;
+	g_clear_pointer(&list->addresses, g_ptr_array_unref);
+	g_free(list);
+}
+
+static gboolean
+hdr_is_space(guchar octet)
+{
+	return octet == ' ' || octet == '\t' || octet == '\r' || octet == '\n';
+}
+
+/* RFC 5322 atext, plus the 8-bit octets of RFC 6532 */
+static gboolean
+hdr_is_atext(guchar octet)
+{
+	/* strchr() would find the terminator for a NUL; hdr_check_octets refused those already */
+	return octet != '\0' && (g_ascii_isalnum(octet) || octet >= 0x80 ||
+				 strchr("!#$%&'*+-/=?^_`{|}~", octet) != NULL);
+}
+
+/* RFC 2047 token octets: printable ASCII but space and the especials */
+static gboolean
+hdr_is_token_octet(guchar octet)
+{
+	return octet > ' ' && octet < 0x7f && strchr("()<>@,;:\"/[]?.=", octet) == NULL;
+}
+
+/*
+ * the length of the encoded word "=?charset?encoding?text?=" at text, or 0
+ * when there is none. The text may hold any printable ASCII but '?' and
+ * space, '@' and '<' included: that is what makes it a display-name word.
+ */
+static gsize
+hdr_encoded_word_length(const char *text, gsize len)
+{
+	gsize pos = 2;
+
+	if (len < 2 || text[0] != '=' || text[1] != '?')
+		return 0;
+	for (int part = 0; part < 2; part++) {
+		gsize start = pos;
+
+		while (pos < len && hdr_is_token_octet((guchar)text[pos]))
+			pos++;
+		if (pos == start || pos >= len || text[pos] != '?')
+			return 0;
+		pos++;
+	}
+	while (pos < len && (guchar)text[pos] > ' ' && (guchar)text[pos] < 0x7f && text[pos] != '?')
+		pos++;
+	if (pos + 1 >= len || text[pos] != '?' || text[pos + 1] != '=')
+		return 0;
+	return pos + 2;
+}
+
+/* pos is at '('; moves it past the matching ')' */
+static gboolean
+hdr_skip_comment(const char *text, gsize len, gsize *pos, GError **error)
+{
+	guint depth = 0;
+
+	for (gsize i = *pos; i < len; i++) {
+		if (text[i] == '\\') {
+			i++;
+		} else if (text[i] == '(') {
+			if (++depth > PC_ADDR_MAX_COMMENT_DEPTH)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "comments nested deeper than %d",
+						 PC_ADDR_MAX_COMMENT_DEPTH);
+		} else if (text[i] == ')' && --depth == 0) {
+			*pos = i + 1;
+			return TRUE;
+		}
+	}
+	return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "comment not closed by ')'");
+}
+
+/* pos is at the opening quote or bracket; the end is past the closing one */
+static gboolean
+hdr_scan_delimited(const char *text, gsize len, gsize pos, char close, gsize *end_out,
+		   GError **error)
+{
+	for (gsize i = pos + 1; i < len; i++) {
+		if (text[i] == '\\') {
+			i++;
+		} else if (text[i] == close) {
+			*end_out = i + 1;
+			return TRUE;
+		} else if (close == ']' && text[i] == '[') {
+			break;
+		}
+	}
+	return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+			 close == '"' ? "quoted string not closed" : "domain literal not closed");
+}
+
+static void
+hdr_push(GArray *tokens, HdrTokenType type, const char *text, gsize len)
+{
+	HdrToken token = {.type = type, .text = text, .len = len};
+
+	if (type == HDR_SPECIAL)
+		token.special = text[0];
+	g_array_append_val(tokens, token);
+}
+
+static gboolean
+hdr_check_octets(const char *text, gsize len, GError **error)
+{
+	if (len > PC_ADDR_MAX_HEADER)
+		return addr_fail(error, PC_ADDR_ERROR_TOO_LONG,
+				 "header is %" G_GSIZE_FORMAT " octets, limit %d", len,
+				 PC_ADDR_MAX_HEADER);
+	/* an empty value may come as NULL with length 0: memchr(NULL, ...) is undefined */
+	if (len > 0 && memchr(text, '\0', len) != NULL)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "NUL byte in header");
+	for (gsize i = 0; i < len; i++) {
+		guchar octet = (guchar)text[i];
+
+		if ((octet < 0x20 && !hdr_is_space(octet)) || octet == 0x7f)
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "control character 0x%02x in header", octet);
+	}
+	return TRUE;
+}
+
+static gboolean
+hdr_tokenize(const char *text, gsize len, GArray *tokens, GError **error)
+{
+	gsize pos = 0;
+
+	while (pos < len) {
+		guchar octet = (guchar)text[pos];
+		gsize end = pos + 1;
+
+		if (hdr_is_space(octet)) {
+			pos++;
+			continue;
+		}
+		if (octet == '(') {
+			if (!hdr_skip_comment(text, len, &pos, error))
+				return FALSE;
+			continue;
+		}
+		if (octet == '"' || octet == '[') {
+			if (!hdr_scan_delimited(text, len, pos, octet == '"' ? '"' : ']', &end,
+						error))
+				return FALSE;
+			if (octet == '"')
+				hdr_push(tokens, HDR_QUOTED, text + pos + 1, end - pos - 2);
+			else
+				hdr_push(tokens, HDR_LITERAL, text + pos, end - pos);
+		} else if (strchr("<>@,:;.", octet) != NULL) {
+			hdr_push(tokens, HDR_SPECIAL, text + pos, 1);
+		} else if (octet == '=' && hdr_encoded_word_length(text + pos, len - pos) > 0) {
+			end = pos + hdr_encoded_word_length(text + pos, len - pos);
+			hdr_push(tokens, HDR_ENCODED, text + pos, end - pos);
+		} else if (hdr_is_atext(octet)) {
+			while (end < len && hdr_is_atext((guchar)text[end]))
+				end++;
+			hdr_push(tokens, HDR_ATOM, text + pos, end - pos);
+		} else {
+			/* ')' ']' '\\' outside of what they belong to */
+			return addr_fail_octet(error, octet, "header");
+		}
+		pos = end;
+	}
+	return TRUE;
+}
+
+typedef struct {
+	const HdrToken *tokens;
+	guint n;
+	guint pos;
+	PcAddrList *list;
+} HdrParser;
+
+static gboolean
+hdr_is_special(const HdrParser *p, guint index, char special)
+{
+	return index < p->n && p->tokens[index].type == HDR_SPECIAL &&
+	       p->tokens[index].special == special;
+}
+
+static void
+hdr_append_dequoted(GString *out, const HdrToken *token)
+{
+	for (gsize i = 0; i < token->len; i++) {
+		if (token->text[i] == '\\' && i + 1 < token->len)
+			i++;
+		g_string_append_c(out, token->text[i]);
+	}
+}
+
+/* local-part: words (atoms or quoted strings) joined by dots, dots anywhere as MTAs allow */
+static gboolean
+hdr_build_local(const HdrParser *p, guint start, guint end, PcAddress *address, GError **error)
+{
+	g_autoptr(GString) local = g_string_new(NULL);
+	gboolean after_word = FALSE;
+
+	if (start == end)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "empty local part");
+	for (guint i = start; i < end; i++) {
+		const HdrToken *token = &p->tokens[i];
+
+		switch (token->type) {
+		case HDR_SPECIAL:
+			if (token->special != '.')
+				return addr_fail_octet(error, (guchar)token->special, "local part");
+			g_string_append_c(local, '.');
+			after_word = FALSE;
+			continue;
+		case HDR_ENCODED:
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "encoded word in an address");
+		case HDR_LITERAL:
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "domain literal in a local part");
+		case HDR_ATOM:
+		case HDR_QUOTED:
+			if (after_word)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "words of a local part not joined by '.'");
+			if (token->type == HDR_QUOTED) {
+				hdr_append_dequoted(local, token);
+				address->flags |= PC_ADDR_FLAG_QUOTED;
+			} else {
+				g_string_append_len(local, token->text, (gssize)token->len);
+			}
+			after_word = TRUE;
+			break;
+		}
+		if (local->len > PC_ADDR_MAX_LOCAL)
+			break;
+	}
+	if (local->len > PC_ADDR_MAX_LOCAL)
+		return addr_fail(error, PC_ADDR_ERROR_TOO_LONG, "local part over %d octets",
+				 PC_ADDR_MAX_LOCAL);
+	if (local->len == 0)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "empty local part");
+	address->flags |= addr_local_flags(local->str, local->len);
+	address->local = g_string_free(g_steal_pointer(&local), FALSE);
+	return TRUE;
+}
+
+/* domain: atoms joined by dots, or one domain literal; out is the text to normalise */
+static gboolean
+hdr_build_domain(const HdrParser *p, guint start, guint end, char **domain_out,
+		 PcAddrFlags *flags, GError **error)
+{
+	g_autoptr(GString) domain = g_string_new(NULL);
+
+	if (start == end)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "empty domain");
+	if (p->tokens[start].type == HDR_LITERAL) {
+		if (end - start != 1)
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "bytes after a domain literal");
+		g_string_append_len(domain, p->tokens[start].text, (gssize)p->tokens[start].len);
+	} else {
+		for (guint i = start; i < end; i++) {
+			const HdrToken *token = &p->tokens[i];
+
+			if (token->type == HDR_SPECIAL && token->special == '.')
+				g_string_append_c(domain, '.');
+			else if (token->type == HDR_ATOM)
+				g_string_append_len(domain, token->text, (gssize)token->len);
+			else
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "invalid token in a domain");
+			if (domain->len > PC_ADDR_MAX_DOMAIN + 1)
+				return addr_fail(error, PC_ADDR_ERROR_TOO_LONG,
+						 "domain over %d octets", PC_ADDR_MAX_DOMAIN);
+		}
+	}
+	return addr_parse_domain(domain->str, domain->len, domain_out, flags, error);
+}
+
+/* tokens start..end are one addr-spec: local-part "@" domain */
+static gboolean
+hdr_add_addr_spec(HdrParser *p, guint start, guint end, char *route, GError **error)
+{
+	g_autoptr(PcAddress) address = g_new0(PcAddress, 1);
+	g_autofree char *owned_route = route;
+	guint at = end;
+
+	for (guint i = start; i < end; i++) {
+		if (!hdr_is_special(p, i, '@'))
+			continue;
+		if (at != end)
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "more than one '@' in an address");
+		at = i;
+	}
+	if (at == end)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "address without a domain");
+	if (!hdr_build_local(p, start, at, address, error) ||
+	    !hdr_build_domain(p, at + 1, end, &address->domain, &address->flags, error))
+		return FALSE;
+	if (p->list->addresses->len >= PC_ADDR_MAX_LIST)
+		return addr_fail(error, PC_ADDR_ERROR_TOO_LONG, "more than %d addresses",
+				 PC_ADDR_MAX_LIST);
+	if (owned_route != NULL) {
+		address->route = g_steal_pointer(&owned_route);
+		address->flags |= PC_ADDR_FLAG_SOURCE_ROUTE;
+		p->list->flags |= PC_ADDR_LIST_FLAG_ROUTE;
+	}
+	g_ptr_array_add(p->list->addresses, g_steal_pointer(&address));
+	return TRUE;
+}
+
+/*
+ * obs-route at the start of an angle address: "@a.test,,@b.test:". Each hop
+ * is validated as a domain; the route is kept as "@a.test,@b.test".
+ * Returns the index just past the ':' in *next_out, or start when there is no route.
+ */
+static gboolean
+hdr_parse_route(const HdrParser *p, guint start, guint end, char **route_out, guint *next_out,
+		GError **error)
+{
+	g_autoptr(GString) route = g_string_new(NULL);
+	guint i = start;
+
+	*next_out = start;
+	if (!hdr_is_special(p, start, '@'))
+		return TRUE;
+	while (i < end) {
+		g_autofree char *hop = NULL;
+		PcAddrFlags hop_flags = PC_ADDR_FLAG_NONE;
+		guint hop_end;
+
+		if (hdr_is_special(p, i, ',')) {
+			i++;
+			continue;
+		}
+		if (hdr_is_special(p, i, ':')) {
+			if (route->len == 0)
+				break;
+			*route_out = g_string_free(g_steal_pointer(&route), FALSE);
+			*next_out = i + 1;
+			return TRUE;
+		}
+		if (!hdr_is_special(p, i, '@'))
+			break;
+		hop_end = ++i;
+		while (hop_end < end && !hdr_is_special(p, hop_end, ',') &&
+		       !hdr_is_special(p, hop_end, ':'))
+			hop_end++;
+		if (!hdr_build_domain(p, i, hop_end, &hop, &hop_flags, error)) {
+			g_prefix_error(error, "route: ");
+			return FALSE;
+		}
+		g_string_append_printf(route, "%s@%s", route->len > 0 ? "," : "", hop);
+		i = hop_end;
+	}
+	return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "route not ended by ':'");
+}
+
+/* p->pos is just past '<' */
+static gboolean
+hdr_parse_angle(HdrParser *p, GError **error)
+{
+	guint start = p->pos;
+	guint end = start;
+	guint spec_start = start;
+	char *route = NULL;
+
+	while (end < p->n && !hdr_is_special(p, end, '>')) {
+		if (hdr_is_special(p, end, '<'))
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "'<' inside an angle address");
+		end++;
+	}
+	if (end == p->n)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "'<' without '>'");
+	if (end == start)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "empty angle address");
+	if (!hdr_parse_route(p, start, end, &route, &spec_start, error))
+		return FALSE;
+	p->pos = end + 1;
+	return hdr_add_addr_spec(p, spec_start, end, route, error);
+}
+
+/* a display name, and whether it holds an encoded word */
+static void
+hdr_note_display_name(HdrParser *p, guint start, guint end)
+{
+	if (start == end)
+		return;
+	p->list->flags |= PC_ADDR_LIST_FLAG_DISPLAY_NAME;
+	for (guint i = start; i < end; i++) {
+		if (p->tokens[i].type == HDR_ENCODED)
+			p->list->flags |= PC_ADDR_LIST_FLAG_ENCODED_WORD;
+	}
+}
+
+static gboolean
+hdr_is_structural(const HdrParser *p, guint index)
+{
+	return index < p->n && p->tokens[index].type == HDR_SPECIAL &&
+	       strchr("<>,:;", p->tokens[index].special) != NULL;
+}
+
+static gboolean
+hdr_parse_list(HdrParser *p, GError **error)
+{
+	gboolean in_group = FALSE;
+
+	while (p->pos < p->n) {
+		guint start;
+
+		/* obs-addr-list: empty elements between commas */
+		if (hdr_is_special(p, p->pos, ',')) {
+			p->pos++;
+			continue;
+		}
+		if (hdr_is_special(p, p->pos, ';')) {
+			if (!in_group)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "';' outside a group");
+			in_group = FALSE;
+			if (++p->pos < p->n && !hdr_is_special(p, p->pos, ','))
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "bytes after the end of a group");
+			continue;
+		}
+		start = p->pos;
+		while (p->pos < p->n && !hdr_is_structural(p, p->pos))
+			p->pos++;
+		if (hdr_is_special(p, p->pos, ':')) {
+			if (in_group)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "group inside a group");
+			if (p->pos == start)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "group without a name");
+			hdr_note_display_name(p, start, p->pos);
+			p->list->flags |= PC_ADDR_LIST_FLAG_GROUP;
+			in_group = TRUE;
+			p->pos++;
+			continue;
+		}
+		if (hdr_is_special(p, p->pos, '<')) {
+			hdr_note_display_name(p, start, p->pos);
+			p->pos++;
+			if (!hdr_parse_angle(p, error))
+				return FALSE;
+			if (p->pos < p->n && !hdr_is_special(p, p->pos, ',') &&
+			    !hdr_is_special(p, p->pos, ';'))
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "bytes after an angle address");
+			continue;
+		}
+		if (hdr_is_special(p, p->pos, '>'))
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "'>' without '<'");
+		/* ',' ';' or the end: the element is a bare addr-spec */
+		if (!hdr_add_addr_spec(p, start, p->pos, NULL, error))
+			return FALSE;
+	}
+	if (in_group)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "group not closed by ';'");
+	return TRUE;
+}
+
+gboolean
+pc_addr_parse_header_list(const char *text, gsize len, PcAddrList **list_out, GError **error)
+{
+	g_autoptr(PcAddrList) list = NULL;
+	g_autoptr(GArray) tokens = NULL;
+	HdrParser parser;
+
+	g_return_val_if_fail(text != NULL || len == 0, FALSE);
+	g_return_val_if_fail(list_out != NULL, FALSE);
+	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
+
+	if (!hdr_check_octets(text, len, error))
+		return FALSE;
+	tokens = g_array_new(FALSE, FALSE, sizeof(HdrToken));
+	if (len > 0 && !hdr_tokenize(text, len, tokens, error))
+		return FALSE;
+	list = g_new0(PcAddrList, 1);
+	list->addresses = g_ptr_array_new_with_free_func((GDestroyNotify)pc_address_free);
+	parser = (HdrParser){
+	    .tokens = (const HdrToken *)(gpointer)tokens->data, .n = tokens->len, .list = list};
+	if (!hdr_parse_list(&parser, error))
+		return FALSE;
+	if (list->addresses->len == 0)
+		list->flags |= PC_ADDR_LIST_FLAG_NO_ADDRESS;
+	*list_out = g_steal_pointer(&list);
 	return TRUE;
 }

@@ -14,10 +14,13 @@
  * PC_ADDR_ERROR_TOO_LONG, never truncated. NUL bytes and control characters
  * are PC_ADDR_ERROR_SYNTAX.
  *
- * RFC 5322 header addresses (From:, Sender:) are parsed by
- * pc_addr_parse_header_list() (added with the auth daemon).
+ * RFC 5322 header addresses (From:, Sender:, To:) are parsed by
+ * pc_addr_parse_header_list(): display names, quoted strings, nested
+ * comments, groups, several addresses, obsolete routes, and RFC 2047 encoded
+ * words, which are recognised as display-name words so that an address
+ * spelled inside one is never taken for the address.
  *
- * Thread-safety: no state; PcAddress is owned by the caller.
+ * Thread-safety: no state; PcAddress and PcAddrList are owned by the caller.
  */
 #pragma once
 
@@ -91,5 +94,52 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAddress, pc_address_free)
  * Returns: (transfer full).
  */
 char *pc_addr_normalize_domain(const char *domain, gsize len);
+
+/*
+ * --- RFC 5322 address lists (header values) ---
+ */
+
+/* the longest header value parsed; Postfix folds and keeps far more, but no From needs it */
+#define PC_ADDR_MAX_HEADER	  8192
+#define PC_ADDR_MAX_LIST	  1000 /* addresses in one list */
+#define PC_ADDR_MAX_COMMENT_DEPTH 32   /* nested comments */
+
+typedef enum {
+	PC_ADDR_LIST_FLAG_NONE = 0,
+	PC_ADDR_LIST_FLAG_GROUP = 1 << 0,	 /* a group ("name: ...;") was seen */
+	PC_ADDR_LIST_FLAG_NO_ADDRESS = 1 << 1,	 /* not one address: empty, or empty groups */
+	PC_ADDR_LIST_FLAG_ENCODED_WORD = 1 << 2, /* an RFC 2047 encoded word in a display name */
+	PC_ADDR_LIST_FLAG_ROUTE = 1 << 3,	 /* an obsolete route: "<@a,@b:user@example.com>" */
+	PC_ADDR_LIST_FLAG_DISPLAY_NAME = 1 << 4, /* some address has a display name */
+} PcAddrListFlags;
+
+typedef struct {
+	GPtrArray *addresses; /* PcAddress *, in header order; the list owns them */
+	PcAddrListFlags flags;
+} PcAddrList;
+
+/*
+ * pc_addr_parse_header_list:
+ * @text: a header value as the MTA passed it (folding with CR, LF and tabs
+ *   allowed); need not be NUL-terminated
+ * @len: its length in bytes
+ * Returns: TRUE and (transfer full) *list_out, or FALSE with error
+ * (PC_ADDR_ERROR_SYNTAX, or PC_ADDR_ERROR_TOO_LONG past PC_ADDR_MAX_HEADER
+ * bytes, PC_ADDR_MAX_LIST addresses, or the RFC 5321 part limits), and
+ * *list_out untouched. Each address is an addr-spec: local part dequoted
+ * (PC_ADDR_FLAG_QUOTED when a word was quoted), domain normalised as
+ * pc_addr_normalize_domain() does; route is the obsolete route when one was
+ * given. An empty value or only empty groups succeed with no address and
+ * PC_ADDR_LIST_FLAG_NO_ADDRESS. Strict where two readers could disagree
+ * about the address: an addr-spec needs a domain, an encoded word may not be
+ * part of one, words must be joined by dots, a group must be closed by ';',
+ * nothing may follow an angle address but ',' (or ';' in a group). Lenient
+ * about display names (unquoted '@' and '.' are accepted there, as MUAs do).
+ */
+gboolean pc_addr_parse_header_list(const char *text, gsize len, PcAddrList **list_out,
+				   GError **error);
+
+void pc_addr_list_free(PcAddrList *list);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAddrList, pc_addr_list_free)
 
 G_END_DECLS

@@ -23,9 +23,23 @@ G_DEFINE_QUARK(pc-config-error-quark, pc_config_error)
 #define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
 #define CONFIG_MAX_DOMAIN_FILES 100000
 
+/* an extra schema's sections as the main file sets them */
+typedef struct {
+	const PcConfigSchema *schema;
+	GArray *sections; /* PcConfigSection; name, group and data owned */
+} ExtraSchema;
+
+/* an extra section as a domain file overrides it */
+typedef struct {
+	const PcConfigSchema *schema;
+	gpointer data;
+} ExtraData;
+
 struct _PcConfig {
 	char *path;
 	const PcConfigSchema *schema;
+	GPtrArray *extras;	     /* ExtraSchema, in the daemon's order */
+	GHashTable *extra_groups; /* group -> main file's data (borrowed from extras) */
 	PcGlobalConfig global;
 	PcDaemonBase daemon;
 	GPtrArray *listeners; /* PcListener */
@@ -38,7 +52,8 @@ struct _PcConfig {
 
 typedef struct {
 	char *path;
-	gpointer section; /* NULL when the file has no section of ours */
+	gpointer section;  /* NULL when the file has no section of ours */
+	GHashTable *extra; /* group -> ExtraData, or NULL */
 } DomainEntry;
 
 /* one INI file as scanned: its GKeyFile and where each key stands */
@@ -97,6 +112,15 @@ static const PcConfigKey global_keys[] = {
 	 PC_CONFIG_KEY_RESTART, "user to run as after start-up (root only); empty = stay"},
 	{"group", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, group),
 	 PC_CONFIG_KEY_RESTART, "group to run as; empty = the user's primary group"},
+	{"store_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, store_timeout), PC_CONFIG_KEY_RESTART,
+	 "redis store: longest wait for one command (and for a free connection)"},
+	{"store_connect_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, store_connect_timeout), PC_CONFIG_KEY_RESTART,
+	 "redis store: longest wait for a connection to open"},
+	{"store_connections", PC_CONFIG_INT, "16", 1, 1024, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, store_connections), PC_CONFIG_KEY_RESTART,
+	 "redis store: connections kept open, shared by the milter's threads"},
 };
 
 static const PcConfigKey listener_keys[] = {
@@ -182,8 +206,103 @@ pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error)
 				      PC_USEC(7 * 86400)};
 
 	g_return_val_if_fail(text != NULL, FALSE);
+	/* milliseconds, for timeouts: the one two-letter unit */
+	if (g_str_has_suffix(text, "ms")) {
+		g_autofree char *number = g_strndup(text, strlen(text) - 2);
+
+		if (!parse_number_unit(number, "", NULL, 1000, "duration", usec_out, NULL)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' is not a duration (units: ms s m h d w)", text);
+			return FALSE;
+		}
+		return TRUE;
+	}
 	return parse_number_unit(text, "smhdw", mult, G_USEC_PER_SEC, "duration", usec_out,
 				 error);
+}
+
+/* the longest period a rate window may have */
+#define CONFIG_MAX_RATE_PERIOD PC_USEC(366 * 86400)
+
+static gboolean
+parse_rate_window(const char *item, gint64 min_count, gint64 max_count,
+		  PcConfigRateWindow *window_out, GError **error)
+{
+	const char *slash = strchr(item, '/');
+	g_autofree char *count_text = NULL;
+	g_autofree char *period_text = NULL;
+	gint64 count = 0;
+	gint64 period = 0;
+
+	if (slash == NULL || slash == item || slash[1] == '\0') {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
+		return FALSE;
+	}
+	count_text = g_strndup(item, (gsize)(slash - item));
+	/* "60/m" reads as 60/1m */
+	period_text = g_ascii_isalpha(slash[1]) ? g_strconcat("1", slash + 1, NULL)
+						: g_strdup(slash + 1);
+	if (!pc_config_parse_size(count_text, &count, NULL) ||
+	    !pc_config_parse_duration(period_text, &period, NULL)) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
+		return FALSE;
+	}
+	if (count < min_count || count > max_count) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+			    "'%s': count %" G_GINT64_FORMAT " is out of range %" G_GINT64_FORMAT
+			    "..%" G_GINT64_FORMAT,
+			    item, count, min_count, max_count);
+		return FALSE;
+	}
+	if (period < PC_USEC(1) || period > CONFIG_MAX_RATE_PERIOD) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+			    "'%s': the period must be 1s..366d", item);
+		return FALSE;
+	}
+	window_out->count = count;
+	window_out->period_us = period;
+	return TRUE;
+}
+
+gboolean
+pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count, GArray **windows_out,
+		     GError **error)
+{
+	g_auto(GStrv) items = NULL;
+	g_autoptr(GArray) windows = g_array_new(FALSE, FALSE, sizeof(PcConfigRateWindow));
+
+	g_return_val_if_fail(text != NULL, FALSE);
+
+	items = pc_config_split_list(text);
+	if (items[0] == NULL) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "no rate given (N/PERIOD, e.g. 60/1m; 500/1h)");
+		return FALSE;
+	}
+	for (gsize i = 0; items[i] != NULL; i++) {
+		PcConfigRateWindow window;
+
+		if (!parse_rate_window(items[i], min_count, max_count, &window, error))
+			return FALSE;
+		for (guint j = 0; j < windows->len; j++) {
+			if (g_array_index(windows, PcConfigRateWindow, j).period_us ==
+			    window.period_us) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+					    "'%s': two windows with the same period", items[i]);
+				return FALSE;
+			}
+		}
+		if (windows->len == PC_CONFIG_MAX_RATE_WINDOWS) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+				    "more than %d windows", PC_CONFIG_MAX_RATE_WINDOWS);
+			return FALSE;
+		}
+		g_array_append_val(windows, window);
+	}
+	*windows_out = g_steal_pointer(&windows);
+	return TRUE;
 }
 
 gboolean
@@ -215,7 +334,12 @@ check_bounds(const PcConfigKey *key, gint64 value, GError **error)
 	if (key->min == 0 && key->max == 0)
 		return TRUE;
 	if (value < key->min || value > key->max) {
-		if (key->type == PC_CONFIG_DURATION)
+		if (key->type == PC_CONFIG_DURATION && key->min % G_USEC_PER_SEC != 0)
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+				    "%" G_GINT64_FORMAT "ms is out of range %" G_GINT64_FORMAT
+				    "ms..%" G_GINT64_FORMAT "ms",
+				    value / 1000, key->min / 1000, key->max / 1000);
+		else if (key->type == PC_CONFIG_DURATION)
 			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
 				    "%" G_GINT64_FORMAT "s is out of range %" G_GINT64_FORMAT
 				    "s..%" G_GINT64_FORMAT "s",
@@ -371,6 +495,15 @@ parse_value(const PcConfigKey *key, const char *text, gpointer base, GError **er
 		*(GArray **)field = g_steal_pointer(&values);
 		return TRUE;
 	}
+	case PC_CONFIG_RATE: {
+		GArray *windows = NULL;
+
+		if (!pc_config_parse_rate(text, key->min, key->max, &windows, error))
+			return FALSE;
+		g_clear_pointer((GArray **)field, g_array_unref);
+		*(GArray **)field = windows;
+		return TRUE;
+	}
 	}
 	g_assert_not_reached();
 }
@@ -393,6 +526,7 @@ clear_fields(const PcConfigKey *keys, gsize n_keys, gpointer base)
 			g_clear_pointer((PcNetList **)field, pc_net_list_free);
 			break;
 		case PC_CONFIG_INT_LIST:
+		case PC_CONFIG_RATE:
 			g_clear_pointer((GArray **)field, g_array_unref);
 			break;
 		default:
@@ -620,7 +754,35 @@ domain_entry_free(gpointer data)
 
 	g_free(entry->path);
 	g_free(entry->section);
+	g_clear_pointer(&entry->extra, g_hash_table_unref);
 	g_free(entry);
+}
+
+static void
+extra_data_free(gpointer data)
+{
+	ExtraData *extra = data;
+
+	clear_fields(extra->schema->keys, extra->schema->n_keys, extra->data);
+	g_free(extra->data);
+	g_free(extra);
+}
+
+static void
+extra_schema_free(gpointer data)
+{
+	ExtraSchema *extra = data;
+
+	for (guint i = 0; extra->sections != NULL && i < extra->sections->len; i++) {
+		PcConfigSection *section = &g_array_index(extra->sections, PcConfigSection, i);
+
+		clear_fields(extra->schema->keys, extra->schema->n_keys, (gpointer)section->data);
+		g_free((gpointer)section->data);
+		g_free((gpointer)section->name);
+		g_free((gpointer)section->group);
+	}
+	g_clear_pointer(&extra->sections, g_array_unref);
+	g_free(extra);
 }
 
 static void
@@ -651,6 +813,8 @@ pc_config_clear(gpointer data)
 	g_clear_pointer(&config->section, g_free);
 	g_clear_pointer(&config->local_exact, g_hash_table_unref);
 	g_clear_pointer(&config->local_parents, g_ptr_array_unref);
+	g_clear_pointer(&config->extra_groups, g_hash_table_unref);
+	g_clear_pointer(&config->extras, g_ptr_array_unref);
 }
 
 static void
@@ -711,6 +875,169 @@ load_main_sections(PcConfig *config, const ConfigFile *file, GError **error)
 	return TRUE;
 }
 
+/* the extra schema a group belongs to (LABEL checked for multi ones), or NULL */
+static const PcConfigSchema *
+extra_schema_for_group(const PcConfig *config, const char *group, gboolean *bad_label_out)
+{
+	*bad_label_out = FALSE;
+	for (guint i = 0; config->extras != NULL && i < config->extras->len; i++) {
+		const ExtraSchema *extra = g_ptr_array_index(config->extras, i);
+		const char *name = extra->schema->name;
+		gsize n = strlen(name);
+
+		if (!extra->schema->multi) {
+			if (strcmp(group, name) == 0)
+				return extra->schema;
+			continue;
+		}
+		if (strncmp(group, name, n) != 0 || group[n] != '.')
+			continue;
+		/* the label names store keys and metric labels: keep it plain */
+		*bad_label_out = group[n + 1] == '\0' || strlen(group + n + 1) > 64;
+		for (const char *c = group + n + 1; *c != '\0'; c++) {
+			if (!g_ascii_isalnum(*c) && *c != '_' && *c != '-')
+				*bad_label_out = TRUE;
+		}
+		return extra->schema;
+	}
+	return NULL;
+}
+
+/* fills and checks one extra section; error prefixed with file, line and group */
+static gpointer
+fill_extra_section(const PcConfigSchema *schema, const ConfigFile *main_file,
+		   const ConfigFile *overlay, const char *group, GError **error)
+{
+	gpointer data = g_malloc0(schema->size);
+
+	if (!fill_section(schema->keys, schema->n_keys, main_file, overlay, group, NULL, 0, data,
+			  error)) {
+		clear_fields(schema->keys, schema->n_keys, data);
+		g_free(data);
+		return NULL;
+	}
+	if (schema->check != NULL && !schema->check(data, error)) {
+		const ConfigFile *where = overlay != NULL ? overlay : main_file;
+		guint line = file_line(where, group, NULL);
+
+		if (line > 0)
+			g_prefix_error(error, "%s:%u: [%s]: ", where->path, line, group);
+		else
+			g_prefix_error(error, "%s: [%s]: ", where->path, group);
+		clear_fields(schema->keys, schema->n_keys, data);
+		g_free(data);
+		return NULL;
+	}
+	return data;
+}
+
+static void
+add_extra_section(PcConfig *config, ExtraSchema *extra, const char *group, gpointer data)
+{
+	PcConfigSection section = {
+	    .name = g_strdup(extra->schema->multi ? group + strlen(extra->schema->name) + 1
+						  : group),
+	    .group = g_strdup(group),
+	    .data = data,
+	};
+
+	g_array_append_val(extra->sections, section);
+	g_hash_table_insert(config->extra_groups, (gpointer)section.group, data);
+}
+
+static gboolean
+load_extra_sections(PcConfig *config, const ConfigFile *file,
+		    const PcConfigSchema *const *extra_schemas, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+
+	config->extras = g_ptr_array_new_with_free_func(extra_schema_free);
+	config->extra_groups = g_hash_table_new(g_str_hash, g_str_equal);
+	for (gsize i = 0; extra_schemas != NULL && extra_schemas[i] != NULL; i++) {
+		ExtraSchema *extra = g_new0(ExtraSchema, 1);
+
+		extra->schema = extra_schemas[i];
+		extra->sections = g_array_new(FALSE, FALSE, sizeof(PcConfigSection));
+		g_ptr_array_add(config->extras, extra);
+	}
+	for (guint i = 0; i < config->extras->len; i++) {
+		ExtraSchema *extra = g_ptr_array_index(config->extras, i);
+		gpointer data;
+
+		if (extra->schema->multi)
+			continue;
+		/* a single section exists with its defaults even when the file has none */
+		data = fill_extra_section(extra->schema, file, NULL, extra->schema->name, error);
+		if (data == NULL)
+			return FALSE;
+		add_extra_section(config, extra, extra->schema->name, data);
+	}
+	/* multi sections in file order */
+	for (gsize g = 0; groups[g] != NULL; g++) {
+		gboolean bad_label = FALSE;
+		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		gpointer data;
+
+		if (schema == NULL || !schema->multi)
+			continue;
+		if (bad_label) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+				    "%s:%u: [%s]: the name after '%s.' must be 1 to 64 letters, "
+				    "digits, '_' or '-'",
+				    file->path, file_line(file, groups[g], NULL), groups[g],
+				    schema->name);
+			return FALSE;
+		}
+		data = fill_extra_section(schema, file, NULL, groups[g], error);
+		if (data == NULL)
+			return FALSE;
+		for (guint i = 0; i < config->extras->len; i++) {
+			ExtraSchema *extra = g_ptr_array_index(config->extras, i);
+
+			if (extra->schema == schema)
+				add_extra_section(config, extra, groups[g], data);
+		}
+	}
+	return TRUE;
+}
+
+/* a domain file's extra sections, each merged key by key over the main file's */
+static gboolean
+load_domain_extras(PcConfig *config, const ConfigFile *main_file, const ConfigFile *file,
+		   DomainEntry *entry, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+
+	for (gsize g = 0; groups[g] != NULL; g++) {
+		gboolean bad_label = FALSE;
+		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		ExtraData *extra;
+
+		if (schema == NULL)
+			continue;
+		if (!g_hash_table_contains(config->extra_groups, groups[g])) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+				    "%s:%u: [%s]: no such section in the main file %s; a domain "
+				    "file can only override one",
+				    file->path, file_line(file, groups[g], NULL), groups[g],
+				    main_file->path);
+			return FALSE;
+		}
+		extra = g_new0(ExtraData, 1);
+		extra->schema = schema;
+		extra->data = fill_extra_section(schema, main_file, file, groups[g], error);
+		if (extra->data == NULL) {
+			g_free(extra);
+			return FALSE;
+		}
+		if (entry->extra == NULL)
+			entry->extra = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+							     extra_data_free);
+		g_hash_table_insert(entry->extra, g_strdup(groups[g]), extra);
+	}
+	return TRUE;
+}
+
 static gboolean
 load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path,
 		 const char *domain, GError **error)
@@ -749,6 +1076,12 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 				g_prefix_error(error, "%s: [%s]: ", path, config->schema->name);
 			return FALSE;
 		}
+	}
+	if (!load_domain_extras(config, main_file, file, entry, error)) {
+		if (entry->section != NULL)
+			clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
+		domain_entry_free(g_steal_pointer(&entry));
+		return FALSE;
 	}
 	g_hash_table_insert(config->domains, g_strdup(domain), g_steal_pointer(&entry));
 	return TRUE;
@@ -853,6 +1186,13 @@ check_listeners(PcConfig *config, const ConfigFile *file, GError **error)
 PcConfig *
 pc_config_load(const char *path, const PcConfigSchema *schema, GError **error)
 {
+	return pc_config_load_full(path, schema, NULL, error);
+}
+
+PcConfig *
+pc_config_load_full(const char *path, const PcConfigSchema *schema,
+		    const PcConfigSchema *const *extra_schemas, GError **error)
+{
 	g_autoptr(ConfigFile) file = NULL;
 	g_autoptr(PcConfig) config = NULL;
 	g_autofree char *socket_default = NULL;
@@ -893,6 +1233,8 @@ pc_config_load(const char *path, const PcConfigSchema *schema, GError **error)
 			config->daemon.socket = g_steal_pointer(&socket_default);
 		}
 	}
+	if (!load_extra_sections(config, file, extra_schemas, error))
+		return NULL;
 	if (!load_domains_dir(config, file,
 			      g_key_file_has_key(file->keyfile, "global", "domains_dir", NULL),
 			      error))
@@ -964,6 +1306,46 @@ pc_config_get_n_domain_files(const PcConfig *config)
 {
 	g_return_val_if_fail(config != NULL, 0);
 	return g_hash_table_size(config->domains);
+}
+
+const PcConfigSection *
+pc_config_get_sections(const PcConfig *config, const char *schema_name, guint *n_sections_out)
+{
+	g_return_val_if_fail(config != NULL, NULL);
+	g_return_val_if_fail(schema_name != NULL, NULL);
+	g_return_val_if_fail(n_sections_out != NULL, NULL);
+
+	*n_sections_out = 0;
+	for (guint i = 0; config->extras != NULL && i < config->extras->len; i++) {
+		const ExtraSchema *extra = g_ptr_array_index(config->extras, i);
+
+		if (strcmp(extra->schema->name, schema_name) != 0)
+			continue;
+		*n_sections_out = extra->sections->len;
+		return extra->sections->len > 0 ? (const PcConfigSection *)extra->sections->data
+						: NULL;
+	}
+	return NULL;
+}
+
+gconstpointer
+pc_config_get_domain_group(const PcConfig *config, const char *group, const char *domain)
+{
+	const DomainEntry *entry;
+
+	g_return_val_if_fail(config != NULL, NULL);
+	g_return_val_if_fail(group != NULL, NULL);
+
+	if (config->extra_groups == NULL)
+		return NULL;
+	entry = domain != NULL ? g_hash_table_lookup(config->domains, domain) : NULL;
+	if (entry != NULL && entry->extra != NULL) {
+		const ExtraData *extra = g_hash_table_lookup(entry->extra, group);
+
+		if (extra != NULL)
+			return extra->data;
+	}
+	return g_hash_table_lookup(config->extra_groups, group);
 }
 
 guint
@@ -1059,10 +1441,15 @@ describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
 	case PC_CONFIG_SIZE:
 		g_string_append_printf(out, "%" G_GINT64_FORMAT, *(const gint64 *)field);
 		break;
-	case PC_CONFIG_DURATION:
-		g_string_append_printf(out, "%" G_GINT64_FORMAT "s",
-				       *(const gint64 *)field / G_USEC_PER_SEC);
+	case PC_CONFIG_DURATION: {
+		gint64 usec = *(const gint64 *)field;
+
+		if (usec % G_USEC_PER_SEC != 0)
+			g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
+		else
+			g_string_append_printf(out, "%" G_GINT64_FORMAT "s", usec / G_USEC_PER_SEC);
 		break;
+	}
 	case PC_CONFIG_ENUM:
 		g_string_append(out, key->choices[*(const int *)field]);
 		break;
@@ -1076,6 +1463,30 @@ describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
 		for (guint i = 0; values != NULL && i < values->len; i++)
 			g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i > 0 ? "; " : "",
 					       g_array_index(values, gint64, i));
+		break;
+	}
+	case PC_CONFIG_RATE: {
+		const GArray *windows = *(GArray *const *)field;
+
+		for (guint i = 0; windows != NULL && i < windows->len; i++) {
+			const PcConfigRateWindow *window =
+			    &g_array_index(windows, PcConfigRateWindow, i);
+			gint64 seconds = window->period_us / G_USEC_PER_SEC;
+			const char *unit = "s";
+
+			if (seconds % 86400 == 0) {
+				seconds /= 86400;
+				unit = "d";
+			} else if (seconds % 3600 == 0) {
+				seconds /= 3600;
+				unit = "h";
+			} else if (seconds % 60 == 0) {
+				seconds /= 60;
+				unit = "m";
+			}
+			g_string_append_printf(out, "%s%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s",
+					       i > 0 ? "; " : "", window->count, seconds, unit);
+		}
 		break;
 	}
 	}
@@ -1105,6 +1516,21 @@ pc_config_describe(const PcConfig *config)
 			g_string_append_printf(out, "%s = ", config->schema->keys[i].key);
 			describe_value(out, &config->schema->keys[i], config->section);
 			g_string_append_c(out, '\n');
+		}
+	}
+	for (guint e = 0; config->extras != NULL && e < config->extras->len; e++) {
+		const ExtraSchema *extra = g_ptr_array_index(config->extras, e);
+
+		for (guint i = 0; i < extra->sections->len; i++) {
+			const PcConfigSection *section =
+			    &g_array_index(extra->sections, PcConfigSection, i);
+
+			g_string_append_printf(out, "[%s]\n", section->group);
+			for (gsize k = 0; k < extra->schema->n_keys; k++) {
+				g_string_append_printf(out, "%s = ", extra->schema->keys[k].key);
+				describe_value(out, &extra->schema->keys[k], section->data);
+				g_string_append_c(out, '\n');
+			}
 		}
 	}
 	return g_string_free(out, FALSE);

@@ -12,6 +12,13 @@
  * the other daemons' section names without reading them (the `portcullis`
  * command checks those).
  *
+ * A daemon may declare more schemas than its own section (extra schemas,
+ * pc_config_load_full): a single one such as [greylist], or a multi-section
+ * one such as [rate.NAME], where every [rate.NAME] in the file is parsed with
+ * the same key table into its own struct (pc_config_get_sections, in file
+ * order). domains.d files override them key by key like the main section
+ * (pc_config_get_domain_group).
+ *
  * GKeyFile's traps are closed here: duplicate keys and sections are errors
  * (GKeyFile would keep the last one silently), a " #" comment after a value is
  * an error (GKeyFile would make it part of the value), booleans take
@@ -63,7 +70,18 @@ typedef enum {
 	PC_CONFIG_NETWORKS,    /* PcNetList * */
 	PC_CONFIG_DOMAINS,     /* char ** normalised domains; ".example.com" = subdomains */
 	PC_CONFIG_INT_LIST,    /* GArray * of gint64, each bounded by min..max */
+	PC_CONFIG_RATE,	       /* GArray * of PcConfigRateWindow: "60/1m; 500/1h; 2000/1d",
+				* each count bounded by min..max; NULL when unset */
 } PcConfigType;
+
+/* one window of a PC_CONFIG_RATE value: count per period */
+typedef struct {
+	gint64 count;	  /* >= 1; a size suffix is allowed ("100M/1h" for bytes) */
+	gint64 period_us; /* 1 s .. 366 d */
+} PcConfigRateWindow;
+
+/* windows one rate value may hold */
+#define PC_CONFIG_MAX_RATE_WINDOWS 8
 
 typedef enum {
 	PC_CONFIG_KEY_NONE = 0,
@@ -90,7 +108,20 @@ typedef struct {
 	gsize size; /* sizeof the section struct */
 	/* optional cross-key check on a filled struct; error without prefix */
 	gboolean (*check)(gconstpointer section, GError **error);
+	/*
+	 * extra schemas only: TRUE for [name.LABEL] sections, any number of them
+	 * (LABEL: letters, digits, '_' and '-', at most 64), each its own struct;
+	 * FALSE for one [name] section, filled with the defaults when absent
+	 */
+	gboolean multi;
 } PcConfigSchema;
+
+/* one section of an extra schema */
+typedef struct {
+	const char *name;   /* LABEL of [name.LABEL]; the schema's name for a single section */
+	const char *group;  /* "rate.per_login" or "greylist": the section as written */
+	gconstpointer data; /* the schema's struct, as the main file sets it */
+} PcConfigSection;
 
 typedef enum {
 	PC_ROLE_MX,
@@ -118,6 +149,9 @@ typedef struct {
 	char *domains_dir;
 	char *user;
 	char *group;
+	gint64 store_timeout;	      /* us: a shared store's command timeout */
+	gint64 store_connect_timeout; /* us */
+	gint64 store_connections;     /* a shared store's connection pool */
 } PcGlobalConfig;
 
 /* keys every daemon section has, filled into PcConfig rather than the daemon's struct */
@@ -137,6 +171,15 @@ typedef struct _PcConfig PcConfig;
  * snapshot, or NULL with error prefixed "FILE:LINE: [section] key: ".
  */
 PcConfig *pc_config_load(const char *path, const PcConfigSchema *schema, GError **error);
+
+/*
+ * pc_config_load_full:
+ * @extra_schemas: NULL-terminated, or NULL: more sections the daemon reads
+ *   besides its own (single or multi, see PcConfigSchema.multi)
+ * As pc_config_load. Returns: (transfer full).
+ */
+PcConfig *pc_config_load_full(const char *path, const PcConfigSchema *schema,
+			      const PcConfigSchema *const *extra_schemas, GError **error);
 PcConfig *pc_config_ref(PcConfig *config);
 void pc_config_unref(PcConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcConfig, pc_config_unref)
@@ -154,6 +197,26 @@ gconstpointer pc_config_get_section(const PcConfig *config);
  */
 gconstpointer pc_config_get_domain_section(const PcConfig *config, const char *domain);
 guint pc_config_get_n_domain_files(const PcConfig *config);
+
+/*
+ * pc_config_get_sections:
+ * The sections of the extra schema called schema_name, in file order (one
+ * for a single-section schema). Returns: (transfer none) an array of
+ * *n_sections_out entries, valid while the caller holds its reference; NULL
+ * and 0 when the daemon declared no such schema or the file has no section.
+ */
+const PcConfigSection *pc_config_get_sections(const PcConfig *config, const char *schema_name,
+					      guint *n_sections_out);
+
+/*
+ * pc_config_get_domain_group:
+ * The struct of an extra schema's section (group "rate.per_login" or
+ * "greylist") as domains.d/DOMAIN.conf overrides it, or as the main file sets
+ * it when domain is NULL or has no such section in its file. NULL when the
+ * group is not one of the daemon's. (transfer none)
+ */
+gconstpointer pc_config_get_domain_group(const PcConfig *config, const char *group,
+					 const char *domain);
 guint pc_config_get_n_listeners(const PcConfig *config);
 
 /*
@@ -186,8 +249,18 @@ char *pc_config_describe(const PcConfig *config);
 
 /* value parsers, also used by tests and the admin tool */
 gboolean pc_config_parse_bool(const char *text, gboolean *value_out, GError **error);
+/* durations: "50ms 30s 10m 1h 1d 1w", a bare number is seconds */
 gboolean pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error);
 gboolean pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error);
+/*
+ * pc_config_parse_rate:
+ * "60/1m; 500/1h" (a period without a number is one unit: "60/m"); counts
+ * bounded by min_count..max_count. Returns: TRUE and (transfer full) a GArray
+ * of PcConfigRateWindow, or FALSE with PC_CONFIG_ERROR_VALUE or _RANGE.
+ */
+gboolean pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count,
+			      GArray **windows_out, GError **error);
+
 /* splits a list value on ';', ',' and blanks; empty items dropped. (transfer full) */
 char **pc_config_split_list(const char *text);
 

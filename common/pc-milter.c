@@ -174,6 +174,37 @@ ensure_session(SMFICTX *ctx)
 	return session;
 }
 
+/* (transfer full) the names requested at stage: the base list plus the daemon's */
+static char *
+macro_list(const PcMilterDescriptor *descriptor, int stage)
+{
+	g_autofree char *list =
+	    g_strjoin(" ", base_macros[stage],
+		      descriptor->macros[stage] != NULL ? descriptor->macros[stage] : "", NULL);
+
+	return g_strdup(g_strstrip(list));
+}
+
+/*
+ * -M prints what negotiation requests, one stage a line, so that tests/e2e's
+ * macro recorder can ask a real MTA for exactly the same lists
+ */
+static void
+print_macro_lists(const PcMilterDescriptor *descriptor)
+{
+	static const char *const stage_names[SMFIM_LAST + 1] = {
+	    [SMFIM_CONNECT] = "connect", [SMFIM_HELO] = "helo", [SMFIM_ENVFROM] = "mail",
+	    [SMFIM_ENVRCPT] = "rcpt",	 [SMFIM_DATA] = "data", [SMFIM_EOH] = "eoh",
+	    [SMFIM_EOM] = "eom",
+	};
+
+	for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
+		g_autofree char *list = macro_list(descriptor, stage);
+
+		printf("%s %s\n", stage_names[stage], list);
+	}
+}
+
 static sfsistat
 cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -223,13 +254,9 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
-			g_autofree char *list =
-			    g_strjoin(" ", base_macros[stage],
-				      milter_desc->macros[stage] != NULL ? milter_desc->macros[stage]
-									 : "",
-				      NULL);
+			g_autofree char *list = macro_list(milter_desc, stage);
 
-			if (smfi_setsymlist(ctx, stage, g_strstrip(list)) != MI_SUCCESS)
+			if (smfi_setsymlist(ctx, stage, list) != MI_SUCCESS)
 				g_warning("%s: smfi_setsymlist(%d) failed", milter_desc->name,
 					  stage);
 		}
@@ -287,6 +314,9 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	pc_session_pin_config(session, &config_slot);
 	pc_session_capture(session, PC_STAGE_MAIL, macro_lookup, ctx);
 	pc_session_set_sender(session, argv != NULL ? argv[0] : NULL);
+	pc_session_set_mail_parameters(session, argv != NULL && argv[0] != NULL
+						    ? (const char *const *)argv + 1
+						    : NULL);
 	return run_hook(ctx, session, milter_desc->on_mail, PC_STAGE_MAIL, SMFIP_NR_MAIL);
 }
 
@@ -599,7 +629,8 @@ static void
 reload_config(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PcConfig) config = pc_config_load(config_path, milter_desc->schema, &error);
+	g_autoptr(PcConfig) config = pc_config_load_full(config_path, milter_desc->schema,
+							  milter_desc->extra_schemas, &error);
 	g_autoptr(PcConfig) old_config = NULL;
 
 	if (config == NULL) {
@@ -677,6 +708,7 @@ typedef struct {
 	gboolean check;
 	gboolean version;
 	gboolean verbose;
+	gboolean print_macros;
 } Options;
 
 static void
@@ -703,6 +735,8 @@ parse_options(Options *options, const char *ident, int *argc, char ***argv, GErr
 	     NULL},
 	    {"version", 'V', 0, G_OPTION_ARG_NONE, &options->version, "Print the version",
 	     NULL},
+	    {"print-macros", 'M', 0, G_OPTION_ARG_NONE, &options->print_macros,
+	     "Print the milter macros requested per stage and exit", NULL},
 	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context = g_option_context_new(NULL);
@@ -779,7 +813,8 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	};
 	int status;
 
-	config = pc_config_load(config_path, descriptor->schema, &error);
+	config = pc_config_load_full(config_path, descriptor->schema, descriptor->extra_schemas,
+				     &error);
 	if (config == NULL) {
 		fprintf(stderr, "%s: %s\n", ident, error->message);
 		return 1;
@@ -814,7 +849,13 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	socket_spec =
 	    options->socket != NULL ? options->socket : pc_config_get_daemon(config)->socket;
 
-	milter_store = pc_store_new_from_spec(global->store, (gsize)global->store_max_keys, &error);
+	milter_store = pc_store_new_with_options(
+	    global->store,
+	    &(PcStoreOptions){.max_keys = (gsize)global->store_max_keys,
+			      .connect_timeout_us = global->store_connect_timeout,
+			      .command_timeout_us = global->store_timeout,
+			      .max_connections = (guint)global->store_connections},
+	    &error);
 	if (milter_store == NULL) {
 		g_critical("%s: [global] store: %s", config_path, error->message);
 		return 1;
@@ -889,6 +930,10 @@ pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv)
 
 		smfi_version(&major, &minor, &patch);
 		printf("%s %s (libmilter %u.%u.%u)\n", ident, PC_VERSION, major, minor, patch);
+		return 0;
+	}
+	if (options.print_macros) {
+		print_macro_lists(descriptor);
 		return 0;
 	}
 	config_path = g_strdup(options.config != NULL ? options.config : PC_CONFIG_DEFAULT_FILE);

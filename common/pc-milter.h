@@ -6,7 +6,7 @@
  * A daemon's main() is `return pc_milter_main(&relay_milter, argc, argv);`.
  * The descriptor names the daemon, its config schema, the milter actions and
  * steps it needs, the extra macros it wants per stage, and its hooks. This
- * file owns the rest: options (-c -p -f -n -V -v), config load and reload
+ * file owns the rest: options (-c -p -f -n -V -v -M), config load and reload
  * (SIGHUP and SIGUSR1), logging, the statistics listener, the store, socket
  * set-up (a stale unix socket is removed; a path that is not a socket is an
  * error), privilege drop, the pid file, negotiation with smfi_setsymlist,
@@ -45,6 +45,8 @@ typedef void (*PcMilterHook)(PcSession *session, const PcConfig *config, PcVerdi
 typedef struct {
 	const char *name; /* "relay": section [relay], ident portcullis-relay */
 	const PcConfigSchema *schema;
+	/* more sections the daemon reads ([rate.NAME], [greylist]); NULL-terminated, or NULL */
+	const PcConfigSchema *const *extra_schemas;
 	gulong actions;	 /* SMFIF_* the daemon may use (ADDHDRS, QUARANTINE...) */
 	PcSteps steps;	 /* steps whose hooks can refuse (the MTA waits for them) */
 	/* extra macro names per stage (SMFIM_CONNECT..SMFIM_EOH), space separated */

@@ -32,6 +32,7 @@ pc_session_new(PcStore *store, gint64 now_us)
 	session->now_us = now_us;
 	session->role = PC_ROLE_MX;
 	session->chunk = g_string_chunk_new(512);
+	session->mail_size = -1;
 	session->recipients = g_ptr_array_new();
 	session->headers = g_array_new(FALSE, FALSE, sizeof(PcHeader));
 	return session;
@@ -260,6 +261,26 @@ pc_session_set_current_rcpt(PcSession *session, const char *rcpt)
 }
 
 void
+pc_session_set_mail_parameters(PcSession *session, const char *const *parameters)
+{
+	g_return_if_fail(session != NULL);
+
+	session->mail_size = -1;
+	for (gsize i = 0; parameters != NULL && parameters[i] != NULL; i++) {
+		const char *value = parameters[i] + 5;
+		char *end = NULL;
+		gint64 size;
+
+		if (g_ascii_strncasecmp(parameters[i], "SIZE=", 5) != 0 || !g_ascii_isdigit(*value))
+			continue;
+		errno = 0;
+		size = g_ascii_strtoll(value, &end, 10);
+		if (errno == 0 && *end == '\0' && size >= 0)
+			session->mail_size = size;
+	}
+}
+
+void
 pc_session_accept_current_rcpt(PcSession *session)
 {
 	g_return_if_fail(session != NULL);
@@ -345,6 +366,7 @@ pc_session_reset_message(PcSession *session)
 	session->headers_overflow = FALSE;
 	session->current_header = NULL;
 	session->body_bytes = 0;
+	session->mail_size = -1;
 	session->current_body = NULL;
 	session->current_body_len = 0;
 	g_string_chunk_clear(session->chunk);

@@ -104,6 +104,7 @@ typedef struct {
 	const PcHeader *current_header; /* the header being decided (header hook): borrowed */
 	PcHeader header_now;
 	gint64 body_bytes;	  /* body bytes seen so far */
+	gint64 mail_size;	  /* SIZE= of MAIL (RFC 1870), -1 when not given */
 	const guchar *current_body; /* the chunk being passed (body hook), not owned */
 	gsize current_body_len;
 } PcSession;
@@ -142,6 +143,13 @@ void pc_session_set_helo(PcSession *session, const char *helo);
 /* copies argv[0] of MAIL/RCPT into the message chunk */
 void pc_session_set_sender(PcSession *session, const char *sender);
 void pc_session_set_current_rcpt(PcSession *session, const char *rcpt);
+
+/*
+ * pc_session_set_mail_parameters:
+ * The ESMTP parameters of MAIL (argv[1..] of xxfi_envfrom, NULL-terminated,
+ * or NULL). Only SIZE= is kept (mail_size); a malformed value is ignored.
+ */
+void pc_session_set_mail_parameters(PcSession *session, const char *const *parameters);
 void pc_session_accept_current_rcpt(PcSession *session);
 
 /*

@@ -12,11 +12,14 @@
  * without a process-wide global. Owning the table also lets the entry double
  * as the chain node, which keeps a million keys well under 200 MB.
  */
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
+#include "pc-gcra.h"
 #include "pc-store-private.h"
 
 /* entries looked at for expiry at the old end of the LRU before a live one is evicted */
@@ -50,15 +53,21 @@ typedef struct {
 	PcStoreEntry **buckets;
 	guint32 bucket_mask; /* number of buckets - 1, a power of two - 1 */
 	gsize count;	     /* entries held, expired or not */
-	gsize capacity;	     /* this shard's part of max_keys, at least 1 */
 	PcStoreEntry *lru_newest;
 	PcStoreEntry *lru_oldest;
 } PcStoreShard;
 
+/*
+ * max_keys is a store-wide bound kept with one atomic count. A bound split
+ * into per-shard capacities made a shard that happened to get more than its
+ * share of keys evict while the store as a whole still had room.
+ */
 typedef struct {
 	guint64 seed[2];  /* SipHash key, random per store */
 	guint shard_bits; /* log2(number of shards) */
 	guint n_shards;
+	gsize max_keys;
+	atomic_size_t count; /* entries held in all shards */
 	PcStoreShard *shards;
 } PcStoreMemory;
 
@@ -202,7 +211,7 @@ pc_store_shard_find(PcStoreShard *shard, guint32 hash, const char *key, gsize ke
 }
 
 static void
-pc_store_shard_remove(PcStoreShard *shard, PcStoreEntry *entry)
+pc_store_shard_remove(PcStoreMemory *mem, PcStoreShard *shard, PcStoreEntry *entry)
 {
 	PcStoreEntry **link = &shard->buckets[entry->hash & shard->bucket_mask];
 
@@ -214,18 +223,19 @@ pc_store_shard_remove(PcStoreShard *shard, PcStoreEntry *entry)
 	*link = entry->hash_next;
 	pc_store_lru_unlink(shard, entry);
 	shard->count--;
+	atomic_fetch_sub_explicit(&mem->count, 1, memory_order_relaxed);
 	g_free(entry);
 }
 
 /* an expired entry is as good as absent: drop it on sight */
 static PcStoreEntry *
-pc_store_shard_find_live(PcStoreShard *shard, guint32 hash, const char *key, gsize key_len,
-			 gint64 now_us)
+pc_store_shard_find_live(PcStoreMemory *mem, PcStoreShard *shard, guint32 hash, const char *key,
+			 gsize key_len, gint64 now_us)
 {
 	PcStoreEntry *entry = pc_store_shard_find(shard, hash, key, key_len);
 
 	if (entry != NULL && pc_store_entry_expired(entry, now_us)) {
-		pc_store_shard_remove(shard, entry);
+		pc_store_shard_remove(mem, shard, entry);
 		return NULL;
 	}
 	return entry;
@@ -253,40 +263,76 @@ pc_store_shard_grow(PcStoreShard *shard)
 	shard->bucket_mask = n_buckets - 1;
 }
 
+static gboolean
+pc_store_memory_full(PcStoreMemory *mem)
+{
+	return atomic_load_explicit(&mem->count, memory_order_relaxed) >= mem->max_keys;
+}
+
 /*
- * a full shard first gives up expired entries near the old end of the LRU
- * (a bounded walk, so one insert never scans the shard), then its least
- * recently used entry
+ * another shard's least recently used entry, for an insert into an empty
+ * shard of a full store. trylock only: the caller holds its own shard (and,
+ * for GCRA, perhaps others), so waiting here could deadlock; a busy shard is
+ * skipped, and under contention the bound may be overshot by this one entry
  */
 static void
-pc_store_shard_make_room(PcStoreShard *shard, gint64 now_us)
+pc_store_memory_evict_elsewhere(PcStoreMemory *mem, PcStoreShard *own)
+{
+	guint start = (guint)(own - mem->shards);
+
+	for (guint i = 1; i < mem->n_shards; i++) {
+		PcStoreShard *shard = &mem->shards[(start + i) % mem->n_shards];
+
+		if (!g_mutex_trylock(&shard->mutex))
+			continue;
+		if (shard->lru_oldest != NULL) {
+			pc_store_shard_remove(mem, shard, shard->lru_oldest);
+			g_mutex_unlock(&shard->mutex);
+			return;
+		}
+		g_mutex_unlock(&shard->mutex);
+	}
+}
+
+/*
+ * room for one more entry in a full store: first expired entries near the
+ * old end of this shard's LRU (a bounded walk, so one insert never scans the
+ * shard), then this shard's least recently used entry. Up to two live
+ * entries go, so a store that concurrent inserts pushed past max_keys comes
+ * back under it.
+ */
+static void
+pc_store_shard_make_room(PcStoreMemory *mem, PcStoreShard *shard, gint64 now_us)
 {
 	PcStoreEntry *entry = shard->lru_oldest;
 
-	if (shard->count < shard->capacity)
+	if (!pc_store_memory_full(mem))
 		return;
 	for (guint i = 0; i < PC_STORE_MEMORY_EXPIRED_SCAN && entry != NULL; i++) {
 		PcStoreEntry *newer = entry->lru_newer;
 
 		if (pc_store_entry_expired(entry, now_us))
-			pc_store_shard_remove(shard, entry);
+			pc_store_shard_remove(mem, shard, entry);
 		entry = newer;
 	}
-	if (shard->count >= shard->capacity)
-		pc_store_shard_remove(shard, shard->lru_oldest);
-	g_assert(shard->count < shard->capacity);
+	for (guint i = 0; i < 2 && pc_store_memory_full(mem); i++) {
+		if (shard->lru_oldest != NULL)
+			pc_store_shard_remove(mem, shard, shard->lru_oldest);
+		else
+			pc_store_memory_evict_elsewhere(mem, shard);
+	}
 }
 
 /* the caller has checked that key is not in the shard */
 static PcStoreEntry *
-pc_store_shard_insert(PcStoreShard *shard, guint32 hash, const char *key, gsize key_len,
-		      gint64 expires_us, gint64 now_us)
+pc_store_shard_insert(PcStoreMemory *mem, PcStoreShard *shard, guint32 hash, const char *key,
+		      gsize key_len, gint64 expires_us, gint64 now_us)
 {
 	gsize slot_size = MAX(sizeof(PcStoreEntry), offsetof(PcStoreEntry, key) + key_len + 1);
 	PcStoreEntry *entry = g_malloc(slot_size);
 	guint32 slot;
 
-	pc_store_shard_make_room(shard, now_us);
+	pc_store_shard_make_room(mem, shard, now_us);
 	slot = hash & shard->bucket_mask;
 	entry->value = 0;
 	entry->expires_us = expires_us;
@@ -298,6 +344,7 @@ pc_store_shard_insert(PcStoreShard *shard, guint32 hash, const char *key, gsize 
 	shard->buckets[slot] = entry;
 	pc_store_lru_push_newest(shard, entry);
 	shard->count++;
+	atomic_fetch_add_explicit(&mem->count, 1, memory_order_relaxed);
 	if (shard->count > (gsize)shard->bucket_mask + 1 &&
 	    shard->bucket_mask + 1 < PC_STORE_MEMORY_MAX_BUCKETS)
 		pc_store_shard_grow(shard);
@@ -327,11 +374,12 @@ pc_store_memory_incr(gpointer backend, const char *key, gsize key_len, gint64 de
 	guint64 hash = pc_store_memory_hash(mem, key, key_len);
 	PcStoreShard *shard = pc_store_memory_shard(mem, hash);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shard->mutex);
-	PcStoreEntry *entry = pc_store_shard_find_live(shard, (guint32)hash, key, key_len, now_us);
+	PcStoreEntry *entry =
+	    pc_store_shard_find_live(mem, shard, (guint32)hash, key, key_len, now_us);
 
 	/* the window opens with the first event and is not extended by later ones */
 	if (entry == NULL)
-		entry = pc_store_shard_insert(shard, (guint32)hash, key, key_len,
+		entry = pc_store_shard_insert(mem, shard, (guint32)hash, key, key_len,
 					      pc_store_expiry_us(now_us, ttl_us), now_us);
 	else
 		pc_store_lru_touch(shard, entry);
@@ -349,11 +397,12 @@ pc_store_memory_set(gpointer backend, const char *key, gsize key_len, gint64 val
 	guint64 hash = pc_store_memory_hash(mem, key, key_len);
 	PcStoreShard *shard = pc_store_memory_shard(mem, hash);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shard->mutex);
-	PcStoreEntry *entry = pc_store_shard_find_live(shard, (guint32)hash, key, key_len, now_us);
+	PcStoreEntry *entry =
+	    pc_store_shard_find_live(mem, shard, (guint32)hash, key, key_len, now_us);
 	gint64 expires_us = pc_store_expiry_us(now_us, ttl_us);
 
 	if (entry == NULL) {
-		entry = pc_store_shard_insert(shard, (guint32)hash, key, key_len, expires_us,
+		entry = pc_store_shard_insert(mem, shard, (guint32)hash, key, key_len, expires_us,
 					      now_us);
 	} else {
 		entry->expires_us = expires_us;
@@ -371,7 +420,8 @@ pc_store_memory_get(gpointer backend, const char *key, gsize key_len, gint64 now
 	guint64 hash = pc_store_memory_hash(mem, key, key_len);
 	PcStoreShard *shard = pc_store_memory_shard(mem, hash);
 	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shard->mutex);
-	PcStoreEntry *entry = pc_store_shard_find_live(shard, (guint32)hash, key, key_len, now_us);
+	PcStoreEntry *entry =
+	    pc_store_shard_find_live(mem, shard, (guint32)hash, key, key_len, now_us);
 
 	if (entry == NULL)
 		return PC_LOOKUP_NOTFOUND;
@@ -395,7 +445,113 @@ pc_store_memory_delete(gpointer backend, const char *key, gsize key_len)
 	/* no clock here, so an expired entry still counts as deleted (it was there) */
 	if (entry == NULL)
 		return PC_LOOKUP_NOTFOUND;
-	pc_store_shard_remove(shard, entry);
+	pc_store_shard_remove(mem, shard, entry);
+	return PC_LOOKUP_FOUND;
+}
+
+/*
+ * GCRA over several windows: every shard involved is locked (in index order,
+ * so two calls cannot deadlock), all windows are checked, and only when all
+ * allow are the new TATs written. The entries are looked up again for the
+ * write because an insert may evict another window's entry in the same shard.
+ */
+#define PC_STORE_MEMORY_GCRA_STACK 16
+
+typedef struct {
+	guint64 hash;
+	guint shard;
+	gsize key_len;
+	gint64 new_tat;
+} PcStoreGcraSlot;
+
+static int
+pc_store_compare_guint(gconstpointer a, gconstpointer b)
+{
+	guint x = *(const guint *)a;
+	guint y = *(const guint *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+pc_store_memory_gcra_apply(PcStoreMemory *mem, const PcStoreGcraWindow *windows,
+			   PcStoreGcraSlot *slots, guint n_windows, gboolean commit, gint64 now_us,
+			   gboolean *allowed_out, gint64 *retry_after_us_out, gint64 *available_out)
+{
+	gint64 retry_after = 0;
+
+	for (guint i = 0; i < n_windows; i++) {
+		PcStoreShard *shard = &mem->shards[slots[i].shard];
+		PcStoreEntry *entry = pc_store_shard_find_live(
+		    mem, shard, (guint32)slots[i].hash, windows[i].key, slots[i].key_len, now_us);
+		gint64 tat = entry != NULL ? entry->value : now_us;
+		gint64 wait = 0;
+
+		pc_gcra_check(tat, now_us, windows[i].emission_interval_us,
+			      windows[i].burst_tolerance_us, windows[i].quantity, &slots[i].new_tat,
+			      &wait);
+		if (available_out != NULL)
+			available_out[i] =
+			    pc_gcra_available(tat, now_us, windows[i].emission_interval_us,
+					      windows[i].burst_tolerance_us);
+		retry_after = MAX(retry_after, wait);
+	}
+	*allowed_out = retry_after == 0;
+	*retry_after_us_out = retry_after;
+	if (retry_after > 0 || !commit)
+		return;
+	for (guint i = 0; i < n_windows; i++) {
+		PcStoreShard *shard = &mem->shards[slots[i].shard];
+		guint32 hash = (guint32)slots[i].hash;
+		PcStoreEntry *entry = pc_store_shard_find_live(mem, shard, hash, windows[i].key,
+							       slots[i].key_len, now_us);
+
+		/* the key lives exactly as long as the bucket is not full again */
+		if (entry == NULL)
+			entry = pc_store_shard_insert(mem, shard, hash, windows[i].key,
+						      slots[i].key_len, slots[i].new_tat, now_us);
+		else
+			pc_store_lru_touch(shard, entry);
+		entry->value = slots[i].new_tat;
+		entry->expires_us = slots[i].new_tat;
+	}
+}
+
+static PcLookupStatus
+pc_store_memory_gcra(gpointer backend, const PcStoreGcraWindow *windows, guint n_windows,
+		     gboolean commit, gint64 now_us, gboolean *allowed_out,
+		     gint64 *retry_after_us_out, gint64 *available_out)
+{
+	PcStoreMemory *mem = backend;
+	PcStoreGcraSlot stack_slots[PC_STORE_MEMORY_GCRA_STACK];
+	guint stack_locks[PC_STORE_MEMORY_GCRA_STACK];
+	g_autofree PcStoreGcraSlot *heap_slots = NULL;
+	g_autofree guint *heap_locks = NULL;
+	PcStoreGcraSlot *slots = stack_slots;
+	guint *locks = stack_locks;
+	guint n_locks = 0;
+
+	if (n_windows > PC_STORE_MEMORY_GCRA_STACK) {
+		slots = heap_slots = g_new(PcStoreGcraSlot, n_windows);
+		locks = heap_locks = g_new(guint, n_windows);
+	}
+	for (guint i = 0; i < n_windows; i++) {
+		slots[i].key_len = strlen(windows[i].key);
+		slots[i].hash = pc_store_memory_hash(mem, windows[i].key, slots[i].key_len);
+		slots[i].shard = (guint)(pc_store_memory_shard(mem, slots[i].hash) - mem->shards);
+		locks[i] = slots[i].shard;
+	}
+	qsort(locks, n_windows, sizeof(guint), pc_store_compare_guint);
+	for (guint i = 0; i < n_windows; i++) {
+		if (i == 0 || locks[i] != locks[i - 1])
+			locks[n_locks++] = locks[i];
+	}
+	for (guint i = 0; i < n_locks; i++)
+		g_mutex_lock(&mem->shards[locks[i]].mutex);
+	pc_store_memory_gcra_apply(mem, windows, slots, n_windows, commit, now_us, allowed_out,
+				   retry_after_us_out, available_out);
+	for (guint i = n_locks; i > 0; i--)
+		g_mutex_unlock(&mem->shards[locks[i - 1]].mutex);
 	return PC_LOOKUP_FOUND;
 }
 
@@ -426,15 +582,8 @@ static gsize
 pc_store_memory_size(gpointer backend)
 {
 	PcStoreMemory *mem = backend;
-	gsize total = 0;
 
-	for (guint i = 0; i < mem->n_shards; i++) {
-		PcStoreShard *shard = &mem->shards[i];
-		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shard->mutex);
-
-		total += shard->count;
-	}
-	return total;
+	return atomic_load_explicit(&mem->count, memory_order_relaxed);
 }
 
 static void
@@ -457,6 +606,7 @@ const PcStoreBackend pc_store_memory_backend = {
     .count_prefix = pc_store_memory_count_prefix,
     .size = pc_store_memory_size,
     .free = pc_store_memory_free,
+    .gcra = pc_store_memory_gcra,
 };
 
 gpointer
@@ -470,14 +620,14 @@ pc_store_memory_backend_new(gsize max_keys, guint n_shards)
 	for (guint i = 0; i < G_N_ELEMENTS(mem->seed); i++)
 		mem->seed[i] = ((guint64)g_random_int() << 32) | g_random_int();
 	mem->n_shards = n_shards;
+	mem->max_keys = max_keys;
+	atomic_init(&mem->count, 0);
 	mem->shard_bits = (guint)g_bit_storage(n_shards) - 1;
 	mem->shards = g_aligned_alloc0(n_shards, sizeof(PcStoreShard), _Alignof(PcStoreShard));
 	for (guint i = 0; i < n_shards; i++) {
 		PcStoreShard *shard = &mem->shards[i];
 
 		g_mutex_init(&shard->mutex);
-		/* spread the remainder so the shard capacities add up to max_keys exactly */
-		shard->capacity = max_keys / n_shards + (i < max_keys % n_shards ? 1 : 0);
 		shard->buckets = g_new0(PcStoreEntry *, PC_STORE_MEMORY_MIN_BUCKETS);
 		shard->bucket_mask = PC_STORE_MEMORY_MIN_BUCKETS - 1;
 	}

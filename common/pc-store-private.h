@@ -33,6 +33,12 @@ typedef struct {
 	gsize (*count_prefix)(gpointer backend, const char *prefix, gint64 now_us);
 	gsize (*size)(gpointer backend);
 	void (*free)(gpointer backend);
+	/* windows checked: 1..PC_STORE_MAX_GCRA_WINDOWS, keys valid, arguments in range */
+	PcLookupStatus (*gcra)(gpointer backend, const PcStoreGcraWindow *windows, guint n_windows,
+			       gboolean commit, gint64 now_us, gboolean *allowed_out,
+			       gint64 *retry_after_us_out, gint64 *available_out);
+	/* optional */
+	void (*set_fallback)(gpointer backend, gboolean enabled);
 } PcStoreBackend;
 
 struct _PcStore {
@@ -56,5 +62,15 @@ gint64 pc_store_expiry_us(gint64 now_us, gint64 ttl_us);
  */
 extern const PcStoreBackend pc_store_memory_backend;
 gpointer pc_store_memory_backend_new(gsize max_keys, guint n_shards);
+
+/*
+ * the redis backend (pc-store-redis.c). pc_store_redis_backend_new parses
+ * spec ("redis://..." or "unix:...") and returns (transfer full) data for
+ * pc_store_redis_backend, or NULL with PC_STORE_ERROR_SPEC. fallback is a
+ * memory backend it takes over (released by its free operation).
+ */
+extern const PcStoreBackend pc_store_redis_backend;
+gpointer pc_store_redis_backend_new(const char *spec, const PcStoreOptions *options,
+				    PcStore *fallback, GError **error);
 
 G_END_DECLS

@@ -3,12 +3,13 @@
  * pc-store: the public face of the key store. It checks arguments and key
  * lengths once and hands each call to the backend's operation table
  * (pc-store-private.h); it holds no data and takes no lock of its own. The
- * backends live in pc-store-memory.c and, later, pc-store-redis.c.
+ * backends live in pc-store-memory.c and pc-store-redis.c.
  */
 #include <string.h>
 
 #include <glib.h>
 
+#include "pc-stats.h"
 #include "pc-store-private.h"
 
 G_DEFINE_QUARK(pc-store-error-quark, pc_store_error)
@@ -75,32 +76,62 @@ pc_store_new_memory(gsize max_keys, guint n_shards)
 PcStore *
 pc_store_new_from_spec(const char *spec, gsize max_keys, GError **error)
 {
+	PcStoreOptions options = {.max_keys = max_keys};
+
+	return pc_store_new_with_options(spec, &options, error);
+}
+
+PcStore *
+pc_store_new_with_options(const char *spec, const PcStoreOptions *options, GError **error)
+{
+	g_autoptr(PcStore) fallback = NULL;
+	gpointer backend;
+
 	g_return_val_if_fail(spec != NULL, NULL);
+	g_return_val_if_fail(options != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
 
-	if (g_strcmp0(spec, "memory") == 0) {
-		if (max_keys == 0) {
-			g_set_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC,
-				    "store '%s': the key limit must be at least 1", spec);
-			return NULL;
-		}
-		return pc_store_new_memory(max_keys, 0);
-	}
-	/*
-	 * the redis backend (hiredis, with the GCRA operation) arrives with
-	 * portcullis-rate; until then its specs are recognised but refused, so a
-	 * config written for it fails loudly instead of silently using memory
-	 */
-	if (g_str_has_prefix(spec, "redis://") || g_str_has_prefix(spec, "unix:")) {
+	if (options->max_keys == 0) {
 		g_set_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC,
-			    "store '%s': not supported yet", spec);
+			    "store '%s': the key limit must be at least 1", spec);
 		return NULL;
 	}
-	g_set_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC,
-		    "store '%s': unknown store (expected memory, redis://HOST:PORT/DB or "
-		    "unix:PATH)",
-		    spec);
-	return NULL;
+	if (g_strcmp0(spec, "memory") != 0 && !g_str_has_prefix(spec, "redis://") &&
+	    !g_str_has_prefix(spec, "unix:")) {
+		g_set_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC,
+			    "store '%s': unknown store (expected memory, redis://HOST:PORT/DB or "
+			    "unix:PATH)",
+			    spec);
+		return NULL;
+	}
+	/* exported whatever the backend, so a dashboard sees 0 rather than nothing */
+	pc_stats_counter_register("portcullis_store_fallback_total",
+				  "Store operations answered by the memory fallback", NULL);
+	pc_stats_counter_register("portcullis_store_errors_total",
+				  "Store operations the shared store failed", NULL);
+	if (g_strcmp0(spec, "memory") == 0)
+		return pc_store_new_memory(options->max_keys, 0);
+	fallback = pc_store_new_memory(options->max_keys, 0);
+	backend = pc_store_redis_backend_new(spec, options, fallback, error);
+	if (backend == NULL)
+		return NULL;
+	g_steal_pointer(&fallback);
+	return pc_store_new_for_backend(&pc_store_redis_backend, backend);
+}
+
+void
+pc_store_set_fallback(PcStore *store, gboolean enabled)
+{
+	g_return_if_fail(store != NULL);
+	if (store->ops->set_fallback != NULL)
+		store->ops->set_fallback(store->backend, enabled);
+}
+
+const char *
+pc_store_get_backend_name(PcStore *store)
+{
+	g_return_val_if_fail(store != NULL, NULL);
+	return store->ops->name;
 }
 
 void
@@ -181,4 +212,45 @@ pc_store_size(PcStore *store)
 	g_return_val_if_fail(store != NULL, 0);
 
 	return store->ops->size(store->backend);
+}
+
+PcLookupStatus
+pc_store_gcra_multi(PcStore *store, const PcStoreGcraWindow *windows, guint n_windows,
+		    gboolean commit, gint64 now_us, gboolean *allowed_out,
+		    gint64 *retry_after_us_out, gint64 *available_out)
+{
+	g_return_val_if_fail(store != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(windows != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(allowed_out != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(retry_after_us_out != NULL, PC_LOOKUP_CONFIG);
+
+	if (n_windows == 0 || n_windows > PC_STORE_MAX_GCRA_WINDOWS || store->ops->gcra == NULL)
+		return PC_LOOKUP_CONFIG;
+	for (guint i = 0; i < n_windows; i++) {
+		gsize key_len = 0;
+
+		if (windows[i].key == NULL || !pc_store_key_ok(windows[i].key, &key_len) ||
+		    !(windows[i].emission_interval_us > 0.0) ||
+		    windows[i].burst_tolerance_us < 0 || windows[i].quantity < 1)
+			return PC_LOOKUP_CONFIG;
+	}
+	return store->ops->gcra(store->backend, windows, n_windows, commit, now_us, allowed_out,
+				retry_after_us_out, available_out);
+}
+
+PcLookupStatus
+pc_store_gcra(PcStore *store, const char *key, double emission_interval_us,
+	      gint64 burst_tolerance_us, gint64 quantity, gboolean commit, gint64 now_us,
+	      gboolean *allowed_out, gint64 *retry_after_us_out)
+{
+	const PcStoreGcraWindow window = {
+	    .key = key,
+	    .emission_interval_us = emission_interval_us,
+	    .burst_tolerance_us = burst_tolerance_us,
+	    .quantity = quantity,
+	};
+
+	g_return_val_if_fail(key != NULL, PC_LOOKUP_CONFIG);
+	return pc_store_gcra_multi(store, &window, 1, commit, now_us, allowed_out,
+				   retry_after_us_out, NULL);
 }

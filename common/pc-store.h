@@ -3,16 +3,22 @@
  * pc-store: small expiring counters and flags keyed by string, behind one
  * interface with several backends.
  *
- * The "memory" backend (this file's pc-store-memory.c) is the embedded
- * default: sharded (a GMutex and a hash table per shard), bounded to max_keys
- * in total; expired entries are reclaimed first, then the least recently used.
- * The "redis" backend (shared by several MX hosts) arrives with portcullis-rate
- * and implements the same operations atomically on the server.
+ * The "memory" backend (pc-store-memory.c) is the embedded default: sharded
+ * (a GMutex and a hash table per shard), bounded to max_keys in total;
+ * expired entries are reclaimed first, then the least recently used. The
+ * "redis" backend (pc-store-redis.c, hiredis) is shared by several MX hosts
+ * and implements the same operations atomically on the server, each in one
+ * round trip; when Redis cannot be reached it answers from an internal
+ * memory store (unless pc_store_set_fallback() turned that off), counts
+ * portcullis_store_fallback_total and reconnects with backoff.
  *
- * Time is always passed in by the caller (now_us, monotonic microseconds for
- * the memory store), so unit tests inject it; nothing here reads a clock.
- * An entry written at now_us with ttl_us is live while now < now_us + ttl_us
- * and expired from now_us + ttl_us on; ttl_us <= 0 means it never expires.
+ * Time is passed in by the caller (now_us, monotonic microseconds), so unit
+ * tests inject it; the memory backend reads no clock. The redis backend
+ * ignores now_us for expiry and GCRA (it uses the server's clock, the one
+ * clock all hosts share) and reads the monotonic clock only to pace its
+ * reconnection attempts. An entry written at now_us with ttl_us is live while
+ * now < now_us + ttl_us and expired from now_us + ttl_us on; ttl_us <= 0 means
+ * it never expires.
  *
  * Thread-safety: every function is thread-safe; one PcStore is shared by all
  * connection threads of a daemon.
@@ -39,10 +45,12 @@ typedef struct _PcStore PcStore;
 
 /*
  * pc_store_new_memory:
- * @max_keys: bound on entries held (>= 1); a full store evicts expired
- *   entries, then the least recently used one. The bound is split evenly over
- *   the shards and each shard evicts on its own, so eviction can start a
- *   little before max_keys keys are held (keys never hash perfectly evenly)
+ * @max_keys: bound on entries held (>= 1), store-wide. An insert into a full
+ *   store evicts expired entries near the old end of its shard's LRU list,
+ *   then that shard's least recently used entry (or, for an empty shard,
+ *   another shard's). Single-threaded the bound is exact; threads inserting
+ *   into different shards at the same instant may overshoot it by a few
+ *   entries each, and the next inserts evict the excess
  * @n_shards: 1..1024, rounded up to a power of two; 0 picks a default (64);
  *   lowered to at most max_keys so that the bound stays exact
  * Returns: (transfer full).
@@ -51,13 +59,43 @@ PcStore *pc_store_new_memory(gsize max_keys, guint n_shards);
 
 /*
  * pc_store_new_from_spec:
- * @spec: the config value: "memory" (max_keys bounds it), later also
- *   "redis://HOST:PORT/DB" and "unix:/path/redis.sock"
- * Returns: (transfer full) a new store, or NULL with PC_STORE_ERROR_SPEC for
- * an unknown or not yet supported spec, or PC_STORE_ERROR_CONNECT when the
- * backend cannot be reached.
+ * @spec: the config value: "memory" (max_keys bounds it),
+ *   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]" or "unix:/path/redis.sock"
+ * Same as pc_store_new_with_options() with default timeouts and pool size.
  */
 PcStore *pc_store_new_from_spec(const char *spec, gsize max_keys, GError **error);
+
+/* the knobs of pc_store_new_with_options(); zero fields take the defaults */
+typedef struct {
+	gsize max_keys;		   /* memory store, and the redis store's fallback */
+	gint64 connect_timeout_us; /* redis: default 50 ms */
+	gint64 command_timeout_us; /* redis: default 50 ms; also the wait for a free connection */
+	guint max_connections;	   /* redis: pool size, default 16 */
+} PcStoreOptions;
+
+#define PC_STORE_DEFAULT_TIMEOUT_US	(50 * 1000)
+#define PC_STORE_DEFAULT_CONNECTIONS	16
+
+/*
+ * pc_store_new_with_options:
+ * Returns: (transfer full) a new store, or NULL with PC_STORE_ERROR_SPEC for
+ * an unknown or malformed spec. A Redis server that cannot be reached at
+ * start is not an error: the store starts in fallback, logs it once and
+ * keeps trying (a mail server must start even when Redis is late).
+ */
+PcStore *pc_store_new_with_options(const char *spec, const PcStoreOptions *options,
+				   GError **error);
+
+/*
+ * pc_store_set_fallback:
+ * Whether the redis store answers from its memory fallback while Redis is
+ * unreachable (default TRUE) or returns PC_LOOKUP_TEMPFAIL (a daemon with
+ * on_error = tempfail). No effect on the memory store. Thread-safe.
+ */
+void pc_store_set_fallback(PcStore *store, gboolean enabled);
+
+/* "memory" or "redis": for log lines (static string) */
+const char *pc_store_get_backend_name(PcStore *store);
 
 void pc_store_free(PcStore *store);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStore, pc_store_free)
@@ -103,5 +141,43 @@ gsize pc_store_count_prefix(PcStore *store, const char *prefix, gint64 now_us);
 
 /* number of entries held, expired or not (tests, metrics) */
 gsize pc_store_size(PcStore *store);
+
+/*
+ * GCRA (see pc-gcra.h): one window of a limit. The key holds the window's
+ * theoretical arrival time; the caller builds one key per window.
+ */
+typedef struct {
+	const char *key;
+	double emission_interval_us; /* > 0: PERIOD / COUNT */
+	gint64 burst_tolerance_us;   /* >= 0: BURST * interval */
+	gint64 quantity;	     /* >= 1 units asked for in this window */
+} PcStoreGcraWindow;
+
+/* windows in one pc_store_gcra_multi call; more is PC_LOOKUP_CONFIG */
+#define PC_STORE_MAX_GCRA_WINDOWS 4096
+
+/*
+ * pc_store_gcra_multi:
+ * Checks every window at now_us and, when all allow and commit is TRUE,
+ * consumes quantity in each, atomically: no other decision on these keys
+ * falls between the check and the commit, on this host (memory: shard locks)
+ * or on any host (redis: one Lua script). Keys must be distinct. Writes
+ * *allowed_out, and *retry_after_us_out: 0 when allowed, else the longest
+ * wait any window asks for. A refused or uncommitted check changes nothing.
+ * @available_out: NULL, or n_windows entries: the units each window could
+ *   take at now_us before this request (pc_gcra_available), so a caller can
+ *   tell that later checks of the same keys would pass without asking again
+ * Returns: PC_LOOKUP_FOUND with the outputs written, PC_LOOKUP_TEMPFAIL when
+ * the backend failed (and no fallback), PC_LOOKUP_CONFIG for bad arguments.
+ */
+PcLookupStatus pc_store_gcra_multi(PcStore *store, const PcStoreGcraWindow *windows,
+				   guint n_windows, gboolean commit, gint64 now_us,
+				   gboolean *allowed_out, gint64 *retry_after_us_out,
+				   gint64 *available_out);
+
+/* pc_store_gcra: pc_store_gcra_multi with one window */
+PcLookupStatus pc_store_gcra(PcStore *store, const char *key, double emission_interval_us,
+			     gint64 burst_tolerance_us, gint64 quantity, gboolean commit,
+			     gint64 now_us, gboolean *allowed_out, gint64 *retry_after_us_out);
 
 G_END_DECLS

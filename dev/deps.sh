@@ -24,4 +24,16 @@ pc_install_packages() {
 }
 
 # what building and the unit/milter tests need
-PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev"
+PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev"
+
+# what the milter tests and bench/rate.sh start besides the daemons: a private
+# redis-server on a unix socket (tests/milter/test-rate-redis.sh)
+PC_TEST_PACKAGES="redis-server"
+
+# what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
+# (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the
+# Sendmail .mc macros and m4, the libraries the sendmail binary links (the
+# binary itself conflicts with postfix: tests/e2e/lib/sendmail.sh fetches
+# sendmail-bin and libwrap0 with apt-get download), and the tools the
+# harness runs (openssl, ss, unshare and mount, python3)
+PC_E2E_PACKAGES="postfix sasl2-bin libsasl2-modules swaks libnet-ssleay-perl sendmail-cf m4 libdb5.3 libldap-2.5-0 libnsl2 libsasl2-2 libssl3 openssl iproute2 util-linux mount python3"

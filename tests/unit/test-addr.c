@@ -522,6 +522,241 @@ test_guards(void)
 	pc_address_free(NULL);
 }
 
+/*
+ * --- pc_addr_parse_header_list ---
+ *
+ * .want lists the addresses as "local@domain" (local dequoted, domain
+ * normalised), in header order; a route is written "route:" in front.
+ */
+
+#define HEADER_WANT_MAX 4
+
+typedef struct {
+	const char *label;
+	const char *input;
+	gsize len; /* nonzero: exact length, NULs included */
+	gboolean fails;
+	PcAddrError code;
+	const char *message; /* when .fails: a substring of the message */
+	PcAddrListFlags flags;
+	const char *want[HEADER_WANT_MAX];
+} HeaderListCase;
+
+#define L(name) PC_ADDR_LIST_FLAG_##name
+
+static const HeaderListCase header_cases[] = {
+    /* the forms a From header takes */
+    {.label = "bare", .input = "alice@example.com", .want = {"alice@example.com"}},
+    {.label = "angle", .input = "<alice@example.com>", .want = {"alice@example.com"}},
+    {.label = "display-name", .input = "Alice Smith <alice@Example.COM>",
+     .flags = L(DISPLAY_NAME), .want = {"alice@example.com"}},
+    {.label = "quoted-display-name", .input = "\"Smith, Alice\" <alice@example.com>",
+     .flags = L(DISPLAY_NAME), .want = {"alice@example.com"}},
+    {.label = "quoted-pair-in-name", .input = "\"Alice \\\"Al\\\" S\" <alice@example.com>",
+     .flags = L(DISPLAY_NAME), .want = {"alice@example.com"}},
+    {.label = "quoted-at-in-name", .input = "\"bob@example.com\" <evil@outside.test>",
+     .flags = L(DISPLAY_NAME), .want = {"evil@outside.test"}},
+    {.label = "unquoted-at-in-name", .input = "alice@example.com <evil@outside.test>",
+     .flags = L(DISPLAY_NAME), .want = {"evil@outside.test"}},
+    {.label = "comment-after", .input = "evil@outside.test (alice@example.com)",
+     .want = {"evil@outside.test"}},
+    {.label = "comment-nested", .input = "(a (b (alice@example.com)) c) evil@outside.test",
+     .want = {"evil@outside.test"}},
+    {.label = "comment-quoted-paren", .input = "evil@outside.test (a \\) <alice@example.com>)",
+     .want = {"evil@outside.test"}},
+    {.label = "comment-inside-address", .input = "alice(x)@(y)example.com",
+     .want = {"alice@example.com"}},
+    {.label = "cfws-around-dots", .input = "john . doe @ example . com",
+     .want = {"john.doe@example.com"}},
+    {.label = "folded", .input = "Alice\r\n\t<alice@example.com>", .flags = L(DISPLAY_NAME),
+     .want = {"alice@example.com"}},
+    {.label = "folded-lf", .input = "\"Alice\"\n <alice@example.com>\n",
+     .flags = L(DISPLAY_NAME), .want = {"alice@example.com"}},
+    {.label = "quoted-local", .input = "\"john doe\"@example.com",
+     .want = {"john doe@example.com"}},
+    {.label = "quoted-local-at", .input = "<\"alice@example.com\"@outside.test>",
+     .want = {"alice@example.com@outside.test"}},
+    {.label = "trailing-dot", .input = "<alice@example.com.>", .want = {"alice@example.com"}},
+    {.label = "literal", .input = "<alice@[192.0.2.1]>", .want = {"alice@[192.0.2.1]"}},
+    {.label = "utf8", .input = "J\xc3\xbcrgen <j\xc3\xbcrgen@b\xc3\xbc" "cher.example>",
+     .flags = L(DISPLAY_NAME), .want = {"j\xc3\xbcrgen@b\xc3\xbc" "cher.example"}},
+
+    /* RFC 2047: an encoded word is a display-name word, never an address */
+    {.label = "encoded-word-name", .input = "=?utf-8?q?alice@example.com?= <evil@outside.test>",
+     .flags = L(DISPLAY_NAME) | L(ENCODED_WORD), .want = {"evil@outside.test"}},
+    {.label = "encoded-word-b", .input = "=?UTF-8?B?YWxpY2VAZXhhbXBsZS5jb20=?= <evil@outside.test>",
+     .flags = L(DISPLAY_NAME) | L(ENCODED_WORD), .want = {"evil@outside.test"}},
+    {.label = "encoded-word-angle-inside",
+     .input = "=?utf-8?q?<alice@example.com>?= <evil@outside.test>",
+     .flags = L(DISPLAY_NAME) | L(ENCODED_WORD), .want = {"evil@outside.test"}},
+    {.label = "encoded-word-language", .input = "=?utf-8*en?q?Alice?= <alice@example.com>",
+     .flags = L(DISPLAY_NAME) | L(ENCODED_WORD), .want = {"alice@example.com"}},
+    {.label = "encoded-word-alone", .input = "=?utf-8?q?alice@example.com?=", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "address without a domain"},
+    {.label = "encoded-word-as-local", .input = "=?utf-8?q?alice?=@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "encoded word in an address"},
+    {.label = "not-encoded-word", .input = "=?x@example.com", .want = {"=?x@example.com"}},
+
+    /* several addresses, groups */
+    {.label = "two", .input = "alice@example.com, Bob <bob@example.com>",
+     .flags = L(DISPLAY_NAME), .want = {"alice@example.com", "bob@example.com"}},
+    {.label = "empty-elements", .input = " , alice@example.com,,bob@example.com ,",
+     .want = {"alice@example.com", "bob@example.com"}},
+    {.label = "group-empty", .input = "undisclosed-recipients:;",
+     .flags = L(GROUP) | L(NO_ADDRESS) | L(DISPLAY_NAME)},
+    {.label = "group", .input = "Team: alice@example.com, <bob@example.com>; , carol@example.com",
+     .flags = L(GROUP) | L(DISPLAY_NAME),
+     .want = {"alice@example.com", "bob@example.com", "carol@example.com"}},
+    {.label = "group-not-closed", .input = "Team: alice@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "group not closed"},
+    {.label = "group-then-address", .input = "Team:; carol@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "bytes after the end of a group"},
+    {.label = "group-nested", .input = "a: b: c@example.com;;", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "group inside a group"},
+    {.label = "semicolon-outside", .input = "alice@example.com;", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "outside a group"},
+    {.label = "empty", .input = "", .flags = L(NO_ADDRESS)},
+    {.label = "blank", .input = " \t (only a comment) ", .flags = L(NO_ADDRESS)},
+
+    /* obsolete routes */
+    {.label = "route", .input = "<@relay.test,@b.test:alice@example.com>", .flags = L(ROUTE),
+     .want = {"@relay.test,@b.test:alice@example.com"}},
+    {.label = "route-not-ended", .input = "<@relay.test alice@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX},
+
+    /* refused: where two readers could disagree */
+    {.label = "name-only", .input = "Alice", .fails = TRUE, .code = PC_ADDR_ERROR_SYNTAX,
+     .message = "address without a domain"},
+    {.label = "two-at", .input = "alice@example.com evil@outside.test", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "more than one '@'"},
+    {.label = "after-angle", .input = "<alice@example.com> evil@outside.test", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "bytes after an angle address"},
+    {.label = "words-no-dot", .input = "john doe@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "not joined by '.'"},
+    {.label = "empty-angle", .input = "Alice <>", .fails = TRUE, .code = PC_ADDR_ERROR_SYNTAX,
+     .message = "empty angle address"},
+    {.label = "angle-not-closed", .input = "Alice <alice@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "'<' without '>'"},
+    {.label = "angle-in-angle", .input = "<a<alice@example.com>>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX},
+    {.label = "stray-close", .input = "alice@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "'>' without '<'"},
+    {.label = "quote-not-closed", .input = "\"Alice <alice@example.com>", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "quoted string not closed"},
+    {.label = "comment-not-closed", .input = "alice@example.com (x", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "comment not closed"},
+    {.label = "comment-too-deep", .input = "a@b.test {(*40}{)*40}", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "nested deeper"},
+    {.label = "stray-backslash", .input = "al\\ice@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX},
+    {.label = "bad-domain", .input = "alice@exa_mple..com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "empty label"},
+    {.label = "quoted-domain", .input = "alice@\"example.com\"", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "invalid token in a domain"},
+    {.label = "nul", .input = "alice@exa\0mple.com", .len = 18, .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "NUL byte"},
+    {.label = "control", .input = "alice@exa\001mple.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_SYNTAX, .message = "control character 0x01"},
+
+    /* limits */
+    {.label = "local-64", .input = "{a*64}@example.com", .want = {"{a*64}@example.com"}},
+    {.label = "local-65", .input = "{a*65}@example.com", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "local part over 64"},
+    {.label = "header-8192", .input = "a@example.com ({x*8176})", .want = {"a@example.com"}},
+    {.label = "header-8193", .input = "a@example.com ({x*8177})", .fails = TRUE,
+     .code = PC_ADDR_ERROR_TOO_LONG, .message = "limit 8192"},
+};
+
+static char *
+format_header_address(const PcAddress *address)
+{
+	if (address->route != NULL)
+		return g_strdup_printf("%s:%s@%s", address->route, address->local, address->domain);
+	return g_strdup_printf("%s@%s", address->local, address->domain);
+}
+
+static void
+test_parse_header_list(gconstpointer data)
+{
+	const HeaderListCase *test = data;
+	g_autofree char *input = NULL;
+	g_autoptr(GError) error = NULL;
+	static PcAddrList sentinel;
+	PcAddrList *list = &sentinel;
+	g_autoptr(PcAddrList) owned = NULL;
+	gsize len;
+	guint n_want = 0;
+
+	if (test->len != 0) {
+		input = g_memdup2(test->input, test->len);
+		len = test->len;
+	} else {
+		g_autofree char *expanded = expand(test->input, &len);
+
+		input = g_memdup2(expanded, len);
+	}
+	if (test->fails) {
+		g_assert_false(pc_addr_parse_header_list(input, len, &list, &error));
+		g_assert_error(error, PC_ADDR_ERROR, (gint)test->code);
+		if (test->message != NULL && strstr(error->message, test->message) == NULL)
+			g_assert_cmpstr(error->message, ==, test->message);
+		assert_error_is_loggable(error);
+		g_assert_true(list == &sentinel);
+		return;
+	}
+	g_assert_true(pc_addr_parse_header_list(input, len, &list, &error));
+	g_assert_no_error(error);
+	owned = list;
+	while (n_want < HEADER_WANT_MAX && test->want[n_want] != NULL)
+		n_want++;
+	g_assert_cmpuint(owned->addresses->len, ==, n_want);
+	for (guint i = 0; i < n_want; i++) {
+		g_autofree char *got = format_header_address(g_ptr_array_index(owned->addresses, i));
+		g_autofree char *want = expand(test->want[i], NULL);
+
+		g_assert_cmpstr(got, ==, want);
+	}
+	g_assert_cmphex(owned->flags, ==, test->flags);
+}
+
+/* every domain the list parser returns is already normalised, as the path parser's are */
+static void
+test_header_list_domains_normalised(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(header_cases); i++) {
+		g_autoptr(PcAddrList) list = NULL;
+		g_autofree char *input = NULL;
+		gsize len;
+
+		if (header_cases[i].fails || header_cases[i].len != 0)
+			continue;
+		input = expand(header_cases[i].input, &len);
+		g_assert_true(pc_addr_parse_header_list(input, len, &list, NULL));
+		for (guint j = 0; j < list->addresses->len; j++) {
+			const PcAddress *address = g_ptr_array_index(list->addresses, j);
+			g_autofree char *again =
+			    pc_addr_normalize_domain(address->domain, strlen(address->domain));
+
+			g_assert_cmpstr(again, ==, address->domain);
+		}
+	}
+}
+
+static void
+test_header_list_guards(void)
+{
+	PcAddrList *list = NULL;
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*list_out != NULL*");
+	g_assert_false(pc_addr_parse_header_list("a@b", 3, NULL, NULL));
+	g_test_assert_expected_messages();
+	g_assert_true(pc_addr_parse_header_list(NULL, 0, &list, NULL));
+	g_assert_cmpuint(list->addresses->len, ==, 0);
+	g_assert_cmphex(list->flags, ==, PC_ADDR_LIST_FLAG_NO_ADDRESS);
+	pc_addr_list_free(list);
+	pc_addr_list_free(NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -544,6 +779,15 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/addr/normalize-domain/idempotent", test_domain_idempotent);
 	g_test_add_func("/pc/addr/parse-path/nul-beats-length", test_nul_beats_length);
 	g_test_add_func("/pc/addr/guards", test_guards);
+	for (gsize i = 0; i < G_N_ELEMENTS(header_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/addr/parse-header-list/", header_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &header_cases[i], test_parse_header_list);
+	}
+	g_test_add_func("/pc/addr/parse-header-list/domains-normalised",
+			test_header_list_domains_normalised);
+	g_test_add_func("/pc/addr/parse-header-list/guards", test_header_list_guards);
 
 	return g_test_run();
 }

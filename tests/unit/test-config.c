@@ -542,6 +542,364 @@ test_describe(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(text, "mode = tempfail\n"));
 }
 
+/*
+ * --- rates, durations in ms, multi-section and extra schemas ---
+ */
+
+static void
+test_parse_duration_ms(void)
+{
+	gint64 value = 0;
+	g_autoptr(GError) error = NULL;
+
+	g_assert_true(pc_config_parse_duration("50ms", &value, NULL));
+	g_assert_cmpint(value, ==, 50000);
+	g_assert_true(pc_config_parse_duration("0ms", &value, NULL));
+	g_assert_cmpint(value, ==, 0);
+	g_assert_false(pc_config_parse_duration("ms", &value, NULL));
+	g_assert_false(pc_config_parse_duration("5.5ms", &value, NULL));
+	g_assert_false(pc_config_parse_duration("5mms", &value, &error));
+	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE);
+	g_assert_cmpstr(error->message, ==, "'5mms' is not a duration (units: ms s m h d w)");
+}
+
+typedef struct {
+	const char *label;
+	const char *input;
+	gsize want_n;
+	PcConfigRateWindow want[3];
+	const char *want_error; /* substring; NULL: parses */
+} RateParseCase;
+
+static const RateParseCase rate_parse_cases[] = {
+    {.label = "one", .input = "500/1h", .want_n = 1, .want = {{500, PC_USEC(3600)}}},
+    {.label = "three",
+     .input = "60/1m; 500/1h; 2000/1d",
+     .want_n = 3,
+     .want = {{60, PC_USEC(60)}, {500, PC_USEC(3600)}, {2000, PC_USEC(86400)}}},
+    {.label = "bare-unit", .input = "60/m", .want_n = 1, .want = {{60, PC_USEC(60)}}},
+    {.label = "seconds", .input = "5/90", .want_n = 1, .want = {{5, PC_USEC(90)}}},
+    {.label = "size-suffix",
+     .input = "100M/1h",
+     .want_n = 1,
+     .want = {{100 * 1024 * 1024, PC_USEC(3600)}}},
+    {.label = "commas", .input = "1/1s,2/1m", .want_n = 2, .want = {{1, PC_USEC(1)}, {2, PC_USEC(60)}}},
+    {.label = "empty", .input = "", .want_error = "no rate given"},
+    {.label = "no-slash", .input = "500", .want_error = "'500' is not a rate (N/PERIOD"},
+    {.label = "no-period", .input = "500/", .want_error = "'500/' is not a rate"},
+    {.label = "no-count", .input = "/1h", .want_error = "'/1h' is not a rate"},
+    {.label = "bad-unit", .input = "5/1x", .want_error = "'5/1x' is not a rate"},
+    {.label = "zero-count", .input = "0/1h", .want_error = "'0/1h': count 0 is out of range 1..1073741824"},
+    {.label = "too-many", .input = "2G/1h", .want_error = "count 2147483648 is out of range"},
+    {.label = "zero-period", .input = "5/0s", .want_error = "'5/0s': the period must be 1s..366d"},
+    {.label = "long-period", .input = "5/400d", .want_error = "the period must be 1s..366d"},
+    {.label = "duplicate-period", .input = "5/1h; 6/60m", .want_error = "'6/60m': two windows with the same period"},
+    {.label = "nine-windows",
+     .input = "1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s 8/8s 9/9s",
+     .want_error = "more than 8 windows"},
+};
+
+static void
+test_parse_rate(gconstpointer data)
+{
+	const RateParseCase *c = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) windows = NULL;
+	gboolean ok = pc_config_parse_rate(c->input, 1, G_GINT64_CONSTANT(1) << 30, &windows, &error);
+
+	if (c->want_error != NULL) {
+		g_assert_false(ok);
+		g_assert_null(windows);
+		if (strstr(error->message, c->want_error) == NULL)
+			g_error("%s: '%s' does not contain '%s'", c->label, error->message,
+				c->want_error);
+		return;
+	}
+	g_assert_no_error(error);
+	g_assert_cmpuint(windows->len, ==, c->want_n);
+	for (guint i = 0; i < windows->len; i++) {
+		g_assert_cmpint(g_array_index(windows, PcConfigRateWindow, i).count, ==,
+				c->want[i].count);
+		g_assert_cmpint(g_array_index(windows, PcConfigRateWindow, i).period_us, ==,
+				c->want[i].period_us);
+	}
+}
+
+/* a multi-section schema and a single one, as portcullis-rate declares them */
+typedef struct {
+	GArray *rate;
+	gint64 burst;
+	int mode;
+	char **roles;
+} TestLimit;
+
+static const PcConfigKey test_limit_keys[] = {
+	{"rate", PC_CONFIG_RATE, NULL, 1, G_GINT64_CONSTANT(1) << 40, NULL,
+	 G_STRUCT_OFFSET(TestLimit, rate), PC_CONFIG_KEY_PER_DOMAIN, "windows"},
+	{"burst", PC_CONFIG_INT, "0", 0, 1000000, NULL, G_STRUCT_OFFSET(TestLimit, burst),
+	 PC_CONFIG_KEY_PER_DOMAIN, "burst"},
+	{"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices, G_STRUCT_OFFSET(TestLimit, mode),
+	 0, "an enum"},
+	{"roles", PC_CONFIG_STRING_LIST, "", 0, 0, NULL, G_STRUCT_OFFSET(TestLimit, roles), 0,
+	 "a list"},
+};
+
+static gboolean
+test_limit_check(gconstpointer data, GError **error)
+{
+	const TestLimit *limit = data;
+
+	if (limit->rate == NULL) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE, "rate: required");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static const PcConfigSchema test_limit_schema = {
+	.name = "rate",
+	.keys = test_limit_keys,
+	.n_keys = G_N_ELEMENTS(test_limit_keys),
+	.size = sizeof(TestLimit),
+	.check = test_limit_check,
+	.multi = TRUE,
+};
+
+typedef struct {
+	gboolean enabled;
+	gint64 delay;
+} TestGrey;
+
+static const PcConfigKey test_grey_keys[] = {
+	{"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestGrey, enabled),
+	 PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
+	{"delay", PC_CONFIG_DURATION, "5m", PC_USEC(1), PC_USEC(86400), NULL,
+	 G_STRUCT_OFFSET(TestGrey, delay), 0, "a duration"},
+};
+
+static const PcConfigSchema test_grey_schema = {
+	.name = "greylist",
+	.keys = test_grey_keys,
+	.n_keys = G_N_ELEMENTS(test_grey_keys),
+	.size = sizeof(TestGrey),
+};
+
+static const PcConfigSchema *const test_extras[] = {&test_limit_schema, &test_grey_schema, NULL};
+
+static gint64
+first_count(gconstpointer limit)
+{
+	return g_array_index(((const TestLimit *)limit)->rate, PcConfigRateWindow, 0).count;
+}
+
+static void
+test_multi_sections(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const PcConfigSection *sections;
+	const TestGrey *grey;
+	guint n = 0;
+
+	write_main(fx, "[relay]\nlimit = 7\n"
+		       "[rate.per_login]\nrate = 500/1h\nburst = 50\nroles = submission; smtps\n"
+		       "[greylist]\nenabled = yes\n"
+		       "[rate.b-2]\nrate = 60/1m; 2000/1d\nmode = accept\n");
+	config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+	g_assert_no_error(error);
+	/* the daemon's own section is read as before */
+	g_assert_cmpint(((const TestSection *)pc_config_get_section(config))->limit, ==, 7);
+
+	sections = pc_config_get_sections(config, "rate", &n);
+	g_assert_cmpuint(n, ==, 2);
+	/* file order, the name after the dot */
+	g_assert_cmpstr(sections[0].name, ==, "per_login");
+	g_assert_cmpstr(sections[0].group, ==, "rate.per_login");
+	g_assert_cmpint(first_count(sections[0].data), ==, 500);
+	g_assert_cmpint(((const TestLimit *)sections[0].data)->burst, ==, 50);
+	g_assert_cmpuint(g_strv_length(((const TestLimit *)sections[0].data)->roles), ==, 2);
+	g_assert_cmpstr(sections[1].name, ==, "b-2");
+	g_assert_cmpuint(((const TestLimit *)sections[1].data)->rate->len, ==, 2);
+	g_assert_cmpint(((const TestLimit *)sections[1].data)->mode, ==, 1);
+
+	sections = pc_config_get_sections(config, "greylist", &n);
+	g_assert_cmpuint(n, ==, 1);
+	grey = sections[0].data;
+	g_assert_true(grey->enabled);
+	g_assert_cmpint(grey->delay, ==, PC_USEC(300));
+	g_assert_true(pc_config_get_domain_group(config, "greylist", NULL) == grey);
+	g_assert_null(pc_config_get_sections(config, "nothing", &n));
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_null(pc_config_get_domain_group(config, "rate.nothing", NULL));
+}
+
+static void
+test_multi_absent(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const PcConfigSection *sections;
+	guint n = 5;
+
+	/* no limits at all; the single section exists with its defaults */
+	write_main(fx, "");
+	config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+	g_assert_no_error(error);
+	g_assert_null(pc_config_get_sections(config, "rate", &n));
+	g_assert_cmpuint(n, ==, 0);
+	sections = pc_config_get_sections(config, "greylist", &n);
+	g_assert_cmpuint(n, ==, 1);
+	g_assert_false(((const TestGrey *)sections[0].data)->enabled);
+}
+
+static const ErrorCase multi_error_cases[] = {
+    {.label = "rate-missing",
+     .body = "[rate.a]\nburst = 5\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = "portcullis.conf:4: [rate.a]: rate: required"},
+    {.label = "bad-rate",
+     .body = "[rate.a]\nrate = 5 per hour\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = "portcullis.conf:5: [rate.a] rate: '5' is not a rate"},
+    {.label = "unknown-key",
+     .body = "[rate.a]\nrate = 5/1h\nrat = 6/1h\n",
+     .code = PC_CONFIG_ERROR_UNKNOWN_KEY,
+     .want = "portcullis.conf:6: [rate.a] rat: unknown key"},
+    {.label = "bad-label",
+     .body = "[rate.a b]\nrate = 5/1h\n",
+     .code = PC_CONFIG_ERROR_UNKNOWN_SECTION,
+     .want = ":4: [rate.a b]: the name after 'rate.' must be"},
+    {.label = "greylist-key",
+     .body = "[greylist]\ndelay = 2q\n",
+     .code = PC_CONFIG_ERROR_VALUE,
+     .want = ":5: [greylist] delay: '2q' is not a duration"},
+    {.label = "duplicate-limit",
+     .body = "[rate.a]\nrate = 5/1h\n[rate.a]\nrate = 6/1h\n",
+     .code = PC_CONFIG_ERROR_DUPLICATE,
+     .want = ":6: [rate.a]: section given twice"},
+};
+
+static void
+test_multi_errors(Fixture *fx, gconstpointer data)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(multi_error_cases); i++) {
+		const ErrorCase *c = &multi_error_cases[i];
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PcConfig) config = NULL;
+
+		g_test_message("case %s", c->label);
+		write_main(fx, c->body);
+		config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+		g_assert_null(config);
+		g_assert_error(error, PC_CONFIG_ERROR, (int)c->code);
+		if (strstr(error->message, c->want) == NULL)
+			g_error("case %s: '%s' does not contain '%s'", c->label, error->message,
+				c->want);
+	}
+}
+
+static void
+test_multi_domains(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	const PcConfigSection *sections;
+	const TestLimit *limit;
+	guint n = 0;
+
+	write_main(fx, "[rate.per_login]\nrate = 500/1h\nburst = 50\nmode = accept\n"
+		       "[rate.other]\nrate = 5/1m\n");
+	/* a hosting customer's quota: its own rate, the rest from the main file */
+	write_domain(fx, "customer.test.conf", "[rate.per_login]\nrate = 2000/1h; 10000/1d\n"
+					       "[greylist]\nenabled = yes\n");
+	config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+	g_assert_no_error(error);
+	sections = pc_config_get_sections(config, "rate", &n);
+	g_assert_cmpuint(n, ==, 2);
+
+	limit = pc_config_get_domain_group(config, "rate.per_login", "customer.test");
+	g_assert_true(limit != sections[0].data);
+	g_assert_cmpuint(limit->rate->len, ==, 2);
+	g_assert_cmpint(first_count(limit), ==, 2000);
+	g_assert_cmpint(limit->burst, ==, 50);
+	g_assert_cmpint(limit->mode, ==, 1);
+	/* sections the domain file does not name, and other domains, get the main file's */
+	g_assert_true(pc_config_get_domain_group(config, "rate.other", "customer.test") ==
+		      sections[1].data);
+	g_assert_true(pc_config_get_domain_group(config, "rate.per_login", "else.test") ==
+		      sections[0].data);
+	g_assert_true(((const TestGrey *)pc_config_get_domain_group(config, "greylist",
+								     "customer.test"))
+			  ->enabled);
+	g_assert_false(
+	    ((const TestGrey *)pc_config_get_domain_group(config, "greylist", NULL))->enabled);
+}
+
+static void
+test_multi_domain_errors(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *file;
+		const char *body;
+		const char *want;
+	} cases[] = {
+	    {"a.test.conf", "[rate.per_login]\nmode = accept\n",
+	     "a.test.conf:2: [rate.per_login] mode: this key cannot be set per domain"},
+	    {"b.test.conf", "[rate.nope]\nrate = 5/1h\n",
+	     "b.test.conf:1: [rate.nope]: no such section in the main file"},
+	    {"c.test.conf", "[rate.per_login]\nrate = lots\n",
+	     "c.test.conf:2: [rate.per_login] rate: 'lots' is not a rate"},
+	    {"d.test.conf", "[greylist]\ndelay = 1m\n",
+	     "d.test.conf:2: [greylist] delay: this key cannot be set per domain"},
+	};
+
+	write_main(fx, "[rate.per_login]\nrate = 500/1h\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PcConfig) config = NULL;
+		g_autofree char *path = g_build_filename(fx->domains, cases[i].file, NULL);
+
+		write_domain(fx, cases[i].file, cases[i].body);
+		config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+		g_assert_null(config);
+		if (strstr(error->message, cases[i].want) == NULL)
+			g_error("%s: '%s' does not contain '%s'", cases[i].file, error->message,
+				cases[i].want);
+		g_unlink(path);
+	}
+}
+
+static void
+test_multi_describe(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *text = NULL;
+
+	write_main(fx, "store_timeout = 20ms\n[rate.a]\nrate = 60/1m; 500/1h; 2000/1d; 7/90s\n");
+	config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
+	g_assert_no_error(error);
+	text = pc_config_describe(config);
+	g_assert_nonnull(strstr(text, "store_timeout = 20ms\n"));
+	g_assert_nonnull(strstr(text, "[rate.a]\nrate = 60/1m; 500/1h; 2000/1d; 7/90s\n"));
+	g_assert_nonnull(strstr(text, "[greylist]\nenabled = no\ndelay = 300s\n"));
+}
+
+/* a daemon that declares no extra schema still accepts [rate.NAME] without reading it */
+static void
+test_multi_ignored_by_others(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	guint n = 9;
+
+	write_main(fx, "[rate.a]\nrate = not even valid\n[greylist]\nbogus = 1\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	g_assert_null(pc_config_get_sections(config, "rate", &n));
+	g_assert_cmpuint(n, ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -562,6 +920,20 @@ main(int argc, char **argv)
 	ADD("/pc/config/listeners", test_listeners);
 	ADD("/pc/config/slot/concurrent", test_slot);
 	ADD("/pc/config/describe", test_describe);
+	ADD("/pc/config/multi/sections", test_multi_sections);
+	ADD("/pc/config/multi/absent", test_multi_absent);
+	ADD("/pc/config/multi/errors", test_multi_errors);
+	ADD("/pc/config/multi/domains", test_multi_domains);
+	ADD("/pc/config/multi/domain-errors", test_multi_domain_errors);
+	ADD("/pc/config/multi/describe", test_multi_describe);
+	ADD("/pc/config/multi/ignored-by-others", test_multi_ignored_by_others);
 #undef ADD
+	g_test_add_func("/pc/config/parse/duration-ms", test_parse_duration_ms);
+	for (gsize i = 0; i < G_N_ELEMENTS(rate_parse_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/config/parse/rate/", rate_parse_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &rate_parse_cases[i], test_parse_rate);
+	}
 	return g_test_run();
 }

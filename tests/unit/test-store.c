@@ -371,14 +371,36 @@ static const StoreSpecCase spec_cases[] = {
      .spec = "memory",
      .max_keys = 0,
      .want_error = "store 'memory': the key limit must be at least 1"},
-    {.label = "redis-tcp",
-     .spec = "redis://127.0.0.1:6379/0",
+    {.label = "redis-no-host",
+     .spec = "redis://",
      .max_keys = 100,
-     .want_error = "store 'redis://127.0.0.1:6379/0': not supported yet"},
-    {.label = "redis-unix",
-     .spec = "unix:/run/redis/redis.sock",
+     .want_error = "store 'redis://': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
+    {.label = "redis-port-zero",
+     .spec = "redis://127.0.0.1:0/0",
      .max_keys = 100,
-     .want_error = "store 'unix:/run/redis/redis.sock': not supported yet"},
+     .want_error = "store 'redis://127.0.0.1:0/0': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
+    {.label = "redis-port-too-large",
+     .spec = "redis://127.0.0.1:65536",
+     .max_keys = 100,
+     .want_error = "store 'redis://127.0.0.1:65536': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
+    {.label = "redis-bad-db",
+     .spec = "redis://127.0.0.1:6379/zero",
+     .max_keys = 100,
+     .want_error = "store 'redis://127.0.0.1:6379/zero': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
+    {.label = "redis-bad-ipv6",
+     .spec = "redis://[::1:6379",
+     .max_keys = 100,
+     .want_error = "store 'redis://[::1:6379': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
+    {.label = "unix-relative",
+     .spec = "unix:redis.sock",
+     .max_keys = 100,
+     .want_error = "store 'unix:redis.sock': not a Redis address (expected "
+		   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:/PATH)"},
     {.label = "unknown",
      .spec = "memcached://127.0.0.1",
      .max_keys = 100,
@@ -539,6 +561,266 @@ test_rss_million_keys(void)
 		       (double)(after - before) / (double)n_keys);
 }
 
+/*
+ * --- store-wide bound (regression: per-shard capacities evicted early) ---
+ */
+
+/* exactly max_keys distinct keys fit, however unevenly they hash over the shards */
+static void
+test_bound_no_early_eviction(void)
+{
+	const gsize max_keys = 1000;
+	g_autoptr(PcStore) store = pc_store_new_memory(max_keys, 64);
+
+	for (gsize i = 0; i < max_keys; i++) {
+		g_autofree char *key = g_strdup_printf("key:%" G_GSIZE_FORMAT, i);
+
+		pc_store_set(store, key, (gint64)i, 0, 0);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, max_keys);
+	for (gsize i = 0; i < max_keys; i++) {
+		g_autofree char *key = g_strdup_printf("key:%" G_GSIZE_FORMAT, i);
+
+		g_assert_true(store_has(store, key, 0));
+	}
+	/* one more evicts exactly one */
+	pc_store_set(store, "one-more", 1, 0, 0);
+	g_assert_cmpuint(pc_store_size(store), ==, max_keys);
+	g_assert_true(store_has(store, "one-more", 0));
+}
+
+/* threads inserting at once stay within a few entries of the bound, and end on it */
+#define BOUND_THREADS 4
+
+typedef struct {
+	PcStore *store;
+	guint thread_index;
+	gsize max_seen;
+} BoundThreadData;
+
+static gpointer
+bound_thread_run(gpointer data)
+{
+	BoundThreadData *thread = data;
+	char key[48];
+
+	for (guint i = 0; i < 50000; i++) {
+		g_snprintf(key, sizeof(key), "t%u:%u", thread->thread_index, i);
+		pc_store_incr(thread->store, key, 1, 0, 0, NULL);
+		if (i % 256 == 0)
+			thread->max_seen = MAX(thread->max_seen, pc_store_size(thread->store));
+	}
+	return NULL;
+}
+
+static void
+test_bound_threads(void)
+{
+	const gsize max_keys = 2000;
+	g_autoptr(PcStore) store = pc_store_new_memory(max_keys, 16);
+	BoundThreadData data[BOUND_THREADS];
+	GThread *threads[BOUND_THREADS];
+
+	for (guint i = 0; i < BOUND_THREADS; i++) {
+		data[i] = (BoundThreadData){.store = store, .thread_index = i};
+		threads[i] = g_thread_new("bound", bound_thread_run, &data[i]);
+	}
+	for (guint i = 0; i < BOUND_THREADS; i++) {
+		g_thread_join(threads[i]);
+		/* a few entries per thread inserting at the same instant */
+		g_assert_cmpuint(data[i].max_seen, <=, max_keys + 4 * BOUND_THREADS);
+	}
+	/* single-threaded again: the next insert brings the store back to the bound */
+	pc_store_set(store, "last", 1, 0, 0);
+	g_assert_cmpuint(pc_store_size(store), <=, max_keys);
+	g_assert_cmpuint(pc_store_size(store), >=, max_keys - 1);
+}
+
+/*
+ * --- GCRA on the memory store ---
+ */
+
+#define MINUTE_5 (S(60) / 5.0) /* 5/1m: one every 12 s */
+
+static void
+test_gcra_burst_then_steady(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 4);
+	gboolean allowed = FALSE;
+	gint64 retry = -1;
+
+	/* 5/1m, burst 5: five at once, the sixth waits 12 s */
+	for (int i = 0; i < 5; i++) {
+		g_assert_cmpint(pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1000),
+					      &allowed, &retry),
+				==, PC_LOOKUP_FOUND);
+		g_assert_true(allowed);
+		g_assert_cmpint(retry, ==, 0);
+	}
+	pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1000), &allowed, &retry);
+	g_assert_false(allowed);
+	g_assert_cmpint(retry, ==, S(12));
+	/* a refused request consumed nothing: still 12 s, not 24 */
+	pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1000), &allowed, &retry);
+	g_assert_cmpint(retry, ==, S(12));
+	pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1012) - 1, &allowed, &retry);
+	g_assert_false(allowed);
+	g_assert_cmpint(retry, ==, 1);
+	pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1012), &allowed, &retry);
+	g_assert_true(allowed);
+	/* the key expires exactly when the bucket is full again */
+	g_assert_true(store_has(store, "g", S(1071)));
+	g_assert_false(store_has(store, "g", S(1072)));
+}
+
+static void
+test_gcra_check_without_commit(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 4);
+	gboolean allowed = FALSE;
+	gint64 retry = -1;
+
+	/* a check alone writes nothing: not even the key */
+	for (int i = 0; i < 10; i++) {
+		pc_store_gcra(store, "c", MINUTE_5, S(60), 5, FALSE, S(10), &allowed, &retry);
+		g_assert_true(allowed);
+	}
+	g_assert_cmpuint(pc_store_size(store), ==, 0);
+	pc_store_gcra(store, "c", MINUTE_5, S(60), 6, FALSE, S(10), &allowed, &retry);
+	g_assert_false(allowed);
+	g_assert_cmpint(retry, ==, S(12));
+}
+
+/* several windows commit together or not at all */
+static void
+test_gcra_multi_all_or_nothing(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 4);
+	const PcStoreGcraWindow windows[] = {
+	    /* 3/1m and 4/1h */
+	    {.key = "m", .emission_interval_us = S(20), .burst_tolerance_us = S(60), .quantity = 1},
+	    {.key = "h", .emission_interval_us = S(900), .burst_tolerance_us = S(3600),
+	     .quantity = 1},
+	};
+	gboolean allowed = FALSE;
+	gint64 retry = -1;
+	gint64 now = S(5000);
+
+	for (int i = 0; i < 3; i++) {
+		pc_store_gcra_multi(store, windows, 2, TRUE, now, &allowed, &retry, NULL);
+		g_assert_true(allowed);
+	}
+	/* the minute window refuses: the hour window is not charged */
+	pc_store_gcra_multi(store, windows, 2, TRUE, now, &allowed, &retry, NULL);
+	g_assert_false(allowed);
+	g_assert_cmpint(retry, ==, S(20));
+	now += S(20);
+	pc_store_gcra_multi(store, windows, 2, TRUE, now, &allowed, &retry, NULL);
+	g_assert_true(allowed);
+	/* four in the hour: the hour window refuses, for 900 s after the first */
+	now += S(60);
+	{
+		gint64 available[2] = {-1, -1};
+
+		pc_store_gcra_multi(store, windows, 2, TRUE, now, &allowed, &retry, available);
+		g_assert_false(allowed);
+		g_assert_cmpint(retry, ==, S(900) - S(80));
+		/* what each window could still take: the minute all 3 again, the hour none */
+		g_assert_cmpint(available[0], ==, 3);
+		g_assert_cmpint(available[1], ==, 0);
+	}
+}
+
+static void
+test_gcra_guards(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 4);
+	g_autofree char *too_long = g_strnfill(PC_STORE_MAX_KEY + 1, 'k');
+	gboolean allowed = TRUE;
+	gint64 retry = 42;
+
+	g_assert_cmpint(pc_store_gcra(store, too_long, 1.0, 1, 1, TRUE, 0, &allowed, &retry), ==,
+			PC_LOOKUP_CONFIG);
+	g_assert_cmpint(pc_store_gcra(store, "k", 0.0, 1, 1, TRUE, 0, &allowed, &retry), ==,
+			PC_LOOKUP_CONFIG);
+	g_assert_cmpint(pc_store_gcra(store, "k", 1.0, -1, 1, TRUE, 0, &allowed, &retry), ==,
+			PC_LOOKUP_CONFIG);
+	g_assert_cmpint(pc_store_gcra(store, "k", 1.0, 1, 0, TRUE, 0, &allowed, &retry), ==,
+			PC_LOOKUP_CONFIG);
+	/* outputs untouched on failure */
+	g_assert_true(allowed);
+	g_assert_cmpint(retry, ==, 42);
+}
+
+/* concurrent commits never let more through than the bucket holds */
+#define GCRA_THREADS 4
+
+static gpointer
+gcra_thread_run(gpointer data)
+{
+	PcStore *store = data;
+	gint passed = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		const PcStoreGcraWindow windows[] = {
+		    {.key = "a", .emission_interval_us = S(1), .burst_tolerance_us = S(500),
+		     .quantity = 1},
+		    {.key = "b", .emission_interval_us = S(2), .burst_tolerance_us = S(2000),
+		     .quantity = 1},
+		};
+		gboolean allowed = FALSE;
+		gint64 retry = 0;
+
+		pc_store_gcra_multi(store, windows, 2, TRUE, S(1), &allowed, &retry, NULL);
+		passed += allowed;
+	}
+	return GINT_TO_POINTER(passed);
+}
+
+static void
+test_gcra_threads(void)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(64, 8);
+	GThread *threads[GCRA_THREADS];
+	gint passed = 0;
+
+	for (guint i = 0; i < GCRA_THREADS; i++)
+		threads[i] = g_thread_new("gcra", gcra_thread_run, store);
+	for (guint i = 0; i < GCRA_THREADS; i++)
+		passed += GPOINTER_TO_INT(g_thread_join(threads[i]));
+	/* window a holds 500 at once, b 1000: exactly 500 pass, whatever the interleaving */
+	g_assert_cmpint(passed, ==, 500);
+}
+
+/* an unreachable Redis at start is a warning and the fallback answers, not an error */
+static void
+test_redis_unreachable_falls_back(void)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcStore) store = NULL;
+	gint64 value = 0;
+	gboolean allowed = FALSE;
+	gint64 retry = 0;
+
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+			      "store: unix:/nonexistent/pc-test/redis.sock unreachable (*); "
+			      "answering from the memory store until it is back*");
+	store = pc_store_new_from_spec("unix:/nonexistent/pc-test/redis.sock", 100, &error);
+	g_test_assert_expected_messages();
+	g_assert_no_error(error);
+	g_assert_cmpstr(pc_store_get_backend_name(store), ==, "redis");
+	g_assert_cmpint(pc_store_incr(store, "k", 2, S(60), S(1), &value), ==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(value, ==, 2);
+	g_assert_cmpint(pc_store_gcra(store, "g", 1.0, 10, 1, TRUE, S(1), &allowed, &retry), ==,
+			PC_LOOKUP_FOUND);
+	g_assert_true(allowed);
+	/* on_error = tempfail: no fallback, the caller hears about the outage */
+	pc_store_set_fallback(store, FALSE);
+	g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(1), &value), ==, PC_LOOKUP_TEMPFAIL);
+	g_assert_cmpint(pc_store_gcra(store, "g", 1.0, 10, 1, TRUE, S(1), &allowed, &retry), ==,
+			PC_LOOKUP_TEMPFAIL);
+}
+
 #define ADD_TABLE(prefix, cases, func)                                                             \
 	for (gsize i_ = 0; i_ < G_N_ELEMENTS(cases); i_++) {                                       \
 		g_autofree char *path_ = g_strconcat(prefix, cases[i_].label, NULL);               \
@@ -565,6 +847,14 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/store/guards", test_guards);
 	g_test_add_func("/pc/store/threads", test_threads);
 	g_test_add_func("/pc/store/rss-million-keys", test_rss_million_keys);
+	g_test_add_func("/pc/store/bound/no-early-eviction", test_bound_no_early_eviction);
+	g_test_add_func("/pc/store/bound/threads", test_bound_threads);
+	g_test_add_func("/pc/store/gcra/burst-then-steady", test_gcra_burst_then_steady);
+	g_test_add_func("/pc/store/gcra/check-without-commit", test_gcra_check_without_commit);
+	g_test_add_func("/pc/store/gcra/multi-all-or-nothing", test_gcra_multi_all_or_nothing);
+	g_test_add_func("/pc/store/gcra/guards", test_gcra_guards);
+	g_test_add_func("/pc/store/gcra/threads", test_gcra_threads);
+	g_test_add_func("/pc/store/redis/unreachable-falls-back", test_redis_unreachable_falls_back);
 
 	return g_test_run();
 }

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * auth-config: the [auth] section. Only senders may be set per domain (who
+ * may send as that domain's addresses); the rest is one policy per server.
+ *
+ * The schema's check does more than cross-key checks: it turns require_tls
+ * into a role mask and loads sender_login_maps into the process's map cache,
+ * storing only the map's generation in the section. A file that cannot be
+ * read or parsed fails the load, so at start-up the daemon does not start
+ * (the error names the file) and on reload the running configuration, with
+ * its map, stays in force.
+ */
+#include "auth-policy.h"
+
+static const char *const on_mx_choices[] = {"reject", "allow", NULL};
+static const char *const tls_choices[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL};
+static const char *const signal_choices[] = {"quarantine", "tempfail", "reject", "log", NULL};
+static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
+
+static const PcConfigKey auth_keys[] = {
+    {"auth_on_mx", PC_CONFIG_ENUM, "reject", 0, 0, on_mx_choices,
+     G_STRUCT_OFFSET(AuthConfig, auth_on_mx), 0,
+     "an authenticated transaction on an mx listener: reject (at MAIL) or allow"},
+    {"require_tls", PC_CONFIG_STRING_LIST, "submission smtps", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, require_tls), 0,
+     "roles that must use TLS, at least min_tls_version and min_cipher_bits"},
+    {"min_tls_version", PC_CONFIG_ENUM, "TLSv1.2", 0, 0, tls_choices,
+     G_STRUCT_OFFSET(AuthConfig, min_tls_version), 0,
+     "lowest {tls_version} accepted on the require_tls roles"},
+    {"min_cipher_bits", PC_CONFIG_INT, "128", 0, 4096, NULL,
+     G_STRUCT_OFFSET(AuthConfig, min_cipher_bits), 0,
+     "lowest {cipher_bits} accepted on the require_tls roles"},
+    {"sender_login_maps", PC_CONFIG_STRING, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, sender_login_maps), 0,
+     "file in Postfix smtpd_sender_login_maps syntax: ADDRESS OWNER, OWNER (hash:/lmdb:/"
+     "btree:/cdb:/texthash: prefixes name the source file)"},
+    {"senders", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(AuthConfig, senders),
+     PC_CONFIG_KEY_PER_DOMAIN,
+     "owners consulted before the map: ADDRESS-or-@DOMAIN = LOGIN, LOGIN; ..."},
+    {"allow_null_sender", PC_CONFIG_BOOL, "no", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, allow_null_sender), 0,
+     "accept MAIL FROM:<> on submission and smtps"},
+    {"check_header_from", PC_CONFIG_BOOL, "yes", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, check_header_from), 0,
+     "check the From and Sender headers of authenticated mail against the owners too"},
+    {"max_networks_per_login", PC_CONFIG_INT, "5", 0, 1000000, NULL,
+     G_STRUCT_OFFSET(AuthConfig, max_networks_per_login), 0,
+     "distinct client networks (IPv4 /24, IPv6 /64) per login in signal_window; 0 = off"},
+    {"max_recipients_per_login", PC_CONFIG_INT, "1000", 0, 100000000, NULL,
+     G_STRUCT_OFFSET(AuthConfig, max_recipients_per_login), 0,
+     "distinct recipients per login in signal_window; 0 = off"},
+    {"signal_window", PC_CONFIG_DURATION, "1h", PC_USEC(60), PC_USEC(7 * 86400), NULL,
+     G_STRUCT_OFFSET(AuthConfig, signal_window), 0,
+     "the window the two counts above are kept for, opened by the first event"},
+    {"signal_action", PC_CONFIG_ENUM, "quarantine", 0, 0, signal_choices,
+     G_STRUCT_OFFSET(AuthConfig, signal_action), 0,
+     "over a limit: quarantine (hold queue), tempfail, reject or log"},
+    {"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
+     G_STRUCT_OFFSET(AuthConfig, on_error), 0,
+     "when the store or the map cannot answer: tempfail (4xx) or accept"},
+};
+
+static gboolean
+role_from_string(const char *name, PcListenerRole *role_out)
+{
+	for (int role = PC_ROLE_MX; role <= PC_ROLE_INTERNAL; role++) {
+		if (g_ascii_strcasecmp(name, pc_listener_role_to_string(role)) == 0) {
+			*role_out = role;
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/*
+ * check runs on the main section and on every domains.d section, each freshly
+ * allocated by pc-config and not yet visible to any other thread: writing the
+ * derived fields through the cast is safe (the memory is not const, only the
+ * hook's view of it). The derived fields are plain numbers, so pc-config,
+ * which frees only the fields its key table describes, leaks nothing.
+ */
+static gboolean
+auth_config_check(gconstpointer section, GError **error)
+{
+	AuthConfig *auth = (AuthConfig *)section;
+	guint roles = 0;
+
+	for (gsize i = 0; auth->require_tls[i] != NULL; i++) {
+		PcListenerRole role;
+
+		if (!role_from_string(auth->require_tls[i], &role)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "require_tls: '%s' is not a role (mx submission smtps "
+				    "internal)",
+				    auth->require_tls[i]);
+			return FALSE;
+		}
+		roles |= 1u << role;
+	}
+	auth->require_tls_roles = roles;
+	if (!auth_senders_validate(auth->senders, error))
+		return FALSE;
+	auth->map_generation = 0;
+	if (auth->sender_login_maps != NULL &&
+	    !auth_maps_cache_load(auth->sender_login_maps, &auth->map_generation, error)) {
+		g_prefix_error(error, "sender_login_maps: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+const PcConfigSchema auth_config_schema = {
+    .name = "auth",
+    .keys = auth_keys,
+    .n_keys = G_N_ELEMENTS(auth_keys),
+    .size = sizeof(AuthConfig),
+    .check = auth_config_check,
+};

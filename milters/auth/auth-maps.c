@@ -1,0 +1,628 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * auth-maps: the sender_login_maps file, the per-domain senders value, and
+ * the process-wide cache that lets a config snapshot name a loaded map
+ * without owning it (see auth-maps.h for why).
+ */
+#include "auth-maps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pc-addr.h"
+
+G_DEFINE_QUARK(auth-maps-error-quark, auth_maps_error)
+
+typedef struct {
+	char **owners;
+	guint line;
+} MapEntry;
+
+struct _AuthMap {
+	GHashTable *entries; /* lowercase key -> MapEntry */
+};
+
+static void
+map_entry_free(gpointer data)
+{
+	MapEntry *entry = data;
+
+	g_strfreev(entry->owners);
+	g_free(entry);
+}
+
+static void
+map_clear(gpointer data)
+{
+	AuthMap *map = data;
+
+	g_clear_pointer(&map->entries, g_hash_table_unref);
+}
+
+AuthMap *
+auth_map_ref(AuthMap *map)
+{
+	g_return_val_if_fail(map != NULL, NULL);
+	return g_atomic_rc_box_acquire(map);
+}
+
+void
+auth_map_unref(AuthMap *map)
+{
+	g_return_if_fail(map != NULL);
+	g_atomic_rc_box_release_full(map, map_clear);
+}
+
+guint
+auth_map_size(const AuthMap *map)
+{
+	g_return_val_if_fail(map != NULL, 0);
+	return g_hash_table_size(map->entries);
+}
+
+const char *const *
+auth_map_lookup(const AuthMap *map, const char *key)
+{
+	const MapEntry *entry;
+
+	g_return_val_if_fail(map != NULL, NULL);
+	g_return_val_if_fail(key != NULL, NULL);
+	entry = g_hash_table_lookup(map->entries, key);
+	return entry != NULL ? (const char *const *)entry->owners : NULL;
+}
+
+gboolean
+auth_owners_contain(const char *const *owners, const char *login)
+{
+	if (owners == NULL || login == NULL)
+		return FALSE;
+	for (gsize i = 0; owners[i] != NULL; i++) {
+		if (g_ascii_strcasecmp(owners[i], login) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/*
+ * --- keys and owner lists ---
+ */
+
+/*
+ * the lookup form of a key: "@domain" and "user@domain" with the domain
+ * normalised and everything lowercased; a bare "user" when allow_bare.
+ * NULL when it is none of those.
+ */
+static char *
+normalize_key(const char *key, gsize len, gboolean allow_bare)
+{
+	const char *at;
+	g_autofree char *domain = NULL;
+	g_autofree char *local = NULL;
+
+	if (key == NULL || len == 0 || memchr(key, '\0', len) != NULL)
+		return NULL;
+	at = memrchr(key, '@', len);
+	for (gsize i = 0; i < len; i++) {
+		if ((guchar)key[i] <= ' ' || key[i] == 0x7f)
+			return NULL;
+	}
+	if (at == NULL)
+		return allow_bare ? g_ascii_strdown(key, (gssize)len) : NULL;
+	domain = pc_addr_normalize_domain(at + 1, len - (gsize)(at - key) - 1);
+	if (domain == NULL)
+		return NULL;
+	local = g_ascii_strdown(key, at - key);
+	return g_strconcat(local, "@", domain, NULL);
+}
+
+/* owners separated by commas and/or blanks, as Postfix splits them (CHARS_COMMA_SP) */
+static char **
+split_owners(const char *text, gsize len)
+{
+	g_autoptr(GPtrArray) owners = g_ptr_array_new_with_free_func(g_free);
+	gsize i = 0;
+
+	while (i < len) {
+		gsize start;
+
+		while (i < len && strchr(", \t\r\n", text[i]) != NULL)
+			i++;
+		start = i;
+		while (i < len && strchr(", \t\r\n", text[i]) == NULL)
+			i++;
+		if (i > start)
+			g_ptr_array_add(owners, g_strndup(text + start, i - start));
+	}
+	g_ptr_array_add(owners, NULL);
+	return (char **)g_ptr_array_free(g_steal_pointer(&owners), FALSE);
+}
+
+/*
+ * --- the file ---
+ */
+
+static gboolean
+add_entry(GHashTable *entries, const char *name, guint line, const char *text, gsize len,
+	  GError **error)
+{
+	gsize key_len = 0;
+	g_autofree char *key = NULL;
+	g_auto(GStrv) owners = NULL;
+	MapEntry *entry;
+	const MapEntry *previous;
+
+	while (key_len < len && text[key_len] != ' ' && text[key_len] != '\t')
+		key_len++;
+	key = normalize_key(text, key_len, TRUE);
+	if (key == NULL) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: the key is not user@domain, @domain or user", name, line);
+		return FALSE;
+	}
+	owners = split_owners(text + key_len, len - key_len);
+	if (owners[0] == NULL) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: %s has no owner", name, line, key);
+		return FALSE;
+	}
+	previous = g_hash_table_lookup(entries, key);
+	if (previous != NULL) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: %s is already listed at line %u (one owner list per key)", name,
+			    line, key, previous->line);
+		return FALSE;
+	}
+	entry = g_new0(MapEntry, 1);
+	entry->owners = g_steal_pointer(&owners);
+	entry->line = line;
+	g_hash_table_insert(entries, g_steal_pointer(&key), entry);
+	return TRUE;
+}
+
+AuthMap *
+auth_map_parse(const char *name, const char *text, gsize len, GError **error)
+{
+	g_autoptr(GHashTable) entries =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, map_entry_free);
+	g_autoptr(GString) logical = g_string_new(NULL);
+	guint logical_line = 0;
+	guint line = 0;
+	gsize pos = 0;
+	AuthMap *map;
+
+	g_return_val_if_fail(name != NULL, NULL);
+	g_return_val_if_fail(text != NULL || len == 0, NULL);
+
+	if (len > 0 && memchr(text, '\0', len) != NULL) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s: NUL byte in the file", name);
+		return NULL;
+	}
+	/* one extra round at the end flushes the last logical line */
+	for (;;) {
+		const char *start = text + pos;
+		gboolean at_end = pos >= len;
+		const char *newline = !at_end ? memchr(start, '\n', len - pos) : NULL;
+		gsize n = at_end ? 0 : (newline != NULL ? (gsize)(newline - start) : len - pos);
+		gsize first = 0;
+
+		pos += n + (newline != NULL ? 1 : 0);
+		line++;
+		while (first < n && g_ascii_isspace(start[first]))
+			first++;
+		/* blank and comment lines neither start nor end a logical line */
+		if (!at_end && (first == n || start[first] == '#'))
+			continue;
+		if (!at_end && first > 0) {
+			if (logical_line == 0) {
+				g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+					    "%s:%u: a continuation line with no key before it",
+					    name, line);
+				return NULL;
+			}
+			g_string_append_c(logical, ' ');
+			g_string_append_len(logical, start + first, (gssize)(n - first));
+			continue;
+		}
+		if (logical_line != 0 &&
+		    !add_entry(entries, name, logical_line, logical->str, logical->len, error))
+			return NULL;
+		g_string_truncate(logical, 0);
+		logical_line = 0;
+		if (at_end)
+			break;
+		g_string_append_len(logical, start, (gssize)n);
+		logical_line = line;
+	}
+	map = g_atomic_rc_box_new0(AuthMap);
+	map->entries = g_steal_pointer(&entries);
+	return map;
+}
+
+/* the file's identity: any change to the file changes one of these */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+} FileIdentity;
+
+static void
+identity_from_stat(const struct stat *st, FileIdentity *identity)
+{
+	memset(identity, 0, sizeof(*identity));
+	identity->dev = st->st_dev;
+	identity->ino = st->st_ino;
+	identity->size = st->st_size;
+	identity->mtime = st->st_mtim;
+	identity->ctime = st->st_ctim;
+}
+
+static gboolean
+identity_equal(const FileIdentity *a, const FileIdentity *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* the table types whose source is a flat text file in the postmap syntax */
+static const char *const flat_types[] = {"hash", "lmdb", "btree", "cdb", "texthash", NULL};
+
+/* the path of the source text file of spec; NULL with error */
+static const char *
+spec_path(const char *spec, GError **error)
+{
+	const char *colon = strchr(spec, ':');
+	const char *path = spec;
+
+	if (colon != NULL && spec[0] != '/') {
+		g_autofree char *type = g_strndup(spec, colon - spec);
+
+		if (!g_strv_contains(flat_types, type)) {
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_TYPE,
+				    "table type '%s' is not supported; use a flat file (a plain "
+				    "path, or hash:, lmdb:, btree:, cdb:, texthash: with the "
+				    "source file's path)",
+				    type);
+			return NULL;
+		}
+		path = colon + 1;
+	}
+	if (path[0] != '/') {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO,
+			    "'%s' is not an absolute path", path);
+		return NULL;
+	}
+	return path;
+}
+
+/* reads path through one descriptor, so the identity is the content's */
+static char *
+read_file(const char *path, FileIdentity *identity_out, gsize *len_out, GError **error)
+{
+	struct stat st;
+	g_autofree char *text = NULL;
+	gsize done = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		int saved = errno;
+
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO, "cannot read %s: %s", path,
+			    g_strerror(saved));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO,
+			    "cannot read %s: not a regular file", path);
+		return NULL;
+	}
+	if (st.st_size > AUTH_MAPS_MAX_BYTES) {
+		close(fd);
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_TOO_BIG,
+			    "%s is larger than %d MiB", path, AUTH_MAPS_MAX_BYTES / (1024 * 1024));
+		return NULL;
+	}
+	text = g_malloc((gsize)st.st_size + 1);
+	while (done < (gsize)st.st_size) {
+		ssize_t n = read(fd, text + done, (gsize)st.st_size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int saved = errno;
+
+			close(fd);
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO,
+				    "cannot read %s: %s", path,
+				    n == 0 ? "file shrank while reading" : g_strerror(saved));
+			return NULL;
+		}
+		done += (gsize)n;
+	}
+	close(fd);
+	text[done] = '\0';
+	identity_from_stat(&st, identity_out);
+	*len_out = done;
+	return g_steal_pointer(&text);
+}
+
+static AuthMap *
+load_with_identity(const char *path, FileIdentity *identity_out, GError **error)
+{
+	gsize len = 0;
+	g_autofree char *text = read_file(path, identity_out, &len, error);
+
+	if (text == NULL)
+		return NULL;
+	return auth_map_parse(path, text, len, error);
+}
+
+AuthMap *
+auth_map_load(const char *spec, GError **error)
+{
+	FileIdentity identity;
+	const char *path;
+
+	g_return_val_if_fail(spec != NULL, NULL);
+	path = spec_path(spec, error);
+	if (path == NULL)
+		return NULL;
+	return load_with_identity(path, &identity, error);
+}
+
+/*
+ * --- [auth] senders ---
+ */
+
+/* calls func for each "KEY = OWNERS" entry; stops when it returns FALSE */
+typedef gboolean (*SendersFunc)(const char *key, gsize key_len, const char *owners,
+				gsize owners_len, gpointer data);
+
+static gboolean
+senders_foreach(const char *senders, SendersFunc func, gpointer data, GError **error)
+{
+	const char *p = senders;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, ';');
+		gsize n = end != NULL ? (gsize)(end - p) : strlen(p);
+		const char *equals = memchr(p, '=', n);
+		const char *key = p;
+		gsize key_len;
+
+		while (n > 0 && g_ascii_isspace(*key) && key < p + n)
+			key++;
+		if (key < p + n) {
+			if (equals == NULL) {
+				g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+					    "senders: an entry without '=' (write "
+					    "ADDRESS-or-@DOMAIN = LOGIN, LOGIN; ...)");
+				return FALSE;
+			}
+			key_len = (gsize)(equals - key);
+			while (key_len > 0 && g_ascii_isspace(key[key_len - 1]))
+				key_len--;
+			if (!func(key, key_len, equals + 1, (gsize)(p + n - equals - 1), data))
+				return TRUE;
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	return TRUE;
+}
+
+typedef struct {
+	GHashTable *seen;
+	GError *error;
+} ValidateData;
+
+static gboolean
+validate_entry(const char *key, gsize key_len, const char *owners, gsize owners_len, gpointer data)
+{
+	ValidateData *validate = data;
+	g_autofree char *normalized = normalize_key(key, key_len, FALSE);
+	g_auto(GStrv) list = NULL;
+
+	if (normalized == NULL) {
+		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: a key is not user@domain or @domain");
+		return FALSE;
+	}
+	list = split_owners(owners, owners_len);
+	if (list[0] == NULL) {
+		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: %s has no owner", normalized);
+		return FALSE;
+	}
+	if (!g_hash_table_add(validate->seen, g_steal_pointer(&normalized))) {
+		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: a key is listed twice (one owner list per key)");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean
+auth_senders_validate(const char *senders, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ValidateData data = {.seen = seen};
+
+	if (!senders_foreach(senders, validate_entry, &data, error))
+		return FALSE;
+	if (data.error != NULL) {
+		g_propagate_error(error, data.error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+typedef struct {
+	const char *key;
+	const char *login;
+	gboolean found;
+	gboolean owned;
+} LookupData;
+
+static gboolean
+lookup_entry(const char *key, gsize key_len, const char *owners, gsize owners_len, gpointer data)
+{
+	LookupData *lookup = data;
+	g_autofree char *normalized = normalize_key(key, key_len, FALSE);
+	g_auto(GStrv) list = NULL;
+
+	if (g_strcmp0(normalized, lookup->key) != 0)
+		return TRUE;
+	list = split_owners(owners, owners_len);
+	lookup->found = TRUE;
+	lookup->owned = auth_owners_contain((const char *const *)list, lookup->login);
+	return FALSE;
+}
+
+gboolean
+auth_senders_lookup(const char *senders, const char *key, const char *login, gboolean *owned_out)
+{
+	LookupData data = {.key = key, .login = login};
+
+	g_return_val_if_fail(key != NULL, FALSE);
+	g_return_val_if_fail(owned_out != NULL, FALSE);
+	if (senders == NULL || !senders_foreach(senders, lookup_entry, &data, NULL) || !data.found)
+		return FALSE;
+	*owned_out = data.owned;
+	return TRUE;
+}
+
+/*
+ * --- the cache ---
+ *
+ * One of the few process-wide mutable objects (see docs/DESIGN.md, "Auth
+ * daemon"): a handful of slots under one mutex. Files are read and parsed
+ * outside the lock; two threads loading the same new file at once (start-up
+ * and a reload cannot overlap in pc-milter, but tests may) both parse it
+ * and the second insert finds the first's slot.
+ */
+
+typedef struct {
+	guint64 generation; /* 0: free slot */
+	char *path;
+	FileIdentity identity;
+	AuthMap *map;
+	guint64 last_used;
+} CacheSlot;
+
+static GMutex cache_lock;
+static CacheSlot cache_slots[AUTH_MAPS_CACHE_SIZE];
+static guint64 cache_generations;
+static guint64 cache_clock;
+
+/* caller holds cache_lock */
+static CacheSlot *
+cache_find(const char *path, const FileIdentity *identity)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
+		CacheSlot *slot = &cache_slots[i];
+
+		if (slot->generation != 0 && strcmp(slot->path, path) == 0 &&
+		    identity_equal(&slot->identity, identity))
+			return slot;
+	}
+	return NULL;
+}
+
+/* caller holds cache_lock: a free slot, else the least recently used one, emptied */
+static CacheSlot *
+cache_victim(void)
+{
+	CacheSlot *victim = &cache_slots[0];
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
+		if (cache_slots[i].generation == 0)
+			return &cache_slots[i];
+		if (cache_slots[i].last_used < victim->last_used)
+			victim = &cache_slots[i];
+	}
+	g_clear_pointer(&victim->path, g_free);
+	g_clear_pointer(&victim->map, auth_map_unref);
+	victim->generation = 0;
+	return victim;
+}
+
+gboolean
+auth_maps_cache_load(const char *spec, guint64 *generation_out, GError **error)
+{
+	const char *path;
+	struct stat st;
+	FileIdentity identity;
+	g_autoptr(AuthMap) map = NULL;
+
+	g_return_val_if_fail(spec != NULL, FALSE);
+	g_return_val_if_fail(generation_out != NULL, FALSE);
+
+	path = spec_path(spec, error);
+	if (path == NULL)
+		return FALSE;
+	if (stat(path, &st) == 0) {
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
+		CacheSlot *slot;
+
+		identity_from_stat(&st, &identity);
+		slot = cache_find(path, &identity);
+		if (slot != NULL) {
+			slot->last_used = ++cache_clock;
+			*generation_out = slot->generation;
+			return TRUE;
+		}
+	}
+	map = load_with_identity(path, &identity, error);
+	if (map == NULL)
+		return FALSE;
+	{
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
+		CacheSlot *slot = cache_find(path, &identity);
+
+		if (slot == NULL) {
+			slot = cache_victim();
+			slot->generation = ++cache_generations;
+			slot->path = g_strdup(path);
+			slot->identity = identity;
+			slot->map = g_steal_pointer(&map);
+		}
+		slot->last_used = ++cache_clock;
+		*generation_out = slot->generation;
+	}
+	return TRUE;
+}
+
+AuthMap *
+auth_maps_cache_get(guint64 generation)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
+		CacheSlot *slot = &cache_slots[i];
+
+		if (generation != 0 && slot->generation == generation) {
+			slot->last_used = ++cache_clock;
+			return auth_map_ref(slot->map);
+		}
+	}
+	return NULL;
+}
+
+void
+auth_maps_cache_clear(void)
+{
+	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
+		g_clear_pointer(&cache_slots[i].path, g_free);
+		g_clear_pointer(&cache_slots[i].map, auth_map_unref);
+		cache_slots[i].generation = 0;
+	}
+}

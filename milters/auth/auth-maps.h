@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * auth-maps: who owns which sender address. Two sources:
+ *
+ *  - sender_login_maps: a file in Postfix's smtpd_sender_login_maps flat
+ *    syntax (the source text of a hash:, lmdb:, btree:, cdb: or texthash:
+ *    table), loaded into an immutable, reference-counted AuthMap;
+ *  - [auth] senders, per domain in domains.d: "KEY = LOGIN, LOGIN; KEY = ..."
+ *    read in place from the config string (no allocation per lookup).
+ *
+ * File syntax, as postmap(1) reads it: "KEY OWNER[, OWNER...]", one logical
+ * line per key; blank lines and lines whose first non-blank is '#' are
+ * skipped; a line that starts with a blank continues the previous one.
+ * Owners are separated by commas and/or blanks. KEY is "user@domain",
+ * "@domain" (any address in that domain) or a bare "user" (that local part
+ * in any local domain, as Postfix matches it in $mydestination). Keys are
+ * case-insensitive (postmap folds them). Unlike postmap, which warns and
+ * keeps the first, a duplicate key is an error: two owner lists for one key
+ * is a mistake the admin must see.
+ *
+ * The process-wide map cache (auth_maps_cache_*) exists because pc-config
+ * has no hook to release what a section's check allocates: the [auth]
+ * check loads the map into the cache and stores only its generation number
+ * in the section; the glue takes a reference from the cache at MAIL and
+ * holds it to the end of the transaction. A generation that is no longer
+ * cached makes the glue load the file as it is now (and apply on_error if
+ * it cannot be read). See auth_maps_cache_load().
+ *
+ * Thread-safety: an AuthMap is immutable after load and may be read from any
+ * thread holding a reference. The cache functions are thread-safe (one
+ * mutex, never held while a file is read or parsed).
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "pc-lookup.h"
+
+G_BEGIN_DECLS
+
+#define AUTH_MAPS_ERROR (auth_maps_error_quark())
+typedef enum {
+	AUTH_MAPS_ERROR_IO,	 /* the file cannot be read */
+	AUTH_MAPS_ERROR_SYNTAX,	 /* a line or entry does not parse */
+	AUTH_MAPS_ERROR_TYPE,	 /* a table type other than a flat file */
+	AUTH_MAPS_ERROR_TOO_BIG, /* over AUTH_MAPS_MAX_BYTES */
+} AuthMapsError;
+GQuark auth_maps_error_quark(void);
+
+#define AUTH_MAPS_MAX_BYTES (64 * 1024 * 1024)
+
+typedef struct _AuthMap AuthMap;
+
+/*
+ * auth_map_parse:
+ * @name: the file name, for error messages
+ * Returns: (transfer full) the map, or NULL with error "NAME:LINE: ...".
+ */
+AuthMap *auth_map_parse(const char *name, const char *text, gsize len, GError **error);
+
+/*
+ * auth_map_load:
+ * @spec: "/path", or "TYPE:/path" with TYPE one of hash lmdb btree cdb
+ *   texthash (the source text file of that table is read); the path must be
+ *   absolute
+ * Returns: (transfer full) the map, or NULL with AUTH_MAPS_ERROR naming the file.
+ */
+AuthMap *auth_map_load(const char *spec, GError **error);
+
+AuthMap *auth_map_ref(AuthMap *map);
+void auth_map_unref(AuthMap *map);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthMap, auth_map_unref)
+
+/* number of keys */
+guint auth_map_size(const AuthMap *map);
+
+/*
+ * auth_map_lookup:
+ * @key: lowercase ("alice@example.com", "@example.com" or "alice")
+ * Returns: (transfer none) the owners, NULL-terminated, valid while the
+ * caller holds its reference; NULL when the key is absent.
+ */
+const char *const *auth_map_lookup(const AuthMap *map, const char *key);
+
+/*
+ * auth_senders_validate:
+ * Checks an [auth] senders value: entries "KEY = OWNER[, OWNER...]"
+ * separated by ';', KEY "user@domain" or "@domain", at least one owner,
+ * no key twice. NULL or "" is valid (no entries).
+ */
+gboolean auth_senders_validate(const char *senders, GError **error);
+
+/*
+ * auth_senders_lookup:
+ * @senders: a value auth_senders_validate() accepted, or NULL
+ * @key: lowercase
+ * Returns: TRUE when senders has an entry for key, with *owned_out telling
+ * whether login is one of its owners (case-insensitive); FALSE otherwise.
+ */
+gboolean auth_senders_lookup(const char *senders, const char *key, const char *login,
+			     gboolean *owned_out);
+
+/* TRUE when login is one of owners (ASCII case-insensitive, as Postfix compares) */
+gboolean auth_owners_contain(const char *const *owners, const char *login);
+
+/*
+ * auth_maps_cache_load:
+ * Makes sure the map at spec is in the process's cache and returns its
+ * generation (a number > 0 that names this content of this file). A file
+ * whose device, inode, size, mtime and ctime are those of a cached entry is
+ * not read again, so the check of every domains.d section costs one stat();
+ * any change to the file gives a new generation. The cache keeps the
+ * AUTH_MAPS_CACHE_SIZE most recently used maps; the running configuration's
+ * map is used by every message and so is never the one evicted in practice.
+ * Returns: FALSE with the error of auth_map_load().
+ */
+#define AUTH_MAPS_CACHE_SIZE 4
+gboolean auth_maps_cache_load(const char *spec, guint64 *generation_out, GError **error);
+
+/*
+ * auth_maps_cache_get:
+ * Returns: (transfer full) the map of generation, or NULL when it is no
+ * longer cached (the caller loads the file again, or applies on_error).
+ */
+AuthMap *auth_maps_cache_get(guint64 generation);
+
+/* tests only: drops every cached map */
+void auth_maps_cache_clear(void);
+
+G_END_DECLS

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * portcullis-rate: rate limits and greylisting. The glue between pc-milter
+ * and rate-policy: per-connection state, metrics, and the hooks.
+ */
+#include <libmilter/mfapi.h>
+#include <string.h>
+
+#include "pc-milter.h"
+#include "pc-stats.h"
+#include "rate-policy.h"
+
+/*
+ * portcullis_rate_limited_total{limit,action}: one series per limit of the
+ * configuration the daemon started with (metrics are registered before the
+ * first connection and never after); limits added by a reload count under
+ * limit="other" until the next restart. Written once in rate_init.
+ */
+typedef struct {
+	char *name;
+	PcStatsCounter *counters[RATE_ACTION_LAST];
+} RateLimitMetrics;
+
+static RateLimitMetrics *limit_metrics;
+static guint n_limit_metrics;
+static PcStatsCounter *other_counters[RATE_ACTION_LAST];
+static PcStatsCounter *greylist_counters[RATE_GREY_LAST];
+
+static void
+register_limit_counters(const char *name, PcStatsCounter **counters)
+{
+	for (int action = 0; action < RATE_ACTION_LAST; action++) {
+		g_autofree char *labels = g_strdup_printf("limit=\"%s\",action=\"%s\"", name,
+							  rate_action_to_string(action));
+
+		counters[action] = pc_stats_counter_register(
+		    "portcullis_rate_limited_total",
+		    "Connections, messages or recipients over a rate limit", labels);
+	}
+}
+
+static double
+count_store_keys(gpointer user_data)
+{
+	PcStore *store = pc_milter_get_store();
+
+	return store != NULL ? (double)pc_store_size(store) : 0.0;
+}
+
+static gboolean
+rate_init(const PcConfig *config, GError **error)
+{
+	guint n_limits = 0;
+	const PcConfigSection *limits = pc_config_get_sections(config, "rate", &n_limits);
+	const RateConfig *rate = pc_config_get_section(config);
+
+	limit_metrics = g_new0(RateLimitMetrics, n_limits);
+	n_limit_metrics = n_limits;
+	for (guint i = 0; i < n_limits; i++) {
+		limit_metrics[i].name = g_strdup(limits[i].name);
+		register_limit_counters(limits[i].name, limit_metrics[i].counters);
+	}
+	register_limit_counters("other", other_counters);
+	for (int result = RATE_GREY_EXEMPT; result < RATE_GREY_LAST; result++) {
+		g_autofree char *labels =
+		    g_strdup_printf("result=\"%s\"", rate_grey_result_to_string(result));
+
+		greylist_counters[result] = pc_stats_counter_register(
+		    "portcullis_greylist_total", "Greylisting decisions per recipient", labels);
+	}
+	pc_stats_gauge_register_func("portcullis_store_keys",
+				     "Keys held by the store (redis: the database's keys)", NULL,
+				     count_store_keys, NULL);
+	/* on_error = tempfail: an outage of the shared store must be heard, not absorbed */
+	pc_store_set_fallback(pc_milter_get_store(), rate->on_error == RATE_ON_ERROR_ACCEPT);
+	return TRUE;
+}
+
+static void
+rate_count(const RateOutcome *outcome)
+{
+	if (outcome->greylist != RATE_GREY_NONE)
+		pc_stats_counter_inc(greylist_counters[outcome->greylist]);
+	if (outcome->limit == NULL)
+		return;
+	for (guint i = 0; i < n_limit_metrics; i++) {
+		if (strcmp(limit_metrics[i].name, outcome->limit) == 0) {
+			pc_stats_counter_inc(limit_metrics[i].counters[outcome->action]);
+			return;
+		}
+	}
+	pc_stats_counter_inc(other_counters[outcome->action]);
+}
+
+static RateSession *
+rate_state(PcSession *session)
+{
+	if (session->daemon_data == NULL) {
+		session->daemon_data = rate_session_new();
+		session->daemon_data_free = rate_session_free;
+	}
+	return session->daemon_data;
+}
+
+#define RATE_HOOK(stage)                                                                           \
+	static void rate_on_##stage(PcSession *session, const PcConfig *config,                    \
+				    PcVerdict *verdict)                                            \
+	{                                                                                          \
+		RateOutcome outcome = {0};                                                         \
+                                                                                                   \
+		rate_policy_##stage(session, rate_state(session), verdict, &outcome);              \
+		rate_count(&outcome);                                                              \
+	}
+
+RATE_HOOK(connect)
+RATE_HOOK(mail)
+RATE_HOOK(rcpt)
+RATE_HOOK(eom)
+
+static void
+rate_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	/* nothing was committed for the message: forget its tentative amounts */
+	if (session->daemon_data != NULL)
+		rate_session_reset_message(session->daemon_data);
+}
+
+static const PcMilterDescriptor rate_milter = {
+    .name = "rate",
+    .schema = &rate_config_schema,
+    .extra_schemas = rate_extra_schemas,
+    .actions = SMFIF_QUARANTINE,
+    /* CONNECT only counts: a refusal there could carry no text, so MAIL answers it */
+    .steps = PC_STEP_MAIL | PC_STEP_RCPT | PC_STEP_EOM,
+    .count_body = TRUE,
+    .init = rate_init,
+    .on_connect = rate_on_connect,
+    .on_mail = rate_on_mail,
+    .on_rcpt = rate_on_rcpt,
+    .on_eom = rate_on_eom,
+    .on_abort = rate_on_abort,
+};
+
+int
+main(int argc, char **argv)
+{
+	return pc_milter_main(&rate_milter, argc, argv);
+}

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for auth-maps: the Postfix smtpd_sender_login_maps flat syntax, the
+ * [auth] senders value, table-type prefixes, and the map cache's
+ * generations (same file, changed file, eviction).
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "auth-maps.h"
+
+/*
+ * --- the file syntax ---
+ *
+ * .lookups: "KEY=OWNER,OWNER" (the owners the key must have, in order) or
+ * "KEY=" (the key must be absent).
+ */
+typedef struct {
+	const char *label;
+	const char *text;
+	gsize len;	   /* nonzero: exact length, NULs included */
+	const char *error; /* substring of the error, NULL when it parses */
+	guint size;
+	const char *lookups[6];
+} ParseCase;
+
+static const ParseCase parse_cases[] = {
+    {.label = "postfix-example",
+     .text = "# who may send as whom\n"
+	     "alice@example.com   alice, alice-app\n"
+	     "@example.org        bob\n",
+     .size = 2,
+     .lookups = {"alice@example.com=alice,alice-app", "@example.org=bob", "bob@example.org="}},
+    {.label = "owners-blank-or-comma",
+     .text = "a@example.com x,y z ,, w\n",
+     .size = 1,
+     .lookups = {"a@example.com=x,y,z,w"}},
+    {.label = "keys-folded",
+     .text = "Alice@EXAMPLE.com. alice\n@Example.ORG bob",
+     .size = 2,
+     .lookups = {"alice@example.com=alice", "@example.org=bob"}},
+    {.label = "bare-local-part",
+     .text = "postmaster carol\n",
+     .size = 1,
+     .lookups = {"postmaster=carol"}},
+    {.label = "continuation",
+     .text = "alice@example.com alice,\n   alice-app\n\talice-phone\nbob@example.com bob\n",
+     .size = 2,
+     .lookups = {"alice@example.com=alice,alice-app,alice-phone", "bob@example.com=bob"}},
+    {.label = "comments-and-blanks",
+     .text = "\n   \n# a comment\n  # an indented comment\na@example.com a\n  # between\n"
+	     "b@example.com b\n",
+     .size = 2,
+     .lookups = {"a@example.com=a", "b@example.com=b"}},
+    {.label = "crlf",
+     .text = "a@example.com a\r\nb@example.com b, c\r\n",
+     .size = 2,
+     .lookups = {"a@example.com=a", "b@example.com=b,c"}},
+    {.label = "no-final-newline",
+     .text = "a@example.com a",
+     .size = 1,
+     .lookups = {"a@example.com=a"}},
+    {.label = "empty", .text = "", .size = 0, .lookups = {"a@example.com="}},
+    {.label = "owner-case-kept",
+     .text = "a@example.com Alice\n",
+     .size = 1,
+     .lookups = {"a@example.com=Alice"}},
+
+    {.label = "duplicate-key",
+     .text = "a@example.com a\n\nA@Example.com b\n",
+     .error = "map:3: a@example.com is already listed at line 1"},
+    {.label = "no-owner", .text = "a@example.com\n", .error = "map:1: a@example.com has no owner"},
+    {.label = "bad-domain", .text = "a@exa..mple.com a\n", .error = "map:1: the key is not"},
+    {.label = "empty-domain", .text = "@ a\n", .error = "map:1: the key is not"},
+    {.label = "continuation-first",
+     .text = "  a@example.com a\n",
+     .error = "map:1: a continuation line with no key"},
+    {.label = "nul", .text = "a@example.com a\0b\n", .len = 18, .error = "NUL byte"},
+};
+
+static void
+test_parse(gconstpointer data)
+{
+	const ParseCase *test = data;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthMap) map = auth_map_parse(
+	    "map", test->text, test->len != 0 ? test->len : strlen(test->text), &error);
+
+	if (test->error != NULL) {
+		g_assert_null(map);
+		g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX);
+		if (strstr(error->message, test->error) == NULL)
+			g_assert_cmpstr(error->message, ==, test->error);
+		return;
+	}
+	g_assert_no_error(error);
+	g_assert_cmpuint(auth_map_size(map), ==, test->size);
+	for (gsize i = 0; i < G_N_ELEMENTS(test->lookups) && test->lookups[i] != NULL; i++) {
+		const char *equals = strchr(test->lookups[i], '=');
+		g_autofree char *key = g_strndup(test->lookups[i], equals - test->lookups[i]);
+		const char *const *owners = auth_map_lookup(map, key);
+
+		if (equals[1] == '\0') {
+			g_assert_null(owners);
+		} else {
+			g_autofree char *joined = NULL;
+
+			g_assert_nonnull(owners);
+			joined = g_strjoinv(",", (char **)owners);
+			g_assert_cmpstr(joined, ==, equals + 1);
+		}
+	}
+}
+
+static void
+test_owners_contain(void)
+{
+	const char *const owners[] = {"alice", "Alice-App", NULL};
+
+	g_assert_true(auth_owners_contain(owners, "alice"));
+	g_assert_true(auth_owners_contain(owners, "ALICE"));
+	g_assert_true(auth_owners_contain(owners, "alice-app"));
+	g_assert_false(auth_owners_contain(owners, "alic"));
+	g_assert_false(auth_owners_contain(owners, "alice-app2"));
+	g_assert_false(auth_owners_contain(NULL, "alice"));
+	g_assert_false(auth_owners_contain(owners, NULL));
+}
+
+/*
+ * --- [auth] senders ---
+ */
+
+typedef struct {
+	const char *label;
+	const char *senders;
+	const char *error; /* NULL: valid */
+} SendersCase;
+
+static const SendersCase senders_cases[] = {
+    {.label = "empty", .senders = ""},
+    {.label = "null", .senders = NULL},
+    {.label = "one", .senders = "alice@example.org = alice"},
+    {.label = "several",
+     .senders = "alice@example.org = alice, alice-app; @example.org = bob carol ;"},
+    {.label = "spaces", .senders = "  Alice@Example.ORG=alice  ;  @example.org =bob"},
+    {.label = "no-equals", .senders = "alice@example.org alice", .error = "without '='"},
+    {.label = "no-owner", .senders = "alice@example.org = ", .error = "has no owner"},
+    {.label = "bare-key", .senders = "alice = alice", .error = "not user@domain or @domain"},
+    {.label = "bad-domain", .senders = "a@b..c = a", .error = "not user@domain"},
+    {.label = "twice", .senders = "a@example.org = a; A@EXAMPLE.ORG = b", .error = "listed twice"},
+};
+
+static void
+test_senders_validate(gconstpointer data)
+{
+	const SendersCase *test = data;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = auth_senders_validate(test->senders, &error);
+
+	if (test->error == NULL) {
+		g_assert_no_error(error);
+		g_assert_true(ok);
+		return;
+	}
+	g_assert_false(ok);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX);
+	if (strstr(error->message, test->error) == NULL)
+		g_assert_cmpstr(error->message, ==, test->error);
+	g_assert_true(g_str_has_prefix(error->message, "senders: "));
+}
+
+static void
+test_senders_lookup(void)
+{
+	const char *senders = " Alice@Example.ORG = alice, Alice-App; @example.org = bob";
+	gboolean owned = FALSE;
+
+	g_assert_true(auth_senders_lookup(senders, "alice@example.org", "alice-app", &owned));
+	g_assert_true(owned);
+	g_assert_true(auth_senders_lookup(senders, "alice@example.org", "bob", &owned));
+	g_assert_false(owned);
+	g_assert_true(auth_senders_lookup(senders, "@example.org", "BOB", &owned));
+	g_assert_true(owned);
+	owned = TRUE;
+	g_assert_false(auth_senders_lookup(senders, "carol@example.org", "carol", &owned));
+	g_assert_true(owned); /* untouched when not found */
+	g_assert_false(auth_senders_lookup(NULL, "alice@example.org", "alice", &owned));
+	g_assert_false(auth_senders_lookup("", "alice@example.org", "alice", &owned));
+}
+
+/*
+ * --- files, types, the cache ---
+ */
+
+typedef struct {
+	char *dir;
+	char *path;
+} Fixture;
+
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	fx->dir = g_dir_make_tmp("pc-auth-maps-XXXXXX", NULL);
+	fx->path = g_build_filename(fx->dir, "sender_login", NULL);
+	g_assert_true(g_file_set_contents(fx->path, "alice@example.com alice\n", -1, NULL));
+	auth_maps_cache_clear();
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	auth_maps_cache_clear();
+	g_unlink(fx->path);
+	g_rmdir(fx->dir);
+	g_free(fx->path);
+	g_free(fx->dir);
+}
+
+static void
+test_load_types(Fixture *fx, gconstpointer data)
+{
+	const char *const prefixes[] = {"", "hash:", "lmdb:", "btree:", "cdb:", "texthash:"};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+		g_autofree char *spec = g_strconcat(prefixes[i], fx->path, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AuthMap) map = auth_map_load(spec, &error);
+
+		g_assert_no_error(error);
+		g_assert_cmpuint(auth_map_size(map), ==, 1);
+	}
+}
+
+static void
+test_load_errors(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *regexp = g_strconcat("regexp:", fx->path, NULL);
+	g_autofree char *missing = g_build_filename(fx->dir, "missing", NULL);
+	g_autoptr(GError) error = NULL;
+	AuthMap *map;
+
+	map = auth_map_load(regexp, &error);
+	g_assert_null(map);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_TYPE);
+	g_assert_nonnull(strstr(error->message, "table type 'regexp' is not supported"));
+	g_clear_error(&error);
+
+	map = auth_map_load("relative/path", &error);
+	g_assert_null(map);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO);
+	g_assert_nonnull(strstr(error->message, "not an absolute path"));
+	g_clear_error(&error);
+
+	map = auth_map_load(missing, &error);
+	g_assert_null(map);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO);
+	/* the message names the file: the daemon's start-up error is this one */
+	g_assert_nonnull(strstr(error->message, missing));
+	g_clear_error(&error);
+
+	map = auth_map_load(fx->dir, &error);
+	g_assert_null(map);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO);
+	g_assert_nonnull(strstr(error->message, "not a regular file"));
+	g_clear_error(&error);
+
+	/* a syntax error is reported with the file's path and line */
+	g_assert_true(
+	    g_file_set_contents(fx->path, "ok@example.com ok\nbad@exa..mple x\n", -1, NULL));
+	map = auth_map_load(fx->path, &error);
+	g_assert_null(map);
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX);
+	{
+		g_autofree char *want = g_strdup_printf("%s:2: ", fx->path);
+
+		g_assert_true(g_str_has_prefix(error->message, want));
+	}
+}
+
+/* rewrites the file so that its identity surely changes (size and content) */
+static void
+rewrite(Fixture *fx, const char *text)
+{
+	g_autofree char *tmp = g_strconcat(fx->path, ".tmp", NULL);
+
+	g_assert_true(g_file_set_contents(tmp, text, -1, NULL));
+	g_assert_cmpint(g_rename(tmp, fx->path), ==, 0);
+}
+
+static void
+test_cache_generations(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	guint64 first = 0;
+	guint64 again = 0;
+	guint64 changed = 0;
+
+	g_assert_true(auth_maps_cache_load(fx->path, &first, &error));
+	g_assert_cmpuint(first, >, 0);
+	/* the same file (as a domains.d check would see it again): the same map */
+	g_assert_true(auth_maps_cache_load(fx->path, &again, &error));
+	g_assert_cmpuint(again, ==, first);
+	{
+		g_autofree char *hash = g_strconcat("hash:", fx->path, NULL);
+
+		g_assert_true(auth_maps_cache_load(hash, &again, &error));
+		g_assert_cmpuint(again, ==, first);
+	}
+	/* a changed file is read again: a new generation, and the old one still served */
+	rewrite(fx, "alice@example.com alice\nbob@example.com bob\n");
+	g_assert_true(auth_maps_cache_load(fx->path, &changed, &error));
+	g_assert_cmpuint(changed, !=, first);
+	{
+		g_autoptr(AuthMap) old_map = auth_maps_cache_get(first);
+		g_autoptr(AuthMap) new_map = auth_maps_cache_get(changed);
+
+		g_assert_cmpuint(auth_map_size(old_map), ==, 1);
+		g_assert_cmpuint(auth_map_size(new_map), ==, 2);
+	}
+	/* a file that cannot be read is an error, never an empty map */
+	g_assert_cmpint(g_unlink(fx->path), ==, 0);
+	g_assert_false(auth_maps_cache_load(fx->path, &again, &error));
+	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO);
+	g_assert_true(g_file_set_contents(fx->path, "x@example.com x\n", -1, NULL));
+	g_assert_null(auth_maps_cache_get(0));
+}
+
+static void
+test_cache_eviction(Fixture *fx, gconstpointer data)
+{
+	guint64 generations[AUTH_MAPS_CACHE_SIZE + 2];
+	guint64 in_use = 0;
+
+	g_assert_true(auth_maps_cache_load(fx->path, &in_use, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS(generations); i++) {
+		g_autofree char *text =
+		    g_strdup_printf("v%zu@example.com a%s\n", i, i % 2 == 0 ? "" : ", b");
+		AuthMap *map;
+
+		rewrite(fx, text);
+		g_assert_true(auth_maps_cache_load(fx->path, &generations[i], NULL));
+		/* the running configuration's map is used by every message */
+		map = auth_maps_cache_get(in_use);
+		g_assert_nonnull(map);
+		auth_map_unref(map);
+	}
+	{
+		g_autoptr(AuthMap) newest =
+		    auth_maps_cache_get(generations[G_N_ELEMENTS(generations) - 1]);
+		g_autoptr(AuthMap) oldest = auth_maps_cache_get(generations[0]);
+
+		g_assert_nonnull(newest);
+		/* loaded, never used, and pushed out by newer loads */
+		g_assert_null(oldest);
+	}
+}
+
+/* a map taken from the cache outlives its eviction */
+static void
+test_cache_reference(Fixture *fx, gconstpointer data)
+{
+	guint64 generation = 0;
+	g_autoptr(AuthMap) map = NULL;
+
+	g_assert_true(auth_maps_cache_load(fx->path, &generation, NULL));
+	map = auth_maps_cache_get(generation);
+	auth_maps_cache_clear();
+	g_assert_null(auth_maps_cache_get(generation));
+	g_assert_nonnull(auth_map_lookup(map, "alice@example.com"));
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(parse_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/auth/maps/parse/", parse_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &parse_cases[i], test_parse);
+	}
+	g_test_add_func("/auth/maps/owners-contain", test_owners_contain);
+	for (gsize i = 0; i < G_N_ELEMENTS(senders_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/auth/maps/senders/validate/", senders_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &senders_cases[i], test_senders_validate);
+	}
+	g_test_add_func("/auth/maps/senders/lookup", test_senders_lookup);
+#define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/auth/maps/load/types", test_load_types);
+	ADD("/auth/maps/load/errors", test_load_errors);
+	ADD("/auth/maps/cache/generations", test_cache_generations);
+	ADD("/auth/maps/cache/eviction", test_cache_eviction);
+	ADD("/auth/maps/cache/reference", test_cache_reference);
+#undef ADD
+	return g_test_run();
+}

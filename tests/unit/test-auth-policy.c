@@ -1,0 +1,983 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Tests for auth-policy: the decision table (listener role x authentication
+ * x TLS version x cipher bits x envelope sender owned or not x header From
+ * forms), the owners' lookup order, the signals with injected time, on_error,
+ * and the [auth] section's check (roles, senders, the map file).
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "auth-policy.h"
+#include "pc-store.h"
+
+#define MAP_TEXT                                                                                   \
+	"# test map\n"                                                                             \
+	"alice@example.com  alice@example.com, alice-app\n"                                        \
+	"@example.net       bob\n"                                                                 \
+	"postmaster         alice@example.com\n"                                                   \
+	"dave@example.org   dave\n"                                                                \
+	"carol@example.org  mallory\n"
+
+typedef struct {
+	char *dir;
+	char *domains;
+	char *map_path;
+	char *config_path;
+	PcConfigSlot slot;
+	gboolean slot_ready;
+	PcStore *store;
+} Fixture;
+
+static void
+write_config(Fixture *fx, const char *extra)
+{
+	/* extra may name its own map, or none */
+	gboolean map_line = extra == NULL || strstr(extra, "sender_login_maps") == NULL;
+	g_autofree char *text = g_strdup_printf(
+	    "[global]\nlocal_domains = example.com; example.net\n"
+	    "trusted_networks = 10.0.0.0/8\ndomains_dir = %s\nuser =\n"
+	    "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
+	    "[listener.submission]\nrole = submission\nports = 587\ndaemon_names = ORIGINATING\n"
+	    "[listener.smtps]\nrole = smtps\nports = 465\ndaemon_names = SMTPS\n"
+	    "[listener.internal]\nrole = internal\nports = 10025\ndaemon_names = INTERNAL\n"
+	    "[auth]\n%s%s%smax_networks_per_login = 3\nmax_recipients_per_login = 4\n%s",
+	    fx->domains, map_line ? "sender_login_maps = " : "", map_line ? fx->map_path : "",
+	    map_line ? "\n" : "", extra != NULL ? extra : "");
+
+	g_assert_true(g_file_set_contents(fx->config_path, text, -1, NULL));
+}
+
+/* (re)loads the config into the slot; extra lines go into [auth] */
+static void
+load_config(Fixture *fx, const char *extra)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+
+	write_config(fx, extra);
+	config = pc_config_load(fx->config_path, &auth_config_schema, &error);
+	g_assert_no_error(error);
+	if (fx->slot_ready) {
+		pc_config_slot_replace(&fx->slot, config);
+	} else {
+		pc_config_slot_init(&fx->slot, config);
+		fx->slot_ready = TRUE;
+	}
+}
+
+static void
+fixture_init(Fixture *fx, const char *extra)
+{
+	g_autofree char *org = NULL;
+
+	fx->dir = g_dir_make_tmp("pc-auth-XXXXXX", NULL);
+	fx->domains = g_build_filename(fx->dir, "domains.d", NULL);
+	fx->map_path = g_build_filename(fx->dir, "sender_login", NULL);
+	fx->config_path = g_build_filename(fx->dir, "portcullis.conf", NULL);
+	g_assert_cmpint(g_mkdir(fx->domains, 0700), ==, 0);
+	org = g_build_filename(fx->domains, "example.org.conf", NULL);
+	g_assert_true(g_file_set_contents(
+	    org, "[auth]\nsenders = carol@example.org = carol; @example.org = orgadmin\n", -1,
+	    NULL));
+	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
+	fx->store = pc_store_new_memory(100000, 4);
+	auth_maps_cache_clear();
+	load_config(fx, extra);
+}
+
+/* data: extra lines for [auth], or NULL */
+static void
+fixture_setup(Fixture *fx, gconstpointer data)
+{
+	fixture_init(fx, data);
+}
+
+/* data: a PolicyCase; the default configuration */
+static void
+fixture_setup_table(Fixture *fx, gconstpointer data)
+{
+	fixture_init(fx, NULL);
+}
+
+static void
+fixture_teardown(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *org = g_build_filename(fx->domains, "example.org.conf", NULL);
+
+	pc_config_slot_clear(&fx->slot);
+	pc_store_free(fx->store);
+	auth_maps_cache_clear();
+	g_unlink(org);
+	g_rmdir(fx->domains);
+	g_unlink(fx->map_path);
+	g_unlink(fx->config_path);
+	g_rmdir(fx->dir);
+	g_free(fx->domains);
+	g_free(fx->map_path);
+	g_free(fx->config_path);
+	g_free(fx->dir);
+}
+
+static const AuthConfig *
+fx_auth(Fixture *fx)
+{
+	return pc_config_get_section(fx->slot.current);
+}
+
+/* a session on listener (daemon name) from client, with TLS and login as given */
+static PcSession *
+new_session(Fixture *fx, const char *listener, const char *client, const char *login,
+	    const char *tls, gint64 bits, gint64 now)
+{
+	PcSession *session = pc_session_new(fx->store, now);
+	PcNetAddress address;
+
+	g_assert_true(pc_net_address_parse(client, &address));
+	pc_session_pin_config(session, &fx->slot);
+	session->daemon_name = g_strdup(listener);
+	pc_session_set_client(session, "client.test", &address);
+	session->auth_login = g_strdup(login);
+	session->tls_version = g_strdup(tls);
+	session->cipher_bits = bits;
+	session->daemon_data = g_new0(AuthSession, 1);
+	session->daemon_data_free = auth_session_free;
+	return session;
+}
+
+/* as the glue does at MAIL: the map of the pinned configuration */
+static AuthSession *
+pin(PcSession *session)
+{
+	AuthSession *state = session->daemon_data;
+	const AuthConfig *auth = pc_config_get_section(session->config);
+
+	g_clear_pointer(&state->map, auth_map_unref);
+	state->map = auth->map_generation != 0 ? auth_maps_cache_get(auth->map_generation) : NULL;
+	return state;
+}
+
+static char *
+reply_of(const PcVerdict *verdict)
+{
+	if (verdict->code[0] == '\0')
+		return NULL;
+	return g_strdup_printf("%s %s %s", verdict->code, verdict->xcode, verdict->text);
+}
+
+/*
+ * --- the decision table ---
+ */
+
+typedef struct {
+	const char *label;
+	const char *listener; /* {daemon_name}; NULL: ORIGINATING; "OTHER" matches none */
+	const char *client;   /* NULL: 198.51.100.7, untrusted */
+	const char *login;    /* NULL: alice@example.com; NONE: not authenticated */
+	const char *tls;      /* {tls_version}; NULL: TLSv1.3; NONE: no TLS */
+	gint64 bits;	      /* {cipher_bits}; 0: 256; -1: 0 */
+	const char *mail;     /* NULL: <alice@example.com> */
+	const char *from;     /* From header value; NULL: none */
+	const char *from2;
+	const char *sender; /* Sender header value */
+	PcStage stage;	    /* the stage that decides (EOH for rows that pass) */
+	PcAction want;
+	const char *reply; /* "CODE XCODE TEXT" */
+	const char *reason;
+} PolicyCase;
+
+#define NONE "-"
+#define ALICE "alice@example.com"
+#define PASS .stage = PC_STAGE_EOH, .want = PC_ACTION_CONTINUE
+#define AT_MAIL(action) .stage = PC_STAGE_MAIL, .want = PC_ACTION_##action
+#define AT_EOH(action) .stage = PC_STAGE_EOH, .want = PC_ACTION_##action
+#define NOT_OWNED(addr, login)                                                                     \
+	"553 5.7.1 " addr ": Sender address rejected: not owned by user " login
+/* unauthenticated without TLS, the way port 25 usually is */
+#define PLAIN .login = NONE, .tls = NONE
+
+static const char REPLY_STARTTLS[] = "530 5.7.0 Must issue a STARTTLS command first";
+static const char REPLY_AUTH_REQUIRED[] = "530 5.7.0 Authentication required";
+static const char REPLY_AUTH_ON_MX[] =
+    "554 5.7.1 Authentication not allowed on this port; use submission (587) or smtps (465)";
+static const char REPLY_FROM_INVALID[] = "550 5.7.1 From header must contain a valid address";
+
+/* one row per case reads better than one field per line */
+/* clang-format off */
+static const PolicyCase policy_cases[] = {
+    /* mx: no AUTH, any or no TLS */
+    {.label = "mx/plain", .listener = "MX", PLAIN, .mail = "<x@outside.test>", PASS},
+    {.label = "mx/weak-tls", .listener = "MX", .login = NONE, .tls = "TLSv1", .bits = 40,
+     .mail = "<x@outside.test>", PASS},
+    {.label = "mx/tls13", .listener = "MX", .login = NONE, .mail = "<x@outside.test>",
+     .from = "x@outside.test", PASS},
+    {.label = "mx/unauthenticated-from-not-checked", .listener = "MX", PLAIN,
+     .mail = "<x@outside.test>", .from = "alice@example.com", PASS},
+    {.label = "mx/auth", .listener = "MX", AT_MAIL(REJECT), .reply = REPLY_AUTH_ON_MX,
+     .reason = "auth-on-mx"},
+    {.label = "mx/auth-no-tls", .listener = "MX", .tls = NONE, AT_MAIL(REJECT),
+     .reply = REPLY_AUTH_ON_MX, .reason = "auth-on-mx"},
+    {.label = "mx/auth-trusted", .listener = "MX", .client = "10.0.0.5", AT_MAIL(REJECT),
+     .reply = REPLY_AUTH_ON_MX},
+    {.label = "unknown-listener/auth", .listener = "OTHER", AT_MAIL(REJECT),
+     .reply = REPLY_AUTH_ON_MX},
+    {.label = "unknown-listener/plain", .listener = "OTHER", PLAIN, .mail = "<x@outside.test>",
+     PASS},
+
+    /* submission: TLS, then AUTH */
+    {.label = "submission/no-tls-no-auth", PLAIN, AT_MAIL(REJECT), .reply = REPLY_STARTTLS,
+     .reason = "tls-required"},
+    {.label = "submission/no-tls-auth", .tls = NONE, AT_MAIL(REJECT), .reply = REPLY_STARTTLS,
+     .reason = "tls-required"},
+    {.label = "submission/tls-no-auth", .login = NONE, AT_MAIL(REJECT),
+     .reply = REPLY_AUTH_REQUIRED, .reason = "auth-required"},
+    {.label = "submission/trusted-no-auth", .client = "10.1.1.1", .login = NONE,
+     AT_MAIL(REJECT), .reply = REPLY_AUTH_REQUIRED},
+    {.label = "submission/tls13-256", .from = "Alice <alice@example.com>", PASS},
+    {.label = "submission/tls12-256", .tls = "TLSv1.2", PASS},
+    {.label = "submission/tls12-128", .tls = "TLSv1.2", .bits = 128, PASS},
+    {.label = "submission/tls12-112", .tls = "TLSv1.2", .bits = 112, AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS cipher strength 112 bits is below the minimum 128",
+     .reason = "cipher-bits"},
+    {.label = "submission/tls13-bits-unknown", .bits = -1, AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS cipher strength 0 bits is below the minimum 128"},
+    {.label = "submission/tls11", .tls = "TLSv1.1", AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS version TLSv1.1 is below the minimum TLSv1.2",
+     .reason = "tls-version"},
+    {.label = "submission/tls10", .tls = "TLSv1", AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS version TLSv1 is below the minimum TLSv1.2"},
+    {.label = "submission/sslv3", .tls = "SSLv3", AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS version SSLv3 is below the minimum TLSv1.2"},
+    {.label = "submission/tls-unknown", .tls = "unknown", AT_MAIL(REJECT),
+     .reply = "554 5.7.0 TLS version unknown is below the minimum TLSv1.2"},
+    {.label = "submission/tls11-weak-bits", .tls = "TLSv1.1", .bits = 56, AT_MAIL(REJECT),
+     .reason = "tls-version"},
+    {.label = "submission/tls11-no-auth", .login = NONE, .tls = "TLSv1.1", AT_MAIL(REJECT),
+     .reason = "tls-version"},
+
+    /* smtps: the TLS is implicit, the rules the same */
+    {.label = "smtps/auth", .listener = "SMTPS", .from = ALICE, PASS},
+    {.label = "smtps/tls12-128", .listener = "SMTPS", .tls = "TLSv1.2", .bits = 128, PASS},
+    {.label = "smtps/no-auth", .listener = "SMTPS", .login = NONE, AT_MAIL(REJECT),
+     .reply = REPLY_AUTH_REQUIRED},
+    {.label = "smtps/no-tls-macros", .listener = "SMTPS", .tls = NONE, AT_MAIL(REJECT),
+     .reply = REPLY_STARTTLS},
+    {.label = "smtps/tls11", .listener = "SMTPS", .tls = "TLSv1.1", AT_MAIL(REJECT),
+     .reason = "tls-version"},
+    {.label = "smtps/tls12-112", .listener = "SMTPS", .tls = "TLSv1.2", .bits = 112,
+     AT_MAIL(REJECT), .reason = "cipher-bits"},
+    {.label = "smtps/unowned", .listener = "SMTPS", .mail = "<bob@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<bob@example.com>", ALICE),
+     .reason = "sender-not-owned"},
+
+    /* internal: trusted networks only; no AUTH or TLS needed */
+    {.label = "internal/trusted", .listener = "INTERNAL", .client = "10.2.3.4", PLAIN,
+     .mail = "<app@example.com>", .from = "x@outside.test", PASS},
+    {.label = "internal/untrusted", .listener = "INTERNAL", PLAIN, AT_MAIL(REJECT),
+     .reply = "554 5.7.1 Access denied", .reason = "internal-untrusted"},
+    {.label = "internal/untrusted-auth", .listener = "INTERNAL", AT_MAIL(REJECT),
+     .reply = "554 5.7.1 Access denied"},
+    {.label = "internal/trusted-auth-owned", .listener = "INTERNAL", .client = "10.2.3.4",
+     .tls = NONE, .from = ALICE, PASS},
+    {.label = "internal/trusted-auth-unowned", .listener = "INTERNAL", .client = "10.2.3.4",
+     .mail = "<bob@example.com>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<bob@example.com>", ALICE)},
+    {.label = "internal/trusted-auth-null-sender", .listener = "INTERNAL",
+     .client = "10.2.3.4", .mail = "<>", PASS},
+    {.label = "internal/trusted-weak-tls", .listener = "INTERNAL", .client = "10.2.3.4",
+     .login = NONE, .tls = "TLSv1", .bits = 40, PASS},
+
+    /* the envelope sender against the owners */
+    {.label = "envelope/exact", .mail = "<alice@example.com>", PASS},
+    {.label = "envelope/case-and-dot", .mail = "<ALICE@Example.COM.>", PASS},
+    {.label = "envelope/no-brackets", .mail = "alice@example.com", PASS},
+    {.label = "envelope/second-owner", .login = "alice-app", PASS},
+    {.label = "envelope/login-case", .login = "ALICE@EXAMPLE.COM", PASS},
+    {.label = "envelope/other-user", .mail = "<bob@example.com>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<bob@example.com>", ALICE), .reason = "sender-not-owned"},
+    {.label = "envelope/foreign", .mail = "<alice@outside.test>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<alice@outside.test>", ALICE)},
+    {.label = "envelope/wildcard-domain", .login = "bob", .mail = "<anyone@example.net>", PASS},
+    {.label = "envelope/wildcard-other-login", .mail = "<anyone@example.net>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<anyone@example.net>", ALICE)},
+    {.label = "envelope/bare-key-local-domain", .mail = "<postmaster@example.com>", PASS},
+    {.label = "envelope/bare-key-other-local-domain", .mail = "<postmaster@example.net>", PASS},
+    {.label = "envelope/bare-key-foreign-domain", .mail = "<postmaster@outside.test>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<postmaster@outside.test>", ALICE)},
+    {.label = "envelope/bare-key-no-domain", .mail = "<postmaster>", PASS},
+    {.label = "envelope/domain-senders", .login = "carol", .mail = "<carol@example.org>", PASS},
+    {.label = "envelope/domain-senders-beat-map", .login = "mallory",
+     .mail = "<carol@example.org>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<carol@example.org>", "mallory")},
+    {.label = "envelope/domain-senders-wildcard", .login = "orgadmin",
+     .mail = "<anyone@example.org>", PASS},
+    {.label = "envelope/map-address-before-domain-wildcard", .login = "dave",
+     .mail = "<dave@example.org>", PASS},
+    {.label = "envelope/wildcard-not-for-listed-address", .login = "orgadmin",
+     .mail = "<dave@example.org>", AT_MAIL(REJECT)},
+    {.label = "envelope/percent-hack", .mail = "<alice%outside.test@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<alice%outside.test@example.com>", ALICE)},
+    {.label = "envelope/null-sender", .mail = "<>", AT_MAIL(REJECT),
+     .reply = NOT_OWNED("<>", ALICE), .reason = "null-sender"},
+    {.label = "envelope/null-sender-smtps", .listener = "SMTPS", .mail = "<>", AT_MAIL(REJECT),
+     .reason = "null-sender"},
+    {.label = "envelope/syntax", .mail = "<alice@exa..mple.com>", AT_MAIL(REJECT),
+     .reply = "501 5.1.7 Bad sender address syntax", .reason = "sender-syntax"},
+
+    /* header From and Sender (EOH) */
+    {.label = "from/bare", .from = ALICE, PASS},
+    {.label = "from/display-name", .from = "Alice Smith <alice@example.com>", PASS},
+    {.label = "from/quoted-name", .from = "\"Smith, Alice\" <alice@example.com>", PASS},
+    {.label = "from/encoded-name", .from = "=?utf-8?q?Alice_Sm=C3=ADth?= <alice@example.com>",
+     PASS},
+    {.label = "from/comment", .from = "alice@example.com (Alice)", PASS},
+    {.label = "from/quoted-local", .from = "\"alice\"@example.com", PASS},
+    {.label = "from/case", .from = "ALICE@EXAMPLE.COM", PASS},
+    {.label = "from/obsolete-route", .from = "<@relay.test:alice@example.com>", PASS},
+    {.label = "from/folded", .from = "Alice\n\t<alice@example.com>", PASS},
+    {.label = "from/unowned", .from = "Bob <bob@example.com>", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<bob@example.com>", ALICE), .reason = "from-not-owned"},
+    {.label = "from/encoded-word-trick",
+     .from = "=?utf-8?q?alice@example.com?= <evil@outside.test>", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<evil@outside.test>", ALICE), .reason = "from-not-owned"},
+    {.label = "from/display-name-trick", .from = "alice@example.com <evil@outside.test>",
+     AT_EOH(REJECT), .reply = NOT_OWNED("<evil@outside.test>", ALICE)},
+    {.label = "from/quoted-name-trick", .from = "\"alice@example.com\" <evil@outside.test>",
+     AT_EOH(REJECT), .reply = NOT_OWNED("<evil@outside.test>", ALICE)},
+    {.label = "from/comment-trick", .from = "evil@outside.test (alice@example.com)",
+     AT_EOH(REJECT), .reply = NOT_OWNED("<evil@outside.test>", ALICE)},
+    {.label = "from/quoted-local-trick", .from = "<\"alice@example.com\"@outside.test>",
+     AT_EOH(REJECT), .reply = NOT_OWNED("<\"alice@example.com\"@outside.test>", ALICE)},
+    {.label = "from/two-headers", .from = ALICE, .from2 = ALICE, AT_EOH(REJECT),
+     .reply = "550 5.7.1 Message must have exactly one From header", .reason = "from-count"},
+    {.label = "from/group-empty", .from = "undisclosed-recipients:;", AT_EOH(REJECT),
+     .reply = REPLY_FROM_INVALID, .reason = "from-invalid"},
+    {.label = "from/group-with-address", .from = "Team: alice@example.com;", AT_EOH(REJECT),
+     .reply = REPLY_FROM_INVALID},
+    {.label = "from/name-only", .from = "Alice", AT_EOH(REJECT), .reply = REPLY_FROM_INVALID},
+    {.label = "from/empty", .from = "", AT_EOH(REJECT), .reply = REPLY_FROM_INVALID},
+    {.label = "from/encoded-word-only", .from = "=?utf-8?q?alice@example.com?=", AT_EOH(REJECT),
+     .reply = REPLY_FROM_INVALID},
+    {.label = "from/syntax", .from = "Alice <alice@example.com", AT_EOH(REJECT),
+     .reply = REPLY_FROM_INVALID},
+    {.label = "from/two-addresses-no-sender",
+     .from = "alice@example.com, postmaster@example.com", AT_EOH(REJECT),
+     .reply = "550 5.7.1 From header with several addresses needs a Sender header",
+     .reason = "from-needs-sender"},
+    {.label = "from/two-addresses-owned-with-sender",
+     .from = "alice@example.com, postmaster@example.com", .sender = ALICE, PASS},
+    {.label = "from/two-addresses-one-unowned", .from = "alice@example.com, bob@example.com",
+     .sender = ALICE, AT_EOH(REJECT), .reply = NOT_OWNED("<bob@example.com>", ALICE)},
+    {.label = "from/sender-unowned", .from = ALICE, .sender = "bob@example.com", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<bob@example.com>", ALICE), .reason = "sender-header-not-owned"},
+    {.label = "from/sender-two-addresses", .from = ALICE,
+     .sender = "alice@example.com, postmaster@example.com", AT_EOH(REJECT),
+     .reply = "550 5.7.1 Sender header must contain exactly one valid address",
+     .reason = "sender-header-invalid"},
+    {.label = "from/missing", PASS},
+    {.label = "from/domain-wildcard", .login = "bob", .mail = "<b@example.net>",
+     .from = "Bob <bob@example.net>", PASS},
+    {.label = "from/other-domain", .login = "bob", .mail = "<b@example.net>",
+     .from = "Bob <bob@example.com>", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<bob@example.com>", "bob")},
+    {.label = "from/smtps-unowned", .listener = "SMTPS", .from = "x@outside.test",
+     AT_EOH(REJECT), .reply = NOT_OWNED("<x@outside.test>", ALICE)},
+};
+/* clang-format on */
+
+static const char *
+or_default(const char *value, const char *fallback)
+{
+	if (value == NULL)
+		return fallback;
+	return g_str_equal(value, NONE) ? NULL : value;
+}
+
+static void
+check_verdict(const PolicyCase *test, const PcVerdict *verdict)
+{
+	g_autofree char *reply = reply_of(verdict);
+
+	g_assert_cmpint(verdict->action, ==, test->want);
+	if (test->reply != NULL)
+		g_assert_cmpstr(reply, ==, test->reply);
+	if (test->reason != NULL)
+		g_assert_cmpstr(verdict->reason, ==, test->reason);
+}
+
+static void
+test_policy_case(Fixture *fx, gconstpointer data)
+{
+	const PolicyCase *test = data;
+	const AuthConfig *auth = fx_auth(fx);
+	g_autoptr(PcSession) session = new_session(
+	    fx, or_default(test->listener, "ORIGINATING"), or_default(test->client, "198.51.100.7"),
+	    or_default(test->login, ALICE), or_default(test->tls, "TLSv1.3"),
+	    test->bits == 0  ? 256
+	    : test->bits < 0 ? 0
+			     : test->bits,
+	    PC_USEC(100));
+	AuthSession *state;
+	AuthOutcome outcome;
+	g_auto(PcVerdict) mail;
+	g_auto(PcVerdict) eoh;
+
+	pc_verdict_init(&mail);
+	pc_verdict_init(&eoh);
+	pc_session_set_sender(session, test->mail != NULL ? test->mail : "<" ALICE ">");
+	state = pin(session);
+	auth_policy_mail(auth, session, state, &mail, &outcome);
+	if (test->stage == PC_STAGE_MAIL) {
+		check_verdict(test, &mail);
+		g_assert_cmpint(outcome.denied, !=, AUTH_REASON_NONE);
+		return;
+	}
+	g_assert_cmpint(mail.action, ==, PC_ACTION_CONTINUE);
+	g_assert_cmpint(outcome.denied, ==, AUTH_REASON_NONE);
+	pc_session_add_header(session, "Subject", "hello", TRUE);
+	if (test->from != NULL)
+		pc_session_add_header(session, "From", test->from, TRUE);
+	if (test->from2 != NULL)
+		pc_session_add_header(session, "From", test->from2, TRUE);
+	if (test->sender != NULL)
+		pc_session_add_header(session, "Sender", test->sender, TRUE);
+	auth_policy_eoh(auth, session, state, &eoh, &outcome);
+	check_verdict(test, &eoh);
+	g_assert_cmpint(outcome.denied == AUTH_REASON_NONE, ==, test->want == PC_ACTION_CONTINUE);
+}
+
+/* the table covers what the issue asks for */
+static void
+test_table_coverage(void)
+{
+	guint rows = G_N_ELEMENTS(policy_cases);
+	guint roles[4] = {0};
+	guint refusals = 0;
+
+	for (guint i = 0; i < rows; i++) {
+		const char *name = or_default(policy_cases[i].listener, "ORIGINATING");
+
+		roles[g_str_equal(name, "ORIGINATING") ? 1
+		      : g_str_equal(name, "SMTPS")     ? 2
+		      : g_str_equal(name, "INTERNAL")  ? 3
+						       : 0]++;
+		refusals += policy_cases[i].want != PC_ACTION_CONTINUE;
+	}
+	g_assert_cmpuint(rows, >=, 60);
+	for (guint r = 0; r < G_N_ELEMENTS(roles); r++)
+		g_assert_cmpuint(roles[r], >=, 5);
+	g_assert_cmpuint(refusals, >=, rows / 3);
+}
+
+/*
+ * --- the pieces ---
+ */
+
+static void
+test_tls_rank(void)
+{
+	static const struct {
+		const char *version;
+		int rank;
+	} cases[] = {
+	    {"TLSv1", 10},   {"TLSv1.1", 11}, {"TLSv1.2", 12}, {"TLSv1.3", 13},	 {"TLSv2.0", 20},
+	    {"SSLv3", 3},    {"SSLv2", 2},    {"TLSv1.", -1},  {"TLSv1.10", -1}, {"TLSv0.9", -1},
+	    {"tlsv1.2", -1}, {"unknown", -1}, {"", -1},	       {NULL, -1},	 {"TLSv1.2x", -1},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpint(auth_tls_version_rank(cases[i].version), ==, cases[i].rank);
+	g_assert_cmpstr(auth_tls_version_to_string(AUTH_TLS_1_2), ==, "TLSv1.2");
+}
+
+static void
+test_owned_lookup_order(Fixture *fx, gconstpointer data)
+{
+	const AuthConfig *auth = fx_auth(fx);
+	g_autoptr(AuthMap) map = auth_maps_cache_get(auth->map_generation);
+	PcConfig *config = fx->slot.current;
+
+	g_assert_nonnull(map);
+	g_assert_cmpint(auth_sender_owned(auth, config, map, "Alice", "example.com", "alice-app"),
+			==, PC_LOOKUP_FOUND);
+	g_assert_cmpint(auth_sender_owned(auth, config, map, "alice", "example.com", "bob"), ==,
+			PC_LOOKUP_NOTFOUND);
+	g_assert_cmpint(auth_sender_owned(auth, config, map, "x", "example.net", "BOB"), ==,
+			PC_LOOKUP_FOUND);
+	g_assert_cmpint(auth_sender_owned(auth, config, map, "alice", "example.com", NULL), ==,
+			PC_LOOKUP_NOTFOUND);
+	/* a map named by the configuration but not pinned: could not look */
+	g_assert_cmpint(auth_sender_owned(auth, config, NULL, "alice", "example.com", ALICE), ==,
+			PC_LOOKUP_TEMPFAIL);
+}
+
+/* without a map, only the senders values own anything */
+static void
+test_no_map(Fixture *fx, gconstpointer data)
+{
+	const AuthConfig *auth = fx_auth(fx);
+	g_autoptr(PcSession) session =
+	    new_session(fx, "ORIGINATING", "198.51.100.7", "carol", "TLSv1.3", 256, 0);
+	AuthOutcome outcome;
+	g_auto(PcVerdict) verdict;
+
+	g_assert_cmpuint(auth->map_generation, ==, 0);
+	g_assert_cmpint(
+	    auth_sender_owned(auth, fx->slot.current, NULL, "carol", "example.org", "carol"), ==,
+	    PC_LOOKUP_FOUND);
+	pc_verdict_init(&verdict);
+	pc_session_set_sender(session, "<alice@example.com>");
+	auth_policy_mail(auth, session, pin(session), &verdict, &outcome);
+	g_assert_cmpint(verdict.action, ==, PC_ACTION_REJECT);
+	g_assert_cmpstr(verdict.reason, ==, "sender-not-owned");
+}
+
+/* on_error: the map could not be pinned (evicted generation) */
+static void
+test_map_unavailable(Fixture *fx, gconstpointer data)
+{
+	for (int accept = 0; accept < 2; accept++) {
+		const AuthConfig *auth;
+		g_autoptr(PcSession) session = NULL;
+		AuthSession *state;
+		AuthOutcome outcome;
+		g_auto(PcVerdict) verdict;
+
+		load_config(fx, accept ? "on_error = accept\n" : "on_error = tempfail\n");
+		auth = fx_auth(fx);
+		session = new_session(fx, "ORIGINATING", "198.51.100.7", ALICE, "TLSv1.3", 256, 0);
+		pc_session_set_sender(session, "<alice@example.com>");
+		state = pin(session);
+		g_clear_pointer(&state->map, auth_map_unref);
+		pc_verdict_init(&verdict);
+		auth_policy_mail(auth, session, state, &verdict, &outcome);
+		g_assert_cmpstr(verdict.reason, ==, "map-error");
+		if (accept) {
+			g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
+			g_assert_true(verdict.log);
+			g_assert_cmpint(outcome.denied, ==, AUTH_REASON_NONE);
+		} else {
+			g_autofree char *reply = reply_of(&verdict);
+
+			g_assert_cmpint(verdict.action, ==, PC_ACTION_TEMPFAIL);
+			g_assert_cmpstr(reply, ==, "451 4.3.0 Temporary lookup failure");
+			g_assert_cmpint(outcome.denied, ==, AUTH_REASON_MAP_ERROR);
+		}
+	}
+}
+
+/* runs MAIL (and EOH with a From) for one session; returns the MAIL action */
+static PcAction
+run_mail(Fixture *fx, const char *listener, const char *login, const char *tls, const char *mail,
+	 const char *from, PcAction *eoh_out)
+{
+	g_autoptr(PcSession) session =
+	    new_session(fx, listener, "198.51.100.7", login, tls, 256, PC_USEC(10));
+	AuthSession *state;
+	AuthOutcome outcome;
+	g_auto(PcVerdict) verdict;
+	g_auto(PcVerdict) eoh;
+
+	pc_verdict_init(&verdict);
+	pc_verdict_init(&eoh);
+	pc_session_set_sender(session, mail);
+	state = pin(session);
+	auth_policy_mail(fx_auth(fx), session, state, &verdict, &outcome);
+	if (from != NULL)
+		pc_session_add_header(session, "From", from, TRUE);
+	auth_policy_eoh(fx_auth(fx), session, state, &eoh, &outcome);
+	if (eoh_out != NULL)
+		*eoh_out = eoh.action;
+	return verdict.action;
+}
+
+static void
+test_switches(Fixture *fx, gconstpointer data)
+{
+	PcAction eoh = PC_ACTION_CONTINUE;
+
+	load_config(fx, "allow_null_sender = yes\n");
+	g_assert_cmpint(run_mail(fx, "ORIGINATING", ALICE, "TLSv1.3", "<>", NULL, NULL), ==,
+			PC_ACTION_CONTINUE);
+
+	load_config(fx, "check_header_from = no\n");
+	g_assert_cmpint(run_mail(fx, "ORIGINATING", ALICE, "TLSv1.3", "<alice@example.com>",
+				 "evil@outside.test", &eoh),
+			==, PC_ACTION_CONTINUE);
+	g_assert_cmpint(eoh, ==, PC_ACTION_CONTINUE);
+
+	/* AUTH allowed on mx: ownership still applies */
+	load_config(fx, "auth_on_mx = allow\n");
+	g_assert_cmpint(run_mail(fx, "MX", ALICE, NULL, "<alice@example.com>", NULL, NULL), ==,
+			PC_ACTION_CONTINUE);
+	g_assert_cmpint(run_mail(fx, "MX", ALICE, NULL, "<bob@example.com>", NULL, NULL), ==,
+			PC_ACTION_REJECT);
+
+	/* TLS on the internal role too; none on submission */
+	load_config(fx, "require_tls = internal smtps\nmin_tls_version = TLSv1.3\n");
+	g_assert_cmpint(run_mail(fx, "ORIGINATING", ALICE, NULL, "<alice@example.com>", NULL, NULL),
+			==, PC_ACTION_CONTINUE);
+	g_assert_cmpint(run_mail(fx, "SMTPS", ALICE, "TLSv1.2", "<alice@example.com>", NULL, NULL),
+			==, PC_ACTION_REJECT);
+	{
+		g_autoptr(PcSession) session =
+		    new_session(fx, "INTERNAL", "10.0.0.1", NULL, NULL, 0, 0);
+		AuthOutcome outcome;
+		g_auto(PcVerdict) verdict;
+
+		pc_verdict_init(&verdict);
+		pc_session_set_sender(session, "<app@example.com>");
+		auth_policy_mail(fx_auth(fx), session, pin(session), &verdict, &outcome);
+		g_assert_cmpint(verdict.action, ==, PC_ACTION_REJECT);
+		g_assert_cmpint(outcome.denied, ==, AUTH_REASON_TLS_REQUIRED);
+	}
+}
+
+/*
+ * --- signals (time injected) ---
+ */
+
+/* one authenticated transaction from client at now; returns the MAIL verdict's action */
+static PcAction
+signal_mail(Fixture *fx, const char *client, const char *login, gint64 now, PcVerdict *verdict,
+	    AuthOutcome *outcome, PcSession **session_out)
+{
+	PcSession *session = new_session(fx, "ORIGINATING", client, login, "TLSv1.3", 256, now);
+
+	pc_verdict_init(verdict);
+	pc_session_set_sender(session,
+			      g_str_equal(login, "bob") ? "<bob@example.net>" : "<" ALICE ">");
+	auth_policy_mail(fx_auth(fx), session, pin(session), verdict, outcome);
+	*session_out = session;
+	return verdict->action;
+}
+
+static void
+test_signal_networks_quarantine(Fixture *fx, gconstpointer data)
+{
+	const char *clients[] = {"198.51.100.7", "198.51.100.200", "203.0.113.1", "2001:db8:1:2::1",
+				 "2001:db8:1:2::ffff"};
+	gint64 now = PC_USEC(1000);
+
+	/* three networks: a /24 and a /64 each count once */
+	for (gsize i = 0; i < G_N_ELEMENTS(clients); i++) {
+		g_autoptr(PcSession) session = NULL;
+		g_auto(PcVerdict) verdict;
+		AuthOutcome outcome;
+
+		g_assert_cmpint(
+		    signal_mail(fx, clients[i], ALICE, now, &verdict, &outcome, &session), ==,
+		    PC_ACTION_CONTINUE);
+		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+	}
+	/* the fourth network: the message is held at EOM, and nothing before says so */
+	{
+		g_autoptr(PcSession) session = NULL;
+		g_auto(PcVerdict) verdict;
+		g_auto(PcVerdict) eom;
+		AuthOutcome outcome;
+		AuthSession *state;
+
+		g_assert_cmpint(
+		    signal_mail(fx, "192.0.2.9", ALICE, now, &verdict, &outcome, &session), ==,
+		    PC_ACTION_CONTINUE);
+		g_assert_false(verdict.log);
+		g_assert_cmpuint(outcome.signals, ==, 0);
+		state = session->daemon_data;
+		g_assert_cmpuint(state->pending, ==, 1u << AUTH_SIGNAL_NETWORKS);
+		pc_verdict_init(&eom);
+		auth_policy_eom(fx_auth(fx), session, state, &eom, &outcome);
+		g_assert_cmpint(eom.action, ==, PC_ACTION_QUARANTINE);
+		g_assert_cmpstr(eom.reason, ==, "signal-networks");
+		g_assert_cmpstr(eom.text, ==,
+				"portcullis-auth: Too many client networks for user "
+				"alice@example.com (4, limit 3)");
+		g_assert_cmpstr(eom.fields->str, ==, ", signal=networks, count=4, limit=3");
+		g_assert_cmpuint(outcome.signals, ==, 1u << AUTH_SIGNAL_NETWORKS);
+		g_assert_cmpuint(state->pending, ==, 0);
+	}
+	/* another login is not affected */
+	{
+		g_autoptr(PcSession) session = NULL;
+		g_auto(PcVerdict) verdict;
+		AuthOutcome outcome;
+
+		signal_mail(fx, "192.0.2.9", "bob", now, &verdict, &outcome, &session);
+		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+	}
+	/* the window (1h) opened at the first event: after it, the count starts again */
+	{
+		g_autoptr(PcSession) session = NULL;
+		g_auto(PcVerdict) verdict;
+		AuthOutcome outcome;
+
+		signal_mail(fx, "192.0.2.77", ALICE, now + PC_USEC(3600), &verdict, &outcome,
+			    &session);
+		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+	}
+}
+
+static void
+test_signal_actions(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *config;
+		PcAction action;
+		const char *reply;
+	} cases[] = {
+	    {"signal_action = tempfail\n", PC_ACTION_TEMPFAIL,
+	     "451 4.7.1 Too many client networks for user alice@example.com, try again later"},
+	    {"signal_action = reject\n", PC_ACTION_REJECT,
+	     "554 5.7.1 Too many client networks for user alice@example.com"},
+	    {"signal_action = log\n", PC_ACTION_CONTINUE, NULL},
+	};
+
+	for (gsize c = 0; c < G_N_ELEMENTS(cases); c++) {
+		gint64 now = PC_USEC(100000 * (gint64)(c + 1));
+
+		load_config(fx, cases[c].config);
+		for (int net = 0; net < 5; net++) {
+			g_autofree char *client = g_strdup_printf("192.0.%d.1", net);
+			g_autoptr(PcSession) session = NULL;
+			g_auto(PcVerdict) verdict;
+			g_autofree char *reply = NULL;
+			AuthOutcome outcome;
+
+			signal_mail(fx, client, ALICE, now, &verdict, &outcome, &session);
+			if (net < 3) {
+				g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
+				g_assert_false(verdict.log);
+				continue;
+			}
+			/* the fourth and fifth networks act, each logged and counted */
+			reply = reply_of(&verdict);
+			g_assert_cmpint(verdict.action, ==, cases[c].action);
+			g_assert_cmpstr(reply, ==, cases[c].reply);
+			g_assert_cmpstr(verdict.reason, ==, "signal-networks");
+			g_assert_true(verdict.action != PC_ACTION_CONTINUE || verdict.log);
+			g_assert_cmpuint(outcome.signals, ==, 1u << AUTH_SIGNAL_NETWORKS);
+			g_assert_cmpint(outcome.denied, ==, AUTH_REASON_NONE);
+			g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+		}
+		/* with tempfail or reject the login stays blocked from a known network too */
+		{
+			g_autoptr(PcSession) session = NULL;
+			g_auto(PcVerdict) verdict;
+			AuthOutcome outcome;
+
+			signal_mail(fx, "192.0.0.2", ALICE, now + PC_USEC(60), &verdict, &outcome,
+				    &session);
+			g_assert_cmpint(verdict.action, ==, cases[c].action);
+		}
+	}
+}
+
+static PcAction
+rcpt(PcSession *session, const AuthConfig *auth, const char *recipient, PcVerdict *verdict,
+     AuthOutcome *outcome)
+{
+	pc_verdict_init(verdict);
+	pc_session_set_current_rcpt(session, recipient);
+	auth_policy_rcpt(auth, session, session->daemon_data, verdict, outcome);
+	return verdict->action;
+}
+
+static void
+test_signal_recipients(Fixture *fx, gconstpointer data)
+{
+	const char *recipients[] = {"<a@outside.test>", "<A@Outside.TEST.>", "b@outside.test",
+				    "<c@outside.test>", "<d@outside.test>",  "<e@outside.test>",
+				    "<f@outside.test>"};
+	g_autoptr(PcSession) session = NULL;
+	g_auto(PcVerdict) verdict;
+	AuthOutcome outcome;
+	AuthSession *state;
+	guint logged = 0;
+
+	load_config(fx, "signal_action = log\n");
+	signal_mail(fx, "198.51.100.7", ALICE, PC_USEC(50), &verdict, &outcome, &session);
+	state = session->daemon_data;
+	/* a, b, c, d are four distinct recipients (spellings of a count once); e is the fifth */
+	for (gsize i = 0; i < G_N_ELEMENTS(recipients); i++) {
+		g_auto(PcVerdict) step;
+
+		g_assert_cmpint(rcpt(session, fx_auth(fx), recipients[i], &step, &outcome), ==,
+				PC_ACTION_CONTINUE);
+		if (i < 5)
+			g_assert_false(step.log);
+		if (step.log) {
+			g_assert_cmpstr(step.reason, ==, "signal-recipients");
+			g_assert_cmpstr(step.fields->str, ==,
+					", signal=recipients, count=5, limit=4");
+			logged++;
+		}
+	}
+	/* log: once per message */
+	g_assert_cmpuint(logged, ==, 1);
+	g_assert_cmpint(state->counts[AUTH_SIGNAL_RECIPIENTS], ==, 6);
+
+	/* quarantine: the recipients signal is held at EOM */
+	load_config(fx, NULL);
+	{
+		g_autoptr(PcSession) again = NULL;
+		g_auto(PcVerdict) mail;
+		g_auto(PcVerdict) step;
+		g_auto(PcVerdict) eom;
+
+		signal_mail(fx, "198.51.100.7", ALICE, PC_USEC(60), &mail, &outcome, &again);
+		g_assert_cmpint(rcpt(again, fx_auth(fx), "<g@outside.test>", &step, &outcome), ==,
+				PC_ACTION_CONTINUE);
+		pc_verdict_init(&eom);
+		auth_policy_eom(fx_auth(fx), again, again->daemon_data, &eom, &outcome);
+		g_assert_cmpint(eom.action, ==, PC_ACTION_QUARANTINE);
+		g_assert_cmpstr(eom.reason, ==, "signal-recipients");
+		g_assert_cmpuint(outcome.signals, ==, 1u << AUTH_SIGNAL_RECIPIENTS);
+	}
+}
+
+static void
+test_signal_unauthenticated_not_counted(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(PcSession) session =
+	    new_session(fx, "MX", "198.51.100.7", NULL, NULL, 0, PC_USEC(10));
+	AuthOutcome outcome;
+	g_auto(PcVerdict) verdict;
+
+	pc_verdict_init(&verdict);
+	pc_session_set_sender(session, "<x@outside.test>");
+	auth_policy_mail(fx_auth(fx), session, pin(session), &verdict, &outcome);
+	for (int i = 0; i < 10; i++) {
+		g_autofree char *recipient = g_strdup_printf("<u%d@example.com>", i);
+		g_auto(PcVerdict) step;
+
+		rcpt(session, fx_auth(fx), recipient, &step, &outcome);
+	}
+	g_assert_cmpuint(pc_store_size(fx->store), ==, 0);
+}
+
+/* a login too long for a store key is counted under a digest, consistently */
+static void
+test_signal_long_login(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *login = g_strnfill(600, 'l');
+	guint held = 0;
+
+	for (int net = 0; net < 5; net++) {
+		g_autofree char *client = g_strdup_printf("192.0.%d.1", net);
+		g_autoptr(PcSession) session =
+		    new_session(fx, "ORIGINATING", client, login, "TLSv1.3", 256, PC_USEC(5));
+		AuthOutcome outcome;
+		g_auto(PcVerdict) verdict;
+
+		pc_verdict_init(&verdict);
+		/* <> is allowed here, so no owner is needed to reach the count */
+		pc_session_set_sender(session, "<>");
+		auth_policy_mail(fx_auth(fx), session, pin(session), &verdict, &outcome);
+		g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
+		held += ((AuthSession *)session->daemon_data)->pending != 0;
+	}
+	g_assert_cmpuint(held, ==, 2);
+}
+
+/*
+ * --- the section's check ---
+ */
+
+static void
+assert_load_fails(Fixture *fx, const char *extra, const char *want)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+
+	write_config(fx, extra);
+	config = pc_config_load(fx->config_path, &auth_config_schema, &error);
+	g_assert_null(config);
+	g_assert_nonnull(error);
+	if (strstr(error->message, want) == NULL)
+		g_assert_cmpstr(error->message, ==, want);
+}
+
+static void
+test_check(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *org = g_build_filename(fx->domains, "example.org.conf", NULL);
+	g_autofree char *want = NULL;
+
+	assert_load_fails(fx, "require_tls = submission ports\n",
+			  "[auth]: require_tls: 'ports' is not a role");
+	assert_load_fails(fx, "senders = alice@example.com alice\n", "[auth]: senders: an entry");
+	assert_load_fails(fx, "min_tls_version = TLSv1.4\n", "min_tls_version");
+	assert_load_fails(fx, "signal_action = bounce\n", "signal_action");
+
+	/* a bad senders value in a domain file names that file */
+	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = carol = carol\n", -1, NULL));
+	assert_load_fails(fx, NULL, "example.org.conf: [auth]: senders: a key is not");
+	g_assert_true(g_file_set_contents(org, "[auth]\nsender_login_maps = /x\n", -1, NULL));
+	assert_load_fails(fx, NULL, "cannot be set per domain");
+	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = c@example.org = c\n", -1, NULL));
+
+	/* a map that cannot be read fails the load and names config, section, key and file */
+	g_assert_cmpint(g_unlink(fx->map_path), ==, 0);
+	want = g_strdup_printf("%s: [auth]: sender_login_maps: cannot read %s: ", fx->config_path,
+			       fx->map_path);
+	assert_load_fails(fx, NULL, want);
+	g_assert_true(g_file_set_contents(fx->map_path, "bad@@ x\n", -1, NULL));
+	assert_load_fails(fx, NULL, "sender_login_maps: ");
+	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
+}
+
+/* a reload reads a changed map; the old snapshot keeps the map it had */
+static void
+test_reload_map(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(PcConfig) old_config = pc_config_slot_acquire(&fx->slot);
+	const AuthConfig *old_auth = pc_config_get_section(old_config);
+	g_autofree char *tmp = g_strconcat(fx->map_path, ".new", NULL);
+
+	g_assert_true(
+	    g_file_set_contents(tmp, MAP_TEXT "bob@example.com alice@example.com\n", -1, NULL));
+	g_assert_cmpint(g_rename(tmp, fx->map_path), ==, 0);
+	load_config(fx, NULL);
+	g_assert_cmpuint(fx_auth(fx)->map_generation, !=, old_auth->map_generation);
+	{
+		g_autoptr(AuthMap) old_map = auth_maps_cache_get(old_auth->map_generation);
+		g_autoptr(AuthMap) new_map = auth_maps_cache_get(fx_auth(fx)->map_generation);
+
+		g_assert_null(auth_map_lookup(old_map, "bob@example.com"));
+		g_assert_nonnull(auth_map_lookup(new_map, "bob@example.com"));
+	}
+	g_assert_cmpint(
+	    run_mail(fx, "ORIGINATING", ALICE, "TLSv1.3", "<bob@example.com>", NULL, NULL), ==,
+	    PC_ACTION_CONTINUE);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(policy_cases); i++) {
+		g_autofree char *path = g_strconcat("/auth/policy/", policy_cases[i].label, NULL);
+
+		g_test_add(path, Fixture, &policy_cases[i], fixture_setup_table, test_policy_case,
+			   fixture_teardown);
+	}
+	g_test_add_func("/auth/policy-table/coverage", test_table_coverage);
+	g_test_add_func("/auth/tls/rank", test_tls_rank);
+#define ADD(path, extra, fn) g_test_add(path, Fixture, extra, fixture_setup, fn, fixture_teardown)
+	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
+	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
+	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
+	ADD("/auth/switches", NULL, test_switches);
+	ADD("/auth/signal/networks-quarantine", NULL, test_signal_networks_quarantine);
+	ADD("/auth/signal/actions", NULL, test_signal_actions);
+	ADD("/auth/signal/recipients", NULL, test_signal_recipients);
+	ADD("/auth/signal/unauthenticated-not-counted", NULL,
+	    test_signal_unauthenticated_not_counted);
+	ADD("/auth/signal/long-login", "allow_null_sender = yes\n", test_signal_long_login);
+	ADD("/auth/check/errors", NULL, test_check);
+	ADD("/auth/check/reload-map", NULL, test_reload_map);
+#undef ADD
+	return g_test_run();
+}
