@@ -118,7 +118,11 @@ pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char
 	if (verdict->reason != NULL)
 		g_string_append_printf(line, ", reason=%s", verdict->reason);
 	g_string_append(line, ", client=");
-	pc_log_append_safe(line, session->client_name);
+	/* an MTA passes "[192.0.2.1]" when the name is unknown: log it as Postfix does */
+	if (session->client_name == NULL || session->client_name[0] == '[')
+		g_string_append(line, "unknown");
+	else
+		pc_log_append_safe(line, session->client_name);
 	g_string_append_printf(line, "[%s]", session->client_known ? session->client_ip : "unknown");
 	g_string_append_printf(line, ", listener=%s",
 			       session->listener != NULL ? session->listener->name : "unknown");

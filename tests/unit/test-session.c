@@ -191,6 +191,16 @@ test_verdict_line(void)
 
 		g_assert_cmpstr(text, ==, "<evil??,x=y@outside.test>: Relay access denied");
 	}
+	/* a name the MTA could not resolve comes bracketed: logged as unknown[ip] */
+	{
+		PcNetAddress address;
+		g_autofree char *unknown_line = NULL;
+
+		g_assert_true(pc_net_address_parse("192.0.2.1", &address));
+		pc_session_set_client(session, "[192.0.2.1]", &address);
+		unknown_line = pc_verdict_format(&verdict, session, "relay", PC_STAGE_RCPT);
+		g_assert_nonnull(strstr(unknown_line, ", client=unknown[192.0.2.1], "));
+	}
 }
 
 static void
