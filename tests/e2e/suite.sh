@@ -6,9 +6,16 @@
 # cannot run the harness (not root, no namespaces); a failure when the
 # packages are missing (dev/test installs them).
 #
-# pc_suite_start [NAME=SOCKET]...: state directory, sink, portcullis-relay,
-# then Postfix and Sendmail with the relay (and the extra milters named)
-# attached. pc_suite_stop (on exit) stops everything by PID at once.
+# pc_suite_start [NAME=SOCKET]...: state directory, sink, portcullis-relay
+# (and the daemons of PC_SUITE_DAEMONS), then Postfix and Sendmail with them
+# (and the extra milters named) attached. pc_suite_stop (on exit) stops
+# everything by PID at once.
+#
+# Set before pc_suite_start: PC_SUITE_DAEMONS ("NAME=BINARY ...": more
+# Portcullis daemons, started after the relay with the same configuration and
+# attached after it, in that order), PC_SUITE_CONF_EXTRA (lines appended to
+# that configuration: the daemons' own sections) and PC_POSTFIX_MAIN_EXTRA
+# (lib/postfix.sh).
 set -u
 PC_SUITE_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$PC_SUITE_HERE/../milter/lib.sh"
@@ -62,7 +69,10 @@ trap 'exit 143' TERM INT
 # pc_suite_start [NAME=SOCKET]...: extra milters after portcullis-relay
 pc_suite_start() {
 	mkdir -p "$PC_DIR/domains.d"
-	sed "s|@STATE@|$PC_DIR|g" "$PC_SUITE_HERE/portcullis.conf.in" >"$RELAY_CONF"
+	{
+		sed "s|@STATE@|$PC_DIR|g" "$PC_SUITE_HERE/portcullis.conf.in"
+		printf '\n%s\n' "${PC_SUITE_CONF_EXTRA:-}"
+	} >"$RELAY_CONF"
 	pc_e2e_init "$PC_DIR" && pc_e2e_sink_start "$PC_DIR" "$SINK_PORT" || return 1
 	# the daemon runs as nobody:postfix and removes its socket at exit: the
 	# directory is its own, as in production (Sendmail refuses a socket in
@@ -71,10 +81,22 @@ pc_suite_start() {
 	chown nobody:postfix "$(dirname "$RELAY_SOCKET")"
 	chmod 0750 "$(dirname "$RELAY_SOCKET")"
 	pc_e2e_daemon_start "$PC_DIR" relay "$RELAY" "$RELAY_CONF" "$RELAY_SOCKET" || return 1
+	local milters=("relay=$RELAY_SOCKET") spec socket
+	for spec in ${PC_SUITE_DAEMONS:-}; do
+		socket=$(pc_postfix_socket "$PC_DIR" "${spec%%=*}")
+		pc_e2e_daemon_start "$PC_DIR" "${spec%%=*}" "${spec#*=}" "$RELAY_CONF" "$socket" ||
+			return 1
+		milters+=("${spec%%=*}=$socket")
+	done
 	pc_postfix_start "$PC_DIR" $PF_MX $PF_SUBMISSION $PF_SMTPS $SINK_PORT \
-		"relay=$RELAY_SOCKET" "$@" || return 1
+		"${milters[@]}" "$@" || return 1
 	pc_sendmail_start "$PC_DIR" $SM_MX $SM_SUBMISSION $SM_SMTPS $SINK_PORT \
-		"relay=$RELAY_SOCKET" "$@"
+		"${milters[@]}" "$@"
+}
+
+# daemon_logged NAME PATTERN: a line of portcullis-NAME's log matches
+daemon_logged() {
+	grep -qE -- "$2" "$PC_DIR/$1.log"
 }
 
 # pc_suite_start_or_bail [NAME=SOCKET]...: as above; on failure the test

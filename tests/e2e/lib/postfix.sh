@@ -24,6 +24,10 @@
 # milter) is appended to every listener's list. A SOCKET below the queue
 # directory (pc_postfix_socket) is written relative to it, in the form the
 # snippet uses for a chrooted Postfix.
+#
+# PC_POSTFIX_MAIN_EXTRA (optional): NAME = VALUE lines appended to main.cf,
+# after the snippet, replacing the harness's own setting of NAME: a test's
+# own settings (test-auth offers AUTH on the MX listener).
 
 PC_POSTFIX_SNIPPETS=$PC_E2E_SOURCE_ROOT/conf/postfix
 
@@ -200,10 +204,25 @@ pc_postfix_configure() {
 	chown postfix:postfix "$pf/data"
 	chmod 0700 "$pf/data"
 	{
-		pc_postfix_write_main "$state" "$sink"
+		# a setting of PC_POSTFIX_MAIN_EXTRA replaces the harness's own
+		# (not overridden later: Postfix warns about a repeated name)
+		pc_postfix_write_main "$state" "$sink" |
+			awk -v extra="${PC_POSTFIX_MAIN_EXTRA:-}" '
+				BEGIN {
+					n = split(extra, lines, "\n")
+					for (i = 1; i <= n; i++)
+						if (split(lines[i], kv, / *= */) > 1) set[kv[1]] = 1
+				}
+				{ split($0, kv, / *= */) }
+				!(kv[1] in set)'
 		echo
 		echo "# ---- conf/postfix/main.cf.portcullis, sockets filled in"
 		pc_postfix_main_snippet "$state" "$@"
+		if [ -n "${PC_POSTFIX_MAIN_EXTRA:-}" ]; then
+			echo
+			echo "# ---- the test's own settings (PC_POSTFIX_MAIN_EXTRA)"
+			printf '%s\n' "$PC_POSTFIX_MAIN_EXTRA"
+		fi
 	} >"$pf/etc/main.cf"
 	{
 		pc_postfix_write_master
