@@ -33,8 +33,7 @@ measure() { # measure NAME PID CONNS -> one JSON line
 	"$CLIENT" -s "unix:$DIR/$1.sock" --load -n "$COUNT" -C "$3" --warmup 200 \
 		--seconds 60 -p "$2" --json bench/scenarios/small.scn | tail -1
 }
-field() { grep -o "\"$1\":[0-9.]*" | cut -d: -f2; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+. bench/lib.sh
 
 RAW=bench/results/relay-$(date +%Y%m%d-%H%M%S).jsonl
 for run in $(seq 1 "$RUNS"); do

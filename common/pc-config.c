@@ -16,6 +16,7 @@
 
 #include "pc-addr.h"
 #include "pc-config.h"
+#include "pc-config-private.h"
 
 G_DEFINE_QUARK(pc-config-error-quark, pc_config_error)
 
@@ -138,402 +139,6 @@ static const PcConfigKey daemon_keys[] = {
 	{"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
 	 PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
 };
-
-/* ----------------------------------------------------------- value parsers */
-
-gboolean
-pc_config_parse_bool(const char *text, gboolean *value_out, GError **error)
-{
-	static const char *const yes[] = {"yes", "on", "true", "1"};
-	static const char *const no[] = {"no", "off", "false", "0"};
-
-	g_return_val_if_fail(text != NULL, FALSE);
-
-	for (gsize i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(text, yes[i]) == 0) {
-			*value_out = TRUE;
-			return TRUE;
-		}
-		if (g_ascii_strcasecmp(text, no[i]) == 0) {
-			*value_out = FALSE;
-			return TRUE;
-		}
-	}
-	g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-		    "'%s' is not a boolean (yes/no, on/off, true/false, 1/0)", text);
-	return FALSE;
-}
-
-/* "123" followed by an optional unit letter; units maps letters to multipliers */
-static gboolean
-parse_number_unit(const char *text, const char *units, const gint64 *multipliers,
-		  gint64 bare_multiplier, const char *what, gint64 *value_out, GError **error)
-{
-	char *end = NULL;
-	guint64 number;
-	gint64 multiplier = bare_multiplier;
-
-	if (!g_ascii_isdigit(text[0])) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE, "'%s' is not a %s",
-			    text, what);
-		return FALSE;
-	}
-	errno = 0;
-	number = g_ascii_strtoull(text, &end, 10);
-	if (errno != 0 || number > G_MAXINT32) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE, "'%s' is too large",
-			    text);
-		return FALSE;
-	}
-	if (*end != '\0') {
-		const char *unit = strchr(units, *end);
-
-		if (unit == NULL || end[1] != '\0') {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a %s (units: %s)", text, what, units);
-			return FALSE;
-		}
-		multiplier = multipliers[unit - units];
-	}
-	*value_out = (gint64)number * multiplier;
-	return TRUE;
-}
-
-gboolean
-pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error)
-{
-	static const gint64 mult[] = {PC_USEC(1), PC_USEC(60), PC_USEC(3600), PC_USEC(86400),
-				      PC_USEC(7 * 86400)};
-
-	g_return_val_if_fail(text != NULL, FALSE);
-	/* milliseconds, for timeouts: the one two-letter unit */
-	if (g_str_has_suffix(text, "ms")) {
-		g_autofree char *number = g_strndup(text, strlen(text) - 2);
-
-		if (!parse_number_unit(number, "", NULL, 1000, "duration", usec_out, NULL)) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a duration (units: ms s m h d w)", text);
-			return FALSE;
-		}
-		return TRUE;
-	}
-	return parse_number_unit(text, "smhdw", mult, G_USEC_PER_SEC, "duration", usec_out,
-				 error);
-}
-
-/* the longest period a rate window may have */
-#define CONFIG_MAX_RATE_PERIOD PC_USEC(366 * 86400)
-
-static gboolean
-parse_rate_window(const char *item, gint64 min_count, gint64 max_count,
-		  PcConfigRateWindow *window_out, GError **error)
-{
-	const char *slash = strchr(item, '/');
-	g_autofree char *count_text = NULL;
-	g_autofree char *period_text = NULL;
-	gint64 count = 0;
-	gint64 period = 0;
-
-	if (slash == NULL || slash == item || slash[1] == '\0') {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
-		return FALSE;
-	}
-	count_text = g_strndup(item, (gsize)(slash - item));
-	/* "60/m" reads as 60/1m */
-	period_text = g_ascii_isalpha(slash[1]) ? g_strconcat("1", slash + 1, NULL)
-						: g_strdup(slash + 1);
-	if (!pc_config_parse_size(count_text, &count, NULL) ||
-	    !pc_config_parse_duration(period_text, &period, NULL)) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
-		return FALSE;
-	}
-	if (count < min_count || count > max_count) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-			    "'%s': count %" G_GINT64_FORMAT " is out of range %" G_GINT64_FORMAT
-			    "..%" G_GINT64_FORMAT,
-			    item, count, min_count, max_count);
-		return FALSE;
-	}
-	if (period < PC_USEC(1) || period > CONFIG_MAX_RATE_PERIOD) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-			    "'%s': the period must be 1s..366d", item);
-		return FALSE;
-	}
-	window_out->count = count;
-	window_out->period_us = period;
-	return TRUE;
-}
-
-gboolean
-pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count, GArray **windows_out,
-		     GError **error)
-{
-	g_auto(GStrv) items = NULL;
-	g_autoptr(GArray) windows = g_array_new(FALSE, FALSE, sizeof(PcConfigRateWindow));
-
-	g_return_val_if_fail(text != NULL, FALSE);
-
-	items = pc_config_split_list(text);
-	if (items[0] == NULL) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-			    "no rate given (N/PERIOD, e.g. 60/1m; 500/1h)");
-		return FALSE;
-	}
-	for (gsize i = 0; items[i] != NULL; i++) {
-		PcConfigRateWindow window;
-
-		if (!parse_rate_window(items[i], min_count, max_count, &window, error))
-			return FALSE;
-		for (guint j = 0; j < windows->len; j++) {
-			if (g_array_index(windows, PcConfigRateWindow, j).period_us ==
-			    window.period_us) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "'%s': two windows with the same period", items[i]);
-				return FALSE;
-			}
-		}
-		if (windows->len == PC_CONFIG_MAX_RATE_WINDOWS) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-				    "more than %d windows", PC_CONFIG_MAX_RATE_WINDOWS);
-			return FALSE;
-		}
-		g_array_append_val(windows, window);
-	}
-	*windows_out = g_steal_pointer(&windows);
-	return TRUE;
-}
-
-gboolean
-pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error)
-{
-	static const gint64 mult[] = {1024, 1024, 1024 * 1024, 1024 * 1024 * 1024};
-
-	g_return_val_if_fail(text != NULL, FALSE);
-	return parse_number_unit(text, "kKMG", mult, 1, "size", bytes_out, error);
-}
-
-char **
-pc_config_split_list(const char *text)
-{
-	g_autoptr(GPtrArray) items = g_ptr_array_new_with_free_func(g_free);
-	g_auto(GStrv) parts = g_strsplit_set(text != NULL ? text : "", ";, \t", -1);
-
-	for (gsize i = 0; parts[i] != NULL; i++) {
-		if (parts[i][0] != '\0')
-			g_ptr_array_add(items, g_strdup(parts[i]));
-	}
-	g_ptr_array_add(items, NULL);
-	return (char **)g_ptr_array_free(g_steal_pointer(&items), FALSE);
-}
-
-static gboolean
-check_bounds(const PcConfigKey *key, gint64 value, GError **error)
-{
-	if (key->min == 0 && key->max == 0)
-		return TRUE;
-	if (value < key->min || value > key->max) {
-		if (key->type == PC_CONFIG_DURATION && key->min % G_USEC_PER_SEC != 0)
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-				    "%" G_GINT64_FORMAT "ms is out of range %" G_GINT64_FORMAT
-				    "ms..%" G_GINT64_FORMAT "ms",
-				    value / 1000, key->min / 1000, key->max / 1000);
-		else if (key->type == PC_CONFIG_DURATION)
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-				    "%" G_GINT64_FORMAT "s is out of range %" G_GINT64_FORMAT
-				    "s..%" G_GINT64_FORMAT "s",
-				    value / G_USEC_PER_SEC, key->min / G_USEC_PER_SEC,
-				    key->max / G_USEC_PER_SEC);
-		else
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-				    "%" G_GINT64_FORMAT " is out of range %" G_GINT64_FORMAT
-				    "..%" G_GINT64_FORMAT,
-				    value, key->min, key->max);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-static gboolean
-parse_domains(const char *text, char ***domains_out, GError **error)
-{
-	g_auto(GStrv) items = pc_config_split_list(text);
-	g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
-
-	for (gsize i = 0; items[i] != NULL; i++) {
-		const char *item = items[i];
-		gboolean parent = item[0] == '.';
-		g_autofree char *norm = NULL;
-
-		if (item[0] == '[') {
-			/* an IP literal domain, normalised the way pc-addr does it */
-			g_autoptr(PcAddress) address = NULL;
-			g_autofree char *path = g_strdup_printf("<x@%s>", item);
-
-			if (!pc_addr_parse_path(path, strlen(path), &address, NULL)) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "'%s' is not an IP address literal", item);
-				return FALSE;
-			}
-			g_ptr_array_add(out, g_strdup(address->domain));
-			continue;
-		}
-		norm = pc_addr_normalize_domain(item + (parent ? 1 : 0),
-						strlen(item) - (parent ? 1 : 0));
-		if (norm == NULL) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a domain name", item);
-			return FALSE;
-		}
-		g_ptr_array_add(out, parent ? g_strconcat(".", norm, NULL) : g_steal_pointer(&norm));
-	}
-	g_ptr_array_add(out, NULL);
-	*domains_out = (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
-	return TRUE;
-}
-
-/* parses text into the field of key inside base; error without prefix */
-static gboolean
-parse_value(const PcConfigKey *key, const char *text, gpointer base, GError **error)
-{
-	gpointer field = (guint8 *)base + key->offset;
-
-	switch (key->type) {
-	case PC_CONFIG_STRING:
-		g_free(*(char **)field);
-		*(char **)field = text[0] != '\0' ? g_strdup(text) : NULL;
-		return TRUE;
-	case PC_CONFIG_STRING_LIST:
-		g_strfreev(*(char ***)field);
-		*(char ***)field = pc_config_split_list(text);
-		return TRUE;
-	case PC_CONFIG_BOOL:
-		return pc_config_parse_bool(text, (gboolean *)field, error);
-	case PC_CONFIG_INT: {
-		char *end = NULL;
-		gint64 value;
-
-		errno = 0;
-		value = g_ascii_strtoll(text, &end, 10);
-		if (text[0] == '\0' || *end != '\0' || errno != 0) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a whole number", text);
-			return FALSE;
-		}
-		if (!check_bounds(key, value, error))
-			return FALSE;
-		*(gint64 *)field = value;
-		return TRUE;
-	}
-	case PC_CONFIG_DURATION:
-	case PC_CONFIG_SIZE: {
-		gint64 value = 0;
-		gboolean ok = key->type == PC_CONFIG_DURATION
-				  ? pc_config_parse_duration(text, &value, error)
-				  : pc_config_parse_size(text, &value, error);
-
-		if (!ok || !check_bounds(key, value, error))
-			return FALSE;
-		*(gint64 *)field = value;
-		return TRUE;
-	}
-	case PC_CONFIG_ENUM:
-		for (int i = 0; key->choices[i] != NULL; i++) {
-			if (g_ascii_strcasecmp(text, key->choices[i]) == 0) {
-				*(int *)field = i;
-				return TRUE;
-			}
-		}
-		{
-			g_autofree char *choices = g_strjoinv(" | ", (char **)key->choices);
-
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not one of: %s", text, choices);
-		}
-		return FALSE;
-	case PC_CONFIG_NETWORKS: {
-		g_auto(GStrv) items = pc_config_split_list(text);
-		PcNetList *list = pc_net_list_parse((const char *const *)items,
-						    g_strv_length(items), error);
-
-		if (list == NULL)
-			return FALSE;
-		g_clear_pointer((PcNetList **)field, pc_net_list_free);
-		*(PcNetList **)field = list;
-		return TRUE;
-	}
-	case PC_CONFIG_DOMAINS: {
-		char **domains = NULL;
-
-		if (!parse_domains(text, &domains, error))
-			return FALSE;
-		g_strfreev(*(char ***)field);
-		*(char ***)field = domains;
-		return TRUE;
-	}
-	case PC_CONFIG_INT_LIST: {
-		g_auto(GStrv) items = pc_config_split_list(text);
-		g_autoptr(GArray) values = g_array_new(FALSE, FALSE, sizeof(gint64));
-
-		for (gsize i = 0; items[i] != NULL; i++) {
-			char *end = NULL;
-			gint64 value;
-
-			errno = 0;
-			value = g_ascii_strtoll(items[i], &end, 10);
-			if (*end != '\0' || errno != 0) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "item '%s' is not a whole number", items[i]);
-				return FALSE;
-			}
-			if (!check_bounds(key, value, error))
-				return FALSE;
-			g_array_append_val(values, value);
-		}
-		g_clear_pointer((GArray **)field, g_array_unref);
-		*(GArray **)field = g_steal_pointer(&values);
-		return TRUE;
-	}
-	case PC_CONFIG_RATE: {
-		GArray *windows = NULL;
-
-		if (!pc_config_parse_rate(text, key->min, key->max, &windows, error))
-			return FALSE;
-		g_clear_pointer((GArray **)field, g_array_unref);
-		*(GArray **)field = windows;
-		return TRUE;
-	}
-	}
-	g_assert_not_reached();
-}
-
-static void
-clear_fields(const PcConfigKey *keys, gsize n_keys, gpointer base)
-{
-	for (gsize i = 0; i < n_keys; i++) {
-		gpointer field = (guint8 *)base + keys[i].offset;
-
-		switch (keys[i].type) {
-		case PC_CONFIG_STRING:
-			g_clear_pointer((char **)field, g_free);
-			break;
-		case PC_CONFIG_STRING_LIST:
-		case PC_CONFIG_DOMAINS:
-			g_clear_pointer((char ***)field, g_strfreev);
-			break;
-		case PC_CONFIG_NETWORKS:
-			g_clear_pointer((PcNetList **)field, pc_net_list_free);
-			break;
-		case PC_CONFIG_INT_LIST:
-		case PC_CONFIG_RATE:
-			g_clear_pointer((GArray **)field, g_array_unref);
-			break;
-		default:
-			break;
-		}
-	}
-}
 
 /* ------------------------------------------------------------ raw scanning */
 
@@ -737,7 +342,7 @@ fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
 				continue;
 			value = g_strdup(key->default_value);
 		}
-		if (!parse_value(key, value, base, error)) {
+		if (!pc_config_parse_value(key, value, base, error)) {
 			prefix_error(error, source, group, key->key);
 			return FALSE;
 		}
@@ -763,7 +368,7 @@ extra_data_free(gpointer data)
 {
 	ExtraData *extra = data;
 
-	clear_fields(extra->schema->keys, extra->schema->n_keys, extra->data);
+	pc_config_clear_fields(extra->schema->keys, extra->schema->n_keys, extra->data);
 	g_free(extra->data);
 	g_free(extra);
 }
@@ -776,7 +381,7 @@ extra_schema_free(gpointer data)
 	for (guint i = 0; extra->sections != NULL && i < extra->sections->len; i++) {
 		PcConfigSection *section = &g_array_index(extra->sections, PcConfigSection, i);
 
-		clear_fields(extra->schema->keys, extra->schema->n_keys, (gpointer)section->data);
+		pc_config_clear_fields(extra->schema->keys, extra->schema->n_keys, (gpointer)section->data);
 		g_free((gpointer)section->data);
 		g_free((gpointer)section->name);
 		g_free((gpointer)section->group);
@@ -791,8 +396,8 @@ pc_config_clear(gpointer data)
 	PcConfig *config = data;
 
 	g_clear_pointer(&config->path, g_free);
-	clear_fields(global_keys, G_N_ELEMENTS(global_keys), &config->global);
-	clear_fields(daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon);
+	pc_config_clear_fields(global_keys, G_N_ELEMENTS(global_keys), &config->global);
+	pc_config_clear_fields(daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon);
 	g_clear_pointer(&config->listeners, g_ptr_array_unref);
 	if (config->domains != NULL && config->schema != NULL) {
 		GHashTableIter iter;
@@ -803,13 +408,13 @@ pc_config_clear(gpointer data)
 			DomainEntry *entry = value;
 
 			if (entry->section != NULL)
-				clear_fields(config->schema->keys, config->schema->n_keys,
+				pc_config_clear_fields(config->schema->keys, config->schema->n_keys,
 					     entry->section);
 		}
 	}
 	g_clear_pointer(&config->domains, g_hash_table_unref);
 	if (config->section != NULL)
-		clear_fields(config->schema->keys, config->schema->n_keys, config->section);
+		pc_config_clear_fields(config->schema->keys, config->schema->n_keys, config->section);
 	g_clear_pointer(&config->section, g_free);
 	g_clear_pointer(&config->local_exact, g_hash_table_unref);
 	g_clear_pointer(&config->local_parents, g_ptr_array_unref);
@@ -822,7 +427,7 @@ listener_free(gpointer data)
 {
 	PcListener *listener = data;
 
-	clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
+	pc_config_clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
 	g_free(listener->name);
 	g_free(listener);
 }
@@ -858,7 +463,7 @@ load_main_sections(PcConfig *config, const ConfigFile *file, GError **error)
 
 			if (!fill_section(listener_keys, G_N_ELEMENTS(listener_keys), file, NULL,
 					  group, NULL, 0, listener, error)) {
-				clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
+				pc_config_clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
 				return FALSE;
 			}
 			listener->name = g_strdup(group + 9);
@@ -912,7 +517,7 @@ fill_extra_section(const PcConfigSchema *schema, const ConfigFile *main_file,
 
 	if (!fill_section(schema->keys, schema->n_keys, main_file, overlay, group, NULL, 0, data,
 			  error)) {
-		clear_fields(schema->keys, schema->n_keys, data);
+		pc_config_clear_fields(schema->keys, schema->n_keys, data);
 		g_free(data);
 		return NULL;
 	}
@@ -924,7 +529,7 @@ fill_extra_section(const PcConfigSchema *schema, const ConfigFile *main_file,
 			g_prefix_error(error, "%s:%u: [%s]: ", where->path, line, group);
 		else
 			g_prefix_error(error, "%s: [%s]: ", where->path, group);
-		clear_fields(schema->keys, schema->n_keys, data);
+		pc_config_clear_fields(schema->keys, schema->n_keys, data);
 		g_free(data);
 		return NULL;
 	}
@@ -1068,7 +673,7 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 				  entry->section, error) ||
 		    (config->schema->check != NULL &&
 		     !config->schema->check(entry->section, error))) {
-			clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
+			pc_config_clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
 			g_free(entry->section);
 			g_free(entry->path);
 			if (error != NULL && *error != NULL &&
@@ -1079,7 +684,7 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 	}
 	if (!load_domain_extras(config, main_file, file, entry, error)) {
 		if (entry->section != NULL)
-			clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
+			pc_config_clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
 		domain_entry_free(g_steal_pointer(&entry));
 		return FALSE;
 	}
@@ -1418,80 +1023,6 @@ pc_config_warn_once(PcConfig *config, guint bit)
 	return (atomic_fetch_or(&config->warned, bit) & bit) == 0;
 }
 
-static void
-describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
-{
-	gconstpointer field = (const guint8 *)base + key->offset;
-
-	switch (key->type) {
-	case PC_CONFIG_STRING:
-		g_string_append(out, *(char *const *)field != NULL ? *(char *const *)field : "");
-		break;
-	case PC_CONFIG_STRING_LIST:
-	case PC_CONFIG_DOMAINS: {
-		g_autofree char *joined = g_strjoinv("; ", *(char **const *)field);
-
-		g_string_append(out, joined);
-		break;
-	}
-	case PC_CONFIG_BOOL:
-		g_string_append(out, *(const gboolean *)field ? "yes" : "no");
-		break;
-	case PC_CONFIG_INT:
-	case PC_CONFIG_SIZE:
-		g_string_append_printf(out, "%" G_GINT64_FORMAT, *(const gint64 *)field);
-		break;
-	case PC_CONFIG_DURATION: {
-		gint64 usec = *(const gint64 *)field;
-
-		if (usec % G_USEC_PER_SEC != 0)
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
-		else
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "s", usec / G_USEC_PER_SEC);
-		break;
-	}
-	case PC_CONFIG_ENUM:
-		g_string_append(out, key->choices[*(const int *)field]);
-		break;
-	case PC_CONFIG_NETWORKS:
-		g_string_append_printf(out, "(%u networks)",
-				       pc_net_list_length(*(PcNetList *const *)field));
-		break;
-	case PC_CONFIG_INT_LIST: {
-		const GArray *values = *(GArray *const *)field;
-
-		for (guint i = 0; values != NULL && i < values->len; i++)
-			g_string_append_printf(out, "%s%" G_GINT64_FORMAT, i > 0 ? "; " : "",
-					       g_array_index(values, gint64, i));
-		break;
-	}
-	case PC_CONFIG_RATE: {
-		const GArray *windows = *(GArray *const *)field;
-
-		for (guint i = 0; windows != NULL && i < windows->len; i++) {
-			const PcConfigRateWindow *window =
-			    &g_array_index(windows, PcConfigRateWindow, i);
-			gint64 seconds = window->period_us / G_USEC_PER_SEC;
-			const char *unit = "s";
-
-			if (seconds % 86400 == 0) {
-				seconds /= 86400;
-				unit = "d";
-			} else if (seconds % 3600 == 0) {
-				seconds /= 3600;
-				unit = "h";
-			} else if (seconds % 60 == 0) {
-				seconds /= 60;
-				unit = "m";
-			}
-			g_string_append_printf(out, "%s%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s",
-					       i > 0 ? "; " : "", window->count, seconds, unit);
-		}
-		break;
-	}
-	}
-}
-
 char *
 pc_config_describe(const PcConfig *config)
 {
@@ -1502,19 +1033,19 @@ pc_config_describe(const PcConfig *config)
 	g_string_append(out, "[global]\n");
 	for (gsize i = 0; i < G_N_ELEMENTS(global_keys); i++) {
 		g_string_append_printf(out, "%s = ", global_keys[i].key);
-		describe_value(out, &global_keys[i], &config->global);
+		pc_config_describe_value(out, &global_keys[i], &config->global);
 		g_string_append_c(out, '\n');
 	}
 	if (config->schema != NULL) {
 		g_string_append_printf(out, "[%s]\n", config->schema->name);
 		for (gsize i = 0; i < G_N_ELEMENTS(daemon_keys); i++) {
 			g_string_append_printf(out, "%s = ", daemon_keys[i].key);
-			describe_value(out, &daemon_keys[i], &config->daemon);
+			pc_config_describe_value(out, &daemon_keys[i], &config->daemon);
 			g_string_append_c(out, '\n');
 		}
 		for (gsize i = 0; i < config->schema->n_keys; i++) {
 			g_string_append_printf(out, "%s = ", config->schema->keys[i].key);
-			describe_value(out, &config->schema->keys[i], config->section);
+			pc_config_describe_value(out, &config->schema->keys[i], config->section);
 			g_string_append_c(out, '\n');
 		}
 	}
@@ -1528,7 +1059,7 @@ pc_config_describe(const PcConfig *config)
 			g_string_append_printf(out, "[%s]\n", section->group);
 			for (gsize k = 0; k < extra->schema->n_keys; k++) {
 				g_string_append_printf(out, "%s = ", extra->schema->keys[k].key);
-				describe_value(out, &extra->schema->keys[k], section->data);
+				pc_config_describe_value(out, &extra->schema->keys[k], section->data);
 				g_string_append_c(out, '\n');
 			}
 		}

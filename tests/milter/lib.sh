@@ -54,6 +54,22 @@ wait_log() {
 
 is_socket() { [ -S "$1" ]; }
 
+# start_daemon BINARY NAME [CONFIG]: BINARY in the foreground on
+# unix:$PC_DIR/NAME.sock with CONFIG (default $PC_DIR/NAME.conf), log in
+# NAME.log; sets PID_NAME and adds the pid to PIDS. Waits for the log line,
+# not the socket: a stale socket file exists before the daemon is up.
+start_daemon() {
+	"$1" -f -v -c "${3:-$PC_DIR/$2.conf}" -p "unix:$PC_DIR/$2.sock" >"$PC_DIR/$2.log" 2>&1 &
+	PIDS+=($!)
+	eval "PID_$2=$!"
+	wait_log "$PC_DIR/$2.log" 'notice: starting:' && is_socket "$PC_DIR/$2.sock"
+}
+
+# run_client NAME SCENARIO: $CLIENT on NAME's socket, output in SCENARIO.out
+run_client() {
+	"$CLIENT" -s "unix:$PC_DIR/$1.sock" "$2" >"$2.out" 2>&1
+}
+
 # process_gone PID: gone or a zombie (some PID 1s do not reap)
 process_gone() {
 	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null

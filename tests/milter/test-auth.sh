@@ -75,17 +75,7 @@ ${2:-}
 EOF
 }
 
-# start_auth NAME CONFIG: a daemon on unix:$PC_DIR/NAME.sock, log in NAME.log
-start_auth() {
-	"$AUTH" -f -v -c "$2" -p "unix:$PC_DIR/$1.sock" >"$PC_DIR/$1.log" 2>&1 &
-	PIDS+=($!)
-	eval "PID_$1=$!"
-	wait_log "$PC_DIR/$1.log" 'notice: starting:' && is_socket "$PC_DIR/$1.sock"
-}
-
-run_client() { # run_client NAME SCENARIO: output in SCENARIO.out
-	"$CLIENT" -s "unix:$PC_DIR/$1.sock" "$2" >"$2.out" 2>&1
-}
+start_auth() { start_daemon "$AUTH" "$1" "$2"; }
 
 # reload NAME: SIGHUP, then wait for the next "reload:" outcome line
 reload() {

@@ -79,16 +79,7 @@ EOF
 	} >"$PC_DIR/$1.conf"
 }
 
-start_rate() {
-	"$RATE" -f -v -c "$PC_DIR/$1.conf" -p "unix:$PC_DIR/$1.sock" >"$PC_DIR/$1.log" 2>&1 &
-	PIDS+=($!)
-	eval "PID_$1=$!"
-	wait_log "$PC_DIR/$1.log" 'notice: starting:' && is_socket "$PC_DIR/$1.sock"
-}
-
-run_client() {
-	"$CLIENT" -s "unix:$PC_DIR/$1.sock" "$2" >"$2.out" 2>&1
-}
+start_rate() { start_daemon "$RATE" "$1"; }
 
 # message [SENDER]: one whole transaction, expected to pass
 message() {

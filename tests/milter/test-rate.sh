@@ -49,18 +49,8 @@ EOF
 	} >"$PC_DIR/$1.conf"
 }
 
-# start_rate NAME: a daemon on unix:$PC_DIR/NAME.sock with NAME.conf, log in NAME.log
-start_rate() {
-	"$RATE" -f -v -c "$PC_DIR/$1.conf" -p "unix:$PC_DIR/$1.sock" >"$PC_DIR/$1.log" 2>&1 &
-	PIDS+=($!)
-	eval "PID_$1=$!"
-	wait_log "$PC_DIR/$1.log" 'notice: starting:' && is_socket "$PC_DIR/$1.sock"
-}
-
-# run_client NAME SCENARIO: runs the client, output in SCENARIO.out
-run_client() {
-	"$CLIENT" -s "unix:$PC_DIR/$1.sock" "$2" >"$2.out" 2>&1
-}
+# start_rate NAME: see start_daemon in lib.sh (NAME.conf)
+start_rate() { start_daemon "$RATE" "$1"; }
 
 # scenario NAME: stdin to $PC_DIR/NAME.scn, prefixed with the MTA profile in $MTA
 scenario() {

@@ -49,19 +49,8 @@ ${4:-}
 EOF
 }
 
-# start_relay NAME CONFIG: starts a daemon on unix:$PC_DIR/NAME.sock, log in NAME.log
-start_relay() {
-	"$RELAY" -f -v -c "$2" -p "unix:$PC_DIR/$1.sock" >"$PC_DIR/$1.log" 2>&1 &
-	PIDS+=($!)
-	eval "PID_$1=$!"
-	# the log line, not the socket: a stale socket file exists before the daemon is up
-	wait_log "$PC_DIR/$1.log" 'notice: starting:' && is_socket "$PC_DIR/$1.sock"
-}
-
-# run_client NAME SCENARIO: runs the client, output in SCENARIO.out
-run_client() {
-	"$CLIENT" -s "unix:$PC_DIR/$1.sock" "$2" >"$2.out" 2>&1
-}
+# start_relay NAME CONFIG: see start_daemon in lib.sh
+start_relay() { start_daemon "$RELAY" "$1" "$2"; }
 
 # ------------------------------------------------------------ the battery
 # rcpt as the MTA passes it | expected reply from an untrusted client, as on the
