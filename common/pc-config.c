@@ -106,7 +106,7 @@ static const PcConfigKey global_keys[] = {
 	 "bound on the memory store's entries"},
 	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL,
 	 G_STRUCT_OFFSET(PcGlobalConfig, statistics), PC_CONFIG_KEY_RESTART,
-	 "HOST:PORT of the Prometheus /metrics listener; empty = off"},
+	 "HOST:PORT of /metrics for relay; each daemon adds its offset to PORT"},
 	{"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
 	 G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
 	{"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),
@@ -138,6 +138,8 @@ static const PcConfigKey daemon_keys[] = {
 	 PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
 	{"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
 	 PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
+	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, statistics),
+	 PC_CONFIG_KEY_RESTART, "this daemon's HOST:PORT for /metrics; overrides [global]"},
 };
 
 /* ------------------------------------------------------------ raw scanning */

@@ -158,6 +158,7 @@ typedef struct {
 typedef struct {
 	char *socket;
 	char *pid_file;
+	char *statistics; /* this daemon's own HOST:PORT; NULL = derived from [global] */
 } PcDaemonBase;
 
 typedef struct _PcConfig PcConfig;

@@ -616,6 +616,7 @@ warn_restart_keys(const PcConfig *old_config, const PcConfig *new_config)
 	    {"[global] group", a->group, b->group},
 	    {"socket", da->socket, db->socket},
 	    {"pid_file", da->pid_file, db->pid_file},
+	    {"statistics", da->statistics, db->statistics},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -753,6 +754,49 @@ parse_options(Options *options, const char *ident, int *argc, char ***argv, GErr
 	return TRUE;
 }
 
+/*
+ * serve_statistics: the daemon section's own statistics key, else [global]
+ * statistics with the daemon's offset added to its port, so that the five
+ * daemons reading one file do not fight over one port. Empty: off.
+ */
+static gboolean
+serve_statistics(const PcConfig *config, const PcMilterDescriptor *descriptor, GError **error)
+{
+	const char *own = pc_config_get_daemon(config)->statistics;
+	const char *global = pc_config_get_global(config)->statistics;
+	g_autofree char *listen = NULL;
+
+	if (own != NULL) {
+		if (!pc_stats_serve(own, error)) {
+			g_prefix_error(error, "[%s] statistics: ", descriptor->name);
+			return FALSE;
+		}
+		return TRUE;
+	}
+	if (global == NULL)
+		return TRUE;
+	{
+		const char *colon = strrchr(global, ':');
+		char *end = NULL;
+		guint64 port = colon != NULL ? g_ascii_strtoull(colon + 1, &end, 10) : 0;
+
+		if (colon == NULL || end == colon + 1 || *end != '\0' ||
+		    port + descriptor->statistics_offset > 65535) {
+			g_set_error(error, PC_STATS_ERROR, PC_STATS_ERROR_LISTEN,
+				    "[global] statistics: '%s' is not HOST:PORT", global);
+			return FALSE;
+		}
+		listen = g_strdup_printf("%.*s:%" G_GUINT64_FORMAT, (int)(colon - global), global,
+					 port + descriptor->statistics_offset);
+	}
+	if (!pc_stats_serve(listen, error)) {
+		g_prefix_error(error, "[global] statistics (+%u for %s, %s): ",
+			       descriptor->statistics_offset, descriptor->name, listen);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean
 open_milter_socket(const char *spec, const DropPlan *plan, GError **error)
 {
@@ -865,8 +909,8 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		g_critical("%s", error->message);
 		return 1;
 	}
-	if (global->statistics != NULL && !pc_stats_serve(global->statistics, &error)) {
-		g_critical("%s: [global] statistics: %s", config_path, error->message);
+	if (!serve_statistics(config, descriptor, &error)) {
+		g_critical("%s: %s", config_path, error->message);
 		return 1;
 	}
 	if (!plan_privilege_drop(global, config_path, &plan, &error)) {

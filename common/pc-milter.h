@@ -49,6 +49,11 @@ typedef struct {
 	const PcConfigSchema *const *extra_schemas;
 	gulong actions;	 /* SMFIF_* the daemon may use (ADDHDRS, QUARANTINE...) */
 	PcSteps steps;	 /* steps whose hooks can refuse (the MTA waits for them) */
+	/*
+	 * added to the port of [global] statistics, so that daemons sharing one
+	 * config listen on distinct ports: relay 0, auth 1, rate 2, verify 3, sign 4
+	 */
+	guint statistics_offset;
 	/* extra macro names per stage (SMFIM_CONNECT..SMFIM_EOH), space separated */
 	const char *macros[7];
 	/* start-up, after the config is loaded and before the socket opens */

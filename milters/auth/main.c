@@ -153,6 +153,7 @@ auth_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 }
 
 static const PcMilterDescriptor auth_milter = {
+	.statistics_offset = 1,
     .name = "auth",
     .schema = &auth_config_schema,
     .actions = SMFIF_QUARANTINE,

@@ -126,6 +126,7 @@ rate_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 }
 
 static const PcMilterDescriptor rate_milter = {
+	.statistics_offset = 2,
     .name = "rate",
     .schema = &rate_config_schema,
     .extra_schemas = rate_extra_schemas,

@@ -268,7 +268,8 @@ check "the mx refusal is logged with its reason" \
 check "sendmail's listener names resolve (MSA is submission)" \
 	grep -q "reason=tls-required, client=client.test\[198.51.100.7\], listener=submission" "$PC_DIR/a.log"
 
-metrics=$(http_get 127.0.0.1 "$STATS_PORT" /metrics)
+# [global] statistics is relay's port; auth listens one above it
+metrics=$(http_get 127.0.0.1 "$((STATS_PORT + 1))" /metrics)
 check "metrics: portcullis_auth_denied_total counts by reason" \
 	grep -qE '^portcullis_auth_denied_total\{reason="from-not-owned"\} [1-9]' <<<"$metrics"
 check "metrics: no login or address in any label" \
@@ -330,7 +331,7 @@ quit
 EOF
 check "a fourth distinct recipient in the window is held (spellings of one count once)" \
 	run_client s "$PC_DIR/recipients.scn"
-metrics=$(http_get 127.0.0.1 "$(sed -n 's/^statistics = 127.0.0.1://p' "$PC_DIR/s.conf")" /metrics)
+metrics=$(http_get 127.0.0.1 "$(($(sed -n 's/^statistics = 127.0.0.1://p' "$PC_DIR/s.conf") + 1))" /metrics)
 check "metrics: portcullis_auth_signals_total{signal,action}" \
 	grep -qE '^portcullis_auth_signals_total\{signal="networks",action="quarantine"\} 1$' <<<"$metrics"
 

@@ -265,7 +265,7 @@ check "A logged the outage once" \
 	test "$(grep -c 'store: unix:.*redis.sock unreachable' "$PC_DIR/a.log")" = 1
 check "B logged the outage once" \
 	test "$(grep -c 'store: unix:.*redis.sock unreachable' "$PC_DIR/b.log")" = 1
-metrics=$(http_get 127.0.0.1 "$PORT_A" /metrics)
+metrics=$(http_get 127.0.0.1 "$((PORT_A + 2))" /metrics)
 check "metrics: portcullis_store_fallback_total counts the answers from memory" \
 	grep -qE '^portcullis_store_fallback_total [1-9][0-9]*$' <<<"$metrics"
 check "metrics: portcullis_store_errors_total counts the failed commands" \

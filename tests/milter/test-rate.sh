@@ -295,7 +295,8 @@ check "decision line: queue id, stage, limit and retry" \
 check "decision line for a refused recipient names the limit" \
 	grep -qE ': rate: action=tempfail, stage=rcpt, reason=rate-limit, .*rcpt=<r4@four.test>, limit=per_login, retry=1200' "$PC_DIR/all.log"
 
-metrics=$(http_get 127.0.0.1 "$STATS_PORT" /metrics)
+# [global] statistics is relay's port; rate listens two above it
+metrics=$(http_get 127.0.0.1 "$((STATS_PORT + 2))" /metrics)
 check "metrics: portcullis_rate_limited_total by limit and action" \
 	grep -qE '^portcullis_rate_limited_total\{limit="per_client",action="tempfail"\} 4$' <<<"$metrics"
 check "metrics: the reject action is its own series" \

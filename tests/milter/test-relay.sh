@@ -317,12 +317,16 @@ fi
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	sed -e 's/^user =$/user = nobody/' "$PC_DIR/a.nostats" >"$PC_DIR/drop.conf"
 	printf 'pid_file = %s\n' "$PC_DIR/drop.pid" >>"$PC_DIR/drop.conf"
+	OWN_STATS_PORT=$(pick_port)
+	printf 'statistics = 127.0.0.1:%s\n' "$OWN_STATS_PORT" >>"$PC_DIR/drop.conf"
 	if start_relay drop "$PC_DIR/drop.conf"; then
 		check "privileges dropped to [global] user after the socket is open" \
 			grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" "/proc/$PID_drop/status"
 		check "the unix socket belongs to that user" test "$(stat -c %U "$PC_DIR/drop.sock")" = nobody
 		check "pid_file holds the daemon's pid" test "$(cat "$PC_DIR/drop.pid")" = "$PID_drop"
 		check "the dropped daemon still decides" run_client drop "$PC_DIR/after-bad.scn"
+		check "[relay] statistics overrides [global]: /metrics on the daemon's own port" \
+			grep -q '^portcullis_relay_banned_clients ' <<<"$(http_get 127.0.0.1 "$OWN_STATS_PORT" /metrics)"
 		stop_pid "$PID_drop"
 	else
 		not_ok "privilege drop: daemon starts" "$PC_DIR/drop.log"
