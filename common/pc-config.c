@@ -23,6 +23,8 @@ G_DEFINE_QUARK(pc-config-error-quark, pc_config_error)
 /* bounds on what we read: a config file is trusted, but a typo must not eat memory */
 #define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
 #define CONFIG_MAX_DOMAIN_FILES 100000
+/* errors reported by one load; past this the rest are dropped with a note */
+#define CONFIG_MAX_ERRORS 100
 
 /* an extra schema's sections as the main file sets them */
 typedef struct {
@@ -53,8 +55,9 @@ struct _PcConfig {
 
 typedef struct {
 	char *path;
-	gpointer section;  /* NULL when the file has no section of ours */
-	GHashTable *extra; /* group -> ExtraData, or NULL */
+	const PcConfigSchema *schema; /* of section */
+	gpointer section;	      /* NULL when the file has no section of ours */
+	GHashTable *extra;	      /* group -> ExtraData, or NULL */
 } DomainEntry;
 
 /* one INI file as scanned: its GKeyFile and where each key stands */
@@ -122,6 +125,12 @@ static const PcConfigKey global_keys[] = {
 	{"store_connections", PC_CONFIG_INT, "16", 1, 1024, NULL,
 	 G_STRUCT_OFFSET(PcGlobalConfig, store_connections), PC_CONFIG_KEY_RESTART,
 	 "redis store: connections kept open, shared by the milter's threads"},
+	{"max_connections", PC_CONFIG_INT, "1000", 1, 1000000, NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, max_connections), PC_CONFIG_KEY_RESTART,
+	 "concurrent MTA connections per daemon; more are answered with a tempfail"},
+	{"milter_timeout", PC_CONFIG_DURATION, "300s", PC_USEC(1), PC_USEC(7200), NULL,
+	 G_STRUCT_OFFSET(PcGlobalConfig, milter_timeout), PC_CONFIG_KEY_RESTART,
+	 "longest wait for the MTA's next milter command on a connection"},
 };
 
 static const PcConfigKey listener_keys[] = {
@@ -133,6 +142,8 @@ static const PcConfigKey listener_keys[] = {
 	 G_STRUCT_OFFSET(PcListener, daemon_names), 0, "matched against {daemon_name}"},
 };
 
+static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
+
 static const PcConfigKey daemon_keys[] = {
 	{"socket", PC_CONFIG_STRING, NULL, 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, socket),
 	 PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
@@ -140,7 +151,66 @@ static const PcConfigKey daemon_keys[] = {
 	 PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
 	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, statistics),
 	 PC_CONFIG_KEY_RESTART, "this daemon's HOST:PORT for /metrics; overrides [global]"},
+	/* the default comes from the schema (on_error_default); see daemon_keys_for */
+	{"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
+	 G_STRUCT_OFFSET(PcDaemonBase, on_error), 0,
+	 "when a lookup the decision needs fails (store, map, DNS): tempfail (451 4.3.0) or "
+	 "accept"},
 };
+
+/* the daemon keys with the schema's on_error default; (transfer full) */
+static PcConfigKey *
+daemon_keys_for(const PcConfigSchema *schema)
+{
+	PcConfigKey *keys = g_memdup2(daemon_keys, sizeof(daemon_keys));
+
+	for (gsize i = 0; i < G_N_ELEMENTS(daemon_keys); i++) {
+		if (strcmp(keys[i].key, "on_error") == 0 && schema->on_error_default != NULL)
+			keys[i].default_value = schema->on_error_default;
+	}
+	return keys;
+}
+
+/* ------------------------------------------------------------ error lists */
+
+/*
+ * collect_error: a load goes on past an error so that an admin sees every
+ * one in a single run; the first error's code is kept, the messages are
+ * joined one a line. Takes error.
+ */
+static void
+collect_error(GError **collected, GError *error)
+{
+	char *message;
+	guint lines = 1;
+
+	if (*collected == NULL) {
+		*collected = error;
+		return;
+	}
+	for (const char *c = (*collected)->message; *c != '\0'; c++)
+		lines += *c == '\n';
+	if (lines < CONFIG_MAX_ERRORS) {
+		message = g_strconcat((*collected)->message, "\n", error->message, NULL);
+		g_free((*collected)->message);
+		(*collected)->message = message;
+	} else if (lines == CONFIG_MAX_ERRORS) {
+		message = g_strconcat((*collected)->message, "\n(more errors not shown)", NULL);
+		g_free((*collected)->message);
+		(*collected)->message = message;
+	}
+	g_error_free(error);
+}
+
+/* moves what was collected into error; TRUE when nothing was */
+static gboolean
+finish_errors(GError *collected, GError **error)
+{
+	if (collected == NULL)
+		return TRUE;
+	g_propagate_error(error, collected);
+	return FALSE;
+}
 
 /* ------------------------------------------------------------ raw scanning */
 
@@ -159,6 +229,7 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 {
 	g_auto(GStrv) rows = g_strsplit(text, "\n", -1);
 	g_autofree char *group = NULL;
+	GError *collected = NULL;
 
 	for (guint n = 0; rows[n] != NULL; n++) {
 		char *row = g_strstrip(rows[n]);
@@ -171,18 +242,23 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 			char *close = strchr(row, ']');
 
 			if (close == NULL) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE,
-					    "%s:%u: section header without ']'", path, n + 1);
-				return FALSE;
+				/* GKeyFile cannot read past this either */
+				collect_error(&collected,
+					      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE,
+							  "%s:%u: section header without ']'",
+							  path, n + 1));
+				return finish_errors(collected, error);
 			}
 			g_free(group);
 			group = g_strndup(row + 1, close - row - 1);
 			if (g_hash_table_contains(lines, group)) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
-					    "%s:%u: [%s]: section given twice (first at line %u)",
-					    path, n + 1, group,
-					    GPOINTER_TO_UINT(g_hash_table_lookup(lines, group)));
-				return FALSE;
+				collect_error(
+				    &collected,
+				    g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+						"%s:%u: [%s]: section given twice (first at line %u)",
+						path, n + 1, group,
+						GPOINTER_TO_UINT(g_hash_table_lookup(lines, group))));
+				continue;
 			}
 			g_hash_table_insert(lines, g_strdup(group), GUINT_TO_POINTER(n + 1));
 			continue;
@@ -194,25 +270,28 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 		g_strchomp(row);
 		id = line_key(group, row);
 		if (g_hash_table_contains(lines, id)) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
-				    "%s:%u: [%s] %s: key given twice (first at line %u)", path,
-				    n + 1, group, row,
-				    GPOINTER_TO_UINT(g_hash_table_lookup(lines, id)));
-			return FALSE;
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+						  "%s:%u: [%s] %s: key given twice (first at line %u)",
+						  path, n + 1, group, row,
+						  GPOINTER_TO_UINT(g_hash_table_lookup(lines, id))));
+			continue;
 		}
 		/* GKeyFile would keep " # comment" as part of the value */
 		for (const char *v = eq + 1; *v != '\0'; v++) {
 			if (*v == '#' && (v[-1] == ' ' || v[-1] == '\t')) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "%s:%u: [%s] %s: comments are not allowed after a "
-					    "value; put them on a line of their own",
-					    path, n + 1, group, row);
-				return FALSE;
+				collect_error(&collected,
+					      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+							  "%s:%u: [%s] %s: comments are not allowed "
+							  "after a value; put them on a line of "
+							  "their own",
+							  path, n + 1, group, row));
+				break;
 			}
 		}
 		g_hash_table_insert(lines, g_steal_pointer(&id), GUINT_TO_POINTER(n + 1));
 	}
-	return TRUE;
+	return finish_errors(collected, error);
 }
 
 static ConfigFile *
@@ -301,6 +380,7 @@ fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
 	     gsize n_extra_keys, gpointer base, GError **error)
 {
 	const ConfigFile *sources[] = {file, overlay};
+	GError *collected = NULL;
 
 	for (gsize s = 0; s < G_N_ELEMENTS(sources); s++) {
 		g_auto(GStrv) names = NULL;
@@ -315,17 +395,20 @@ fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
 			    sources[s] == file)
 				continue;
 			if (key == NULL) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY,
-					    "unknown key");
-				prefix_error(error, sources[s], group, names[i]);
-				return FALSE;
+				GError *local = g_error_new_literal(
+				    PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY, "unknown key");
+
+				prefix_error(&local, sources[s], group, names[i]);
+				collect_error(&collected, local);
+				continue;
 			}
 			if (sources[s] == overlay && (key->flags & PC_CONFIG_KEY_PER_DOMAIN) == 0) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_NOT_PER_DOMAIN,
-					    "this key cannot be set per domain; set it in the "
-					    "main file");
-				prefix_error(error, sources[s], group, names[i]);
-				return FALSE;
+				GError *local = g_error_new_literal(
+				    PC_CONFIG_ERROR, PC_CONFIG_ERROR_NOT_PER_DOMAIN,
+				    "this key cannot be set per domain; set it in the main file");
+
+				prefix_error(&local, sources[s], group, names[i]);
+				collect_error(&collected, local);
 			}
 		}
 	}
@@ -344,12 +427,57 @@ fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
 				continue;
 			value = g_strdup(key->default_value);
 		}
-		if (!pc_config_parse_value(key, value, base, error)) {
-			prefix_error(error, source, group, key->key);
-			return FALSE;
+		{
+			GError *local = NULL;
+
+			if (!pc_config_parse_value(key, value, base, &local)) {
+				prefix_error(&local, source, group, key->key);
+				collect_error(&collected, local);
+			}
 		}
 	}
+	return finish_errors(collected, error);
+}
+
+/* ---------------------------------------------------------------- sections */
+
+/* frees a section struct of schema: the objects build made, then the key fields */
+static void
+section_free(const PcConfigSchema *schema, gpointer data)
+{
+	if (data == NULL)
+		return;
+	if (schema->clear != NULL)
+		schema->clear(data);
+	pc_config_clear_fields(schema->keys, schema->n_keys, data);
+	g_free(data);
+}
+
+/*
+ * the schema's cross-key check, then its objects; main_data is the main
+ * file's section when data overrides it. Error without prefix.
+ */
+static gboolean
+section_finish(const PcConfigSchema *schema, gpointer data, gconstpointer main_data,
+	       GError **error)
+{
+	if (schema->check != NULL && !schema->check(data, error))
+		return FALSE;
+	if (schema->build != NULL && !schema->build(data, main_data, error))
+		return FALSE;
 	return TRUE;
+}
+
+/* "FILE:LINE: [group]: " before an error that names no key */
+static void
+prefix_group_error(GError **error, const ConfigFile *file, const char *group)
+{
+	guint line = file_line(file, group, NULL);
+
+	if (line > 0)
+		g_prefix_error(error, "%s:%u: [%s]: ", file->path, line, group);
+	else
+		g_prefix_error(error, "%s: [%s]: ", file->path, group);
 }
 
 /* ----------------------------------------------------------------- loading */
@@ -360,7 +488,8 @@ domain_entry_free(gpointer data)
 	DomainEntry *entry = data;
 
 	g_free(entry->path);
-	g_free(entry->section);
+	if (entry->section != NULL)
+		section_free(entry->schema, entry->section);
 	g_clear_pointer(&entry->extra, g_hash_table_unref);
 	g_free(entry);
 }
@@ -370,8 +499,7 @@ extra_data_free(gpointer data)
 {
 	ExtraData *extra = data;
 
-	pc_config_clear_fields(extra->schema->keys, extra->schema->n_keys, extra->data);
-	g_free(extra->data);
+	section_free(extra->schema, extra->data);
 	g_free(extra);
 }
 
@@ -383,8 +511,7 @@ extra_schema_free(gpointer data)
 	for (guint i = 0; extra->sections != NULL && i < extra->sections->len; i++) {
 		PcConfigSection *section = &g_array_index(extra->sections, PcConfigSection, i);
 
-		pc_config_clear_fields(extra->schema->keys, extra->schema->n_keys, (gpointer)section->data);
-		g_free((gpointer)section->data);
+		section_free(extra->schema, (gpointer)section->data);
 		g_free((gpointer)section->name);
 		g_free((gpointer)section->group);
 	}
@@ -401,23 +528,9 @@ pc_config_clear(gpointer data)
 	pc_config_clear_fields(global_keys, G_N_ELEMENTS(global_keys), &config->global);
 	pc_config_clear_fields(daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon);
 	g_clear_pointer(&config->listeners, g_ptr_array_unref);
-	if (config->domains != NULL && config->schema != NULL) {
-		GHashTableIter iter;
-		gpointer value;
-
-		g_hash_table_iter_init(&iter, config->domains);
-		while (g_hash_table_iter_next(&iter, NULL, &value)) {
-			DomainEntry *entry = value;
-
-			if (entry->section != NULL)
-				pc_config_clear_fields(config->schema->keys, config->schema->n_keys,
-					     entry->section);
-		}
-	}
 	g_clear_pointer(&config->domains, g_hash_table_unref);
 	if (config->section != NULL)
-		pc_config_clear_fields(config->schema->keys, config->schema->n_keys, config->section);
-	g_clear_pointer(&config->section, g_free);
+		section_free(config->schema, g_steal_pointer(&config->section));
 	g_clear_pointer(&config->local_exact, g_hash_table_unref);
 	g_clear_pointer(&config->local_parents, g_ptr_array_unref);
 	g_clear_pointer(&config->extra_groups, g_hash_table_unref);
@@ -454,6 +567,7 @@ static gboolean
 load_main_sections(PcConfig *config, const ConfigFile *file, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+	GError *collected = NULL;
 
 	for (gsize i = 0; groups[i] != NULL; i++) {
 		const char *group = groups[i];
@@ -462,24 +576,26 @@ load_main_sections(PcConfig *config, const ConfigFile *file, GError **error)
 			continue;
 		if (g_str_has_prefix(group, "listener.") && group[9] != '\0') {
 			g_autofree PcListener *listener = g_new0(PcListener, 1);
+			GError *local = NULL;
 
 			if (!fill_section(listener_keys, G_N_ELEMENTS(listener_keys), file, NULL,
-					  group, NULL, 0, listener, error)) {
-				pc_config_clear_fields(listener_keys, G_N_ELEMENTS(listener_keys), listener);
-				return FALSE;
+					  group, NULL, 0, listener, &local)) {
+				pc_config_clear_fields(listener_keys, G_N_ELEMENTS(listener_keys),
+						       listener);
+				collect_error(&collected, local);
+				continue;
 			}
 			listener->name = g_strdup(group + 9);
 			g_ptr_array_add(config->listeners, g_steal_pointer(&listener));
 			continue;
 		}
-		if (!is_reserved_section(group)) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
-				    "%s:%u: [%s]: unknown section", file->path,
-				    file_line(file, group, NULL), group);
-			return FALSE;
-		}
+		if (!is_reserved_section(group))
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+						  "%s:%u: [%s]: unknown section", file->path,
+						  file_line(file, group, NULL), group));
 	}
-	return TRUE;
+	return finish_errors(collected, error);
 }
 
 /* the extra schema a group belongs to (LABEL checked for multi ones), or NULL */
@@ -513,26 +629,19 @@ extra_schema_for_group(const PcConfig *config, const char *group, gboolean *bad_
 /* fills and checks one extra section; error prefixed with file, line and group */
 static gpointer
 fill_extra_section(const PcConfigSchema *schema, const ConfigFile *main_file,
-		   const ConfigFile *overlay, const char *group, GError **error)
+		   const ConfigFile *overlay, const char *group, gconstpointer main_data,
+		   GError **error)
 {
 	gpointer data = g_malloc0(schema->size);
 
 	if (!fill_section(schema->keys, schema->n_keys, main_file, overlay, group, NULL, 0, data,
 			  error)) {
-		pc_config_clear_fields(schema->keys, schema->n_keys, data);
-		g_free(data);
+		section_free(schema, data);
 		return NULL;
 	}
-	if (schema->check != NULL && !schema->check(data, error)) {
-		const ConfigFile *where = overlay != NULL ? overlay : main_file;
-		guint line = file_line(where, group, NULL);
-
-		if (line > 0)
-			g_prefix_error(error, "%s:%u: [%s]: ", where->path, line, group);
-		else
-			g_prefix_error(error, "%s: [%s]: ", where->path, group);
-		pc_config_clear_fields(schema->keys, schema->n_keys, data);
-		g_free(data);
+	if (!section_finish(schema, data, main_data, error)) {
+		prefix_group_error(error, overlay != NULL ? overlay : main_file, group);
+		section_free(schema, data);
 		return NULL;
 	}
 	return data;
@@ -557,6 +666,7 @@ load_extra_sections(PcConfig *config, const ConfigFile *file,
 		    const PcConfigSchema *const *extra_schemas, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+	GError *collected = NULL;
 
 	config->extras = g_ptr_array_new_with_free_func(extra_schema_free);
 	config->extra_groups = g_hash_table_new(g_str_hash, g_str_equal);
@@ -569,35 +679,43 @@ load_extra_sections(PcConfig *config, const ConfigFile *file,
 	}
 	for (guint i = 0; i < config->extras->len; i++) {
 		ExtraSchema *extra = g_ptr_array_index(config->extras, i);
+		GError *local = NULL;
 		gpointer data;
 
 		if (extra->schema->multi)
 			continue;
 		/* a single section exists with its defaults even when the file has none */
-		data = fill_extra_section(extra->schema, file, NULL, extra->schema->name, error);
-		if (data == NULL)
-			return FALSE;
+		data = fill_extra_section(extra->schema, file, NULL, extra->schema->name, NULL,
+					  &local);
+		if (data == NULL) {
+			collect_error(&collected, g_steal_pointer(&local));
+			continue;
+		}
 		add_extra_section(config, extra, extra->schema->name, data);
 	}
 	/* multi sections in file order */
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		gboolean bad_label = FALSE;
 		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		GError *local = NULL;
 		gpointer data;
 
 		if (schema == NULL || !schema->multi)
 			continue;
 		if (bad_label) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
-				    "%s:%u: [%s]: the name after '%s.' must be 1 to 64 letters, "
-				    "digits, '_' or '-'",
-				    file->path, file_line(file, groups[g], NULL), groups[g],
-				    schema->name);
-			return FALSE;
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+						  "%s:%u: [%s]: the name after '%s.' must be 1 to 64 "
+						  "letters, digits, '_' or '-'",
+						  file->path, file_line(file, groups[g], NULL),
+						  groups[g], schema->name));
+			continue;
 		}
-		data = fill_extra_section(schema, file, NULL, groups[g], error);
-		if (data == NULL)
-			return FALSE;
+		data = fill_extra_section(schema, file, NULL, groups[g], NULL, &local);
+		if (data == NULL) {
+			collect_error(&collected, local);
+			continue;
+		}
 		for (guint i = 0; i < config->extras->len; i++) {
 			ExtraSchema *extra = g_ptr_array_index(config->extras, i);
 
@@ -605,7 +723,7 @@ load_extra_sections(PcConfig *config, const ConfigFile *file,
 				add_extra_section(config, extra, groups[g], data);
 		}
 	}
-	return TRUE;
+	return finish_errors(collected, error);
 }
 
 /* a domain file's extra sections, each merged key by key over the main file's */
@@ -614,35 +732,41 @@ load_domain_extras(PcConfig *config, const ConfigFile *main_file, const ConfigFi
 		   DomainEntry *entry, GError **error)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(file->keyfile, NULL);
+	GError *collected = NULL;
 
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		gboolean bad_label = FALSE;
 		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		GError *local = NULL;
 		ExtraData *extra;
 
 		if (schema == NULL)
 			continue;
 		if (!g_hash_table_contains(config->extra_groups, groups[g])) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
-				    "%s:%u: [%s]: no such section in the main file %s; a domain "
-				    "file can only override one",
-				    file->path, file_line(file, groups[g], NULL), groups[g],
-				    main_file->path);
-			return FALSE;
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+						  "%s:%u: [%s]: no such section in the main file "
+						  "%s; a domain file can only override one",
+						  file->path, file_line(file, groups[g], NULL),
+						  groups[g], main_file->path));
+			continue;
 		}
 		extra = g_new0(ExtraData, 1);
 		extra->schema = schema;
-		extra->data = fill_extra_section(schema, main_file, file, groups[g], error);
+		extra->data = fill_extra_section(schema, main_file, file, groups[g],
+						 g_hash_table_lookup(config->extra_groups, groups[g]),
+						 &local);
 		if (extra->data == NULL) {
 			g_free(extra);
-			return FALSE;
+			collect_error(&collected, local);
+			continue;
 		}
 		if (entry->extra == NULL)
 			entry->extra = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 							     extra_data_free);
 		g_hash_table_insert(entry->extra, g_strdup(groups[g]), extra);
 	}
-	return TRUE;
+	return finish_errors(collected, error);
 }
 
 static gboolean
@@ -651,46 +775,46 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 {
 	g_autoptr(ConfigFile) file = config_file_read(path, error);
 	g_auto(GStrv) groups = NULL;
-	g_autofree DomainEntry *entry = NULL;
+	DomainEntry *entry = NULL;
+	GError *collected = NULL;
+	GError *local = NULL;
 
 	if (file == NULL)
 		return FALSE;
 	groups = g_key_file_get_groups(file->keyfile, NULL);
 	for (gsize i = 0; groups[i] != NULL; i++) {
-		if (!is_reserved_section(groups[i])) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
-				    "%s:%u: [%s]: not allowed in a domain file (only daemon "
-				    "sections such as [relay] or [auth])",
-				    path, file_line(file, groups[i], NULL), groups[i]);
-			return FALSE;
-		}
+		if (!is_reserved_section(groups[i]))
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+						  "%s:%u: [%s]: not allowed in a domain file (only "
+						  "daemon sections such as [relay] or [auth])",
+						  path, file_line(file, groups[i], NULL), groups[i]));
 	}
 	entry = g_new0(DomainEntry, 1);
 	entry->path = g_strdup(path);
+	entry->schema = config->schema;
 	if (config->schema != NULL &&
 	    g_key_file_has_group(file->keyfile, config->schema->name)) {
+		g_autofree PcConfigKey *base_keys = daemon_keys_for(config->schema);
+
 		entry->section = g_malloc0(config->schema->size);
 		if (!fill_section(config->schema->keys, config->schema->n_keys, main_file, file,
-				  config->schema->name, daemon_keys, G_N_ELEMENTS(daemon_keys),
-				  entry->section, error) ||
-		    (config->schema->check != NULL &&
-		     !config->schema->check(entry->section, error))) {
-			pc_config_clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
-			g_free(entry->section);
-			g_free(entry->path);
-			if (error != NULL && *error != NULL &&
-			    !g_str_has_prefix((*error)->message, path))
-				g_prefix_error(error, "%s: [%s]: ", path, config->schema->name);
-			return FALSE;
+				  config->schema->name, base_keys, G_N_ELEMENTS(daemon_keys),
+				  entry->section, &local)) {
+			collect_error(&collected, g_steal_pointer(&local));
+		} else if (!section_finish(config->schema, entry->section, config->section,
+					   &local)) {
+			prefix_group_error(&local, file, config->schema->name);
+			collect_error(&collected, g_steal_pointer(&local));
 		}
 	}
-	if (!load_domain_extras(config, main_file, file, entry, error)) {
-		if (entry->section != NULL)
-			pc_config_clear_fields(config->schema->keys, config->schema->n_keys, entry->section);
-		domain_entry_free(g_steal_pointer(&entry));
-		return FALSE;
+	if (!load_domain_extras(config, main_file, file, entry, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (collected != NULL) {
+		domain_entry_free(entry);
+		return finish_errors(collected, error);
 	}
-	g_hash_table_insert(config->domains, g_strdup(domain), g_steal_pointer(&entry));
+	g_hash_table_insert(config->domains, g_strdup(domain), entry);
 	return TRUE;
 }
 
@@ -702,6 +826,7 @@ load_domains_dir(PcConfig *config, const ConfigFile *main_file, gboolean explici
 	g_autoptr(GDir) dir = NULL;
 	g_autoptr(GError) local_error = NULL;
 	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	GError *collected = NULL;
 	const char *name;
 
 	if (dir_path == NULL)
@@ -727,28 +852,32 @@ load_domains_dir(PcConfig *config, const ConfigFile *main_file, gboolean explici
 	}
 	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
 	for (guint i = 0; i < names->len; i++) {
+		GError *local = NULL;
 		const char *file_name = g_ptr_array_index(names, i);
 		g_autofree char *path = g_build_filename(dir_path, file_name, NULL);
 		g_autofree char *domain =
 		    pc_addr_normalize_domain(file_name, strlen(file_name) - strlen(".conf"));
 
 		if (domain == NULL) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "%s: the file name is not DOMAIN.conf with a valid domain",
-				    path);
-			return FALSE;
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+						  "%s: the file name is not DOMAIN.conf with a "
+						  "valid domain",
+						  path));
+			continue;
 		}
 		if (g_hash_table_contains(config->domains, domain)) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
-				    "%s: domain %s has two files (names differ only in case "
-				    "or a trailing dot)",
-				    path, domain);
-			return FALSE;
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+						  "%s: domain %s has two files (names differ only "
+						  "in case or a trailing dot)",
+						  path, domain));
+			continue;
 		}
-		if (!load_domain_file(config, main_file, path, domain, error))
-			return FALSE;
+		if (!load_domain_file(config, main_file, path, domain, &local))
+			collect_error(&collected, local);
 	}
-	return TRUE;
+	return finish_errors(collected, error);
 }
 
 static void
@@ -775,19 +904,46 @@ build_local_domains(PcConfig *config)
 static gboolean
 check_listeners(PcConfig *config, const ConfigFile *file, GError **error)
 {
+	GError *collected = NULL;
+
 	for (guint i = 0; i < config->listeners->len; i++) {
 		const PcListener *listener = g_ptr_array_index(config->listeners, i);
 		g_autofree char *group = g_strconcat("listener.", listener->name, NULL);
 
-		if (listener->ports->len == 0 && listener->daemon_names[0] == NULL) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "%s:%u: [%s]: a listener needs ports or daemon_names "
-				    "to be recognised",
-				    file->path, file_line(file, group, NULL), group);
-			return FALSE;
-		}
+		if (listener->ports->len == 0 && listener->daemon_names[0] == NULL)
+			collect_error(&collected,
+				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+						  "%s:%u: [%s]: a listener needs ports or "
+						  "daemon_names to be recognised",
+						  file->path, file_line(file, group, NULL), group));
 	}
-	return TRUE;
+	return finish_errors(collected, error);
+}
+
+/* the daemon's own section and its base keys (socket, pid_file, on_error...) */
+static gboolean
+load_daemon_section(PcConfig *config, const ConfigFile *file, GError **error)
+{
+	const PcConfigSchema *schema = config->schema;
+	g_autofree PcConfigKey *base_keys = daemon_keys_for(schema);
+	GError *collected = NULL;
+	GError *local = NULL;
+
+	config->section = g_malloc0(schema->size);
+	if (!fill_section(schema->keys, schema->n_keys, file, NULL, schema->name, base_keys,
+			  G_N_ELEMENTS(daemon_keys), config->section, &local)) {
+		collect_error(&collected, g_steal_pointer(&local));
+	} else if (!section_finish(schema, config->section, NULL, &local)) {
+		prefix_group_error(&local, file, schema->name);
+		collect_error(&collected, g_steal_pointer(&local));
+	}
+	if (!fill_section(base_keys, G_N_ELEMENTS(daemon_keys), file, NULL, schema->name,
+			  schema->keys, schema->n_keys, &config->daemon, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (config->daemon.socket == NULL)
+		config->daemon.socket = g_strdup_printf("unix:/run/portcullis/%s.sock",
+							schema->name);
+	return finish_errors(collected, error);
 }
 
 PcConfig *
@@ -802,7 +958,8 @@ pc_config_load_full(const char *path, const PcConfigSchema *schema,
 {
 	g_autoptr(ConfigFile) file = NULL;
 	g_autoptr(PcConfig) config = NULL;
-	g_autofree char *socket_default = NULL;
+	GError *collected = NULL;
+	GError *local = NULL;
 
 	g_return_val_if_fail(path != NULL, NULL);
 	g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -816,35 +973,23 @@ pc_config_load_full(const char *path, const PcConfigSchema *schema,
 	config->listeners = g_ptr_array_new_with_free_func(listener_free);
 	config->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, domain_entry_free);
 
+	/* each step runs even after an earlier one failed: every error is reported */
 	if (!fill_section(global_keys, G_N_ELEMENTS(global_keys), file, NULL, "global", NULL, 0,
-			  &config->global, error))
-		return NULL;
-	if (!load_main_sections(config, file, error) || !check_listeners(config, file, error))
-		return NULL;
-	if (schema != NULL) {
-		config->section = g_malloc0(schema->size);
-		if (!fill_section(schema->keys, schema->n_keys, file, NULL, schema->name,
-				  daemon_keys, G_N_ELEMENTS(daemon_keys), config->section, error))
-			return NULL;
-		if (schema->check != NULL && !schema->check(config->section, error)) {
-			g_prefix_error(error, "%s: [%s]: ", path, schema->name);
-			return NULL;
-		}
-		if (!fill_section(daemon_keys, G_N_ELEMENTS(daemon_keys), file, NULL,
-				  schema->name, schema->keys, schema->n_keys, &config->daemon,
-				  error))
-			return NULL;
-		if (config->daemon.socket == NULL) {
-			socket_default = g_strdup_printf("unix:/run/portcullis/%s.sock",
-							 schema->name);
-			config->daemon.socket = g_steal_pointer(&socket_default);
-		}
-	}
-	if (!load_extra_sections(config, file, extra_schemas, error))
-		return NULL;
+			  &config->global, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (!load_main_sections(config, file, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (!check_listeners(config, file, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (schema != NULL && !load_daemon_section(config, file, &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (!load_extra_sections(config, file, extra_schemas, &local))
+		collect_error(&collected, g_steal_pointer(&local));
 	if (!load_domains_dir(config, file,
 			      g_key_file_has_key(file->keyfile, "global", "domains_dir", NULL),
-			      error))
+			      &local))
+		collect_error(&collected, g_steal_pointer(&local));
+	if (!finish_errors(collected, error))
 		return NULL;
 	build_local_domains(config);
 	return g_steal_pointer(&config);
@@ -1023,6 +1168,103 @@ pc_config_warn_once(PcConfig *config, guint bit)
 {
 	g_return_val_if_fail(config != NULL, FALSE);
 	return (atomic_fetch_or(&config->warned, bit) & bit) == 0;
+}
+
+gboolean
+pc_config_check_all(const char *path, const PcConfigDaemonSchemas *daemons, GError **error)
+{
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GError *collected = NULL;
+
+	g_return_val_if_fail(path != NULL, FALSE);
+	g_return_val_if_fail(daemons != NULL, FALSE);
+
+	for (gsize d = 0; daemons[d].schema != NULL; d++) {
+		g_autoptr(GError) local = NULL;
+		g_autoptr(PcConfig) config =
+		    pc_config_load_full(path, daemons[d].schema, daemons[d].extra_schemas, &local);
+		g_auto(GStrv) lines = NULL;
+
+		if (config != NULL)
+			continue;
+		/* [global] errors come once per daemon: report each line once */
+		lines = g_strsplit(local->message, "\n", -1);
+		for (gsize i = 0; lines[i] != NULL; i++) {
+			if (!g_hash_table_add(seen, g_strdup(lines[i])))
+				continue;
+			collect_error(&collected,
+				      g_error_new_literal(PC_CONFIG_ERROR, local->code, lines[i]));
+		}
+	}
+	return finish_errors(collected, error);
+}
+
+/* see pc_config_keep_restart_values; group names the section in the log line */
+static guint
+keep_restart_keys(const PcConfigKey *keys, gsize n_keys, const char *group, gpointer base,
+		  gconstpointer running_base)
+{
+	guint changed = 0;
+
+	for (gsize i = 0; i < n_keys; i++) {
+		g_autoptr(GString) running = NULL;
+		g_autoptr(GString) wanted = NULL;
+		g_autoptr(GError) error = NULL;
+
+		if ((keys[i].flags & PC_CONFIG_KEY_RESTART) == 0)
+			continue;
+		running = g_string_new(NULL);
+		wanted = g_string_new(NULL);
+		pc_config_describe_value(running, &keys[i], running_base);
+		pc_config_describe_value(wanted, &keys[i], base);
+		if (strcmp(running->str, wanted->str) == 0)
+			continue;
+		changed++;
+		g_warning("reload: [%s] %s changed: takes effect at restart (running with %s)",
+			  group, keys[i].key, running->str[0] != '\0' ? running->str : "(empty)");
+		pc_config_clear_fields(&keys[i], 1, base);
+		/* describe writes what parse reads: a failure here is a bug */
+		if (!pc_config_parse_value(&keys[i], running->str, base, &error))
+			g_critical("reload: [%s] %s: cannot restore '%s': %s", group, keys[i].key,
+				   running->str, error->message);
+	}
+	return changed;
+}
+
+guint
+pc_config_keep_restart_values(PcConfig *config, const PcConfig *running)
+{
+	guint changed;
+
+	g_return_val_if_fail(config != NULL, 0);
+	g_return_val_if_fail(running != NULL, 0);
+
+	changed = keep_restart_keys(global_keys, G_N_ELEMENTS(global_keys), "global",
+				    &config->global, &running->global);
+	if (config->schema == NULL || config->schema != running->schema)
+		return changed;
+	changed += keep_restart_keys(daemon_keys, G_N_ELEMENTS(daemon_keys), config->schema->name,
+				     &config->daemon, &running->daemon);
+	changed += keep_restart_keys(config->schema->keys, config->schema->n_keys,
+				     config->schema->name, config->section, running->section);
+	/* extra sections present in both, matched by group */
+	for (guint e = 0; config->extras != NULL && e < config->extras->len; e++) {
+		const ExtraSchema *extra = g_ptr_array_index(config->extras, e);
+
+		for (guint i = 0; i < extra->sections->len; i++) {
+			PcConfigSection *section = &g_array_index(extra->sections, PcConfigSection, i);
+			gconstpointer before =
+			    running->extra_groups != NULL
+				? g_hash_table_lookup(running->extra_groups, section->group)
+				: NULL;
+
+			if (before != NULL)
+				changed += keep_restart_keys(extra->schema->keys,
+							     extra->schema->n_keys, section->group,
+							     (gpointer)section->data, before);
+		}
+	}
+	return changed;
 }
 
 char *

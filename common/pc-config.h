@@ -109,6 +109,21 @@ typedef struct {
 	/* optional cross-key check on a filled struct; error without prefix */
 	gboolean (*check)(gconstpointer section, GError **error);
 	/*
+	 * optional: builds the objects the section owns (a parsed map, private
+	 * keys) once its keys are filled and checked, for the main section and
+	 * for every domains.d override of it, in the thread that loads the
+	 * snapshot; nothing is read from disk on a connection thread. The
+	 * objects are swapped atomically with the snapshot and released by clear
+	 * when its last reference goes. main_section is NULL when building the
+	 * main file's section, else that section, already built: an override
+	 * whose source did not change can share its objects. Error without prefix.
+	 */
+	gboolean (*build)(gpointer section, gconstpointer main_section, GError **error);
+	/* releases what build made (called even when build failed half-way) */
+	void (*clear)(gpointer section);
+	/* a daemon's own schema: the default of its on_error key; NULL = "tempfail" */
+	const char *on_error_default;
+	/*
 	 * extra schemas only: TRUE for [name.LABEL] sections, any number of them
 	 * (LABEL: letters, digits, '_' and '-', at most 64), each its own struct;
 	 * FALSE for one [name] section, filled with the defaults when absent
@@ -152,13 +167,28 @@ typedef struct {
 	gint64 store_timeout;	      /* us: a shared store's command timeout */
 	gint64 store_connect_timeout; /* us */
 	gint64 store_connections;     /* a shared store's connection pool */
+	gint64 max_connections;	      /* concurrent MTA connections per daemon */
+	gint64 milter_timeout;	      /* us: longest wait for the MTA on a milter connection */
 } PcGlobalConfig;
+
+/* one daemon's schemas, as it loads the file: for checking every section at once */
+typedef struct {
+	const PcConfigSchema *schema;
+	const PcConfigSchema *const *extra_schemas; /* NULL-terminated, or NULL */
+} PcConfigDaemonSchemas;
+
+/* what a daemon does when a lookup it needs fails (store, map, DNS) */
+typedef enum {
+	PC_ON_ERROR_TEMPFAIL, /* 451 4.3.0: the client retries (pc_verdict_lookup_failed) */
+	PC_ON_ERROR_ACCEPT,   /* the step goes on, logged */
+} PcOnError;
 
 /* keys every daemon section has, filled into PcConfig rather than the daemon's struct */
 typedef struct {
 	char *socket;
 	char *pid_file;
 	char *statistics; /* this daemon's own HOST:PORT; NULL = derived from [global] */
+	int on_error;	  /* PcOnError; default from PcConfigSchema.on_error_default */
 } PcDaemonBase;
 
 typedef struct _PcConfig PcConfig;
@@ -169,7 +199,10 @@ typedef struct _PcConfig PcConfig;
  * @schema: the calling daemon's section schema (NULL: only [global] and the
  *   listeners are read, as the admin tool's base)
  * Reads path and every DOMAIN.conf in domains_dir. Returns: (transfer full) a new
- * snapshot, or NULL with error prefixed "FILE:LINE: [section] key: ".
+ * snapshot, or NULL with error prefixed "FILE:LINE: [section] key: ". The
+ * load goes on past an error so that one run reports them all: the message
+ * then holds one such line per error (at most 100), and the code is the
+ * first error's.
  */
 PcConfig *pc_config_load(const char *path, const PcConfigSchema *schema, GError **error);
 
@@ -244,6 +277,26 @@ const PcListener *pc_config_find_listener(const PcConfig *config, const char *da
  */
 gboolean pc_config_warn_once(PcConfig *config, guint bit);
 #define PC_CONFIG_WARN_UNKNOWN_LISTENER (1u << 0)
+
+/*
+ * pc_config_check_all:
+ * Loads path as each daemon of daemons (terminated by an entry with a NULL
+ * schema) would, and reports every distinct error of all of them in one
+ * error, one per line. For `-n`: a file that one daemon accepts may still
+ * stop another.
+ */
+gboolean pc_config_check_all(const char *path, const PcConfigDaemonSchemas *daemons,
+			     GError **error);
+
+/*
+ * pc_config_keep_restart_values:
+ * For a reload: every key flagged PC_CONFIG_KEY_RESTART whose value differs
+ * between running and config is logged ("[global] store changed: takes
+ * effect at restart") and set back in config to the running value, so the
+ * new snapshot says what is in force. config must not be published yet.
+ * Returns the number of such keys.
+ */
+guint pc_config_keep_restart_values(PcConfig *config, const PcConfig *running);
 
 /* describes the effective values of the daemon's section, one "key = value" a line */
 char *pc_config_describe(const PcConfig *config);

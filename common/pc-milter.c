@@ -11,11 +11,14 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pc-log.h"
@@ -34,18 +37,41 @@ static char *config_path;
 static PcStatsCounter *verdict_counters[PC_ACTION_QUARANTINE + 1];
 static PcStatsCounter *reload_ok_counter;
 static PcStatsCounter *reload_failed_counter;
+static PcStatsCounter *refused_connections_counter;
+/* the connection cap: open sessions, the cap in force, and whether it is being hit */
+static atomic_uint open_connections;
+static guint connection_cap;
+static atomic_bool cap_episode;
 
-/* macros every daemon needs for PcSession, per SMFIM_ stage */
-static const char *const base_macros[7] = {
-    [SMFIM_CONNECT] = "{daemon_name} {daemon_port} {daemon_addr}",
-    [SMFIM_HELO] = "{tls_version} {cipher} {cipher_bits}",
-    [SMFIM_ENVFROM] = "i {auth_type} {auth_authen} {daemon_port} {tls_version} {cipher} "
+/* macros every daemon needs for PcSession, per stage (those the MTA sends macros at) */
+static const char *const base_macros[PC_STAGE_EOM + 1] = {
+    [PC_STAGE_CONNECT] = "{daemon_name} {daemon_port} {daemon_addr}",
+    [PC_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits}",
+    [PC_STAGE_MAIL] = "i {auth_type} {auth_authen} {daemon_port} {tls_version} {cipher} "
 		      "{cipher_bits}",
-    [SMFIM_ENVRCPT] = "i",
-    [SMFIM_DATA] = "i {auth_authen}",
+    [PC_STAGE_RCPT] = "i",
+    [PC_STAGE_DATA] = "i {auth_authen}",
     /* requested even when unused: Sendmail 8.17 ignores an EOM list without it */
-    [SMFIM_EOH] = "i",
-    [SMFIM_EOM] = "i {auth_type} {auth_authen}",
+    [PC_STAGE_EOH] = "i",
+    [PC_STAGE_EOM] = "i {auth_type} {auth_authen}",
+};
+
+/* the libmilter list each stage's macros go to; -1: the MTA sends none there */
+static const int stage_macro_list[PC_STAGE_EOM + 1] = {
+    [PC_STAGE_CONNECT] = SMFIM_CONNECT, [PC_STAGE_HELO] = SMFIM_HELO,
+    [PC_STAGE_MAIL] = SMFIM_ENVFROM,	[PC_STAGE_RCPT] = SMFIM_ENVRCPT,
+    [PC_STAGE_DATA] = SMFIM_DATA,	[PC_STAGE_HEADER] = -1,
+    [PC_STAGE_EOH] = SMFIM_EOH,		[PC_STAGE_BODY] = -1,
+    [PC_STAGE_EOM] = SMFIM_EOM,
+};
+
+/* the no-reply flag of each stage (0: the protocol has none) */
+static const unsigned long stage_no_reply[PC_STAGE_EOM + 1] = {
+    [PC_STAGE_CONNECT] = SMFIP_NR_CONN, [PC_STAGE_HELO] = SMFIP_NR_HELO,
+    [PC_STAGE_MAIL] = SMFIP_NR_MAIL,	[PC_STAGE_RCPT] = SMFIP_NR_RCPT,
+    [PC_STAGE_DATA] = SMFIP_NR_DATA,	[PC_STAGE_HEADER] = SMFIP_NR_HDR,
+    [PC_STAGE_EOH] = SMFIP_NR_EOH,	[PC_STAGE_BODY] = SMFIP_NR_BODY,
+    [PC_STAGE_EOM] = 0,
 };
 
 /*
@@ -95,6 +121,140 @@ get_session(SMFICTX *ctx)
 	return smfi_getpriv(ctx);
 }
 
+/* what the MTA is asked for: derived from the hooks the descriptor sets */
+static gboolean
+stage_has_hook(const PcMilterDescriptor *descriptor, PcStage stage)
+{
+	const PcMilterHook hooks[PC_STAGE_EOM + 1] = {
+	    [PC_STAGE_CONNECT] = descriptor->on_connect, [PC_STAGE_HELO] = descriptor->on_helo,
+	    [PC_STAGE_MAIL] = descriptor->on_mail,	 [PC_STAGE_RCPT] = descriptor->on_rcpt,
+	    [PC_STAGE_DATA] = descriptor->on_data,	 [PC_STAGE_HEADER] = descriptor->on_header,
+	    [PC_STAGE_EOH] = descriptor->on_eoh,	 [PC_STAGE_BODY] = descriptor->on_body,
+	    [PC_STAGE_EOM] = descriptor->on_eom,
+	};
+
+	return (guint)stage <= PC_STAGE_EOM && hooks[stage] != NULL;
+}
+
+/* TRUE when the stage is sent at all (the session's needs, then the hooks') */
+static gboolean
+stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
+{
+	switch (stage) {
+	case PC_STAGE_CONNECT:
+	case PC_STAGE_HELO: /* HELO and TLS macros for every daemon's session */
+	case PC_STAGE_MAIL:
+	case PC_STAGE_RCPT:
+	case PC_STAGE_EOM:
+		return TRUE;
+	case PC_STAGE_HEADER:
+		/* edits name a header by its instance: every header must be counted */
+		return descriptor->on_header != NULL || descriptor->keep_headers != NULL ||
+		       descriptor->keep_all_headers ||
+		       (descriptor->actions & PC_MILTER_EDIT_HEADERS) != 0;
+	case PC_STAGE_BODY:
+		return descriptor->on_body != NULL || descriptor->count_body;
+	case PC_STAGE_DATA:
+	case PC_STAGE_EOH:
+		return stage_has_hook(descriptor, stage);
+	case PC_STAGE_ABORT:
+	case PC_STAGE_CLOSE:
+		break;
+	}
+	return FALSE;
+}
+
+/* the SMFIP_* protocol bits the descriptor asks for (before the MTA's offer is applied) */
+static unsigned long
+protocol_for(const PcMilterDescriptor *descriptor)
+{
+	static const unsigned long skip[PC_STAGE_EOM + 1] = {
+	    [PC_STAGE_CONNECT] = SMFIP_NOCONNECT, [PC_STAGE_HELO] = SMFIP_NOHELO,
+	    [PC_STAGE_MAIL] = SMFIP_NOMAIL,	  [PC_STAGE_RCPT] = SMFIP_NORCPT,
+	    [PC_STAGE_DATA] = SMFIP_NODATA,	  [PC_STAGE_HEADER] = SMFIP_NOHDRS,
+	    [PC_STAGE_EOH] = SMFIP_NOEOH,	  [PC_STAGE_BODY] = SMFIP_NOBODY,
+	    [PC_STAGE_EOM] = 0,
+	};
+	unsigned long protocol = SMFIP_NOUNKNOWN;
+
+	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+		if (!stage_wanted(descriptor, stage))
+			protocol |= skip[stage];
+		else if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) == 0)
+			protocol |= stage_no_reply[stage];
+	}
+	return protocol;
+}
+
+/* the SMFIF_* actions the descriptor asks for */
+static unsigned long
+actions_for(const PcMilterDescriptor *descriptor)
+{
+	unsigned long actions = 0;
+
+	if ((descriptor->actions & PC_MILTER_EDIT_HEADERS) != 0)
+		actions |= SMFIF_ADDHDRS | SMFIF_CHGHDRS;
+	if ((descriptor->actions & PC_MILTER_QUARANTINE) != 0)
+		actions |= SMFIF_QUARANTINE;
+	return actions;
+}
+
+/* applies the message's header edits at EOM; FALSE when the MTA refused one */
+static gboolean
+apply_header_edits(SMFICTX *ctx, PcSession *session, GPtrArray *edits)
+{
+	gboolean ok = TRUE;
+
+	pc_verdict_sort_header_edits(edits);
+	for (guint i = 0; i < edits->len; i++) {
+		const PcHeaderEdit *edit = g_ptr_array_index(edits, i);
+		int rc = MI_FAILURE;
+
+		switch (edit->kind) {
+		case PC_HEADER_ADD:
+			rc = smfi_addheader(ctx, edit->name, edit->value);
+			break;
+		case PC_HEADER_INSERT:
+			rc = smfi_insheader(ctx, (int)MIN(edit->index, (guint)G_MAXINT), edit->name,
+					    edit->value);
+			break;
+		case PC_HEADER_CHANGE:
+		case PC_HEADER_DELETE:
+			rc = smfi_chgheader(ctx, edit->name, (int)MIN(edit->index, (guint)G_MAXINT),
+					    edit->value);
+			break;
+		}
+		if (rc != MI_SUCCESS) {
+			g_warning("%s: %s: the MTA refused a header edit of %s",
+				  pc_session_queue_id(session), milter_desc->name, edit->name);
+			ok = FALSE;
+		}
+	}
+	return ok;
+}
+
+/*
+ * keeps the edits a hook asked for before EOM in the session; at EOM they
+ * are applied with EOM's own, when the message goes on
+ */
+static void
+keep_header_edits(PcSession *session, PcVerdict *verdict)
+{
+	if (verdict->header_edits == NULL || verdict->header_edits->len == 0)
+		return;
+	if ((milter_desc->actions & PC_MILTER_EDIT_HEADERS) == 0) {
+		g_critical("%s: a hook asked for header edits without PC_MILTER_EDIT_HEADERS",
+			   milter_desc->name);
+		return;
+	}
+	if (session->header_edits == NULL)
+		session->header_edits =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)pc_header_edit_free);
+	for (guint i = 0; i < verdict->header_edits->len; i++)
+		g_ptr_array_add(session->header_edits,
+				g_ptr_array_steal_index(verdict->header_edits, i--));
+}
+
 static sfsistat
 apply_verdict(SMFICTX *ctx, PcSession *session, PcVerdict *verdict, PcStage stage)
 {
@@ -142,24 +302,70 @@ apply_verdict(SMFICTX *ctx, PcSession *session, PcVerdict *verdict, PcStage stag
 
 /* runs hook (if any) and applies its verdict; NOREPLY where negotiated */
 static sfsistat
-run_hook(SMFICTX *ctx, PcSession *session, PcMilterHook hook, PcStage stage, guint32 nr_flag)
+run_hook(SMFICTX *ctx, PcSession *session, PcMilterHook hook, PcStage stage)
 {
 	g_auto(PcVerdict) verdict;
+	gboolean no_reply = (session->milter_no_reply & PC_STAGE_MASK(stage)) != 0;
 
 	pc_verdict_init(&verdict);
 	if (hook != NULL)
 		hook(session, session->config, &verdict);
-	if (verdict.action == PC_ACTION_CONTINUE && !verdict.log &&
-	    (session->milter_no_reply & nr_flag) != 0)
+	if (stage != PC_STAGE_EOM)
+		keep_header_edits(session, &verdict);
+	if (verdict.action == PC_ACTION_CONTINUE && !verdict.log && no_reply)
 		return SMFIS_NOREPLY;
-	if ((session->milter_no_reply & nr_flag) != 0 && verdict.action != PC_ACTION_CONTINUE) {
-		/* a step we promised not to answer cannot refuse: a bug in the descriptor */
-		g_critical("%s: hook at %s refused a step negotiated as no-reply", milter_desc->name,
+	if (no_reply && verdict.action != PC_ACTION_CONTINUE) {
+		/* a stage we promised not to answer cannot refuse: a bug in the descriptor */
+		g_critical("%s: hook at %s refused a stage not in refuse_at", milter_desc->name,
 			   pc_stage_to_string(stage));
 		pc_verdict_log(&verdict, session, milter_desc->name, stage);
 		return SMFIS_NOREPLY;
 	}
+	if (no_reply) {
+		pc_verdict_log(&verdict, session, milter_desc->name, stage);
+		return SMFIS_NOREPLY;
+	}
 	return apply_verdict(ctx, session, &verdict, stage);
+}
+
+/* counts the connection against the cap; one log line per episode of hitting it */
+static gboolean
+connection_open(void)
+{
+	guint open = atomic_fetch_add(&open_connections, 1) + 1;
+
+	if (open <= connection_cap)
+		return TRUE;
+	pc_stats_counter_inc(refused_connections_counter);
+	if (!atomic_exchange(&cap_episode, TRUE))
+		g_warning("%s: %u connections open, over the cap of %u ([global] "
+			  "max_connections, bounded by the descriptor limit): new connections "
+			  "are tempfailed (logged once until it eases)",
+			  milter_desc->name, open, connection_cap);
+	return FALSE;
+}
+
+static void
+connection_closed(void)
+{
+	guint open = atomic_fetch_sub(&open_connections, 1) - 1;
+
+	/* eased: well below the cap again */
+	if (open <= connection_cap - connection_cap / 10 && atomic_load(&cap_episode) &&
+	    atomic_exchange(&cap_episode, FALSE))
+		g_message("%s: %u connections open, below the cap of %u again", milter_desc->name,
+			  open, connection_cap);
+}
+
+static void
+session_destroy(PcSession *session)
+{
+	if (session == NULL)
+		return;
+	if (milter_desc->on_close != NULL)
+		milter_desc->on_close(session, session->config);
+	pc_session_free(session);
+	connection_closed();
 }
 
 static PcSession *
@@ -169,6 +375,11 @@ ensure_session(SMFICTX *ctx)
 
 	if (session == NULL) {
 		session = pc_session_new(milter_store, g_get_monotonic_time());
+		session->over_cap = !connection_open();
+		if (milter_desc->connection_new != NULL) {
+			session->connection_data = milter_desc->connection_new(session);
+			session->connection_data_free = milter_desc->connection_free;
+		}
 		smfi_setpriv(ctx, session);
 	}
 	return session;
@@ -176,10 +387,10 @@ ensure_session(SMFICTX *ctx)
 
 /* (transfer full) the names requested at stage: the base list plus the daemon's */
 static char *
-macro_list(const PcMilterDescriptor *descriptor, int stage)
+macro_list(const PcMilterDescriptor *descriptor, PcStage stage)
 {
 	g_autofree char *list =
-	    g_strjoin(" ", base_macros[stage],
+	    g_strjoin(" ", base_macros[stage] != NULL ? base_macros[stage] : "",
 		      descriptor->macros[stage] != NULL ? descriptor->macros[stage] : "", NULL);
 
 	return g_strdup(g_strstrip(list));
@@ -192,16 +403,14 @@ macro_list(const PcMilterDescriptor *descriptor, int stage)
 static void
 print_macro_lists(const PcMilterDescriptor *descriptor)
 {
-	static const char *const stage_names[SMFIM_LAST + 1] = {
-	    [SMFIM_CONNECT] = "connect", [SMFIM_HELO] = "helo", [SMFIM_ENVFROM] = "mail",
-	    [SMFIM_ENVRCPT] = "rcpt",	 [SMFIM_DATA] = "data", [SMFIM_EOH] = "eoh",
-	    [SMFIM_EOM] = "eom",
-	};
+	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+		g_autofree char *list = NULL;
 
-	for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
-		g_autofree char *list = macro_list(descriptor, stage);
-
-		printf("%s %s\n", stage_names[stage], list);
+		if (stage_macro_list[stage] < 0)
+			continue;
+		list = macro_list(descriptor, stage);
+		printf("%s %s\n", stage == PC_STAGE_MAIL ? "mail" : pc_stage_to_string(stage),
+		       list);
 	}
 }
 
@@ -211,54 +420,28 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	     unsigned long *pf3)
 {
 	PcSession *session = ensure_session(ctx);
-	const PcSteps steps = milter_desc->steps;
-	unsigned long protocol = 0;
+	/* only what the MTA offers */
+	unsigned long protocol = protocol_for(milter_desc) & f1;
 
-	gboolean want_headers = (steps & PC_STEP_HEADER) != 0 ||
-				milter_desc->keep_headers != NULL || milter_desc->keep_all_headers;
-	gboolean want_body = (steps & PC_STEP_BODY) != 0 || milter_desc->count_body;
-
-	/* skip what no hook needs; do not wait for answers a hook never gives */
-	if ((steps & PC_STEP_HELO) == 0 && milter_desc->macros[SMFIM_HELO] == NULL)
-		protocol |= SMFIP_NOHELO;
-	if ((steps & PC_STEP_DATA) == 0)
-		protocol |= SMFIP_NODATA;
-	if (!want_headers)
-		protocol |= SMFIP_NOHDRS;
-	else if ((steps & PC_STEP_HEADER) == 0)
-		protocol |= SMFIP_NR_HDR;
-	if ((steps & PC_STEP_EOH) == 0)
-		protocol |= SMFIP_NOEOH;
-	if (!want_body)
-		protocol |= SMFIP_NOBODY;
-	else if ((steps & PC_STEP_BODY) == 0)
-		protocol |= SMFIP_NR_BODY;
-	protocol |= SMFIP_NOUNKNOWN;
-	if ((steps & PC_STEP_CONNECT) == 0)
-		protocol |= SMFIP_NR_CONN;
-	if ((steps & PC_STEP_HELO) == 0)
-		protocol |= SMFIP_NR_HELO;
-	if ((steps & PC_STEP_MAIL) == 0)
-		protocol |= SMFIP_NR_MAIL;
-	if ((steps & PC_STEP_RCPT) == 0)
-		protocol |= SMFIP_NR_RCPT;
-	protocol &= f1; /* only what the MTA offers */
-
-	*pf0 = (milter_desc->actions | SMFIF_SETSYMLIST) & f0;
+	*pf0 = (actions_for(milter_desc) | SMFIF_SETSYMLIST) & f0;
 	*pf1 = protocol;
 	*pf2 = 0;
 	*pf3 = 0;
-	session->milter_no_reply =
-	    (guint32)(protocol & (SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT |
-				  SMFIP_NR_HDR | SMFIP_NR_BODY));
-
+	session->milter_no_reply = 0;
+	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+		if (stage_no_reply[stage] != 0 && (protocol & stage_no_reply[stage]) != 0)
+			session->milter_no_reply |= PC_STAGE_MASK(stage);
+	}
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
-		for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
-			g_autofree char *list = macro_list(milter_desc, stage);
+		for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+			g_autofree char *list = NULL;
 
-			if (smfi_setsymlist(ctx, stage, list) != MI_SUCCESS)
-				g_warning("%s: smfi_setsymlist(%d) failed", milter_desc->name,
-					  stage);
+			if (stage_macro_list[stage] < 0)
+				continue;
+			list = macro_list(milter_desc, stage);
+			if (smfi_setsymlist(ctx, stage_macro_list[stage], list) != MI_SUCCESS)
+				g_warning("%s: smfi_setsymlist(%s) failed", milter_desc->name,
+					  pc_stage_to_string(stage));
 		}
 	}
 	return SMFIS_CONTINUE;
@@ -271,44 +454,61 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	PcNetAddress address;
 	gboolean known = pc_net_address_from_sockaddr(hostaddr, &address);
 
+	/* over the connection cap: the MTA tempfails this SMTP session, nothing passes */
+	if (session->over_cap)
+		return SMFIS_TEMPFAIL;
 	session->now_us = g_get_monotonic_time();
 	pc_session_pin_config(session, &config_slot);
 	pc_session_set_client(session, hostname, known ? &address : NULL);
 	pc_session_capture(session, PC_STAGE_CONNECT, macro_lookup, ctx);
 	if (session->listener == NULL &&
-	    pc_config_warn_once(session->config, PC_CONFIG_WARN_UNKNOWN_LISTENER))
+	    pc_config_warn_once(session->config, PC_CONFIG_WARN_UNKNOWN_LISTENER)) {
+		g_autoptr(GString) name = g_string_new(NULL);
+
+		/* the name is the MTA's: escaped like every value in a log line */
+		pc_log_append_safe(name, session->daemon_name != NULL ? session->daemon_name
+								      : "(not sent)");
 		g_warning("%s: no [listener.*] matches {daemon_name}=%s {daemon_port}=%" G_GINT64_FORMAT
 			  "; treating such connections as role mx (logged once per configuration)",
-			  milter_desc->name,
-			  session->daemon_name != NULL ? session->daemon_name : "(not sent)",
-			  session->daemon_port);
+			  milter_desc->name, name->str, session->daemon_port);
+	}
 	if (session->macro_dropped != NULL)
 		g_info("%s: macro %s over %d bytes ignored", milter_desc->name,
 		       session->macro_dropped, PC_SESSION_MAX_MACRO);
-	return run_hook(ctx, session, milter_desc->on_connect, PC_STAGE_CONNECT, SMFIP_NR_CONN);
+	return run_hook(ctx, session, milter_desc->on_connect, PC_STAGE_CONNECT);
+}
+
+/* the session of a callback after connect; NULL (tempfail) when there is none */
+static PcSession *
+stage_session(SMFICTX *ctx)
+{
+	PcSession *session = get_session(ctx);
+
+	if (session == NULL || session->config == NULL)
+		return NULL;
+	session->now_us = g_get_monotonic_time();
+	return session;
 }
 
 static sfsistat
 cb_helo(SMFICTX *ctx, char *helo)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	pc_session_set_helo(session, helo);
 	pc_session_capture(session, PC_STAGE_HELO, macro_lookup, ctx);
-	return run_hook(ctx, session, milter_desc->on_helo, PC_STAGE_HELO, SMFIP_NR_HELO);
+	return run_hook(ctx, session, milter_desc->on_helo, PC_STAGE_HELO);
 }
 
 static sfsistat
 cb_envfrom(SMFICTX *ctx, char **argv)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	/* a new transaction: forget any leftovers, see the newest configuration */
 	pc_session_reset_message(session);
 	pc_session_pin_config(session, &config_slot);
@@ -317,21 +517,33 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	pc_session_set_mail_parameters(session, argv != NULL && argv[0] != NULL
 						    ? (const char *const *)argv + 1
 						    : NULL);
-	return run_hook(ctx, session, milter_desc->on_mail, PC_STAGE_MAIL, SMFIP_NR_MAIL);
+	if (milter_desc->message_new != NULL)
+		pc_session_set_message_data(session, milter_desc->message_new(session),
+					    milter_desc->message_free);
+	return run_hook(ctx, session, milter_desc->on_mail, PC_STAGE_MAIL);
 }
 
 static sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 	sfsistat status;
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	pc_session_capture(session, PC_STAGE_RCPT, macro_lookup, ctx);
 	pc_session_set_current_rcpt(session, argv != NULL ? argv[0] : NULL);
-	status = run_hook(ctx, session, milter_desc->on_rcpt, PC_STAGE_RCPT, SMFIP_NR_RCPT);
+	if (session->recipients->len >= PC_SESSION_MAX_RECIPIENTS &&
+	    (milter_desc->refuse_at & PC_STAGE_MASK(PC_STAGE_RCPT)) != 0) {
+		g_auto(PcVerdict) verdict;
+
+		session->recipients_overflow = TRUE;
+		pc_verdict_init(&verdict);
+		pc_verdict_set(&verdict, PC_ACTION_TEMPFAIL, "452", "4.5.3", "too-many-recipients",
+			       "Too many recipients");
+		return apply_verdict(ctx, session, &verdict, PC_STAGE_RCPT);
+	}
+	status = run_hook(ctx, session, milter_desc->on_rcpt, PC_STAGE_RCPT);
 	if (status == SMFIS_CONTINUE || status == SMFIS_NOREPLY)
 		pc_session_accept_current_rcpt(session);
 	return status;
@@ -340,13 +552,12 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 cb_data(SMFICTX *ctx)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, ctx);
-	return run_hook(ctx, session, milter_desc->on_data, PC_STAGE_DATA, 0);
+	return run_hook(ctx, session, milter_desc->on_data, PC_STAGE_DATA);
 }
 
 static gboolean
@@ -366,15 +577,17 @@ keep_header(const char *name)
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 	sfsistat status;
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
 	if (name == NULL)
-		return SMFIS_CONTINUE;
+		return (session->milter_no_reply & PC_STAGE_MASK(PC_STAGE_HEADER)) != 0
+			   ? SMFIS_NOREPLY
+			   : SMFIS_CONTINUE;
 	pc_session_add_header(session, name, value, keep_header(name));
-	status = run_hook(ctx, session, milter_desc->on_header, PC_STAGE_HEADER, SMFIP_NR_HDR);
+	status = run_hook(ctx, session, milter_desc->on_header, PC_STAGE_HEADER);
 	session->current_header = NULL;
 	return status;
 }
@@ -382,19 +595,18 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 cb_eoh(SMFICTX *ctx)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, ctx);
-	return run_hook(ctx, session, milter_desc->on_eoh, PC_STAGE_EOH, 0);
+	return run_hook(ctx, session, milter_desc->on_eoh, PC_STAGE_EOH);
 }
 
 static sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
 	sfsistat status;
 
 	if (session == NULL)
@@ -402,7 +614,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	session->body_bytes += (gint64)len;
 	session->current_body = chunk;
 	session->current_body_len = len;
-	status = run_hook(ctx, session, milter_desc->on_body, PC_STAGE_BODY, SMFIP_NR_BODY);
+	status = run_hook(ctx, session, milter_desc->on_body, PC_STAGE_BODY);
 	session->current_body = NULL;
 	session->current_body_len = 0;
 	return status;
@@ -411,14 +623,22 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 static sfsistat
 cb_eom(SMFICTX *ctx)
 {
-	PcSession *session = get_session(ctx);
+	PcSession *session = stage_session(ctx);
+	g_auto(PcVerdict) verdict;
 	sfsistat status;
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
-	session->now_us = g_get_monotonic_time();
 	pc_session_capture(session, PC_STAGE_EOM, macro_lookup, ctx);
-	status = run_hook(ctx, session, milter_desc->on_eom, PC_STAGE_EOM, 0);
+	pc_verdict_init(&verdict);
+	if (milter_desc->on_eom != NULL)
+		milter_desc->on_eom(session, session->config, &verdict);
+	keep_header_edits(session, &verdict);
+	status = apply_verdict(ctx, session, &verdict, PC_STAGE_EOM);
+	/* edits go with a message that goes on; a refused one is not the MTA's any more */
+	if ((status == SMFIS_CONTINUE || status == SMFIS_ACCEPT) && session->header_edits != NULL &&
+	    session->header_edits->len > 0 && !apply_header_edits(ctx, session, session->header_edits))
+		status = SMFIS_TEMPFAIL;
 	pc_session_reset_message(session);
 	return status;
 }
@@ -430,7 +650,7 @@ cb_abort(SMFICTX *ctx)
 
 	if (session == NULL)
 		return SMFIS_CONTINUE;
-	if (milter_desc->on_abort != NULL) {
+	if (milter_desc->on_abort != NULL && session->config != NULL) {
 		g_auto(PcVerdict) verdict;
 
 		pc_verdict_init(&verdict);
@@ -447,9 +667,7 @@ cb_close(SMFICTX *ctx)
 	PcSession *session = get_session(ctx);
 
 	smfi_setpriv(ctx, NULL);
-	if (session != NULL && milter_desc->on_close != NULL)
-		milter_desc->on_close(session, session->config);
-	pc_session_free(session);
+	session_destroy(session);
 	return SMFIS_CONTINUE;
 }
 
@@ -598,40 +816,34 @@ drop_privileges(const DropPlan *plan, GError **error)
 	return TRUE;
 }
 
-static void
-warn_restart_keys(const PcConfig *old_config, const PcConfig *new_config)
+/*
+ * the one identity for reading files: the config, domains.d, maps and keys are
+ * read as the daemon's user at start (after the drop) and at every reload
+ * (the reload thread runs as that user), so a file that starts fine also
+ * reloads fine. error names the user when reading failed.
+ */
+static PcConfig *
+load_config(GError **error)
 {
-	const PcGlobalConfig *a = pc_config_get_global(old_config);
-	const PcGlobalConfig *b = pc_config_get_global(new_config);
-	const PcDaemonBase *da = pc_config_get_daemon(old_config);
-	const PcDaemonBase *db = pc_config_get_daemon(new_config);
-	struct {
-		const char *name;
-		const char *before;
-		const char *after;
-	} keys[] = {
-	    {"[global] store", a->store, b->store},
-	    {"[global] statistics", a->statistics, b->statistics},
-	    {"[global] user", a->user, b->user},
-	    {"[global] group", a->group, b->group},
-	    {"socket", da->socket, db->socket},
-	    {"pid_file", da->pid_file, db->pid_file},
-	    {"statistics", da->statistics, db->statistics},
-	};
+	PcConfig *config = pc_config_load_full(config_path, milter_desc->schema,
+					       milter_desc->extra_schemas, error);
 
-	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++) {
-		if (g_strcmp0(keys[i].before, keys[i].after) != 0)
-			g_warning("reload: %s changed; it takes effect at the next restart",
-				  keys[i].name);
+	if (config == NULL && geteuid() != 0) {
+		struct passwd pw;
+		struct passwd *result = NULL;
+		char buf[1024];
+
+		if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &result) == 0 && result != NULL)
+			g_prefix_error(error, "reading as user %s: ", pw.pw_name);
 	}
+	return config;
 }
 
 static void
 reload_config(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PcConfig) config = pc_config_load_full(config_path, milter_desc->schema,
-							  milter_desc->extra_schemas, &error);
+	g_autoptr(PcConfig) config = load_config(&error);
 	g_autoptr(PcConfig) old_config = NULL;
 
 	if (config == NULL) {
@@ -640,12 +852,17 @@ reload_config(void)
 		return;
 	}
 	old_config = pc_config_slot_acquire(&config_slot);
-	warn_restart_keys(old_config, config);
+	pc_config_keep_restart_values(config, old_config);
 	pc_config_slot_replace(&config_slot, config);
+	if (milter_desc->reconfigure != NULL)
+		milter_desc->reconfigure(config);
 	pc_stats_counter_inc(reload_ok_counter);
 	g_message("reload: configuration %s loaded (%u domain files, %u listeners)", config_path,
 		  pc_config_get_n_domain_files(config), pc_config_get_n_listeners(config));
 }
+
+static atomic_bool stopping;
+static pthread_t reload_pthread;
 
 static gpointer
 signal_thread(gpointer data)
@@ -655,9 +872,12 @@ signal_thread(gpointer data)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	reload_pthread = pthread_self();
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);
 
+		if (atomic_load(&stopping))
+			return NULL;
 		if (sig < 0) {
 			if (errno == EINTR)
 				continue;
@@ -699,6 +919,13 @@ register_common_metrics(void)
 		    "portcullis_config_reloads_total", "Configuration reloads", ok);
 		reload_failed_counter = pc_stats_counter_register(
 		    "portcullis_config_reloads_total", "Configuration reloads", failed);
+	}
+	{
+		g_autofree char *labels = g_strdup_printf("daemon=\"%s\"", milter_desc->name);
+
+		refused_connections_counter = pc_stats_counter_register(
+		    "portcullis_connections_refused_total",
+		    "MTA connections tempfailed over the connection cap", labels);
 	}
 }
 
@@ -828,20 +1055,202 @@ open_milter_socket(const char *spec, const DropPlan *plan, GError **error)
 	return TRUE;
 }
 
+/* descriptors kept for the daemon itself: store pool, statistics, logs, files */
+#define RESERVED_DESCRIPTORS 64
+
+/*
+ * connection_cap_for: the soft descriptor limit goes up to the hard one,
+ * and the connection cap stays below what is left after the daemon's own
+ * descriptors, so libmilter's accept loop never meets EMFILE (it spins
+ * there, silently)
+ */
+static guint
+connection_cap_for(const PcGlobalConfig *global)
+{
+	struct rlimit limit;
+	guint64 usable;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+		return (guint)global->max_connections;
+	if (limit.rlim_cur < limit.rlim_max) {
+		struct rlimit raised = {.rlim_cur = limit.rlim_max, .rlim_max = limit.rlim_max};
+
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+			limit = raised;
+		else
+			g_warning("cannot raise the descriptor limit from %llu to %llu: %s",
+				  (unsigned long long)limit.rlim_cur,
+				  (unsigned long long)limit.rlim_max, g_strerror(errno));
+	}
+	usable = limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT : (guint64)limit.rlim_cur;
+	usable = usable > 2 * RESERVED_DESCRIPTORS ? usable - RESERVED_DESCRIPTORS : usable / 2;
+	if ((guint64)global->max_connections <= usable)
+		return (guint)global->max_connections;
+	g_warning("[global] max_connections = %" G_GINT64_FORMAT
+		  " is more than the descriptor limit (%llu) leaves; capping at %" G_GUINT64_FORMAT,
+		  global->max_connections, (unsigned long long)limit.rlim_cur, usable);
+	return (guint)usable;
+}
+
+/* writes a possibly multi-line error, each line prefixed with ident */
+static void
+print_error(const char *ident, const char *message)
+{
+	g_auto(GStrv) lines = g_strsplit(message, "\n", -1);
+
+	for (gsize i = 0; lines[i] != NULL; i++)
+		fprintf(stderr, "%s: %s\n", ident, lines[i]);
+}
+
+/* the socket's directory must exist; nothing is created or removed here */
+static gboolean
+check_socket_directory(const char *spec, GError **error)
+{
+	const char *path = NULL;
+	g_autofree char *dir = NULL;
+
+	if (!unix_socket_path(spec, &path))
+		return TRUE;
+	dir = g_path_get_dirname(path);
+	if (g_file_test(dir, G_FILE_TEST_IS_DIR))
+		return TRUE;
+	g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT, "socket: directory %s does not exist",
+		    dir);
+	return FALSE;
+}
+
+/*
+ * -n as root with a [global] user: a child drops to that user and loads the
+ * file as the daemon would after start-up and at reload. Its errors go to
+ * stderr; FALSE when it failed.
+ */
+static gboolean
+check_as_user(const DropPlan *plan, const char *ident)
+{
+	pid_t child;
+	int status = 0;
+
+	fflush(stdout);
+	fflush(stderr);
+	child = fork();
+	if (child < 0) {
+		fprintf(stderr, "%s: fork: %s\n", ident, g_strerror(errno));
+		return FALSE;
+	}
+	if (child == 0) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(PcConfig) config = NULL;
+
+		if (!drop_privileges(plan, &error)) {
+			print_error(ident, error->message);
+			_exit(1);
+		}
+		config = load_config(&error);
+		if (config == NULL) {
+			print_error(ident, error->message);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* -n: every section as every daemon would load it, the user, group and socket directory */
+static int
+check_config(const PcMilterDescriptor *descriptor, const Options *options, const char *ident)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = load_config(&error);
+	gboolean ok = TRUE;
+	DropPlan plan = {0};
+
+	if (descriptor->all_daemons != NULL) {
+		g_autoptr(GError) all_error = NULL;
+
+		/* the daemon's own errors are among them: print this list only */
+		if (!pc_config_check_all(config_path, descriptor->all_daemons, &all_error)) {
+			print_error(ident, all_error->message);
+			ok = FALSE;
+		} else if (config == NULL) {
+			print_error(ident, error->message);
+			ok = FALSE;
+		}
+	} else if (config == NULL) {
+		print_error(ident, error->message);
+		ok = FALSE;
+	}
+	if (config == NULL)
+		return 1;
+	g_clear_error(&error);
+	if (!plan_privilege_drop(pc_config_get_global(config), config_path, &plan, &error)) {
+		print_error(ident, error->message);
+		g_clear_error(&error);
+		ok = FALSE;
+	}
+	if (!check_socket_directory(options->socket != NULL ? options->socket
+							    : pc_config_get_daemon(config)->socket,
+				    &error)) {
+		fprintf(stderr, "%s: %s: [%s] %s\n", ident, config_path, descriptor->name,
+			error->message);
+		g_clear_error(&error);
+		ok = FALSE;
+	}
+	if (ok && plan.drop && !check_as_user(&plan, ident))
+		ok = FALSE;
+	g_free(plan.user);
+	if (!ok)
+		return 1;
+	if (options->verbose) {
+		g_autofree char *described = pc_config_describe(config);
+
+		fputs(described, stdout);
+	}
+	printf("%s: configuration %s is valid (%u listeners, %u domain files)\n", ident,
+	       config_path, pc_config_get_n_listeners(config),
+	       pc_config_get_n_domain_files(config));
+	return 0;
+}
+
+/* the reload thread, stopped at teardown */
+static GThread *reload_thread;
+
+static void
+stop_reload_thread(void)
+{
+	if (reload_thread == NULL)
+		return;
+	atomic_store(&stopping, TRUE);
+	pthread_kill(reload_pthread, SIGUSR1);
+	g_thread_join(g_steal_pointer(&reload_thread));
+}
+
+/* after smfi_main: connection threads end as their MTAs close; wait a little for them */
+static gboolean
+wait_for_connections(void)
+{
+	for (int i = 0; i < 500 && atomic_load(&open_connections) > 0; i++)
+		g_usleep(10000);
+	return atomic_load(&open_connections) == 0;
+}
+
 static int
 run(const PcMilterDescriptor *descriptor, const Options *options, const char *ident)
 {
 	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) bootstrap = NULL;
 	g_autoptr(PcConfig) config = NULL;
 	const PcGlobalConfig *global;
-	const char *socket_spec;
+	g_autofree char *socket_spec = NULL;
+	g_autofree char *pid_file = NULL;
 	const char *socket_path = NULL;
 	DropPlan plan;
 	sigset_t set;
 	struct smfiDesc desc = {
 	    .xxfi_name = (char *)ident,
 	    .xxfi_version = SMFI_VERSION,
-	    .xxfi_flags = descriptor->actions,
+	    .xxfi_flags = actions_for(descriptor),
 	    .xxfi_connect = cb_connect,
 	    .xxfi_helo = cb_helo,
 	    .xxfi_envfrom = cb_envfrom,
@@ -857,22 +1266,22 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	};
 	int status;
 
-	config = pc_config_load_full(config_path, descriptor->schema, descriptor->extra_schemas,
-				     &error);
-	if (config == NULL) {
-		fprintf(stderr, "%s: %s\n", ident, error->message);
+	/* refuse_at names stages with hooks, and only those the protocol can answer */
+	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+		if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) != 0 &&
+		    !stage_has_hook(descriptor, stage))
+			g_error("%s: refuse_at names %s, which has no hook", ident,
+				pc_stage_to_string(stage));
+	}
+
+	/* as started (root): what is needed before the socket opens */
+	bootstrap = load_config(&error);
+	if (bootstrap == NULL) {
+		print_error(ident, error->message);
 		return 1;
 	}
-	if (options->check) {
-		g_autofree char *described = pc_config_describe(config);
-
-		if (options->verbose)
-			fputs(described, stdout);
-		printf("%s: configuration %s is valid (%u listeners, %u domain files)\n", ident,
-		       config_path, pc_config_get_n_listeners(config),
-		       pc_config_get_n_domain_files(config));
-		return 0;
-	}
+	if (options->check)
+		return check_config(descriptor, options, ident);
 
 	/*
 	 * before any thread exists (the metrics listener, libmilter's): every
@@ -889,9 +1298,11 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 
 	pc_log_init(ident, options->foreground ? PC_LOG_TARGET_STDERR : PC_LOG_TARGET_SYSLOG);
 	pc_log_set_verbose(options->verbose);
-	global = pc_config_get_global(config);
-	socket_spec =
-	    options->socket != NULL ? options->socket : pc_config_get_daemon(config)->socket;
+	global = pc_config_get_global(bootstrap);
+	socket_spec = g_strdup(options->socket != NULL ? options->socket
+						       : pc_config_get_daemon(bootstrap)->socket);
+	pid_file = g_strdup(pc_config_get_daemon(bootstrap)->pid_file);
+	connection_cap = connection_cap_for(global);
 
 	milter_store = pc_store_new_with_options(
 	    global->store,
@@ -902,15 +1313,6 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	    &error);
 	if (milter_store == NULL) {
 		g_critical("%s: [global] store: %s", config_path, error->message);
-		return 1;
-	}
-	register_common_metrics();
-	if (descriptor->init != NULL && !descriptor->init(config, &error)) {
-		g_critical("%s", error->message);
-		return 1;
-	}
-	if (!serve_statistics(config, descriptor, &error)) {
-		g_critical("%s: %s", config_path, error->message);
 		return 1;
 	}
 	if (!plan_privilege_drop(global, config_path, &plan, &error)) {
@@ -926,29 +1328,64 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		return 1;
 	}
 	unix_socket_path(socket_spec, &socket_path);
-	if (pc_config_get_daemon(config)->pid_file != NULL &&
-	    !write_pid_file(pc_config_get_daemon(config)->pid_file, &error)) {
-		g_critical("%s: pid_file: %s", config_path, error->message);
-		return 1;
-	}
+	/* a slow or silent MTA connection gives its thread back after this */
+	smfi_settimeout((int)(global->milter_timeout / G_USEC_PER_SEC));
 	if (!drop_privileges(&plan, &error)) {
 		g_critical("%s", error->message);
 		return 1;
 	}
 	g_free(plan.user);
 
-	pc_config_slot_init(&config_slot, config);
-	g_thread_unref(g_thread_new("reload", signal_thread, NULL));
+	/* as the daemon's user: the snapshot it runs with, read as every reload will be */
+	config = plan.drop ? load_config(&error) : pc_config_ref(bootstrap);
+	if (config == NULL) {
+		g_critical("%s (files must be readable by the daemon's user: it reads them at "
+			   "start and at every reload)",
+			   error->message);
+		return 1;
+	}
+	if (pid_file != NULL && !write_pid_file(pid_file, &error)) {
+		g_critical("%s: [%s] pid_file: %s (written as the daemon's user, which removes it "
+			   "at exit)",
+			   config_path, descriptor->name, error->message);
+		return 1;
+	}
+	register_common_metrics();
+	if (descriptor->init != NULL && !descriptor->init(config, &error)) {
+		g_critical("%s", error->message);
+		return 1;
+	}
+	if (descriptor->reconfigure != NULL)
+		descriptor->reconfigure(config);
+	if (!serve_statistics(config, descriptor, &error)) {
+		g_critical("%s: %s", config_path, error->message);
+		return 1;
+	}
 
-	g_message("starting: version %s, config %s, socket %s, %u listeners, %u domain files",
+	pc_config_slot_init(&config_slot, config);
+	reload_thread = g_thread_new("reload", signal_thread, NULL);
+
+	g_message("starting: version %s, config %s, socket %s, %u listeners, %u domain files, "
+		  "at most %u connections",
 		  PC_VERSION, config_path, socket_spec, pc_config_get_n_listeners(config),
-		  pc_config_get_n_domain_files(config));
+		  pc_config_get_n_domain_files(config), connection_cap);
 	status = smfi_main();
 	g_message("stopping");
 
+	/* teardown in reverse */
+	stop_reload_thread();
 	pc_stats_stop();
-	if (pc_config_get_daemon(config)->pid_file != NULL)
-		unlink(pc_config_get_daemon(config)->pid_file);
+	if (wait_for_connections()) {
+		if (descriptor->deinit != NULL)
+			descriptor->deinit();
+		pc_config_slot_clear(&config_slot);
+		g_clear_pointer(&milter_store, pc_store_free);
+	} else {
+		g_warning("%u connections still open at exit; not freeing what they use",
+			  atomic_load(&open_connections));
+	}
+	if (pid_file != NULL && unlink(pid_file) != 0)
+		g_warning("cannot remove pid file %s: %s", pid_file, g_strerror(errno));
 	if (socket_path != NULL)
 		unlink(socket_path);
 	return status == MI_SUCCESS ? 0 : 1;

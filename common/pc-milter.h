@@ -1,19 +1,36 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pc-milter: the libmilter skeleton every daemon runs in, and the only code
- * that calls smfi_*.
+ * that calls smfi_* or includes libmilter's headers.
  *
  * A daemon's main() is `return pc_milter_main(&relay_milter, argc, argv);`.
- * The descriptor names the daemon, its config schema, the milter actions and
- * steps it needs, the extra macros it wants per stage, and its hooks. This
- * file owns the rest: options (-c -p -f -n -V -v -M), config load and reload
- * (SIGHUP and SIGUSR1), logging, the statistics listener, the store, socket
- * set-up (a stale unix socket is removed; a path that is not a socket is an
- * error), privilege drop, the pid file, negotiation with smfi_setsymlist,
- * macro capture into the PcSession, applying verdicts, and teardown.
+ * The descriptor names the daemon, its config schemas, the hooks it has, the
+ * stages where those hooks may refuse, the actions it may take (header
+ * edits, quarantine) and its per-connection and per-message state. What is
+ * asked of the MTA is derived from that:
+ *
+ *  - a stage is sent when a hook for it is set, or when the session needs it
+ *    (CONNECT, HELO, MAIL and RCPT always: they fill the PcSession; headers
+ *    when headers are kept or edited; the body when counted);
+ *  - the MTA waits for an answer only at the stages in `refuse_at` (and at
+ *    EOM, which always has one); elsewhere hooks observe and the MTA is told
+ *    not to wait (SMFIP_NR_*);
+ *  - header actions are negotiated only with PC_MILTER_EDIT_HEADERS.
+ *
+ * This file owns the rest: options (-c -p -f -n -V -v -M), config load and
+ * reload (SIGHUP and SIGUSR1), logging, the statistics listener, the store,
+ * socket set-up (a stale unix socket is removed; a path that is not a socket
+ * is an error), the descriptor limit, the connection cap, privilege drop, the
+ * pid file, macro capture into the PcSession, applying verdicts and header
+ * edits, and teardown in reverse order.
+ *
+ * Files are read with one identity: as the daemon's [global] user, at start
+ * and at every reload (see docs/DESIGN.md, "Who reads which file").
  *
  * Thread-safety: pc_milter_main() runs once per process. Hooks run on
- * libmilter's worker threads, one connection's hooks serialised.
+ * libmilter's worker threads, one connection's hooks serialised; init,
+ * reconfigure and deinit run on the main or reload thread, never while a
+ * hook of the same kind runs.
  */
 #pragma once
 
@@ -26,18 +43,16 @@
 
 G_BEGIN_DECLS
 
-/* the steps a daemon's hooks run at (others are skipped or not waited for) */
+/* a set of stages: PC_STAGE_MASK(PC_STAGE_RCPT) | ... */
+typedef guint PcStageMask;
+#define PC_STAGE_MASK(stage) (1u << (stage))
+
+/* what a daemon may do to a message besides answering */
 typedef enum {
-	PC_STEP_CONNECT = 1 << 0,
-	PC_STEP_HELO = 1 << 1,
-	PC_STEP_MAIL = 1 << 2,
-	PC_STEP_RCPT = 1 << 3,
-	PC_STEP_DATA = 1 << 4,
-	PC_STEP_HEADER = 1 << 5,
-	PC_STEP_EOH = 1 << 6,
-	PC_STEP_BODY = 1 << 7,
-	PC_STEP_EOM = 1 << 8,
-} PcSteps;
+	PC_MILTER_ACTIONS_NONE = 0,
+	PC_MILTER_EDIT_HEADERS = 1 << 0, /* add, insert, change and delete headers */
+	PC_MILTER_QUARANTINE = 1 << 1,	 /* PC_ACTION_QUARANTINE at EOM (hold queue) */
+} PcMilterActions;
 
 /* a hook decides into verdict; CONTINUE when it has nothing to say */
 typedef void (*PcMilterHook)(PcSession *session, const PcConfig *config, PcVerdict *verdict);
@@ -47,17 +62,33 @@ typedef struct {
 	const PcConfigSchema *schema;
 	/* more sections the daemon reads ([rate.NAME], [greylist]); NULL-terminated, or NULL */
 	const PcConfigSchema *const *extra_schemas;
-	gulong actions;	 /* SMFIF_* the daemon may use (ADDHDRS, QUARANTINE...) */
-	PcSteps steps;	 /* steps whose hooks can refuse (the MTA waits for them) */
+	/*
+	 * every daemon's schemas (terminated by a NULL schema), so that -n checks
+	 * the whole file as all daemons would load it; NULL = only this one's
+	 */
+	const PcConfigDaemonSchemas *all_daemons;
+	PcMilterActions actions;
+	/* stages whose hook may refuse: the MTA waits for the answer there */
+	PcStageMask refuse_at;
 	/*
 	 * added to the port of [global] statistics, so that daemons sharing one
 	 * config listen on distinct ports: relay 0, auth 1, rate 2, verify 3, sign 4
 	 */
 	guint statistics_offset;
-	/* extra macro names per stage (SMFIM_CONNECT..SMFIM_EOH), space separated */
-	const char *macros[7];
-	/* start-up, after the config is loaded and before the socket opens */
+	/*
+	 * extra macro names per stage (PC_STAGE_CONNECT..PC_STAGE_EOM, the
+	 * stages the MTA sends macros at), space separated, or NULL
+	 */
+	const char *macros[PC_STAGE_EOM + 1];
+	/*
+	 * start-up, once the config is loaded as the daemon's user and before the
+	 * socket accepts: metrics registration. Error: the daemon does not start.
+	 */
 	gboolean (*init)(const PcConfig *config, GError **error);
+	/* after init and after every successful reload: process-wide settings */
+	void (*reconfigure)(const PcConfig *config);
+	/* at exit, after the last connection: frees what init made */
+	void (*deinit)(void);
 	/*
 	 * headers copied into session->headers for the daemon: names
 	 * (case-insensitive, NULL-terminated), or keep_all_headers
@@ -65,6 +96,18 @@ typedef struct {
 	const char *const *keep_headers;
 	gboolean keep_all_headers;
 	gboolean count_body; /* body_bytes counted without a body hook */
+	/*
+	 * per-connection state: made when the connection opens
+	 * (session->connection_data), freed with the session
+	 */
+	gpointer (*connection_new)(PcSession *session);
+	GDestroyNotify connection_free;
+	/*
+	 * per-message state: made at MAIL (session->message_data), freed after
+	 * EOM, at abort, at close and at the next MAIL
+	 */
+	gpointer (*message_new)(PcSession *session);
+	GDestroyNotify message_free;
 	PcMilterHook on_connect;
 	PcMilterHook on_helo;
 	PcMilterHook on_mail;
@@ -72,7 +115,7 @@ typedef struct {
 	PcMilterHook on_data;
 	PcMilterHook on_header; /* session->current_header */
 	PcMilterHook on_eoh;
-	PcMilterHook on_body; /* session->current_body, current_body_len */
+	PcMilterHook on_body; /* session->current_body, current_body_len: each chunk as sent */
 	PcMilterHook on_eom;
 	PcMilterHook on_abort; /* no verdict is applied */
 	/* the connection ends (also after a refusal); config may be NULL */

@@ -35,6 +35,8 @@ pc_session_new(PcStore *store, gint64 now_us)
 	session->mail_size = -1;
 	session->recipients = g_ptr_array_new();
 	session->headers = g_array_new(FALSE, FALSE, sizeof(PcHeader));
+	/* keys live in the chunk, cleared with it */
+	session->header_counts = g_hash_table_new(g_str_hash, g_str_equal);
 	return session;
 }
 
@@ -43,8 +45,9 @@ pc_session_free(PcSession *session)
 {
 	if (session == NULL)
 		return;
-	if (session->daemon_data != NULL && session->daemon_data_free != NULL)
-		session->daemon_data_free(session->daemon_data);
+	pc_session_reset_message(session);
+	if (session->connection_data != NULL && session->connection_data_free != NULL)
+		session->connection_data_free(session->connection_data);
 	pc_session_unpin_config(session);
 	g_free(session->client_name);
 	g_free(session->helo);
@@ -57,6 +60,8 @@ pc_session_free(PcSession *session)
 	g_string_chunk_free(session->chunk);
 	g_ptr_array_unref(session->recipients);
 	g_array_unref(session->headers);
+	g_hash_table_unref(session->header_counts);
+	g_clear_pointer(&session->header_edits, g_ptr_array_unref);
 	g_free(session);
 }
 
@@ -145,6 +150,13 @@ capture_queue_id(PcSession *session, PcMacroLookup lookup, gpointer data)
 
 	if (!macro_value(session, lookup, data, "i", &value) || value[0] == '\0')
 		return;
+	/* it starts every log line: a CR, LF or ", " in it would forge one */
+	if (strlen(value) > 64)
+		return;
+	for (const char *c = value; *c != '\0'; c++) {
+		if (!g_ascii_isalnum(*c))
+			return;
+	}
 	if (g_strcmp0(session->queue_id, value) != 0)
 		session->queue_id = g_string_chunk_insert(session->chunk, value);
 }
@@ -280,12 +292,41 @@ pc_session_set_mail_parameters(PcSession *session, const char *const *parameters
 	}
 }
 
-void
+gboolean
 pc_session_accept_current_rcpt(PcSession *session)
 {
-	g_return_if_fail(session != NULL);
-	if (session->current_rcpt != NULL && session->recipients->len < PC_SESSION_MAX_RECIPIENTS)
-		g_ptr_array_add(session->recipients, (gpointer)session->current_rcpt);
+	g_return_val_if_fail(session != NULL, FALSE);
+	if (session->current_rcpt == NULL)
+		return TRUE;
+	if (session->recipients->len >= PC_SESSION_MAX_RECIPIENTS) {
+		session->recipients_overflow = TRUE;
+		return FALSE;
+	}
+	g_ptr_array_add(session->recipients, (gpointer)session->current_rcpt);
+	return TRUE;
+}
+
+/* the header's instance number: 1 for the first of its name in this message */
+static guint
+count_header(PcSession *session, const char *name)
+{
+	g_autofree char *lower = g_ascii_strdown(name, -1);
+	gpointer key = NULL;
+	gpointer value = NULL;
+	guint count;
+
+	if (g_hash_table_lookup_extended(session->header_counts, lower, &key, &value)) {
+		count = GPOINTER_TO_UINT(value) + 1;
+		g_hash_table_insert(session->header_counts, key, GUINT_TO_POINTER(count));
+		return count;
+	}
+	if (g_hash_table_size(session->header_counts) >= PC_SESSION_MAX_HEADER_NAMES) {
+		session->headers_overflow = TRUE;
+		return 0;
+	}
+	g_hash_table_insert(session->header_counts, g_string_chunk_insert(session->chunk, lower),
+			    GUINT_TO_POINTER(1));
+	return 1;
 }
 
 gboolean
@@ -301,6 +342,7 @@ pc_session_add_header(PcSession *session, const char *name, const char *value, g
 	/* borrowed for the hook of this callback; copied below only when kept */
 	session->header_now.name = name;
 	session->header_now.value = value;
+	session->header_now.instance = count_header(session, name);
 	session->current_header = &session->header_now;
 	session->header_bytes += strlen(name) + strlen(value) + 2;
 	if (session->headers_overflow || session->headers->len >= PC_SESSION_MAX_HEADERS ||
@@ -312,6 +354,7 @@ pc_session_add_header(PcSession *session, const char *name, const char *value, g
 		return TRUE;
 	header.name = g_string_chunk_insert(session->chunk, name);
 	header.value = g_string_chunk_insert(session->chunk, value);
+	header.instance = session->header_now.instance;
 	g_array_append_val(session->headers, header);
 	return TRUE;
 }
@@ -334,16 +377,13 @@ pc_session_find_header(const PcSession *session, const char *name)
 guint
 pc_session_count_headers(const PcSession *session, const char *name)
 {
-	guint n = 0;
+	g_autofree char *lower = NULL;
 
 	g_return_val_if_fail(session != NULL, 0);
 	g_return_val_if_fail(name != NULL, 0);
 
-	for (guint i = 0; i < session->headers->len; i++) {
-		if (g_ascii_strcasecmp(g_array_index(session->headers, PcHeader, i).name, name) == 0)
-			n++;
-	}
-	return n;
+	lower = g_ascii_strdown(name, -1);
+	return GPOINTER_TO_UINT(g_hash_table_lookup(session->header_counts, lower));
 }
 
 gboolean
@@ -354,9 +394,24 @@ pc_session_is_authenticated(const PcSession *session)
 }
 
 void
+pc_session_set_message_data(PcSession *session, gpointer data, GDestroyNotify free_func)
+{
+	g_return_if_fail(session != NULL);
+	if (session->message_data != NULL && session->message_data_free != NULL)
+		session->message_data_free(session->message_data);
+	session->message_data = data;
+	session->message_data_free = free_func;
+}
+
+void
 pc_session_reset_message(PcSession *session)
 {
 	g_return_if_fail(session != NULL);
+	pc_session_set_message_data(session, NULL, NULL);
+	if (session->header_edits != NULL)
+		g_ptr_array_set_size(session->header_edits, 0);
+	g_hash_table_remove_all(session->header_counts);
+	session->recipients_overflow = FALSE;
 	session->queue_id = NULL;
 	session->sender = NULL;
 	session->current_rcpt = NULL;

@@ -34,16 +34,29 @@
 
 G_BEGIN_DECLS
 
-#define PC_SESSION_MAX_MACRO	  512
-#define PC_SESSION_MAX_RECIPIENTS 1000 /* Postfix smtpd_recipient_limit default */
+#define PC_SESSION_MAX_MACRO 512
+/*
+ * recipients kept per message: Postfix's smtpd_recipient_limit default. A
+ * daemon that answers RCPT refuses the ones past it ("452 4.5.3 Too many
+ * recipients", RFC 5321 4.5.3.1.10); one that does not sees
+ * recipients_overflow set and the first PC_SESSION_MAX_RECIPIENTS only.
+ */
+#define PC_SESSION_MAX_RECIPIENTS 1000
 /* headers kept per message: Postfix's header_size_limit is 100 KiB per header */
-#define PC_SESSION_MAX_HEADERS	   1000
+#define PC_SESSION_MAX_HEADERS	    1000
 #define PC_SESSION_MAX_HEADER_BYTES (1024 * 1024)
+/*
+ * distinct header names counted per message (every header is counted, kept
+ * or not, so that an edit can name its instance); past this a new name gets
+ * instance 0 ("unknown") and can be neither changed nor deleted
+ */
+#define PC_SESSION_MAX_HEADER_NAMES 4096
 
 /* one header as the MTA passed it (name without ':', value unfolded by the MTA) */
 typedef struct {
 	const char *name;  /* in the message chunk */
 	const char *value; /* in the message chunk */
+	guint instance;	   /* 1 for the first header of this name in the message; 0 unknown */
 } PcHeader;
 
 typedef enum {
@@ -88,9 +101,11 @@ typedef struct {
 	char *auth_type;
 	const char *macro_dropped; /* static name of the last over-long macro, or NULL */
 	guint n_transactions;
-	guint32 milter_no_reply; /* SMFIP_NR_* agreed for this connection (pc-milter only) */
-	gpointer daemon_data; /* the daemon's own per-connection state */
-	GDestroyNotify daemon_data_free;
+	guint32 milter_no_reply; /* PcStageMask negotiated as no-reply (pc-milter only) */
+	gboolean over_cap;	 /* opened over the connection cap (pc-milter only) */
+	/* the daemon's own per-connection state (PcMilterDescriptor.connection_new) */
+	gpointer connection_data;
+	GDestroyNotify connection_data_free;
 
 	/* message: everything below lives in chunk and is reset per message */
 	GStringChunk *chunk;
@@ -98,7 +113,9 @@ typedef struct {
 	const char *sender;   /* MAIL argument as received */
 	const char *current_rcpt; /* the RCPT argument being decided */
 	GPtrArray *recipients;	  /* accepted RCPT arguments (const char *, in chunk) */
+	gboolean recipients_overflow; /* more than PC_SESSION_MAX_RECIPIENTS were offered */
 	GArray *headers;	  /* PcHeader kept for the daemon (see pc_session_add_header) */
+	GHashTable *header_counts; /* lowercased name (in chunk) -> headers seen of that name */
 	gsize header_bytes;	  /* bytes of all headers seen, kept or not */
 	gboolean headers_overflow; /* more than the limits above: not all were kept */
 	const PcHeader *current_header; /* the header being decided (header hook): borrowed */
@@ -107,6 +124,11 @@ typedef struct {
 	gint64 mail_size;	  /* SIZE= of MAIL (RFC 1870), -1 when not given */
 	const guchar *current_body; /* the chunk being passed (body hook), not owned */
 	gsize current_body_len;
+	/* the daemon's own per-message state (PcMilterDescriptor.message_new) */
+	gpointer message_data;
+	GDestroyNotify message_data_free;
+	/* header edits asked for before EOM, applied with EOM's (PcHeaderEdit *) */
+	GPtrArray *header_edits;
 } PcSession;
 
 /* (transfer full) a session for one connection; now_us stamps it */
@@ -150,31 +172,50 @@ void pc_session_set_current_rcpt(PcSession *session, const char *rcpt);
  * or NULL). Only SIZE= is kept (mail_size); a malformed value is ignored.
  */
 void pc_session_set_mail_parameters(PcSession *session, const char *const *parameters);
-void pc_session_accept_current_rcpt(PcSession *session);
+
+/*
+ * pc_session_accept_current_rcpt:
+ * Adds current_rcpt to recipients. Returns FALSE, and sets
+ * recipients_overflow, when PC_SESSION_MAX_RECIPIENTS are already kept.
+ */
+gboolean pc_session_accept_current_rcpt(PcSession *session);
 
 /*
  * pc_session_add_header:
- * Records a header's size and, when keep is TRUE, copies it into the message
- * part (bounded by PC_SESSION_MAX_HEADERS/_BYTES; past them headers_overflow
- * is set and the header is not kept). Sets current_header either way, for
- * the daemon's header hook: it borrows name and value, valid only during
- * that callback. Returns FALSE when over the limits.
+ * Counts the header by name (every header: its instance number is what a
+ * change or delete names to the MTA), records its size and, when keep is
+ * TRUE, copies it into the message part (bounded by
+ * PC_SESSION_MAX_HEADERS/_BYTES; past them headers_overflow is set and the
+ * header is not kept). Sets current_header either way, for the daemon's
+ * header hook: it borrows name and value, valid only during that callback.
+ * Returns FALSE when over the limits.
  */
 gboolean pc_session_add_header(PcSession *session, const char *name, const char *value,
 			       gboolean keep);
 
 /* (transfer none) the first kept header called name (case-insensitive), or NULL */
 const PcHeader *pc_session_find_header(const PcSession *session, const char *name);
-/* number of kept headers called name */
+/* number of headers called name seen so far in the message, kept or not */
 guint pc_session_count_headers(const PcSession *session, const char *name);
 
 /* TRUE when the client authenticated ({auth_authen} seen) */
 gboolean pc_session_is_authenticated(const PcSession *session);
 
-/* ends the message part; the connection part stays */
+/*
+ * pc_session_set_message_data:
+ * The daemon's per-message state, freed with free_func by the next
+ * pc_session_reset_message() (after EOM, at abort, at close, at MAIL).
+ */
+void pc_session_set_message_data(PcSession *session, gpointer data, GDestroyNotify free_func);
+
+/* ends the message part (and frees message_data); the connection part stays */
 void pc_session_reset_message(PcSession *session);
 
-/* "NOQUEUE" until a queue id is known */
+/*
+ * "NOQUEUE" until a queue id is known. The MTA's value is kept only when it
+ * is 1..64 letters and digits (Postfix and Sendmail ids are), so it can start
+ * a log line as it is; anything else is ignored.
+ */
 const char *pc_session_queue_id(const PcSession *session);
 
 G_END_DECLS

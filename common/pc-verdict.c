@@ -39,6 +39,144 @@ pc_verdict_clear(PcVerdict *verdict)
 	g_clear_pointer(&verdict->text, g_free);
 	if (verdict->fields != NULL)
 		g_string_free(g_steal_pointer(&verdict->fields), TRUE);
+	g_clear_pointer(&verdict->header_edits, g_ptr_array_unref);
+}
+
+void
+pc_header_edit_free(PcHeaderEdit *edit)
+{
+	if (edit == NULL)
+		return;
+	g_free(edit->name);
+	g_free(edit->value);
+	g_free(edit);
+}
+
+void
+pc_verdict_lookup_failed(PcVerdict *verdict, PcOnError on_error, const char *reason)
+{
+	g_return_if_fail(verdict != NULL);
+	if (on_error == PC_ON_ERROR_ACCEPT) {
+		pc_verdict_note(verdict, reason);
+		return;
+	}
+	pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.3.0", reason,
+		       "Temporary lookup failure");
+}
+
+static gboolean
+valid_header_name(const char *name)
+{
+	gsize len = name != NULL ? strnlen(name, 101) : 0;
+
+	if (len == 0 || len > 100)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (name[i] <= 0x20 || name[i] >= 0x7f || name[i] == ':')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* no CR, no bare LF: an LF must start a continuation line, or the MTA ends the header there */
+static gboolean
+valid_header_value(const char *value)
+{
+	gsize len = value != NULL ? strnlen(value, PC_VERDICT_MAX_HEADER_VALUE + 1) : 0;
+
+	if (value == NULL || len > PC_VERDICT_MAX_HEADER_VALUE)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		if (value[i] == '\r')
+			return FALSE;
+		if (value[i] == '\n' && value[i + 1] != ' ' && value[i + 1] != '\t')
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean
+add_edit(PcVerdict *verdict, PcHeaderEditKind kind, guint index, const char *name,
+	 const char *value)
+{
+	PcHeaderEdit *edit;
+
+	if (!valid_header_name(name) || (kind != PC_HEADER_DELETE && !valid_header_value(value)) ||
+	    ((kind == PC_HEADER_CHANGE || kind == PC_HEADER_DELETE) && index == 0)) {
+		g_critical("header edit refused: bad name, value or instance for %s",
+			   valid_header_name(name) ? name : "(invalid name)");
+		return FALSE;
+	}
+	edit = g_new0(PcHeaderEdit, 1);
+	edit->kind = kind;
+	edit->index = index;
+	edit->name = g_strdup(name);
+	edit->value = kind != PC_HEADER_DELETE ? g_strdup(value) : NULL;
+	if (verdict->header_edits == NULL)
+		verdict->header_edits =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)pc_header_edit_free);
+	g_ptr_array_add(verdict->header_edits, edit);
+	return TRUE;
+}
+
+gboolean
+pc_verdict_add_header(PcVerdict *verdict, const char *name, const char *value)
+{
+	g_return_val_if_fail(verdict != NULL, FALSE);
+	return add_edit(verdict, PC_HEADER_ADD, 0, name, value);
+}
+
+gboolean
+pc_verdict_insert_header(PcVerdict *verdict, guint position, const char *name, const char *value)
+{
+	g_return_val_if_fail(verdict != NULL, FALSE);
+	return add_edit(verdict, PC_HEADER_INSERT, position, name, value);
+}
+
+gboolean
+pc_verdict_change_header(PcVerdict *verdict, const char *name, guint instance, const char *value)
+{
+	g_return_val_if_fail(verdict != NULL, FALSE);
+	return add_edit(verdict, PC_HEADER_CHANGE, instance, name, value);
+}
+
+gboolean
+pc_verdict_delete_header(PcVerdict *verdict, const char *name, guint instance)
+{
+	g_return_val_if_fail(verdict != NULL, FALSE);
+	return add_edit(verdict, PC_HEADER_DELETE, instance, name, NULL);
+}
+
+static int
+edit_rank(const PcHeaderEdit *edit)
+{
+	return edit->kind == PC_HEADER_CHANGE || edit->kind == PC_HEADER_DELETE ? 0
+	       : edit->kind == PC_HEADER_INSERT					? 1
+										: 2;
+}
+
+/* stable by construction: ties keep the order asked (g_ptr_array_sort is a merge sort) */
+static gint
+compare_edits(gconstpointer a, gconstpointer b)
+{
+	const PcHeaderEdit *x = *(PcHeaderEdit *const *)a;
+	const PcHeaderEdit *y = *(PcHeaderEdit *const *)b;
+	int rank = edit_rank(x) - edit_rank(y);
+	int by_name;
+
+	if (rank != 0 || edit_rank(x) != 0)
+		return rank;
+	by_name = g_ascii_strcasecmp(x->name, y->name);
+	if (by_name != 0)
+		return by_name;
+	return x->index > y->index ? -1 : x->index < y->index ? 1 : 0;
+}
+
+void
+pc_verdict_sort_header_edits(GPtrArray *edits)
+{
+	g_return_if_fail(edits != NULL);
+	g_ptr_array_sort(edits, compare_edits);
 }
 
 void
@@ -112,6 +250,7 @@ pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char
 	g_return_val_if_fail(verdict != NULL, NULL);
 	g_return_val_if_fail(session != NULL, NULL);
 
+	/* the queue id is letters and digits only (pc_session_queue_id) */
 	g_string_append_printf(line, "%s: %s: action=%s, stage=%s", pc_session_queue_id(session),
 			       daemon, pc_action_to_string(verdict->action),
 			       pc_stage_to_string(stage));

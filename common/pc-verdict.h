@@ -35,6 +35,32 @@ const char *pc_action_to_string(PcAction action);
 /* longest reply text libmilter passes on (smfi_setreply refuses more) */
 #define PC_VERDICT_MAX_TEXT 900
 
+/*
+ * a header edit a hook asks for. pc-milter keeps those asked for before EOM
+ * and applies them all at EOM, when the message goes on (not after a
+ * refusal): changes and deletes first, each name's highest instance first
+ * (so no edit shifts the instance another names), then inserts, then adds.
+ */
+typedef enum {
+	PC_HEADER_ADD,	  /* at the end */
+	PC_HEADER_INSERT, /* at position index, 0 = the top */
+	PC_HEADER_CHANGE, /* the index-th header called name (1 = first) gets value */
+	PC_HEADER_DELETE, /* the index-th header called name is removed */
+} PcHeaderEditKind;
+
+typedef struct {
+	PcHeaderEditKind kind;
+	guint index;
+	char *name;
+	char *value; /* NULL for DELETE */
+} PcHeaderEdit;
+
+void pc_header_edit_free(PcHeaderEdit *edit);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcHeaderEdit, pc_header_edit_free)
+
+/* longest header value an edit may carry: Postfix's header_size_limit */
+#define PC_VERDICT_MAX_HEADER_VALUE (100 * 1024)
+
 typedef struct {
 	PcAction action;
 	char code[4];	  /* "554"; "" = the MTA's default reply */
@@ -43,6 +69,7 @@ typedef struct {
 	const char *reason; /* static tag for logs and metric labels, or NULL */
 	GString *fields;  /* extra ", key=value" pairs for the log line, or NULL */
 	gboolean log;	  /* log even a continue (pc_verdict_note) */
+	GPtrArray *header_edits; /* PcHeaderEdit, in the order asked; NULL when none */
 } PcVerdict;
 
 void pc_verdict_init(PcVerdict *verdict);
@@ -60,6 +87,35 @@ void pc_verdict_set(PcVerdict *verdict, PcAction action, const char *code, const
 
 /* a continue that is still worth a log line (e.g. a signal in log-only mode) */
 void pc_verdict_note(PcVerdict *verdict, const char *reason);
+
+/*
+ * pc_verdict_lookup_failed:
+ * A lookup the decision needed failed (store, map, DNS). on_error is the
+ * daemon's [DAEMON] on_error: TEMPFAIL gives "451 4.3.0 Temporary lookup
+ * failure", ACCEPT a continue that is still logged. reason is static.
+ */
+void pc_verdict_lookup_failed(PcVerdict *verdict, PcOnError on_error, const char *reason);
+
+/*
+ * Header edits (see PcHeaderEdit). name must be a field name (1..100
+ * printable ASCII bytes, no ':'); value may be folded ("\n" followed by a
+ * space or tab, as the MTA expects it), has no CR or NUL and is at most
+ * PC_VERDICT_MAX_HEADER_VALUE bytes; instance is 1-based (PcHeader.instance).
+ * Each returns FALSE, and asks for nothing, when an argument breaks these
+ * rules: a bug in the caller, so it is also a g_critical.
+ */
+gboolean pc_verdict_add_header(PcVerdict *verdict, const char *name, const char *value);
+gboolean pc_verdict_insert_header(PcVerdict *verdict, guint position, const char *name,
+				  const char *value);
+gboolean pc_verdict_change_header(PcVerdict *verdict, const char *name, guint instance,
+				  const char *value);
+gboolean pc_verdict_delete_header(PcVerdict *verdict, const char *name, guint instance);
+
+/*
+ * pc_verdict_sort_header_edits:
+ * Orders edits (PcHeaderEdit *) the way they are applied (see PcHeaderEdit).
+ */
+void pc_verdict_sort_header_edits(GPtrArray *edits);
 
 /* appends ", key=value" with value escaped */
 void pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value);

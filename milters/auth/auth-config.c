@@ -3,19 +3,17 @@
  * auth-config: the [auth] section. Only senders may be set per domain (who
  * may send as that domain's addresses); the rest is one policy per server.
  *
- * The schema's check does more than cross-key checks: it turns require_tls
- * into a role mask and loads sender_login_maps into the process's map cache,
- * storing only the map's generation in the section. A file that cannot be
- * read or parsed fails the load, so at start-up the daemon does not start
- * (the error names the file) and on reload the running configuration, with
- * its map, stays in force.
+ * The schema's check turns require_tls into a role mask; its build hook
+ * loads sender_login_maps into the section, owned by the snapshot. A file
+ * that cannot be read or parsed fails the load, so at start-up the daemon
+ * does not start (the error names the file) and on reload the running
+ * configuration, with its map, stays in force.
  */
 #include "auth-policy.h"
 
 static const char *const on_mx_choices[] = {"reject", "allow", NULL};
 static const char *const tls_choices[] = {"TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL};
 static const char *const signal_choices[] = {"quarantine", "tempfail", "reject", "log", NULL};
-static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
 
 static const PcConfigKey auth_keys[] = {
     {"auth_on_mx", PC_CONFIG_ENUM, "reject", 0, 0, on_mx_choices,
@@ -55,9 +53,6 @@ static const PcConfigKey auth_keys[] = {
     {"signal_action", PC_CONFIG_ENUM, "quarantine", 0, 0, signal_choices,
      G_STRUCT_OFFSET(AuthConfig, signal_action), 0,
      "over a limit: quarantine (hold queue), tempfail, reject or log"},
-    {"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
-     G_STRUCT_OFFSET(AuthConfig, on_error), 0,
-     "when the store or the map cannot answer: tempfail (4xx) or accept"},
 };
 
 static gboolean
@@ -76,8 +71,7 @@ role_from_string(const char *name, PcListenerRole *role_out)
  * check runs on the main section and on every domains.d section, each freshly
  * allocated by pc-config and not yet visible to any other thread: writing the
  * derived fields through the cast is safe (the memory is not const, only the
- * hook's view of it). The derived fields are plain numbers, so pc-config,
- * which frees only the fields its key table describes, leaks nothing.
+ * hook's view of it). The derived field is a plain number.
  */
 static gboolean
 auth_config_check(gconstpointer section, GError **error)
@@ -100,13 +94,43 @@ auth_config_check(gconstpointer section, GError **error)
 	auth->require_tls_roles = roles;
 	if (!auth_senders_validate(auth->senders, error))
 		return FALSE;
-	auth->map_generation = 0;
-	if (auth->sender_login_maps != NULL &&
-	    !auth_maps_cache_load(auth->sender_login_maps, &auth->map_generation, error)) {
+	return TRUE;
+}
+
+/*
+ * the map is read here, when the snapshot is built (at start as the daemon's
+ * user, at reload by the reload thread), never on a connection thread. A
+ * domains.d override names the main file's map (the key is not per domain):
+ * it shares the main section's, so a thousand domain files read the map once.
+ */
+static gboolean
+auth_config_build(gpointer section, gconstpointer main_section, GError **error)
+{
+	AuthConfig *auth = section;
+	const AuthConfig *main_auth = main_section;
+
+	if (auth->sender_login_maps == NULL)
+		return TRUE;
+	if (main_auth != NULL &&
+	    g_strcmp0(main_auth->sender_login_maps, auth->sender_login_maps) == 0) {
+		/* NULL when the main section failed: that error is reported once, there */
+		auth->map = main_auth->map != NULL ? auth_map_ref(main_auth->map) : NULL;
+		return TRUE;
+	}
+	auth->map = auth_map_load(auth->sender_login_maps, error);
+	if (auth->map == NULL) {
 		g_prefix_error(error, "sender_login_maps: ");
 		return FALSE;
 	}
 	return TRUE;
+}
+
+static void
+auth_config_clear(gpointer section)
+{
+	AuthConfig *auth = section;
+
+	g_clear_pointer(&auth->map, auth_map_unref);
 }
 
 const PcConfigSchema auth_config_schema = {
@@ -115,4 +139,6 @@ const PcConfigSchema auth_config_schema = {
     .n_keys = G_N_ELEMENTS(auth_keys),
     .size = sizeof(AuthConfig),
     .check = auth_config_check,
+    .build = auth_config_build,
+    .clear = auth_config_clear,
 };

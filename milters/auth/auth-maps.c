@@ -242,34 +242,6 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 	return map;
 }
 
-/* the file's identity: any change to the file changes one of these */
-typedef struct {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-	struct timespec ctime;
-} FileIdentity;
-
-static void
-identity_from_stat(const struct stat *st, FileIdentity *identity)
-{
-	memset(identity, 0, sizeof(*identity));
-	identity->dev = st->st_dev;
-	identity->ino = st->st_ino;
-	identity->size = st->st_size;
-	identity->mtime = st->st_mtim;
-	identity->ctime = st->st_ctim;
-}
-
-static gboolean
-identity_equal(const FileIdentity *a, const FileIdentity *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
-
 /* the table types whose source is a flat text file in the postmap syntax */
 static const char *const flat_types[] = {"hash", "lmdb", "btree", "cdb", "texthash", NULL};
 
@@ -301,9 +273,9 @@ spec_path(const char *spec, GError **error)
 	return path;
 }
 
-/* reads path through one descriptor, so the identity is the content's */
+/* reads path through one descriptor: the size checked is the size read */
 static char *
-read_file(const char *path, FileIdentity *identity_out, gsize *len_out, GError **error)
+read_file(const char *path, gsize *len_out, GError **error)
 {
 	struct stat st;
 	g_autofree char *text = NULL;
@@ -348,33 +320,25 @@ read_file(const char *path, FileIdentity *identity_out, gsize *len_out, GError *
 	}
 	close(fd);
 	text[done] = '\0';
-	identity_from_stat(&st, identity_out);
 	*len_out = done;
 	return g_steal_pointer(&text);
-}
-
-static AuthMap *
-load_with_identity(const char *path, FileIdentity *identity_out, GError **error)
-{
-	gsize len = 0;
-	g_autofree char *text = read_file(path, identity_out, &len, error);
-
-	if (text == NULL)
-		return NULL;
-	return auth_map_parse(path, text, len, error);
 }
 
 AuthMap *
 auth_map_load(const char *spec, GError **error)
 {
-	FileIdentity identity;
+	g_autofree char *text = NULL;
 	const char *path;
+	gsize len = 0;
 
 	g_return_val_if_fail(spec != NULL, NULL);
 	path = spec_path(spec, error);
 	if (path == NULL)
 		return NULL;
-	return load_with_identity(path, &identity, error);
+	text = read_file(path, &len, error);
+	if (text == NULL)
+		return NULL;
+	return auth_map_parse(path, text, len, error);
 }
 
 /*
@@ -496,133 +460,4 @@ auth_senders_lookup(const char *senders, const char *key, const char *login, gbo
 		return FALSE;
 	*owned_out = data.owned;
 	return TRUE;
-}
-
-/*
- * --- the cache ---
- *
- * One of the few process-wide mutable objects (see docs/DESIGN.md, "Auth
- * daemon"): a handful of slots under one mutex. Files are read and parsed
- * outside the lock; two threads loading the same new file at once (start-up
- * and a reload cannot overlap in pc-milter, but tests may) both parse it
- * and the second insert finds the first's slot.
- */
-
-typedef struct {
-	guint64 generation; /* 0: free slot */
-	char *path;
-	FileIdentity identity;
-	AuthMap *map;
-	guint64 last_used;
-} CacheSlot;
-
-static GMutex cache_lock;
-static CacheSlot cache_slots[AUTH_MAPS_CACHE_SIZE];
-static guint64 cache_generations;
-static guint64 cache_clock;
-
-/* caller holds cache_lock */
-static CacheSlot *
-cache_find(const char *path, const FileIdentity *identity)
-{
-	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
-		CacheSlot *slot = &cache_slots[i];
-
-		if (slot->generation != 0 && strcmp(slot->path, path) == 0 &&
-		    identity_equal(&slot->identity, identity))
-			return slot;
-	}
-	return NULL;
-}
-
-/* caller holds cache_lock: a free slot, else the least recently used one, emptied */
-static CacheSlot *
-cache_victim(void)
-{
-	CacheSlot *victim = &cache_slots[0];
-
-	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
-		if (cache_slots[i].generation == 0)
-			return &cache_slots[i];
-		if (cache_slots[i].last_used < victim->last_used)
-			victim = &cache_slots[i];
-	}
-	g_clear_pointer(&victim->path, g_free);
-	g_clear_pointer(&victim->map, auth_map_unref);
-	victim->generation = 0;
-	return victim;
-}
-
-gboolean
-auth_maps_cache_load(const char *spec, guint64 *generation_out, GError **error)
-{
-	const char *path;
-	struct stat st;
-	FileIdentity identity;
-	g_autoptr(AuthMap) map = NULL;
-
-	g_return_val_if_fail(spec != NULL, FALSE);
-	g_return_val_if_fail(generation_out != NULL, FALSE);
-
-	path = spec_path(spec, error);
-	if (path == NULL)
-		return FALSE;
-	if (stat(path, &st) == 0) {
-		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
-		CacheSlot *slot;
-
-		identity_from_stat(&st, &identity);
-		slot = cache_find(path, &identity);
-		if (slot != NULL) {
-			slot->last_used = ++cache_clock;
-			*generation_out = slot->generation;
-			return TRUE;
-		}
-	}
-	map = load_with_identity(path, &identity, error);
-	if (map == NULL)
-		return FALSE;
-	{
-		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
-		CacheSlot *slot = cache_find(path, &identity);
-
-		if (slot == NULL) {
-			slot = cache_victim();
-			slot->generation = ++cache_generations;
-			slot->path = g_strdup(path);
-			slot->identity = identity;
-			slot->map = g_steal_pointer(&map);
-		}
-		slot->last_used = ++cache_clock;
-		*generation_out = slot->generation;
-	}
-	return TRUE;
-}
-
-AuthMap *
-auth_maps_cache_get(guint64 generation)
-{
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
-
-	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
-		CacheSlot *slot = &cache_slots[i];
-
-		if (generation != 0 && slot->generation == generation) {
-			slot->last_used = ++cache_clock;
-			return auth_map_ref(slot->map);
-		}
-	}
-	return NULL;
-}
-
-void
-auth_maps_cache_clear(void)
-{
-	g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&cache_lock);
-
-	for (gsize i = 0; i < G_N_ELEMENTS(cache_slots); i++) {
-		g_clear_pointer(&cache_slots[i].path, g_free);
-		g_clear_pointer(&cache_slots[i].map, auth_map_unref);
-		cache_slots[i].generation = 0;
-	}
 }

@@ -18,17 +18,12 @@
  * keeps the first, a duplicate key is an error: two owner lists for one key
  * is a mistake the admin must see.
  *
- * The process-wide map cache (auth_maps_cache_*) exists because pc-config
- * has no hook to release what a section's check allocates: the [auth]
- * check loads the map into the cache and stores only its generation number
- * in the section; the glue takes a reference from the cache at MAIL and
- * holds it to the end of the transaction. A generation that is no longer
- * cached makes the glue load the file as it is now (and apply on_error if
- * it cannot be read). See auth_maps_cache_load().
+ * A map is loaded by the [auth] schema's build hook when a configuration
+ * snapshot is built and belongs to that snapshot (AuthConfig.map): a
+ * message sees the map of the configuration it pinned at MAIL.
  *
  * Thread-safety: an AuthMap is immutable after load and may be read from any
- * thread holding a reference. The cache functions are thread-safe (one
- * mutex, never held while a file is read or parsed).
+ * thread holding a reference.
  */
 #pragma once
 
@@ -103,28 +98,5 @@ gboolean auth_senders_lookup(const char *senders, const char *key, const char *l
 /* TRUE when login is one of owners (ASCII case-insensitive, as Postfix compares) */
 gboolean auth_owners_contain(const char *const *owners, const char *login);
 
-/*
- * auth_maps_cache_load:
- * Makes sure the map at spec is in the process's cache and returns its
- * generation (a number > 0 that names this content of this file). A file
- * whose device, inode, size, mtime and ctime are those of a cached entry is
- * not read again, so the check of every domains.d section costs one stat();
- * any change to the file gives a new generation. The cache keeps the
- * AUTH_MAPS_CACHE_SIZE most recently used maps; the running configuration's
- * map is used by every message and so is never the one evicted in practice.
- * Returns: FALSE with the error of auth_map_load().
- */
-#define AUTH_MAPS_CACHE_SIZE 4
-gboolean auth_maps_cache_load(const char *spec, guint64 *generation_out, GError **error);
-
-/*
- * auth_maps_cache_get:
- * Returns: (transfer full) the map of generation, or NULL when it is no
- * longer cached (the caller loads the file again, or applies on_error).
- */
-AuthMap *auth_maps_cache_get(guint64 generation);
-
-/* tests only: drops every cached map */
-void auth_maps_cache_clear(void);
 
 G_END_DECLS

@@ -91,15 +91,10 @@ auth_tls_version_to_string(AuthTlsVersion version)
 	return "unknown";
 }
 
-void
-auth_session_free(gpointer data)
+gpointer
+auth_message_new(PcSession *session)
 {
-	AuthSession *state = data;
-
-	if (state == NULL)
-		return;
-	g_clear_pointer(&state->map, auth_map_unref);
-	g_free(state);
+	return g_new0(AuthMessage, 1);
 }
 
 /*
@@ -166,8 +161,8 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
 	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
 
-	/* the configuration names a map that the glue could not pin */
-	if (auth->map_generation != 0 && map == NULL)
+	/* the configuration names a map the caller does not have: cannot look */
+	if (auth->sender_login_maps != NULL && map == NULL)
 		return PC_LOOKUP_TEMPFAIL;
 	if (login == NULL)
 		return PC_LOOKUP_NOTFOUND;
@@ -224,15 +219,13 @@ format_address(const PcAddress *address)
 }
 
 static void
-lookup_failed(const AuthConfig *auth, AuthReason reason, PcVerdict *verdict, AuthReason *denied_out)
+lookup_failed(const PcSession *session, AuthReason reason, PcVerdict *verdict,
+	      AuthReason *denied_out)
 {
-	if (auth->on_error == AUTH_ON_ERROR_ACCEPT) {
-		pc_verdict_note(verdict, auth_reason_to_string(reason));
-		return;
-	}
-	pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.3.0", auth_reason_to_string(reason),
-		       "Temporary lookup failure");
-	*denied_out = reason;
+	pc_verdict_lookup_failed(verdict, pc_config_get_daemon(session->config)->on_error,
+				 auth_reason_to_string(reason));
+	if (verdict->action == PC_ACTION_TEMPFAIL)
+		*denied_out = reason;
 }
 
 static void
@@ -249,13 +242,13 @@ set_not_owned(PcVerdict *verdict, AuthReason reason, const char *address, const 
  * on_error is accept (noted). field names the address in the log line.
  */
 static gboolean
-require_owned(const AuthConfig *auth, PcSession *session, const AuthSession *state,
+require_owned(const AuthConfig *auth, PcSession *session, const AuthMessage *state,
 	      const PcAddress *address, AuthReason reason, const char *field, PcVerdict *verdict,
 	      AuthReason *denied_out)
 {
 	g_autofree char *shown = format_address(address);
 
-	switch (auth_sender_owned(auth, session->config, state->map, address->local,
+	switch (auth_sender_owned(auth, session->config, auth->map, address->local,
 				  address->domain, session->auth_login)) {
 	case PC_LOOKUP_FOUND:
 		return TRUE;
@@ -268,7 +261,7 @@ require_owned(const AuthConfig *auth, PcSession *session, const AuthSession *sta
 	case PC_LOOKUP_CONFIG:
 		break;
 	}
-	lookup_failed(auth, AUTH_REASON_MAP_ERROR, verdict, denied_out);
+	lookup_failed(session, AUTH_REASON_MAP_ERROR, verdict, denied_out);
 	if (field != NULL)
 		pc_verdict_add_field(verdict, field, shown);
 	return *denied_out == AUTH_REASON_NONE;
@@ -349,7 +342,7 @@ check_role(const AuthConfig *auth, const PcSession *session, PcVerdict *verdict,
 }
 
 static gboolean
-check_envelope(const AuthConfig *auth, PcSession *session, const AuthSession *state,
+check_envelope(const AuthConfig *auth, PcSession *session, const AuthMessage *state,
 	       PcVerdict *verdict, AuthReason *denied_out)
 {
 	const char *sender = session->sender != NULL ? session->sender : "";
@@ -453,7 +446,7 @@ signal_text(AuthSignal signal)
  * logged once per message; tempfail and reject refuse the step.
  */
 static void
-raise_signal(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+raise_signal(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 	     AuthOutcome *outcome, AuthSignal signal, gint64 count, gint64 limit)
 {
 	guint bit = 1u << signal;
@@ -484,13 +477,13 @@ raise_signal(const AuthConfig *auth, PcSession *session, AuthSession *state, PcV
 }
 
 static void
-signal_store_failed(const AuthConfig *auth, PcVerdict *verdict, AuthOutcome *outcome)
+signal_store_failed(const PcSession *session, PcVerdict *verdict, AuthOutcome *outcome)
 {
-	lookup_failed(auth, AUTH_REASON_STORE_ERROR, verdict, &outcome->denied);
+	lookup_failed(session, AUTH_REASON_STORE_ERROR, verdict, &outcome->denied);
 }
 
 static void
-signal_networks(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+signal_networks(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		AuthOutcome *outcome)
 {
 	char network[PC_NET_ADDRESS_STRLEN];
@@ -501,7 +494,7 @@ signal_networks(const AuthConfig *auth, PcSession *session, AuthSession *state, 
 	/* a home or office network, or the /64 an IPv6 host picks addresses from */
 	pc_net_address_network_key(&session->client, 24, 64, network, sizeof(network));
 	if (count_distinct(auth, session, "net", network, &count) != PC_LOOKUP_FOUND) {
-		signal_store_failed(auth, verdict, outcome);
+		signal_store_failed(session, verdict, outcome);
 		return;
 	}
 	if (count > auth->max_networks_per_login)
@@ -510,7 +503,7 @@ signal_networks(const AuthConfig *auth, PcSession *session, AuthSession *state, 
 }
 
 void
-auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		 AuthOutcome *outcome_out)
 {
 	g_return_if_fail(auth != NULL && session != NULL && state != NULL);
@@ -535,7 +528,7 @@ auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthSession *state,
  */
 
 void
-auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		 AuthOutcome *outcome_out)
 {
 	const char *rcpt = session->current_rcpt != NULL ? session->current_rcpt : "";
@@ -558,7 +551,7 @@ auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthSession *state,
 		g_autofree char *lower = g_ascii_strdown(item, -1);
 
 		if (count_distinct(auth, session, "rcpt", lower, &count) != PC_LOOKUP_FOUND) {
-			signal_store_failed(auth, verdict, outcome_out);
+			signal_store_failed(session, verdict, outcome_out);
 			return;
 		}
 	}
@@ -597,7 +590,7 @@ parse_header(const PcHeader *header, gboolean single, AuthReason reason, const c
 }
 
 void
-auth_policy_eoh(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+auth_policy_eoh(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		AuthOutcome *outcome_out)
 {
 	AuthReason *denied = &outcome_out->denied;
@@ -670,7 +663,7 @@ auth_policy_eoh(const AuthConfig *auth, PcSession *session, AuthSession *state, 
  */
 
 void
-auth_policy_eom(const AuthConfig *auth, PcSession *session, AuthSession *state, PcVerdict *verdict,
+auth_policy_eom(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		AuthOutcome *outcome_out)
 {
 	gint64 limits[AUTH_SIGNAL_LAST];

@@ -63,11 +63,6 @@ typedef enum {
 	AUTH_SIGNAL_ACTION_LAST,
 } AuthSignalAction;
 
-typedef enum {
-	AUTH_ON_ERROR_TEMPFAIL,
-	AUTH_ON_ERROR_ACCEPT,
-} AuthOnError;
-
 typedef struct {
 	int auth_on_mx;	     /* AuthOnMx */
 	char **require_tls;  /* role names */
@@ -81,13 +76,13 @@ typedef struct {
 	gint64 max_recipients_per_login; /* 0 = off */
 	gint64 signal_window;		 /* microseconds */
 	int signal_action;		 /* AuthSignalAction */
-	int on_error;			 /* AuthOnError */
-	/*
-	 * filled by the schema's check, not keys: plain values, so a section
-	 * freed by pc-config leaks nothing
-	 */
+	/* filled by the schema's check, not a key */
 	guint require_tls_roles; /* 1 << PcListenerRole */
-	guint64 map_generation;	 /* auth_maps_cache generation; 0 = no map */
+	/*
+	 * sender_login_maps loaded by the schema's build hook: owned by the
+	 * snapshot, released with it (NULL = no map)
+	 */
+	AuthMap *map;
 } AuthConfig;
 
 extern const PcConfigSchema auth_config_schema;
@@ -130,15 +125,15 @@ typedef enum {
 const char *auth_signal_to_string(AuthSignal signal);
 const char *auth_signal_action_to_string(AuthSignalAction action);
 
-/* per-connection state, kept in session->daemon_data */
+/* per-message state (session->message_data) */
 typedef struct {
-	AuthMap *map;  /* pinned by the glue at MAIL for the transaction, or NULL */
 	guint pending; /* AuthSignal bits raised in this message, to quarantine at EOM */
 	guint raised;  /* AuthSignal bits already logged in this message */
 	gint64 counts[AUTH_SIGNAL_LAST]; /* the counts that raised them */
-} AuthSession;
+} AuthMessage;
 
-void auth_session_free(gpointer state);
+/* (transfer full) for PcMilterDescriptor.message_new; freed with g_free */
+gpointer auth_message_new(PcSession *session);
 
 /* what a step did, for the glue's metrics */
 typedef struct {
@@ -171,13 +166,13 @@ PcLookupStatus auth_sender_owned(const AuthConfig *auth, const PcConfig *config,
  * map in state; verdict is left CONTINUE when the step passes.
  * auth_policy_mail also starts the message part of state (signals cleared).
  */
-void auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthSession *state,
+void auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		      PcVerdict *verdict, AuthOutcome *outcome_out);
-void auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthSession *state,
+void auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		      PcVerdict *verdict, AuthOutcome *outcome_out);
-void auth_policy_eoh(const AuthConfig *auth, PcSession *session, AuthSession *state,
+void auth_policy_eoh(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		     PcVerdict *verdict, AuthOutcome *outcome_out);
-void auth_policy_eom(const AuthConfig *auth, PcSession *session, AuthSession *state,
+void auth_policy_eom(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		     PcVerdict *verdict, AuthOutcome *outcome_out);
 
 G_END_DECLS

@@ -2,12 +2,11 @@
 /*
  * portcullis-auth: port roles, TLS minimums, sender ownership and
  * compromised-account signals. The glue between pc-milter and auth-policy:
- * per-connection state, the map pinned for each transaction, metrics, and
- * the hooks.
+ * metrics and the hooks (the map belongs to the config snapshot, the
+ * per-message state to the skeleton).
  */
-#include <libmilter/mfapi.h>
-
 #include "auth-policy.h"
+#include "daemons.h"
 #include "pc-milter.h"
 #include "pc-stats.h"
 
@@ -40,24 +39,10 @@ auth_init(const PcConfig *config, GError **error)
 			    labels);
 		}
 	}
-	if (auth->map_generation != 0) {
-		g_autoptr(AuthMap) map = auth_maps_cache_get(auth->map_generation);
-
-		if (map != NULL)
-			g_info("sender_login_maps %s: %u keys", auth->sender_login_maps,
-			       auth_map_size(map));
-	}
+	if (auth->map != NULL)
+		g_info("sender_login_maps %s: %u keys", auth->sender_login_maps,
+		       auth_map_size(auth->map));
 	return TRUE;
-}
-
-static AuthSession *
-auth_state(PcSession *session)
-{
-	if (session->daemon_data == NULL) {
-		session->daemon_data = g_new0(AuthSession, 1);
-		session->daemon_data_free = auth_session_free;
-	}
-	return session->daemon_data;
 }
 
 static void
@@ -71,43 +56,13 @@ count_outcome(const AuthConfig *auth, const AuthOutcome *outcome)
 	}
 }
 
-/*
- * the map of the configuration pinned at MAIL, held to the end of the
- * transaction. A generation no longer cached (failed reloads pushed it out)
- * falls back to the file as it is now; a file that cannot be read then
- * leaves the map NULL, which the policy treats as a failed lookup (on_error).
- */
-static void
-pin_map(const AuthConfig *auth, AuthSession *state)
-{
-	g_autoptr(GError) error = NULL;
-	guint64 generation = 0;
-
-	g_clear_pointer(&state->map, auth_map_unref);
-	if (auth->map_generation == 0)
-		return;
-	state->map = auth_maps_cache_get(auth->map_generation);
-	if (state->map != NULL)
-		return;
-	if (!auth_maps_cache_load(auth->sender_login_maps, &generation, &error)) {
-		g_warning("sender_login_maps: %s; applying on_error", error->message);
-		return;
-	}
-	g_info("sender_login_maps %s: the running configuration's map is no longer cached; "
-	       "using the file as it is now",
-	       auth->sender_login_maps);
-	state->map = auth_maps_cache_get(generation);
-}
-
 static void
 auth_on_mail(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	const AuthConfig *auth = pc_config_get_section(config);
-	AuthSession *state = auth_state(session);
 	AuthOutcome outcome;
 
-	pin_map(auth, state);
-	auth_policy_mail(auth, session, state, verdict, &outcome);
+	auth_policy_mail(auth, session, session->message_data, verdict, &outcome);
 	count_outcome(auth, &outcome);
 }
 
@@ -117,7 +72,7 @@ auth_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	const AuthConfig *auth = pc_config_get_section(config);
 	AuthOutcome outcome;
 
-	auth_policy_rcpt(auth, session, auth_state(session), verdict, &outcome);
+	auth_policy_rcpt(auth, session, session->message_data, verdict, &outcome);
 	count_outcome(auth, &outcome);
 }
 
@@ -127,7 +82,7 @@ auth_on_eoh(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	const AuthConfig *auth = pc_config_get_section(config);
 	AuthOutcome outcome;
 
-	auth_policy_eoh(auth, session, auth_state(session), verdict, &outcome);
+	auth_policy_eoh(auth, session, session->message_data, verdict, &outcome);
 	count_outcome(auth, &outcome);
 }
 
@@ -135,38 +90,28 @@ static void
 auth_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	const AuthConfig *auth = pc_config_get_section(config);
-	AuthSession *state = auth_state(session);
 	AuthOutcome outcome;
 
-	auth_policy_eom(auth, session, state, verdict, &outcome);
+	auth_policy_eom(auth, session, session->message_data, verdict, &outcome);
 	count_outcome(auth, &outcome);
-	g_clear_pointer(&state->map, auth_map_unref);
-}
-
-static void
-auth_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
-{
-	AuthSession *state = auth_state(session);
-
-	state->pending = 0;
-	g_clear_pointer(&state->map, auth_map_unref);
 }
 
 static const PcMilterDescriptor auth_milter = {
+	.name = "auth",
+	.schema = &auth_config_schema,
+	.all_daemons = portcullis_daemon_schemas,
 	.statistics_offset = 1,
-    .name = "auth",
-    .schema = &auth_config_schema,
-    .actions = SMFIF_QUARANTINE,
-    .steps = PC_STEP_MAIL | PC_STEP_RCPT | PC_STEP_EOH | PC_STEP_EOM,
-    /* HELO stays negotiated (not waited for) so the TLS macros are captured there too */
-    .macros = {[SMFIM_HELO] = ""},
-    .init = auth_init,
-    .keep_headers = auth_headers,
-    .on_mail = auth_on_mail,
-    .on_rcpt = auth_on_rcpt,
-    .on_eoh = auth_on_eoh,
-    .on_eom = auth_on_eom,
-    .on_abort = auth_on_abort,
+	.actions = PC_MILTER_QUARANTINE,
+	.refuse_at = PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) |
+		     PC_STAGE_MASK(PC_STAGE_EOH) | PC_STAGE_MASK(PC_STAGE_EOM),
+	.init = auth_init,
+	.keep_headers = auth_headers,
+	.message_new = auth_message_new,
+	.message_free = g_free,
+	.on_mail = auth_on_mail,
+	.on_rcpt = auth_on_rcpt,
+	.on_eoh = auth_on_eoh,
+	.on_eom = auth_on_eom,
 };
 
 int

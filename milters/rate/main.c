@@ -3,9 +3,9 @@
  * portcullis-rate: rate limits and greylisting. The glue between pc-milter
  * and rate-policy: per-connection state, metrics, and the hooks.
  */
-#include <libmilter/mfapi.h>
 #include <string.h>
 
+#include "daemons.h"
 #include "pc-milter.h"
 #include "pc-stats.h"
 #include "rate-policy.h"
@@ -52,7 +52,6 @@ rate_init(const PcConfig *config, GError **error)
 {
 	guint n_limits = 0;
 	const PcConfigSection *limits = pc_config_get_sections(config, "rate", &n_limits);
-	const RateConfig *rate = pc_config_get_section(config);
 
 	limit_metrics = g_new0(RateLimitMetrics, n_limits);
 	n_limit_metrics = n_limits;
@@ -71,9 +70,24 @@ rate_init(const PcConfig *config, GError **error)
 	pc_stats_gauge_register_func("portcullis_store_keys",
 				     "Keys held by the store (redis: the database's keys)", NULL,
 				     count_store_keys, NULL);
-	/* on_error = tempfail: an outage of the shared store must be heard, not absorbed */
-	pc_store_set_fallback(pc_milter_get_store(), rate->on_error == RATE_ON_ERROR_ACCEPT);
 	return TRUE;
+}
+
+/* at start and at each reload: on_error = tempfail means an outage of the shared store must be heard, not absorbed */
+static void
+rate_reconfigure(const PcConfig *config)
+{
+	pc_store_set_fallback(pc_milter_get_store(),
+			      pc_config_get_daemon(config)->on_error == PC_ON_ERROR_ACCEPT);
+}
+
+static void
+rate_deinit(void)
+{
+	for (guint i = 0; i < n_limit_metrics; i++)
+		g_free(limit_metrics[i].name);
+	g_clear_pointer(&limit_metrics, g_free);
+	n_limit_metrics = 0;
 }
 
 static void
@@ -92,23 +106,13 @@ rate_count(const RateOutcome *outcome)
 	pc_stats_counter_inc(other_counters[outcome->action]);
 }
 
-static RateSession *
-rate_state(PcSession *session)
-{
-	if (session->daemon_data == NULL) {
-		session->daemon_data = rate_session_new();
-		session->daemon_data_free = rate_session_free;
-	}
-	return session->daemon_data;
-}
-
 #define RATE_HOOK(stage)                                                                           \
 	static void rate_on_##stage(PcSession *session, const PcConfig *config,                    \
 				    PcVerdict *verdict)                                            \
 	{                                                                                          \
 		RateOutcome outcome = {0};                                                         \
                                                                                                    \
-		rate_policy_##stage(session, rate_state(session), verdict, &outcome);              \
+		rate_policy_##stage(session, session->connection_data, verdict, &outcome);              \
 		rate_count(&outcome);                                                              \
 	}
 
@@ -121,20 +125,31 @@ static void
 rate_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	/* nothing was committed for the message: forget its tentative amounts */
-	if (session->daemon_data != NULL)
-		rate_session_reset_message(session->daemon_data);
+	rate_session_reset_message(session->connection_data);
+}
+
+static gpointer
+rate_connection_new(PcSession *session)
+{
+	return rate_session_new();
 }
 
 static const PcMilterDescriptor rate_milter = {
+	.name = "rate",
+	.schema = &rate_config_schema,
+	.extra_schemas = rate_extra_schemas,
+	.all_daemons = portcullis_daemon_schemas,
 	.statistics_offset = 2,
-    .name = "rate",
-    .schema = &rate_config_schema,
-    .extra_schemas = rate_extra_schemas,
-    .actions = SMFIF_QUARANTINE,
-    /* CONNECT only counts: a refusal there could carry no text, so MAIL answers it */
-    .steps = PC_STEP_MAIL | PC_STEP_RCPT | PC_STEP_EOM,
-    .count_body = TRUE,
-    .init = rate_init,
+	.actions = PC_MILTER_QUARANTINE,
+	/* CONNECT only counts: a refusal there could carry no text, so MAIL answers it */
+	.refuse_at = PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) |
+		     PC_STAGE_MASK(PC_STAGE_EOM),
+	.count_body = TRUE,
+	.init = rate_init,
+	.reconfigure = rate_reconfigure,
+	.deinit = rate_deinit,
+	.connection_new = rate_connection_new,
+	.connection_free = rate_session_free,
     .on_connect = rate_on_connect,
     .on_mail = rate_on_mail,
     .on_rcpt = rate_on_rcpt,

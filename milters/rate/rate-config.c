@@ -10,7 +10,6 @@
 
 #include "rate-policy.h"
 
-static const char *const on_error_choices[] = {"accept", "tempfail", NULL};
 static const char *const key_choices[] = {
     "client_ip", "client_net",	     "login", "sender", "sender_domain",
     "recipient", "recipient_domain", NULL};
@@ -33,18 +32,18 @@ rate_count_to_string(RateCount count)
 	return "unknown";
 }
 
-static const PcConfigKey rate_keys[] = {
-    {"on_error", PC_CONFIG_ENUM, "accept", 0, 0, on_error_choices,
-     G_STRUCT_OFFSET(RateConfig, on_error), PC_CONFIG_KEY_RESTART,
-     "when the shared store is unreachable: accept (count in memory meanwhile) or "
-     "tempfail"},
-};
-
+/*
+ * [rate] holds only the keys every daemon has (socket, pid_file, statistics,
+ * on_error); on_error defaults to accept: when the shared store is
+ * unreachable, counting goes on in memory meanwhile (a rate limit is a
+ * brake, not a gate worth refusing all mail for)
+ */
 const PcConfigSchema rate_config_schema = {
     .name = "rate",
-    .keys = rate_keys,
-    .n_keys = G_N_ELEMENTS(rate_keys),
+    .keys = NULL,
+    .n_keys = 0,
     .size = sizeof(RateConfig),
+    .on_error_default = "accept",
 };
 
 static const PcConfigKey limit_keys[] = {

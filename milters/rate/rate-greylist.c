@@ -67,13 +67,11 @@ grey_exempt(const RateGreylistConfig *grey, PcSession *session, RateSession *sta
 static RateGreyResult
 grey_store_failed(PcSession *session, PcVerdict *verdict)
 {
-	const RateConfig *rate = pc_config_get_section(session->config);
+	PcOnError on_error = pc_config_get_daemon(session->config)->on_error;
 
-	if (rate->on_error == RATE_ON_ERROR_ACCEPT)
-		pc_verdict_note(verdict, "greylist-store-error");
-	else
-		pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.3.0", "store-error",
-			       "Temporary lookup failure");
+	pc_verdict_lookup_failed(verdict, on_error,
+				 on_error == PC_ON_ERROR_ACCEPT ? "greylist-store-error"
+								: "store-error");
 	return RATE_GREY_ERROR;
 }
 

@@ -285,14 +285,8 @@ rate_decide(PcSession *session, const RateCandidate *candidates, guint n_candida
 static void
 rate_store_failed(const PcSession *session, PcVerdict *verdict)
 {
-	const RateConfig *rate = pc_config_get_section(session->config);
-
-	if (rate->on_error == RATE_ON_ERROR_ACCEPT) {
-		pc_verdict_note(verdict, "store-error");
-		return;
-	}
-	pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.3.0", "store-error",
-		       "Temporary lookup failure");
+	pc_verdict_lookup_failed(verdict, pc_config_get_daemon(session->config)->on_error,
+				 "store-error");
 }
 
 static void

@@ -61,14 +61,9 @@ typedef enum {
 	RATE_ACTION_LAST,
 } RateAction;
 
-typedef enum {
-	RATE_ON_ERROR_ACCEPT,
-	RATE_ON_ERROR_TEMPFAIL,
-} RateOnError;
-
-/* [rate]: the daemon's own section */
+/* [rate]: the daemon's own section; its keys are the common ones (PcDaemonBase) */
 typedef struct {
-	int on_error; /* RateOnError */
+	int unused; /* C wants a member */
 } RateConfig;
 
 /* [rate.NAME]: one limit */

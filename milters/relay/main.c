@@ -3,8 +3,7 @@
  * portcullis-relay: the open-relay guard. The glue between pc-milter and
  * relay-policy: per-connection state, metrics, and the hooks.
  */
-#include <libmilter/mfapi.h>
-
+#include "daemons.h"
 #include "pc-milter.h"
 #include "pc-stats.h"
 #include "relay-policy.h"
@@ -42,20 +41,16 @@ relay_init(const PcConfig *config, GError **error)
 	return TRUE;
 }
 
-static RelaySession *
-relay_state(PcSession *session)
+static gpointer
+relay_connection_new(PcSession *session)
 {
-	if (session->daemon_data == NULL) {
-		session->daemon_data = g_new0(RelaySession, 1);
-		session->daemon_data_free = g_free;
-	}
-	return session->daemon_data;
+	return g_new0(RelaySession, 1);
 }
 
 static void
 relay_on_connect(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
-	relay_policy_connect(pc_config_get_section(config), session, relay_state(session),
+	relay_policy_connect(pc_config_get_section(config), session, session->connection_data,
 			     verdict);
 }
 
@@ -65,7 +60,7 @@ relay_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	RelayReason denied = RELAY_REASON_NONE;
 	gboolean banned_now = FALSE;
 
-	relay_policy_rcpt(pc_config_get_section(config), session, relay_state(session), verdict,
+	relay_policy_rcpt(pc_config_get_section(config), session, session->connection_data, verdict,
 			  &denied, &banned_now);
 	if (denied != RELAY_REASON_NONE)
 		pc_stats_counter_inc(denied_counters[denied]);
@@ -78,9 +73,11 @@ relay_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 static const PcMilterDescriptor relay_milter = {
 	.name = "relay",
 	.schema = &relay_config_schema,
-	.actions = SMFIF_NONE,
-	.steps = PC_STEP_CONNECT | PC_STEP_RCPT,
+	.all_daemons = portcullis_daemon_schemas,
+	.refuse_at = PC_STAGE_MASK(PC_STAGE_CONNECT) | PC_STAGE_MASK(PC_STAGE_RCPT),
 	.init = relay_init,
+	.connection_new = relay_connection_new,
+	.connection_free = g_free,
 	.on_connect = relay_on_connect,
 	.on_rcpt = relay_on_rcpt,
 };

@@ -6,8 +6,6 @@
  */
 #include "relay-policy.h"
 
-static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
-
 static const PcConfigKey relay_keys[] = {
 	{"probe_limit", PC_CONFIG_INT, "10", 0, 1000000, NULL,
 	 G_STRUCT_OFFSET(RelayConfig, probe_limit), 0,
@@ -17,9 +15,6 @@ static const PcConfigKey relay_keys[] = {
 	 "how long relay attempts are remembered"},
 	{"ban_time", PC_CONFIG_DURATION, "1h", PC_USEC(1), PC_USEC(30 * 86400), NULL,
 	 G_STRUCT_OFFSET(RelayConfig, ban_time), 0, "how long a banned client is refused"},
-	{"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
-	 G_STRUCT_OFFSET(RelayConfig, on_error), 0,
-	 "when the store cannot answer: tempfail (4xx) or accept"},
 };
 
 const PcConfigSchema relay_config_schema = {

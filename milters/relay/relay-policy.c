@@ -97,17 +97,6 @@ relay_client_keys(const PcSession *session, RelaySession *state)
 }
 
 static void
-store_failed(const RelayConfig *relay, PcVerdict *verdict)
-{
-	if (relay->on_error == RELAY_ON_ERROR_ACCEPT) {
-		pc_verdict_note(verdict, "store-error");
-		return;
-	}
-	pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.3.0", "store-error",
-		       "Temporary lookup failure");
-}
-
-static void
 set_banned(PcSession *session, PcVerdict *verdict)
 {
 	pc_verdict_set(verdict, PC_ACTION_REJECT, "554", "5.7.1",
@@ -129,7 +118,8 @@ relay_policy_connect(const RelayConfig *relay, PcSession *session, RelaySession 
 		state->banned = TRUE;
 		set_banned(session, verdict);
 	} else if (status != PC_LOOKUP_NOTFOUND) {
-		store_failed(relay, verdict);
+		pc_verdict_lookup_failed(verdict, pc_config_get_daemon(session->config)->on_error,
+					 "store-error");
 	}
 }
 

@@ -25,16 +25,10 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
-	RELAY_ON_ERROR_TEMPFAIL,
-	RELAY_ON_ERROR_ACCEPT,
-} RelayOnError;
-
 typedef struct {
 	gint64 probe_limit;  /* 0 = never ban */
 	gint64 probe_window; /* microseconds */
 	gint64 ban_time;     /* microseconds */
-	int on_error;	     /* RelayOnError */
 } RelayConfig;
 
 extern const PcConfigSchema relay_config_schema;

@@ -452,7 +452,7 @@ else
 	check "-n reports the broken domain file" grep -q "big.test.conf:2: \[rate.per_login\] rate" "$PC_DIR/n.out"
 fi
 rm "$PC_DIR/domains.d/big.test.conf"
-check "-n -v prints every limit" bash -c "'$RATE' -n -v -c '$PC_DIR/all.conf' | grep -q '^\[rate.per_sender_domain\]'"
+check "-n -v prints every limit" bash -c "'$RATE' -n -v -c '$PC_DIR/all.conf' -p 'unix:$PC_DIR/n.sock' | grep -q '^\[rate.per_sender_domain\]'"
 
 for name in all quar grey dom; do
 	eval "pid=\$PID_$name"

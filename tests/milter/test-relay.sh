@@ -282,7 +282,7 @@ else
 	check "-n on a broken config exits non-zero naming file, line, section and key" \
 		grep -qE "$PC_DIR/a.conf:[0-9]+: \[relay\] probe_limt: unknown key" "$PC_DIR/n.out"
 fi
-check "-n on a good config exits 0" "$RELAY" -n -c "$PC_DIR/a.good"
+check "-n on a good config exits 0" "$RELAY" -n -c "$PC_DIR/a.good" -p "unix:$PC_DIR/n.sock"
 if "$RELAY" -n -c "$PC_DIR/missing.conf" >"$PC_DIR/missing.out" 2>&1; then
 	not_ok "a missing config file is an error" "$PC_DIR/missing.out"
 else
@@ -315,19 +315,25 @@ fi
 
 # privilege drop and pid file: as root with user = nobody
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
+	# the daemon reads its files as that user, at start and at reload, and
+	# writes and removes its pid file as that user
+	chmod 0755 "$PC_DIR"
+	mkdir -p "$PC_DIR/run" && chown nobody "$PC_DIR/run"
 	sed -e 's/^user =$/user = nobody/' "$PC_DIR/a.nostats" >"$PC_DIR/drop.conf"
-	printf 'pid_file = %s\n' "$PC_DIR/drop.pid" >>"$PC_DIR/drop.conf"
+	printf 'pid_file = %s\n' "$PC_DIR/run/drop.pid" >>"$PC_DIR/drop.conf"
 	OWN_STATS_PORT=$(pick_port)
 	printf 'statistics = 127.0.0.1:%s\n' "$OWN_STATS_PORT" >>"$PC_DIR/drop.conf"
 	if start_relay drop "$PC_DIR/drop.conf"; then
 		check "privileges dropped to [global] user after the socket is open" \
 			grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" "/proc/$PID_drop/status"
 		check "the unix socket belongs to that user" test "$(stat -c %U "$PC_DIR/drop.sock")" = nobody
-		check "pid_file holds the daemon's pid" test "$(cat "$PC_DIR/drop.pid")" = "$PID_drop"
+		check "pid_file holds the daemon's pid" test "$(cat "$PC_DIR/run/drop.pid")" = "$PID_drop"
 		check "the dropped daemon still decides" run_client drop "$PC_DIR/after-bad.scn"
 		check "[relay] statistics overrides [global]: /metrics on the daemon's own port" \
 			grep -q '^portcullis_relay_banned_clients ' <<<"$(http_get 127.0.0.1 "$OWN_STATS_PORT" /metrics)"
 		stop_pid "$PID_drop"
+		check "the pid file is removed at exit, after the privilege drop" \
+			test ! -e "$PC_DIR/run/drop.pid"
 	else
 		not_ok "privilege drop: daemon starts" "$PC_DIR/drop.log"
 	fi

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Tests for auth-maps: the Postfix smtpd_sender_login_maps flat syntax, the
- * [auth] senders value, table-type prefixes, and the map cache's
- * generations (same file, changed file, eviction).
+ * [auth] senders value, table-type prefixes, and loading (a fresh read
+ * each time; unreadable is an error).
  */
 #include <string.h>
 
@@ -190,7 +190,7 @@ test_senders_lookup(void)
 }
 
 /*
- * --- files, types, the cache ---
+ * --- files and types ---
  */
 
 typedef struct {
@@ -204,13 +204,11 @@ fixture_setup(Fixture *fx, gconstpointer data)
 	fx->dir = g_dir_make_tmp("pc-auth-maps-XXXXXX", NULL);
 	fx->path = g_build_filename(fx->dir, "sender_login", NULL);
 	g_assert_true(g_file_set_contents(fx->path, "alice@example.com alice\n", -1, NULL));
-	auth_maps_cache_clear();
 }
 
 static void
 fixture_teardown(Fixture *fx, gconstpointer data)
 {
-	auth_maps_cache_clear();
 	g_unlink(fx->path);
 	g_rmdir(fx->dir);
 	g_free(fx->path);
@@ -288,86 +286,26 @@ rewrite(Fixture *fx, const char *text)
 	g_assert_cmpint(g_rename(tmp, fx->path), ==, 0);
 }
 
+/* each load reads the file as it is now; an unreadable file is an error, never an empty map */
 static void
-test_cache_generations(Fixture *fx, gconstpointer data)
+test_load_fresh(Fixture *fx, gconstpointer data)
 {
 	g_autoptr(GError) error = NULL;
-	guint64 first = 0;
-	guint64 again = 0;
-	guint64 changed = 0;
+	g_autoptr(AuthMap) first = auth_map_load(fx->path, &error);
+	g_autoptr(AuthMap) second = NULL;
+	g_autoptr(AuthMap) gone = NULL;
 
-	g_assert_true(auth_maps_cache_load(fx->path, &first, &error));
-	g_assert_cmpuint(first, >, 0);
-	/* the same file (as a domains.d check would see it again): the same map */
-	g_assert_true(auth_maps_cache_load(fx->path, &again, &error));
-	g_assert_cmpuint(again, ==, first);
-	{
-		g_autofree char *hash = g_strconcat("hash:", fx->path, NULL);
-
-		g_assert_true(auth_maps_cache_load(hash, &again, &error));
-		g_assert_cmpuint(again, ==, first);
-	}
-	/* a changed file is read again: a new generation, and the old one still served */
+	g_assert_no_error(error);
 	rewrite(fx, "alice@example.com alice\nbob@example.com bob\n");
-	g_assert_true(auth_maps_cache_load(fx->path, &changed, &error));
-	g_assert_cmpuint(changed, !=, first);
-	{
-		g_autoptr(AuthMap) old_map = auth_maps_cache_get(first);
-		g_autoptr(AuthMap) new_map = auth_maps_cache_get(changed);
-
-		g_assert_cmpuint(auth_map_size(old_map), ==, 1);
-		g_assert_cmpuint(auth_map_size(new_map), ==, 2);
-	}
-	/* a file that cannot be read is an error, never an empty map */
+	second = auth_map_load(fx->path, &error);
+	g_assert_no_error(error);
+	g_assert_cmpuint(auth_map_size(first), ==, 1);
+	g_assert_cmpuint(auth_map_size(second), ==, 2);
 	g_assert_cmpint(g_unlink(fx->path), ==, 0);
-	g_assert_false(auth_maps_cache_load(fx->path, &again, &error));
+	gone = auth_map_load(fx->path, &error);
+	g_assert_null(gone);
 	g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_IO);
 	g_assert_true(g_file_set_contents(fx->path, "x@example.com x\n", -1, NULL));
-	g_assert_null(auth_maps_cache_get(0));
-}
-
-static void
-test_cache_eviction(Fixture *fx, gconstpointer data)
-{
-	guint64 generations[AUTH_MAPS_CACHE_SIZE + 2];
-	guint64 in_use = 0;
-
-	g_assert_true(auth_maps_cache_load(fx->path, &in_use, NULL));
-	for (gsize i = 0; i < G_N_ELEMENTS(generations); i++) {
-		g_autofree char *text =
-		    g_strdup_printf("v%zu@example.com a%s\n", i, i % 2 == 0 ? "" : ", b");
-		AuthMap *map;
-
-		rewrite(fx, text);
-		g_assert_true(auth_maps_cache_load(fx->path, &generations[i], NULL));
-		/* the running configuration's map is used by every message */
-		map = auth_maps_cache_get(in_use);
-		g_assert_nonnull(map);
-		auth_map_unref(map);
-	}
-	{
-		g_autoptr(AuthMap) newest =
-		    auth_maps_cache_get(generations[G_N_ELEMENTS(generations) - 1]);
-		g_autoptr(AuthMap) oldest = auth_maps_cache_get(generations[0]);
-
-		g_assert_nonnull(newest);
-		/* loaded, never used, and pushed out by newer loads */
-		g_assert_null(oldest);
-	}
-}
-
-/* a map taken from the cache outlives its eviction */
-static void
-test_cache_reference(Fixture *fx, gconstpointer data)
-{
-	guint64 generation = 0;
-	g_autoptr(AuthMap) map = NULL;
-
-	g_assert_true(auth_maps_cache_load(fx->path, &generation, NULL));
-	map = auth_maps_cache_get(generation);
-	auth_maps_cache_clear();
-	g_assert_null(auth_maps_cache_get(generation));
-	g_assert_nonnull(auth_map_lookup(map, "alice@example.com"));
 }
 
 int
@@ -392,9 +330,7 @@ main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, Fixture, NULL, fixture_setup, fn, fixture_teardown)
 	ADD("/auth/maps/load/types", test_load_types);
 	ADD("/auth/maps/load/errors", test_load_errors);
-	ADD("/auth/maps/cache/generations", test_cache_generations);
-	ADD("/auth/maps/cache/eviction", test_cache_eviction);
-	ADD("/auth/maps/cache/reference", test_cache_reference);
+	ADD("/auth/maps/load/fresh", test_load_fresh);
 #undef ADD
 	return g_test_run();
 }

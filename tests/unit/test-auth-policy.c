@@ -83,7 +83,6 @@ fixture_init(Fixture *fx, const char *extra)
 	    NULL));
 	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
 	fx->store = pc_store_new_memory(100000, 4);
-	auth_maps_cache_clear();
 	load_config(fx, extra);
 }
 
@@ -108,7 +107,6 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 
 	pc_config_slot_clear(&fx->slot);
 	pc_store_free(fx->store);
-	auth_maps_cache_clear();
 	g_unlink(org);
 	g_rmdir(fx->domains);
 	g_unlink(fx->map_path);
@@ -141,21 +139,15 @@ new_session(Fixture *fx, const char *listener, const char *client, const char *l
 	session->auth_login = g_strdup(login);
 	session->tls_version = g_strdup(tls);
 	session->cipher_bits = bits;
-	session->daemon_data = g_new0(AuthSession, 1);
-	session->daemon_data_free = auth_session_free;
+	pc_session_set_message_data(session, auth_message_new(session), g_free);
 	return session;
 }
 
-/* as the glue does at MAIL: the map of the pinned configuration */
-static AuthSession *
+/* the message state the skeleton made at MAIL */
+static AuthMessage *
 pin(PcSession *session)
 {
-	AuthSession *state = session->daemon_data;
-	const AuthConfig *auth = pc_config_get_section(session->config);
-
-	g_clear_pointer(&state->map, auth_map_unref);
-	state->map = auth->map_generation != 0 ? auth_maps_cache_get(auth->map_generation) : NULL;
-	return state;
+	return session->message_data;
 }
 
 static char *
@@ -418,7 +410,7 @@ test_policy_case(Fixture *fx, gconstpointer data)
 	    : test->bits < 0 ? 0
 			     : test->bits,
 	    PC_USEC(100));
-	AuthSession *state;
+	AuthMessage *state;
 	AuthOutcome outcome;
 	g_auto(PcVerdict) mail;
 	g_auto(PcVerdict) eoh;
@@ -495,7 +487,7 @@ static void
 test_owned_lookup_order(Fixture *fx, gconstpointer data)
 {
 	const AuthConfig *auth = fx_auth(fx);
-	g_autoptr(AuthMap) map = auth_maps_cache_get(auth->map_generation);
+	g_autoptr(AuthMap) map = auth_map_ref(auth->map);
 	PcConfig *config = fx->slot.current;
 
 	g_assert_nonnull(map);
@@ -507,7 +499,7 @@ test_owned_lookup_order(Fixture *fx, gconstpointer data)
 			PC_LOOKUP_FOUND);
 	g_assert_cmpint(auth_sender_owned(auth, config, map, "alice", "example.com", NULL), ==,
 			PC_LOOKUP_NOTFOUND);
-	/* a map named by the configuration but not pinned: could not look */
+	/* a map named by the configuration but not given: could not look */
 	g_assert_cmpint(auth_sender_owned(auth, config, NULL, "alice", "example.com", ALICE), ==,
 			PC_LOOKUP_TEMPFAIL);
 }
@@ -522,7 +514,7 @@ test_no_map(Fixture *fx, gconstpointer data)
 	AuthOutcome outcome;
 	g_auto(PcVerdict) verdict;
 
-	g_assert_cmpuint(auth->map_generation, ==, 0);
+	g_assert_null(auth->map);
 	g_assert_cmpint(
 	    auth_sender_owned(auth, fx->slot.current, NULL, "carol", "example.org", "carol"), ==,
 	    PC_LOOKUP_FOUND);
@@ -533,25 +525,23 @@ test_no_map(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(verdict.reason, ==, "sender-not-owned");
 }
 
-/* on_error: the map could not be pinned (evicted generation) */
+/* on_error: the map lookup cannot answer (a section whose map is missing) */
 static void
 test_map_unavailable(Fixture *fx, gconstpointer data)
 {
 	for (int accept = 0; accept < 2; accept++) {
-		const AuthConfig *auth;
+		AuthConfig auth;
 		g_autoptr(PcSession) session = NULL;
-		AuthSession *state;
 		AuthOutcome outcome;
 		g_auto(PcVerdict) verdict;
 
 		load_config(fx, accept ? "on_error = accept\n" : "on_error = tempfail\n");
-		auth = fx_auth(fx);
+		auth = *fx_auth(fx);
+		auth.map = NULL;
 		session = new_session(fx, "ORIGINATING", "198.51.100.7", ALICE, "TLSv1.3", 256, 0);
 		pc_session_set_sender(session, "<alice@example.com>");
-		state = pin(session);
-		g_clear_pointer(&state->map, auth_map_unref);
 		pc_verdict_init(&verdict);
-		auth_policy_mail(auth, session, state, &verdict, &outcome);
+		auth_policy_mail(&auth, session, pin(session), &verdict, &outcome);
 		g_assert_cmpstr(verdict.reason, ==, "map-error");
 		if (accept) {
 			g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
@@ -574,7 +564,7 @@ run_mail(Fixture *fx, const char *listener, const char *login, const char *tls, 
 {
 	g_autoptr(PcSession) session =
 	    new_session(fx, listener, "198.51.100.7", login, tls, 256, PC_USEC(10));
-	AuthSession *state;
+	AuthMessage *state;
 	AuthOutcome outcome;
 	g_auto(PcVerdict) verdict;
 	g_auto(PcVerdict) eoh;
@@ -669,7 +659,7 @@ test_signal_networks_quarantine(Fixture *fx, gconstpointer data)
 		g_assert_cmpint(
 		    signal_mail(fx, clients[i], ALICE, now, &verdict, &outcome, &session), ==,
 		    PC_ACTION_CONTINUE);
-		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+		g_assert_cmpuint(((AuthMessage *)session->message_data)->pending, ==, 0);
 	}
 	/* the fourth network: the message is held at EOM, and nothing before says so */
 	{
@@ -677,14 +667,14 @@ test_signal_networks_quarantine(Fixture *fx, gconstpointer data)
 		g_auto(PcVerdict) verdict;
 		g_auto(PcVerdict) eom;
 		AuthOutcome outcome;
-		AuthSession *state;
+		AuthMessage *state;
 
 		g_assert_cmpint(
 		    signal_mail(fx, "192.0.2.9", ALICE, now, &verdict, &outcome, &session), ==,
 		    PC_ACTION_CONTINUE);
 		g_assert_false(verdict.log);
 		g_assert_cmpuint(outcome.signals, ==, 0);
-		state = session->daemon_data;
+		state = session->message_data;
 		g_assert_cmpuint(state->pending, ==, 1u << AUTH_SIGNAL_NETWORKS);
 		pc_verdict_init(&eom);
 		auth_policy_eom(fx_auth(fx), session, state, &eom, &outcome);
@@ -704,7 +694,7 @@ test_signal_networks_quarantine(Fixture *fx, gconstpointer data)
 		AuthOutcome outcome;
 
 		signal_mail(fx, "192.0.2.9", "bob", now, &verdict, &outcome, &session);
-		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+		g_assert_cmpuint(((AuthMessage *)session->message_data)->pending, ==, 0);
 	}
 	/* the window (1h) opened at the first event: after it, the count starts again */
 	{
@@ -714,7 +704,7 @@ test_signal_networks_quarantine(Fixture *fx, gconstpointer data)
 
 		signal_mail(fx, "192.0.2.77", ALICE, now + PC_USEC(3600), &verdict, &outcome,
 			    &session);
-		g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+		g_assert_cmpuint(((AuthMessage *)session->message_data)->pending, ==, 0);
 	}
 }
 
@@ -758,7 +748,7 @@ test_signal_actions(Fixture *fx, gconstpointer data)
 			g_assert_true(verdict.action != PC_ACTION_CONTINUE || verdict.log);
 			g_assert_cmpuint(outcome.signals, ==, 1u << AUTH_SIGNAL_NETWORKS);
 			g_assert_cmpint(outcome.denied, ==, AUTH_REASON_NONE);
-			g_assert_cmpuint(((AuthSession *)session->daemon_data)->pending, ==, 0);
+			g_assert_cmpuint(((AuthMessage *)session->message_data)->pending, ==, 0);
 		}
 		/* with tempfail or reject the login stays blocked from a known network too */
 		{
@@ -779,7 +769,7 @@ rcpt(PcSession *session, const AuthConfig *auth, const char *recipient, PcVerdic
 {
 	pc_verdict_init(verdict);
 	pc_session_set_current_rcpt(session, recipient);
-	auth_policy_rcpt(auth, session, session->daemon_data, verdict, outcome);
+	auth_policy_rcpt(auth, session, session->message_data, verdict, outcome);
 	return verdict->action;
 }
 
@@ -792,12 +782,12 @@ test_signal_recipients(Fixture *fx, gconstpointer data)
 	g_autoptr(PcSession) session = NULL;
 	g_auto(PcVerdict) verdict;
 	AuthOutcome outcome;
-	AuthSession *state;
+	AuthMessage *state;
 	guint logged = 0;
 
 	load_config(fx, "signal_action = log\n");
 	signal_mail(fx, "198.51.100.7", ALICE, PC_USEC(50), &verdict, &outcome, &session);
-	state = session->daemon_data;
+	state = session->message_data;
 	/* a, b, c, d are four distinct recipients (spellings of a count once); e is the fifth */
 	for (gsize i = 0; i < G_N_ELEMENTS(recipients); i++) {
 		g_auto(PcVerdict) step;
@@ -829,7 +819,7 @@ test_signal_recipients(Fixture *fx, gconstpointer data)
 		g_assert_cmpint(rcpt(again, fx_auth(fx), "<g@outside.test>", &step, &outcome), ==,
 				PC_ACTION_CONTINUE);
 		pc_verdict_init(&eom);
-		auth_policy_eom(fx_auth(fx), again, again->daemon_data, &eom, &outcome);
+		auth_policy_eom(fx_auth(fx), again, again->message_data, &eom, &outcome);
 		g_assert_cmpint(eom.action, ==, PC_ACTION_QUARANTINE);
 		g_assert_cmpstr(eom.reason, ==, "signal-recipients");
 		g_assert_cmpuint(outcome.signals, ==, 1u << AUTH_SIGNAL_RECIPIENTS);
@@ -875,7 +865,7 @@ test_signal_long_login(Fixture *fx, gconstpointer data)
 		pc_session_set_sender(session, "<>");
 		auth_policy_mail(fx_auth(fx), session, pin(session), &verdict, &outcome);
 		g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
-		held += ((AuthSession *)session->daemon_data)->pending != 0;
+		held += ((AuthMessage *)session->message_data)->pending != 0;
 	}
 	g_assert_cmpuint(held, ==, 2);
 }
@@ -912,15 +902,15 @@ test_check(Fixture *fx, gconstpointer data)
 
 	/* a bad senders value in a domain file names that file */
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = carol = carol\n", -1, NULL));
-	assert_load_fails(fx, NULL, "example.org.conf: [auth]: senders: a key is not");
+	assert_load_fails(fx, NULL, "example.org.conf:1: [auth]: senders: a key is not");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsender_login_maps = /x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "cannot be set per domain");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = c@example.org = c\n", -1, NULL));
 
 	/* a map that cannot be read fails the load and names config, section, key and file */
 	g_assert_cmpint(g_unlink(fx->map_path), ==, 0);
-	want = g_strdup_printf("%s: [auth]: sender_login_maps: cannot read %s: ", fx->config_path,
-			       fx->map_path);
+	want = g_strdup_printf("%s:22: [auth]: sender_login_maps: cannot read %s: ",
+			       fx->config_path, fx->map_path);
 	assert_load_fails(fx, NULL, want);
 	g_assert_true(g_file_set_contents(fx->map_path, "bad@@ x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "sender_login_maps: ");
@@ -939,14 +929,14 @@ test_reload_map(Fixture *fx, gconstpointer data)
 	    g_file_set_contents(tmp, MAP_TEXT "bob@example.com alice@example.com\n", -1, NULL));
 	g_assert_cmpint(g_rename(tmp, fx->map_path), ==, 0);
 	load_config(fx, NULL);
-	g_assert_cmpuint(fx_auth(fx)->map_generation, !=, old_auth->map_generation);
-	{
-		g_autoptr(AuthMap) old_map = auth_maps_cache_get(old_auth->map_generation);
-		g_autoptr(AuthMap) new_map = auth_maps_cache_get(fx_auth(fx)->map_generation);
-
-		g_assert_null(auth_map_lookup(old_map, "bob@example.com"));
-		g_assert_nonnull(auth_map_lookup(new_map, "bob@example.com"));
-	}
+	g_assert_true(fx_auth(fx)->map != old_auth->map);
+	g_assert_null(auth_map_lookup(old_auth->map, "bob@example.com"));
+	g_assert_nonnull(auth_map_lookup(fx_auth(fx)->map, "bob@example.com"));
+	/* a domains.d override shares the main section's map: read once per snapshot */
+	g_assert_true(pc_config_get_domain_section(fx->slot.current, "example.org") != fx_auth(fx));
+	g_assert_true(((const AuthConfig *)pc_config_get_domain_section(fx->slot.current,
+									   "example.org"))
+			  ->map == fx_auth(fx)->map);
 	g_assert_cmpint(
 	    run_mail(fx, "ORIGINATING", ALICE, "TLSv1.3", "<bob@example.com>", NULL, NULL), ==,
 	    PC_ACTION_CONTINUE);

@@ -348,11 +348,11 @@ fixture_teardown(Fixture *fx, gconstpointer data)
 static RateSession *
 state_of(PcSession *session)
 {
-	if (session->daemon_data == NULL) {
-		session->daemon_data = rate_session_new();
-		session->daemon_data_free = rate_session_free;
+	if (session->connection_data == NULL) {
+		session->connection_data = rate_session_new();
+		session->connection_data_free = rate_session_free;
 	}
-	return session->daemon_data;
+	return session->connection_data;
 }
 
 static void

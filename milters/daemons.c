@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * daemons: the table of every daemon's schemas (see daemons.h). A new daemon
+ * adds its line here.
+ */
+#include "auth-policy.h"
+#include "daemons.h"
+#include "rate-policy.h"
+#include "relay-policy.h"
+
+const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
+    {.schema = &relay_config_schema},
+    {.schema = &auth_config_schema},
+    {.schema = &rate_config_schema, .extra_schemas = rate_extra_schemas},
+    {.schema = NULL},
+};
