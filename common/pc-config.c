@@ -370,52 +370,50 @@ find_key(const PcConfigKey *keys, gsize n_keys, const char *name)
 }
 
 /*
- * fill_section: for each key, the first of overlay, file, default that has a
- * value is parsed into base. Unknown keys in either file are errors; keys of
- * the overlay must be PER_DOMAIN.
+ * check_keys: the keys group has in source must be in keys (or in
+ * extra_keys, which another fill of the same group reads); in an overlay
+ * they must also be PER_DOMAIN. Errors are collected.
  */
-static gboolean
-fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
-	     const ConfigFile *overlay, const char *group, const PcConfigKey *extra_keys,
-	     gsize n_extra_keys, gpointer base, GError **error)
+static void
+check_keys(const PcConfigKey *keys, gsize n_keys, const ConfigFile *source, gboolean is_overlay,
+	   const char *group, const PcConfigKey *extra_keys, gsize n_extra_keys,
+	   GError **collected)
 {
-	const ConfigFile *sources[] = {file, overlay};
-	GError *collected = NULL;
+	g_auto(GStrv) names = NULL;
 
-	for (gsize s = 0; s < G_N_ELEMENTS(sources); s++) {
-		g_auto(GStrv) names = NULL;
+	if (source == NULL || !g_key_file_has_group(source->keyfile, group))
+		return;
+	names = g_key_file_get_keys(source->keyfile, group, NULL, NULL);
+	for (gsize i = 0; names != NULL && names[i] != NULL; i++) {
+		const PcConfigKey *key = find_key(keys, n_keys, names[i]);
+		GError *local = NULL;
 
-		if (sources[s] == NULL || !g_key_file_has_group(sources[s]->keyfile, group))
+		if (key == NULL && !is_overlay && find_key(extra_keys, n_extra_keys, names[i]) != NULL)
 			continue;
-		names = g_key_file_get_keys(sources[s]->keyfile, group, NULL, NULL);
-		for (gsize i = 0; names != NULL && names[i] != NULL; i++) {
-			const PcConfigKey *key = find_key(keys, n_keys, names[i]);
-
-			if (key == NULL && find_key(extra_keys, n_extra_keys, names[i]) != NULL &&
-			    sources[s] == file)
-				continue;
-			if (key == NULL) {
-				GError *local = g_error_new_literal(
-				    PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY, "unknown key");
-
-				prefix_error(&local, sources[s], group, names[i]);
-				collect_error(&collected, local);
-				continue;
-			}
-			if (sources[s] == overlay && (key->flags & PC_CONFIG_KEY_PER_DOMAIN) == 0) {
-				GError *local = g_error_new_literal(
-				    PC_CONFIG_ERROR, PC_CONFIG_ERROR_NOT_PER_DOMAIN,
-				    "this key cannot be set per domain; set it in the main file");
-
-				prefix_error(&local, sources[s], group, names[i]);
-				collect_error(&collected, local);
-			}
+		if (key == NULL)
+			local = g_error_new_literal(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY,
+						    "unknown key");
+		else if (is_overlay && (key->flags & PC_CONFIG_KEY_PER_DOMAIN) == 0)
+			local = g_error_new_literal(
+			    PC_CONFIG_ERROR, PC_CONFIG_ERROR_NOT_PER_DOMAIN,
+			    "this key cannot be set per domain; set it in the main file");
+		if (local != NULL) {
+			prefix_error(&local, source, group, names[i]);
+			collect_error(collected, local);
 		}
 	}
+}
+
+/* for each key, the first of overlay, file, default that has a value is parsed into base */
+static void
+fill_values(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
+	    const ConfigFile *overlay, const char *group, gpointer base, GError **collected)
+{
 	for (gsize i = 0; i < n_keys; i++) {
 		const PcConfigKey *key = &keys[i];
 		g_autofree char *value = file_value(overlay, group, key->key);
 		const ConfigFile *source = overlay;
+		GError *local = NULL;
 
 		if (value == NULL) {
 			value = file_value(file, group, key->key);
@@ -427,15 +425,32 @@ fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
 				continue;
 			value = g_strdup(key->default_value);
 		}
-		{
-			GError *local = NULL;
-
-			if (!pc_config_parse_value(key, value, base, &local)) {
-				prefix_error(&local, source, group, key->key);
-				collect_error(&collected, local);
-			}
+		if (!pc_config_parse_value(key, value, base, &local)) {
+			prefix_error(&local, source, group, key->key);
+			collect_error(collected, local);
 		}
 	}
+}
+
+/*
+ * fill_section: fills base from group, overlay over file over defaults.
+ * Each file's keys are checked once: the main file's when there is no
+ * overlay (a domain file's section is filled after the main file's, which
+ * checked them), else the overlay's own. extra_keys are the keys another
+ * fill of the same group reads (the daemon section and its common keys).
+ */
+static gboolean
+fill_section(const PcConfigKey *keys, gsize n_keys, const ConfigFile *file,
+	     const ConfigFile *overlay, const char *group, const PcConfigKey *extra_keys,
+	     gsize n_extra_keys, gpointer base, GError **error)
+{
+	GError *collected = NULL;
+
+	if (overlay != NULL)
+		check_keys(keys, n_keys, overlay, TRUE, group, NULL, 0, &collected);
+	else
+		check_keys(keys, n_keys, file, FALSE, group, extra_keys, n_extra_keys, &collected);
+	fill_values(keys, n_keys, file, overlay, group, base, &collected);
 	return finish_errors(collected, error);
 }
 
@@ -937,9 +952,9 @@ load_daemon_section(PcConfig *config, const ConfigFile *file, GError **error)
 		prefix_group_error(&local, file, schema->name);
 		collect_error(&collected, g_steal_pointer(&local));
 	}
-	if (!fill_section(base_keys, G_N_ELEMENTS(daemon_keys), file, NULL, schema->name,
-			  schema->keys, schema->n_keys, &config->daemon, &local))
-		collect_error(&collected, g_steal_pointer(&local));
+	/* the group's keys were checked by the fill above */
+	fill_values(base_keys, G_N_ELEMENTS(daemon_keys), file, NULL, schema->name,
+		    &config->daemon, &collected);
 	if (config->daemon.socket == NULL)
 		config->daemon.socket = g_strdup_printf("unix:/run/portcullis/%s.sock",
 							schema->name);

@@ -900,6 +900,181 @@ test_multi_ignored_by_others(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(n, ==, 0);
 }
 
+/* --- objects owned by a snapshot (build/clear), errors reported all at once, restart keys --- */
+
+typedef struct {
+	char *name;
+	char *path;    /* the "file" the object is built from */
+	char *object;  /* what build made: a copy of path, or shared text */
+	gboolean shared; /* taken from the main section */
+} BuiltSection;
+
+static const PcConfigKey built_keys[] = {
+	{"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, name),
+	 PC_CONFIG_KEY_PER_DOMAIN, "a per-domain string"},
+	{"path", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, path), 0,
+	 "what build reads"},
+};
+
+static gint built_live; /* objects built and not yet cleared */
+
+static gboolean
+built_build(gpointer section, gconstpointer main_section, GError **error)
+{
+	BuiltSection *built = section;
+	const BuiltSection *main_built = main_section;
+
+	if (built->path != NULL && strcmp(built->path, "fail") == 0) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE, "path: cannot build");
+		return FALSE;
+	}
+	if (main_built != NULL && g_strcmp0(main_built->path, built->path) == 0) {
+		built->object = main_built->object;
+		built->shared = TRUE;
+		return TRUE;
+	}
+	built->object = g_strdup(built->path != NULL ? built->path : "none");
+	g_atomic_int_inc(&built_live);
+	return TRUE;
+}
+
+static void
+built_clear(gpointer section)
+{
+	BuiltSection *built = section;
+
+	if (built->object != NULL && !built->shared) {
+		g_free(built->object);
+		g_atomic_int_add(&built_live, -1);
+	}
+	built->object = NULL;
+}
+
+static const PcConfigSchema built_schema = {
+	.name = "sign",
+	.keys = built_keys,
+	.n_keys = G_N_ELEMENTS(built_keys),
+	.size = sizeof(BuiltSection),
+	.build = built_build,
+	.clear = built_clear,
+	.on_error_default = "accept",
+};
+
+static void
+test_build_clear(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	PcConfig *config;
+	const BuiltSection *main_section;
+	const BuiltSection *domain_section;
+
+	built_live = 0;
+	write_main(fx, "[sign]\npath = /keys/a\n");
+	write_domain(fx, "example.org.conf", "[sign]\nname = org\n");
+	config = pc_config_load(fx->path, &built_schema, &error);
+	g_assert_no_error(error);
+	main_section = pc_config_get_section(config);
+	domain_section = pc_config_get_domain_section(config, "example.org");
+	g_assert_cmpstr(main_section->object, ==, "/keys/a");
+	/* the override shares the main section's object: built once */
+	g_assert_true(domain_section->object == main_section->object);
+	g_assert_cmpint(built_live, ==, 1);
+	/* the schema's on_error default */
+	g_assert_cmpint(pc_config_get_daemon(config)->on_error, ==, PC_ON_ERROR_ACCEPT);
+	pc_config_unref(config);
+	g_assert_cmpint(built_live, ==, 0);
+
+	/* a failed build fails the load, names file, line and section, and leaks nothing */
+	write_main(fx, "[sign]\npath = fail\n");
+	config = pc_config_load(fx->path, &built_schema, &error);
+	g_assert_null(config);
+	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE);
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:4: [sign]: path: cannot build"));
+	g_assert_cmpint(built_live, ==, 0);
+}
+
+/* one load reports every error, each with file, line, section and key */
+static void
+test_all_errors(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	write_main(fx, "store_max_keys = lots\n"
+		       "[listener.mx]\nrole = nowhere\nports = 25\n"
+		       "[relay]\nlimit = 1000\nno_such_key = 1\n"
+		       "[bogus]\n");
+	write_domain(fx, "example.org.conf", "[relay]\nlimit = 0\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_null(config);
+	lines = g_strsplit(error->message, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 6);
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:4: [global] store_max_keys: "));
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:6: [listener.mx] role: "));
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:9: [relay] limit: "));
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:10: [relay] no_such_key: unknown key"));
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:11: [bogus]: unknown section"));
+	g_assert_nonnull(strstr(error->message, "example.org.conf:2: [relay] limit: "));
+}
+
+/* -n's view: the file as each daemon would load it, every distinct error once */
+static void
+test_check_all(Fixture *fx, gconstpointer data)
+{
+	const PcConfigDaemonSchemas daemons[] = {
+	    {.schema = &test_schema},
+	    {.schema = &built_schema},
+	    {.schema = NULL},
+	};
+	g_autoptr(GError) error = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	write_main(fx, "[relay]\nlimit = 5\n");
+	g_assert_true(pc_config_check_all(fx->path, daemons, &error));
+	g_assert_no_error(error);
+	/* an error in [global] is reported once; the other daemon's section is checked too */
+	write_main(fx, "store_max_keys = lots\n[relay]\nlimit = 5\n[sign]\npath = fail\n");
+	g_assert_false(pc_config_check_all(fx->path, daemons, &error));
+	lines = g_strsplit(error->message, "\n", -1);
+	g_assert_cmpuint(g_strv_length(lines), ==, 2);
+	g_assert_nonnull(strstr(error->message, "[global] store_max_keys"));
+	g_assert_nonnull(strstr(error->message, "[sign]: path: cannot build"));
+}
+
+/* a reload that changes a restart-only key keeps the running value, and says so */
+static void
+test_restart_values(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) running = NULL;
+	g_autoptr(PcConfig) config = NULL;
+
+	write_main(fx, "store = memory\nstore_max_keys = 5000\nmilter_timeout = 2m\n"
+		       "[relay]\nsocket = unix:/run/a.sock\nlimit = 5\n");
+	running = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	write_main(fx, "store = redis://127.0.0.1:6379/0\nstore_max_keys = 5000\n"
+		       "milter_timeout = 5m\n[relay]\nsocket = unix:/run/b.sock\nlimit = 7\n");
+	config = pc_config_load(fx->path, &test_schema, &error);
+	g_assert_no_error(error);
+	g_test_expect_message("portcullis", G_LOG_LEVEL_WARNING,
+			      "reload: [global] store changed: takes effect at restart*");
+	g_test_expect_message("portcullis", G_LOG_LEVEL_WARNING,
+			      "reload: [global] milter_timeout changed: takes effect at restart*");
+	g_test_expect_message("portcullis", G_LOG_LEVEL_WARNING,
+			      "reload: [relay] socket changed: takes effect at restart*");
+	g_assert_cmpuint(pc_config_keep_restart_values(config, running), ==, 3);
+	g_test_assert_expected_messages();
+	g_assert_cmpstr(pc_config_get_global(config)->store, ==, "memory");
+	g_assert_cmpint(pc_config_get_global(config)->milter_timeout, ==, PC_USEC(120));
+	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==, "unix:/run/a.sock");
+	/* everything else is the new file's */
+	g_assert_cmpint(((const TestSection *)pc_config_get_section(config))->limit, ==, 7);
+	/* nothing changed: nothing said */
+	g_assert_cmpuint(pc_config_keep_restart_values(config, running), ==, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -927,6 +1102,10 @@ main(int argc, char **argv)
 	ADD("/pc/config/multi/domain-errors", test_multi_domain_errors);
 	ADD("/pc/config/multi/describe", test_multi_describe);
 	ADD("/pc/config/multi/ignored-by-others", test_multi_ignored_by_others);
+	ADD("/pc/config/build-clear", test_build_clear);
+	ADD("/pc/config/all-errors", test_all_errors);
+	ADD("/pc/config/check-all", test_check_all);
+	ADD("/pc/config/restart-values", test_restart_values);
 #undef ADD
 	g_test_add_func("/pc/config/parse/duration-ms", test_parse_duration_ms);
 	for (gsize i = 0; i < G_N_ELEMENTS(rate_parse_cases); i++) {

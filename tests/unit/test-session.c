@@ -229,6 +229,231 @@ test_headers(void)
 	g_assert_cmpuint(session->header_bytes, ==, 0);
 }
 
+/* every header is counted by name, kept or not: its instance is what an edit names */
+static void
+test_header_instances(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+	static const struct {
+		const char *name;
+		gboolean keep;
+		guint want;
+	} headers[] = {
+	    {.name = "Received", .keep = FALSE, .want = 1},
+	    {.name = "X-Change", .keep = FALSE, .want = 1},
+	    {.name = "RECEIVED", .keep = FALSE, .want = 2},
+	    {.name = "x-change", .keep = TRUE, .want = 2},
+	    {.name = "From", .keep = TRUE, .want = 1},
+	    {.name = "X-CHANGE", .keep = FALSE, .want = 3},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(headers); i++) {
+		pc_session_add_header(session, headers[i].name, "v", headers[i].keep);
+		g_assert_cmpuint(session->current_header->instance, ==, headers[i].want);
+	}
+	g_assert_cmpuint(pc_session_count_headers(session, "X-Change"), ==, 3);
+	g_assert_cmpuint(pc_session_count_headers(session, "received"), ==, 2);
+	g_assert_cmpuint(pc_session_count_headers(session, "Subject"), ==, 0);
+	/* a kept header remembers its instance */
+	g_assert_cmpuint(pc_session_find_header(session, "x-change")->instance, ==, 2);
+	pc_session_reset_message(session);
+	g_assert_cmpuint(pc_session_count_headers(session, "X-Change"), ==, 0);
+	pc_session_add_header(session, "X-Change", "v", FALSE);
+	g_assert_cmpuint(session->current_header->instance, ==, 1);
+}
+
+/* past PC_SESSION_MAX_HEADER_NAMES distinct names: instance 0, flagged */
+static void
+test_header_names_bounded(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+
+	for (guint i = 0; i < PC_SESSION_MAX_HEADER_NAMES; i++) {
+		g_autofree char *name = g_strdup_printf("X-N%u", i);
+
+		pc_session_add_header(session, name, "", FALSE);
+		g_assert_cmpuint(session->current_header->instance, ==, 1);
+	}
+	g_assert_false(session->headers_overflow);
+	pc_session_add_header(session, "X-One-Too-Many", "", FALSE);
+	g_assert_cmpuint(session->current_header->instance, ==, 0);
+	g_assert_true(session->headers_overflow);
+	/* known names still count */
+	pc_session_add_header(session, "X-N0", "", FALSE);
+	g_assert_cmpuint(session->current_header->instance, ==, 2);
+}
+
+/* a queue id starts every log line: only letters and digits are taken */
+static void
+test_queue_id(void)
+{
+	static const struct {
+		const char *value;
+		const char *want;
+	} cases[] = {
+	    {.value = "4ABCDEF123", .want = "4ABCDEF123"},	     /* Postfix short */
+	    {.value = "4RbQ2x0wXKz9vKQ", .want = "4RbQ2x0wXKz9vKQ"}, /* Postfix long */
+	    {.value = "6B3GCsB3012518", .want = "6B3GCsB3012518"},   /* Sendmail */
+	    {.value = "AB\r\nXY: relay: action=accept", .want = "NOQUEUE"},
+	    {.value = "AB, action=accept", .want = "NOQUEUE"},
+	    {.value = "AB CD", .want = "NOQUEUE"},
+	    {.value = "", .want = "NOQUEUE"},
+	    {.value = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+	     .want = "NOQUEUE"}, /* 65 bytes */
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+		const Macros mail = {(const char *const[]){"i", cases[i].value, NULL}};
+		g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+		g_auto(PcVerdict) verdict;
+		g_autofree char *line = NULL;
+		g_autofree char *want = g_strconcat(cases[i].want, ": relay: action=", NULL);
+
+		pc_session_capture(session, PC_STAGE_MAIL, lookup, (gpointer)&mail);
+		g_assert_cmpstr(pc_session_queue_id(session), ==, cases[i].want);
+		pc_verdict_init(&verdict);
+		pc_verdict_note(&verdict, "x");
+		line = pc_verdict_format(&verdict, session, "relay", PC_STAGE_MAIL);
+		g_assert_true(g_str_has_prefix(line, want));
+		g_assert_null(strpbrk(line, "\r\n"));
+	}
+}
+
+static void
+test_recipients_bounded(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+
+	pc_session_set_sender(session, "<a@b.test>");
+	for (guint i = 0; i < PC_SESSION_MAX_RECIPIENTS; i++) {
+		g_autofree char *rcpt = g_strdup_printf("<u%u@example.com>", i);
+
+		pc_session_set_current_rcpt(session, rcpt);
+		g_assert_true(pc_session_accept_current_rcpt(session));
+	}
+	pc_session_set_current_rcpt(session, "<late@example.com>");
+	g_assert_false(pc_session_accept_current_rcpt(session));
+	g_assert_true(session->recipients_overflow);
+	g_assert_cmpuint(session->recipients->len, ==, PC_SESSION_MAX_RECIPIENTS);
+	pc_session_reset_message(session);
+	g_assert_false(session->recipients_overflow);
+}
+
+static guint freed_messages;
+
+static void
+count_free(gpointer data)
+{
+	freed_messages++;
+	g_free(data);
+}
+
+/* per-message state is freed at every reset and with the session */
+static void
+test_message_data(void)
+{
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	PcSession *session = connect_session("192.0.2.1", &connect);
+
+	freed_messages = 0;
+	pc_session_set_message_data(session, g_malloc0(8), count_free);
+	pc_session_reset_message(session);
+	g_assert_cmpuint(freed_messages, ==, 1);
+	g_assert_null(session->message_data);
+	pc_session_set_message_data(session, g_malloc0(8), count_free);
+	/* replacing it frees the old one too */
+	pc_session_set_message_data(session, g_malloc0(8), count_free);
+	g_assert_cmpuint(freed_messages, ==, 2);
+	pc_session_free(session);
+	g_assert_cmpuint(freed_messages, ==, 3);
+}
+
+/* edits: argument rules, and the order they are applied in */
+static void
+test_header_edits(void)
+{
+	g_auto(PcVerdict) verdict;
+	static const struct {
+		const char *name;
+		const char *value;
+	} bad[] = {
+	    {.name = "", .value = "v"},
+	    {.name = "Bad Name", .value = "v"},
+	    {.name = "Bad:Name", .value = "v"},
+	    {.name = "X-Ok", .value = "line\r\nInjected: yes"},
+	    {.name = "X-Ok", .value = "line\nInjected: yes"},
+	};
+	const char *want[] = {"chg X-A 3", "chg X-A 1", "del x-b 2", "chg X-B 1", "ins 0 X-Top",
+			      "add X-End", "add X-End2"};
+
+	pc_verdict_init(&verdict);
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_test_expect_message("portcullis", G_LOG_LEVEL_CRITICAL, "header edit refused*");
+		g_assert_false(pc_verdict_add_header(&verdict, bad[i].name, bad[i].value));
+		g_test_assert_expected_messages();
+	}
+	g_test_expect_message("portcullis", G_LOG_LEVEL_CRITICAL, "header edit refused*");
+	g_assert_false(pc_verdict_delete_header(&verdict, "X-A", 0));
+	g_test_assert_expected_messages();
+	g_assert_null(verdict.header_edits);
+
+	g_assert_true(pc_verdict_add_header(&verdict, "X-End", "folded\n\tvalue"));
+	g_assert_true(pc_verdict_change_header(&verdict, "X-A", 1, "one"));
+	g_assert_true(pc_verdict_insert_header(&verdict, 0, "X-Top", "t"));
+	g_assert_true(pc_verdict_change_header(&verdict, "X-B", 1, "b"));
+	g_assert_true(pc_verdict_delete_header(&verdict, "x-b", 2));
+	g_assert_true(pc_verdict_change_header(&verdict, "X-A", 3, "three"));
+	g_assert_true(pc_verdict_add_header(&verdict, "X-End2", ""));
+	pc_verdict_sort_header_edits(verdict.header_edits);
+	g_assert_cmpuint(verdict.header_edits->len, ==, G_N_ELEMENTS(want));
+	for (guint i = 0; i < verdict.header_edits->len; i++) {
+		const PcHeaderEdit *edit = g_ptr_array_index(verdict.header_edits, i);
+		g_autofree char *got = NULL;
+
+		switch (edit->kind) {
+		case PC_HEADER_CHANGE:
+			got = g_strdup_printf("chg %s %u", edit->name, edit->index);
+			break;
+		case PC_HEADER_DELETE:
+			got = g_strdup_printf("del %s %u", edit->name, edit->index);
+			g_assert_null(edit->value);
+			break;
+		case PC_HEADER_INSERT:
+			got = g_strdup_printf("ins %u %s", edit->index, edit->name);
+			break;
+		case PC_HEADER_ADD:
+			got = g_strdup_printf("add %s", edit->name);
+			break;
+		}
+		g_assert_cmpstr(got, ==, want[i]);
+	}
+}
+
+/* pc_verdict_lookup_failed: one reply for every daemon's failed lookup */
+static void
+test_lookup_failed(void)
+{
+	g_auto(PcVerdict) tempfail;
+	g_auto(PcVerdict) accept;
+
+	pc_verdict_init(&tempfail);
+	pc_verdict_init(&accept);
+	pc_verdict_lookup_failed(&tempfail, PC_ON_ERROR_TEMPFAIL, "store-error");
+	g_assert_cmpint(tempfail.action, ==, PC_ACTION_TEMPFAIL);
+	g_assert_cmpstr(tempfail.code, ==, "451");
+	g_assert_cmpstr(tempfail.xcode, ==, "4.3.0");
+	g_assert_cmpstr(tempfail.text, ==, "Temporary lookup failure");
+	g_assert_cmpstr(tempfail.reason, ==, "store-error");
+	pc_verdict_lookup_failed(&accept, PC_ON_ERROR_ACCEPT, "map-error");
+	g_assert_cmpint(accept.action, ==, PC_ACTION_CONTINUE);
+	g_assert_true(accept.log);
+	g_assert_cmpstr(accept.reason, ==, "map-error");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -241,6 +466,13 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/session/trusted-and-reset", test_trusted_and_reset);
 	g_test_add_func("/pc/session/verdict-line", test_verdict_line);
 	g_test_add_func("/pc/session/headers", test_headers);
+	g_test_add_func("/pc/session/header-instances", test_header_instances);
+	g_test_add_func("/pc/session/header-names-bounded", test_header_names_bounded);
+	g_test_add_func("/pc/session/queue-id", test_queue_id);
+	g_test_add_func("/pc/session/recipients-bounded", test_recipients_bounded);
+	g_test_add_func("/pc/session/message-data", test_message_data);
+	g_test_add_func("/pc/verdict/header-edits", test_header_edits);
+	g_test_add_func("/pc/verdict/lookup-failed", test_lookup_failed);
 	{
 		int status = g_test_run();
 
