@@ -519,6 +519,76 @@ pc_config_clear_fields(const PcConfigKey *keys, gsize n_keys, gpointer base)
 	}
 }
 
+/*
+ * value in the largest unit that holds it exactly, so that what -n prints
+ * reads back to the same number and reads the way an admin would write it
+ * ("10G", not "10737418240"); zero_text because "0w" would be odd
+ */
+static void
+describe_with_unit(GString *out, gint64 value, const ConfigUnit *units, gsize n_units,
+		   const char *zero_text)
+{
+	if (value == 0) {
+		g_string_append(out, zero_text);
+		return;
+	}
+	for (gsize i = 0; i < n_units; i++) {
+		if (value % units[i].multiplier == 0) {
+			g_string_append_printf(out, "%" G_GINT64_FORMAT "%s",
+					       value / units[i].multiplier, units[i].suffix);
+			return;
+		}
+	}
+	g_string_append_printf(out, "%" G_GINT64_FORMAT, value);
+}
+
+static void
+describe_duration(GString *out, gint64 usec)
+{
+	/*
+	 * the parser stores whole milliseconds; anything finer can only come
+	 * from code, and is written in ms rather than as a bare number, which
+	 * would read back as seconds
+	 */
+	if (usec % 1000 != 0) {
+		g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
+		return;
+	}
+	describe_with_unit(out, usec, duration_units, G_N_ELEMENTS(duration_units), "0s");
+}
+
+static void
+describe_size(GString *out, gint64 bytes)
+{
+	describe_with_unit(out, bytes, size_units, G_N_ELEMENTS(size_units), "0");
+}
+
+static void
+describe_networks(GString *out, const PcNetList *list)
+{
+	for (guint i = 0; i < pc_net_list_length(list); i++) {
+		char entry[PC_NET_ADDRESS_STRLEN];
+
+		g_string_append_printf(out, "%s%s", i > 0 ? "; " : "",
+				       pc_net_list_entry_to_string(list, i, entry, sizeof(entry)));
+	}
+}
+
+static void
+describe_rate(GString *out, const GArray *windows)
+{
+	for (guint i = 0; windows != NULL && i < windows->len; i++) {
+		const PcConfigRateWindow *window = &g_array_index(windows, PcConfigRateWindow, i);
+
+		if (i > 0)
+			g_string_append(out, "; ");
+		/* counts take the size suffixes too: "10G/1d" for bytes */
+		describe_size(out, window->count);
+		g_string_append_c(out, '/');
+		describe_duration(out, window->period_us);
+	}
+}
+
 void
 pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
 {
@@ -529,34 +599,30 @@ pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer bas
 		g_string_append(out, *(char *const *)field != NULL ? *(char *const *)field : "");
 		break;
 	case PC_CONFIG_STRING_LIST:
-	case PC_CONFIG_DOMAINS: {
-		g_autofree char *joined = g_strjoinv("; ", *(char **const *)field);
-
-		g_string_append(out, joined);
+	case PC_CONFIG_DOMAINS:
+		/* items never hold a separator: the parser split on them */
+		for (char *const *item = *(char **const *)field; item != NULL && *item != NULL;
+		     item++)
+			g_string_append_printf(out, "%s%s",
+					       item != *(char **const *)field ? "; " : "", *item);
 		break;
-	}
 	case PC_CONFIG_BOOL:
 		g_string_append(out, *(const gboolean *)field ? "yes" : "no");
 		break;
 	case PC_CONFIG_INT:
-	case PC_CONFIG_SIZE:
 		g_string_append_printf(out, "%" G_GINT64_FORMAT, *(const gint64 *)field);
 		break;
-	case PC_CONFIG_DURATION: {
-		gint64 usec = *(const gint64 *)field;
-
-		if (usec % G_USEC_PER_SEC != 0)
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
-		else
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "s", usec / G_USEC_PER_SEC);
+	case PC_CONFIG_SIZE:
+		describe_size(out, *(const gint64 *)field);
 		break;
-	}
+	case PC_CONFIG_DURATION:
+		describe_duration(out, *(const gint64 *)field);
+		break;
 	case PC_CONFIG_ENUM:
 		g_string_append(out, key->choices[*(const int *)field]);
 		break;
 	case PC_CONFIG_NETWORKS:
-		g_string_append_printf(out, "(%u networks)",
-				       pc_net_list_length(*(PcNetList *const *)field));
+		describe_networks(out, *(PcNetList *const *)field);
 		break;
 	case PC_CONFIG_INT_LIST: {
 		const GArray *values = *(GArray *const *)field;
@@ -566,29 +632,9 @@ pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer bas
 					       g_array_index(values, gint64, i));
 		break;
 	}
-	case PC_CONFIG_RATE: {
-		const GArray *windows = *(GArray *const *)field;
-
-		for (guint i = 0; windows != NULL && i < windows->len; i++) {
-			const PcConfigRateWindow *window =
-			    &g_array_index(windows, PcConfigRateWindow, i);
-			gint64 seconds = window->period_us / G_USEC_PER_SEC;
-			const char *unit = "s";
-
-			if (seconds % 86400 == 0) {
-				seconds /= 86400;
-				unit = "d";
-			} else if (seconds % 3600 == 0) {
-				seconds /= 3600;
-				unit = "h";
-			} else if (seconds % 60 == 0) {
-				seconds /= 60;
-				unit = "m";
-			}
-			g_string_append_printf(out, "%s%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s",
-					       i > 0 ? "; " : "", window->count, seconds, unit);
-		}
+	case PC_CONFIG_RATE:
+		/* unset (NULL) prints as empty: only a key without a default can be unset */
+		describe_rate(out, *(GArray *const *)field);
 		break;
-	}
 	}
 }
