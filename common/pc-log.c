@@ -94,17 +94,16 @@ pc_log_set_verbose(gboolean verbose)
 	atomic_store(&log_verbose, verbose);
 }
 
-void
-pc_log_append_safe(GString *out, const char *value)
+/*
+ * value with every byte a log reader could mistake escaped as \xHH, at most
+ * PC_LOG_MAX_VALUE input bytes (then "..."); a comma only matters to a value
+ * that is not quoted, where it could start a field of its own
+ */
+static void
+log_append_escaped(GString *out, const char *value, gboolean escape_comma)
 {
 	gsize n = 0;
 
-	g_return_if_fail(out != NULL);
-
-	if (value == NULL) {
-		g_string_append_c(out, '-');
-		return;
-	}
 	for (const char *p = value; *p != '\0'; p++, n++) {
 		guchar c = (guchar)*p;
 
@@ -112,9 +111,35 @@ pc_log_append_safe(GString *out, const char *value)
 			g_string_append(out, "...");
 			return;
 		}
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == ',')
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || (escape_comma && c == ','))
 			g_string_append_printf(out, "\\x%02X", c);
 		else
 			g_string_append_c(out, (char)c);
 	}
+}
+
+void
+pc_log_append_safe(GString *out, const char *value)
+{
+	g_return_if_fail(out != NULL);
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	log_append_escaped(out, value, TRUE);
+}
+
+void
+pc_log_append_quoted(GString *out, const char *value)
+{
+	g_return_if_fail(out != NULL);
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	g_string_append_c(out, '"');
+	log_append_escaped(out, value, FALSE);
+	g_string_append_c(out, '"');
 }

@@ -11,7 +11,8 @@
  * Not here: the format of decision lines (pc-verdict).
  *
  * Thread-safety: pc_log_init() and pc_log_set_verbose() are start-up only;
- * the writer and pc_log_append_safe() are thread-safe.
+ * the writer, pc_log_append_safe() and pc_log_append_quoted() are
+ * thread-safe (each works on its caller's GString).
  */
 #pragma once
 
@@ -19,7 +20,7 @@
 
 G_BEGIN_DECLS
 
-/* longest value pc_log_append_safe() copies before it writes "..." */
+/* longest value pc_log_append_safe() and pc_log_append_quoted() copy before "..." */
 #define PC_LOG_MAX_VALUE 256
 
 typedef enum {
@@ -38,5 +39,18 @@ void pc_log_set_verbose(gboolean verbose);
  * an attacker can neither forge fields nor fill the log.
  */
 void pc_log_append_safe(GString *out, const char *value);
+
+/*
+ * pc_log_append_quoted:
+ * Appends value between double quotes, for values a key=value line writes
+ * quoted, such as reply="451 4.7.1 Rate limit exceeded, try again". Control
+ * bytes, '"', '\\' and 8-bit bytes are escaped as \xHH; commas and blanks are
+ * kept as they are, because inside the quotes a comma cannot start a forged
+ * ", key=value" field (a '"' that would end the value early is escaped). At
+ * most PC_LOG_MAX_VALUE input bytes are copied, then "..." before the closing
+ * quote. NULL is written as "-" without quotes, as pc_log_append_safe() writes
+ * it, so an absent value and an empty one ("") stay apart.
+ */
+void pc_log_append_quoted(GString *out, const char *value);
 
 G_END_DECLS
