@@ -4,7 +4,7 @@
  * values written bare in key=value lines, pc_log_append_quoted for values
  * written between quotes. Each case is checked against both, and every
  * output against the property that matters: no byte of it can end the value
- * early or start a forged field.
+ * early or start a forged field. And PcLogLimiter, with time passed in.
  */
 #include <string.h>
 
@@ -190,6 +190,113 @@ test_guards(void)
 	g_test_assert_expected_messages();
 }
 
+/*
+ * --- PcLogLimiter ---
+ */
+
+#define S(seconds) ((gint64)(seconds)*G_USEC_PER_SEC)
+
+typedef struct {
+	const char *what; /* "event", "flush"; NULL ends the steps */
+	gint64 now_us;
+	gboolean want_logged;
+	guint64 want_suppressed; /* when logged */
+} LimiterStep;
+
+typedef struct {
+	const char *label;
+	gint64 interval_us;
+	LimiterStep steps[10];
+} LimiterCase;
+
+static const LimiterCase limiter_cases[] = {
+    {.label = "first-logged",
+     .interval_us = S(60),
+     .steps = {{.what = "event", .now_us = 0, .want_logged = TRUE}}},
+    {.label = "first-logged-any-time",
+     .interval_us = S(60),
+     .steps = {{.what = "event", .now_us = G_MININT64 + 1, .want_logged = TRUE}}},
+    {.label = "held-back-then-counted",
+     .interval_us = S(60),
+     .steps = {{.what = "event", .now_us = S(100), .want_logged = TRUE},
+	       {.what = "event", .now_us = S(101)},
+	       {.what = "event", .now_us = S(159)},
+	       {.what = "event", .now_us = S(160) - 1},
+	       {.what = "event", .now_us = S(160), .want_logged = TRUE, .want_suppressed = 3},
+	       {.what = "event", .now_us = S(161)},
+	       {.what = "event", .now_us = S(1000), .want_logged = TRUE, .want_suppressed = 1},
+	       {.what = "event", .now_us = S(2000), .want_logged = TRUE}}},
+    {.label = "flush-nothing-owed",
+     .interval_us = S(60),
+     .steps = {{.what = "flush", .now_us = 0},
+	       {.what = "event", .now_us = 0, .want_logged = TRUE},
+	       {.what = "flush", .now_us = S(100)}}},
+    {.label = "flush-waits-for-interval",
+     .interval_us = S(60),
+     .steps = {{.what = "event", .now_us = 0, .want_logged = TRUE},
+	       {.what = "event", .now_us = S(1)},
+	       {.what = "flush", .now_us = S(30)},
+	       {.what = "flush", .now_us = S(60), .want_logged = TRUE, .want_suppressed = 1},
+	       {.what = "flush", .now_us = S(61)},
+	       /* the flushed line started an interval of its own */
+	       {.what = "event", .now_us = S(62)},
+	       {.what = "event", .now_us = S(119)},
+	       {.what = "event", .now_us = S(120), .want_logged = TRUE, .want_suppressed = 2}}},
+    {.label = "no-wrap-near-max",
+     .interval_us = S(60),
+     .steps = {{.what = "event", .now_us = G_MAXINT64 - 10, .want_logged = TRUE},
+	       {.what = "event", .now_us = G_MAXINT64 - 5}}},
+    {.label = "zero-interval",
+     .interval_us = 0,
+     .steps = {{.what = "event", .now_us = 5, .want_logged = TRUE},
+	       {.what = "event", .now_us = 5, .want_logged = TRUE},
+	       {.what = "flush", .now_us = 5}}},
+};
+
+static void
+test_limiter(gconstpointer data)
+{
+	const LimiterCase *c = data;
+	PcLogLimiter limiter;
+
+	pc_log_limiter_init(&limiter, c->interval_us);
+	for (gsize i = 0; i < G_N_ELEMENTS(c->steps) && c->steps[i].what != NULL; i++) {
+		const LimiterStep *step = &c->steps[i];
+		guint64 suppressed = G_MAXUINT64;
+		gboolean logged = g_str_equal(step->what, "event")
+				      ? pc_log_limiter_event(&limiter, step->now_us, &suppressed)
+				      : pc_log_limiter_flush(&limiter, step->now_us, &suppressed);
+
+		g_test_message("step %" G_GSIZE_FORMAT ": %s at %" G_GINT64_FORMAT, i, step->what,
+			       step->now_us);
+		g_assert_cmpint(logged, ==, step->want_logged);
+		if (logged)
+			g_assert_cmpuint(suppressed, ==, step->want_suppressed);
+		else
+			g_assert_cmpuint(suppressed, ==, G_MAXUINT64);
+	}
+}
+
+/*
+ * the reported case: a store flapping for 8 s wrote 49 outage lines. One
+ * flap every 10 ms for 8 s is one line, and the next one a minute later says
+ * how many were held back
+ */
+static void
+test_limiter_flapping(void)
+{
+	PcLogLimiter limiter;
+	guint lines = 0;
+	guint64 suppressed = 0;
+
+	pc_log_limiter_init(&limiter, S(60));
+	for (gint64 now = S(3600); now < S(3608); now += 10 * 1000)
+		lines += pc_log_limiter_event(&limiter, now, NULL) ? 1 : 0;
+	g_assert_cmpuint(lines, ==, 1);
+	g_assert_true(pc_log_limiter_event(&limiter, S(3660), &suppressed));
+	g_assert_cmpuint(suppressed, ==, 799);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -201,6 +308,13 @@ main(int argc, char **argv)
 
 		g_test_add_data_func(path, c, c->repeat > 0 ? test_escape_limit : test_escape);
 	}
+	for (gsize i = 0; i < G_N_ELEMENTS(limiter_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/log/limiter/", limiter_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &limiter_cases[i], test_limiter);
+	}
+	g_test_add_func("/pc/log/limiter/flapping", test_limiter_flapping);
 	g_test_add_func("/pc/log/guards", test_guards);
 	return g_test_run();
 }
