@@ -6,7 +6,6 @@
  *
  * Thread-safety: no state; the caller owns the struct being filled.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "pc-addr.h"
@@ -38,103 +37,236 @@ pc_config_parse_bool(const char *text, gboolean *value_out, GError **error)
 	return FALSE;
 }
 
-/* "123" followed by an optional unit letter; units maps letters to multipliers */
-static gboolean
-parse_number_unit(const char *text, const char *units, const gint64 *multipliers,
-		  gint64 bare_multiplier, const char *what, gint64 *value_out, GError **error)
+/* how much of a bad value an error message quotes */
+#define CONFIG_ECHO_MAX 64
+
+/* a value quoted back in an error: bounded, so a line of digits stays one readable line */
+static char *
+value_for_error(const char *text)
 {
-	char *end = NULL;
-	guint64 number;
-	gint64 multiplier = bare_multiplier;
+	gsize len = strnlen(text, CONFIG_ECHO_MAX + 1);
+	g_autofree char *head = g_strndup(text, MIN(len, CONFIG_ECHO_MAX));
+	g_autofree char *escaped = g_strescape(head, NULL);
 
-	if (!g_ascii_isdigit(text[0])) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE, "'%s' is not a %s",
-			    text, what);
+	if (len > CONFIG_ECHO_MAX)
+		return g_strconcat(escaped, "...", NULL);
+	return g_steal_pointer(&escaped);
+}
+
+/* a unit suffix and what one of it is worth in the stored unit */
+typedef struct {
+	const char *suffix;
+	gint64 multiplier;
+} ConfigUnit;
+
+/*
+ * largest first, and the preferred spelling first among equal multipliers:
+ * describe_with_unit takes the first exact one. A bare number is seconds for
+ * a duration and bytes for a size.
+ */
+static const ConfigUnit duration_units[] = {
+    {"w", PC_USEC(7 * 86400)}, {"d", PC_USEC(86400)}, {"h", PC_USEC(3600)},
+    {"m", PC_USEC(60)},	       {"s", PC_USEC(1)},     {"ms", 1000},
+};
+static const ConfigUnit size_units[] = {
+    {"G", G_GINT64_CONSTANT(1) << 30},
+    {"M", G_GINT64_CONSTANT(1) << 20},
+    {"k", G_GINT64_CONSTANT(1) << 10},
+    {"K", G_GINT64_CONSTANT(1) << 10},
+};
+
+typedef enum {
+	DIGITS_OK,
+	DIGITS_NONE,	 /* no digit where the number should start */
+	DIGITS_OVERFLOW, /* more than max */
+} DigitsStatus;
+
+/*
+ * the run of decimal digits at the start of text, at most max. By hand rather
+ * than strtoll, which also takes blanks, a sign and "0x" and reports overflow
+ * through errno; here the only accepted spelling is plain digits and every
+ * step is checked. *end_out: the first byte after the digits.
+ */
+static DigitsStatus
+parse_digits(const char *text, guint64 max, guint64 *value_out, const char **end_out)
+{
+	guint64 value = 0;
+	const char *p = text;
+
+	if (!g_ascii_isdigit(*p))
+		return DIGITS_NONE;
+	for (; g_ascii_isdigit(*p); p++) {
+		if (!g_uint64_checked_mul(&value, value, 10) ||
+		    !g_uint64_checked_add(&value, value, (guint64)(*p - '0')) || value > max)
+			return DIGITS_OVERFLOW;
+	}
+	*value_out = value;
+	*end_out = p;
+	return DIGITS_OK;
+}
+
+/*
+ * digits, then nothing (bare_multiplier) or exactly one suffix of units;
+ * number * multiplier must fit a gint64 (durations in microseconds and sizes
+ * in bytes both do for any sane value, and overflow is an error, never a wrap)
+ */
+static gboolean
+parse_number_unit(const char *text, const ConfigUnit *units, gsize n_units,
+		  gint64 bare_multiplier, const char *what, const char *hint, gint64 *value_out,
+		  GError **error)
+{
+	g_autofree char *echo = value_for_error(text);
+	const char *end = NULL;
+	guint64 number = 0;
+	gint64 multiplier = 0;
+	guint64 product = 0;
+
+	switch (parse_digits(text, G_MAXINT64, &number, &end)) {
+	case DIGITS_OK:
+		break;
+	case DIGITS_NONE:
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%s' is not a %s (units: %s)", echo, what, hint);
+		return FALSE;
+	case DIGITS_OVERFLOW:
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+			    "'%s' is too large for a %s", echo, what);
 		return FALSE;
 	}
-	errno = 0;
-	number = g_ascii_strtoull(text, &end, 10);
-	if (errno != 0 || number > G_MAXINT32) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE, "'%s' is too large",
-			    text);
+	if (*end == '\0')
+		multiplier = bare_multiplier;
+	for (gsize i = 0; multiplier == 0 && i < n_units; i++) {
+		if (strcmp(end, units[i].suffix) == 0)
+			multiplier = units[i].multiplier;
+	}
+	if (multiplier == 0) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%s' is not a %s (units: %s)", echo, what, hint);
 		return FALSE;
 	}
-	if (*end != '\0') {
-		const char *unit = strchr(units, *end);
-
-		if (unit == NULL || end[1] != '\0') {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a %s (units: %s)", text, what, units);
-			return FALSE;
-		}
-		multiplier = multipliers[unit - units];
+	if (!g_uint64_checked_mul(&product, number, (guint64)multiplier) ||
+	    product > (guint64)G_MAXINT64) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+			    "'%s' is too large for a %s", echo, what);
+		return FALSE;
 	}
-	*value_out = (gint64)number * multiplier;
+	*value_out = (gint64)product;
 	return TRUE;
 }
 
 gboolean
 pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error)
 {
-	static const gint64 mult[] = {PC_USEC(1), PC_USEC(60), PC_USEC(3600), PC_USEC(86400),
-				      PC_USEC(7 * 86400)};
-
 	g_return_val_if_fail(text != NULL, FALSE);
-	/* milliseconds, for timeouts: the one two-letter unit */
-	if (g_str_has_suffix(text, "ms")) {
-		g_autofree char *number = g_strndup(text, strlen(text) - 2);
+	g_return_val_if_fail(usec_out != NULL, FALSE);
 
-		if (!parse_number_unit(number, "", NULL, 1000, "duration", usec_out, NULL)) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a duration (units: ms s m h d w)", text);
-			return FALSE;
-		}
-		return TRUE;
+	return parse_number_unit(text, duration_units, G_N_ELEMENTS(duration_units),
+				 G_USEC_PER_SEC, "duration", "ms s m h d w", usec_out, error);
+}
+
+gboolean
+pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error)
+{
+	g_return_val_if_fail(text != NULL, FALSE);
+	g_return_val_if_fail(bytes_out != NULL, FALSE);
+
+	return parse_number_unit(text, size_units, G_N_ELEMENTS(size_units), 1, "size",
+				 "k K M G", bytes_out, error);
+}
+
+/*
+ * an optional '-' and digits, for INT and INT_LIST. No '+' and no blanks:
+ * the loader has already trimmed the value, and one spelling per number is
+ * what -n prints and what a reader can grep for.
+ */
+static gboolean
+parse_int(const char *text, gint64 *value_out, GError **error)
+{
+	gboolean negative = text[0] == '-';
+	g_autofree char *echo = value_for_error(text);
+	const char *end = NULL;
+	guint64 magnitude = 0;
+	/* one more below zero than above: G_MININT64 is -(G_MAXINT64 + 1) */
+	guint64 max = negative ? (guint64)G_MAXINT64 + 1 : (guint64)G_MAXINT64;
+
+	switch (parse_digits(text + (negative ? 1 : 0), max, &magnitude, &end)) {
+	case DIGITS_OK:
+		if (*end == '\0')
+			break;
+		G_GNUC_FALLTHROUGH;
+	case DIGITS_NONE:
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%s' is not a whole number", echo);
+		return FALSE;
+	case DIGITS_OVERFLOW:
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE, "'%s' is too %s", echo,
+			    negative ? "small" : "large");
+		return FALSE;
 	}
-	return parse_number_unit(text, "smhdw", mult, G_USEC_PER_SEC, "duration", usec_out,
-				 error);
+	/* negated in the signed domain without ever forming +2^63 */
+	*value_out = negative && magnitude > 0 ? -(gint64)(magnitude - 1) - 1 : (gint64)magnitude;
+	return TRUE;
 }
 
 /* the longest period a rate window may have */
 #define CONFIG_MAX_RATE_PERIOD PC_USEC(366 * 86400)
 
 static gboolean
+rate_error(GError **error, PcConfigError code, const char *item, const char *why)
+{
+	g_autofree char *echo = value_for_error(item);
+
+	g_set_error(error, PC_CONFIG_ERROR, code, "'%s'%s", echo, why);
+	return FALSE;
+}
+
+/*
+ * the count and period parsers' own errors are replaced: "'100Q' is not a
+ * size" would not tell the reader which part of "100Q/1h" was meant, while
+ * a too large count or period is worth saying as such
+ */
+static gboolean
 parse_rate_window(const char *item, gint64 min_count, gint64 max_count,
 		  PcConfigRateWindow *window_out, GError **error)
 {
+	static const char syntax[] = " is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)";
 	const char *slash = strchr(item, '/');
 	g_autofree char *count_text = NULL;
 	g_autofree char *period_text = NULL;
+	g_autoptr(GError) local_error = NULL;
 	gint64 count = 0;
 	gint64 period = 0;
 
-	if (slash == NULL || slash == item || slash[1] == '\0') {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
-		return FALSE;
-	}
+	if (slash == NULL || slash == item || slash[1] == '\0')
+		return rate_error(error, PC_CONFIG_ERROR_VALUE, item, syntax);
 	count_text = g_strndup(item, (gsize)(slash - item));
 	/* "60/m" reads as 60/1m */
 	period_text = g_ascii_isalpha(slash[1]) ? g_strconcat("1", slash + 1, NULL)
 						: g_strdup(slash + 1);
-	if (!pc_config_parse_size(count_text, &count, NULL) ||
-	    !pc_config_parse_duration(period_text, &period, NULL)) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-			    "'%s' is not a rate (N/PERIOD, e.g. 60/1m; 500/1h)", item);
-		return FALSE;
+	if (!pc_config_parse_size(count_text, &count, &local_error)) {
+		if (g_error_matches(local_error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE))
+			return rate_error(error, PC_CONFIG_ERROR_RANGE, item,
+					  ": the count is too large");
+		return rate_error(error, PC_CONFIG_ERROR_VALUE, item, syntax);
+	}
+	if (!pc_config_parse_duration(period_text, &period, &local_error)) {
+		if (g_error_matches(local_error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE))
+			return rate_error(error, PC_CONFIG_ERROR_RANGE, item,
+					  ": the period must be 1s..366d");
+		return rate_error(error, PC_CONFIG_ERROR_VALUE, item, syntax);
 	}
 	if (count < min_count || count > max_count) {
+		g_autofree char *echo = value_for_error(item);
+
 		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
 			    "'%s': count %" G_GINT64_FORMAT " is out of range %" G_GINT64_FORMAT
 			    "..%" G_GINT64_FORMAT,
-			    item, count, min_count, max_count);
+			    echo, count, min_count, max_count);
 		return FALSE;
 	}
-	if (period < PC_USEC(1) || period > CONFIG_MAX_RATE_PERIOD) {
-		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
-			    "'%s': the period must be 1s..366d", item);
-		return FALSE;
-	}
+	if (period < PC_USEC(1) || period > CONFIG_MAX_RATE_PERIOD)
+		return rate_error(error, PC_CONFIG_ERROR_RANGE, item,
+				  ": the period must be 1s..366d");
 	window_out->count = count;
 	window_out->period_us = period;
 	return TRUE;
@@ -148,6 +280,7 @@ pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count, GArra
 	g_autoptr(GArray) windows = g_array_new(FALSE, FALSE, sizeof(PcConfigRateWindow));
 
 	g_return_val_if_fail(text != NULL, FALSE);
+	g_return_val_if_fail(windows_out != NULL, FALSE);
 
 	items = pc_config_split_list(text);
 	if (items[0] == NULL) {
@@ -162,11 +295,9 @@ pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count, GArra
 			return FALSE;
 		for (guint j = 0; j < windows->len; j++) {
 			if (g_array_index(windows, PcConfigRateWindow, j).period_us ==
-			    window.period_us) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "'%s': two windows with the same period", items[i]);
-				return FALSE;
-			}
+			    window.period_us)
+				return rate_error(error, PC_CONFIG_ERROR_VALUE, items[i],
+						  ": two windows with the same period");
 		}
 		if (windows->len == PC_CONFIG_MAX_RATE_WINDOWS) {
 			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
@@ -177,15 +308,6 @@ pc_config_parse_rate(const char *text, gint64 min_count, gint64 max_count, GArra
 	}
 	*windows_out = g_steal_pointer(&windows);
 	return TRUE;
-}
-
-gboolean
-pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error)
-{
-	static const gint64 mult[] = {1024, 1024, 1024 * 1024, 1024 * 1024 * 1024};
-
-	g_return_val_if_fail(text != NULL, FALSE);
-	return parse_number_unit(text, "kKMG", mult, 1, "size", bytes_out, error);
 }
 
 char **
@@ -285,17 +407,9 @@ pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, G
 	case PC_CONFIG_BOOL:
 		return pc_config_parse_bool(text, (gboolean *)field, error);
 	case PC_CONFIG_INT: {
-		char *end = NULL;
-		gint64 value;
+		gint64 value = 0;
 
-		errno = 0;
-		value = g_ascii_strtoll(text, &end, 10);
-		if (text[0] == '\0' || *end != '\0' || errno != 0) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "'%s' is not a whole number", text);
-			return FALSE;
-		}
-		if (!check_bounds(key, value, error))
+		if (!parse_int(text, &value, error) || !check_bounds(key, value, error))
 			return FALSE;
 		*(gint64 *)field = value;
 		return TRUE;
@@ -351,14 +465,10 @@ pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, G
 		g_autoptr(GArray) values = g_array_new(FALSE, FALSE, sizeof(gint64));
 
 		for (gsize i = 0; items[i] != NULL; i++) {
-			char *end = NULL;
-			gint64 value;
+			gint64 value = 0;
 
-			errno = 0;
-			value = g_ascii_strtoll(items[i], &end, 10);
-			if (*end != '\0' || errno != 0) {
-				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-					    "item '%s' is not a whole number", items[i]);
+			if (!parse_int(items[i], &value, error)) {
+				g_prefix_error(error, "item ");
 				return FALSE;
 			}
 			if (!check_bounds(key, value, error))
@@ -409,6 +519,76 @@ pc_config_clear_fields(const PcConfigKey *keys, gsize n_keys, gpointer base)
 	}
 }
 
+/*
+ * value in the largest unit that holds it exactly, so that what -n prints
+ * reads back to the same number and reads the way an admin would write it
+ * ("10G", not "10737418240"); zero_text because "0w" would be odd
+ */
+static void
+describe_with_unit(GString *out, gint64 value, const ConfigUnit *units, gsize n_units,
+		   const char *zero_text)
+{
+	if (value == 0) {
+		g_string_append(out, zero_text);
+		return;
+	}
+	for (gsize i = 0; i < n_units; i++) {
+		if (value % units[i].multiplier == 0) {
+			g_string_append_printf(out, "%" G_GINT64_FORMAT "%s",
+					       value / units[i].multiplier, units[i].suffix);
+			return;
+		}
+	}
+	g_string_append_printf(out, "%" G_GINT64_FORMAT, value);
+}
+
+static void
+describe_duration(GString *out, gint64 usec)
+{
+	/*
+	 * the parser stores whole milliseconds; anything finer can only come
+	 * from code, and is written in ms rather than as a bare number, which
+	 * would read back as seconds
+	 */
+	if (usec % 1000 != 0) {
+		g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
+		return;
+	}
+	describe_with_unit(out, usec, duration_units, G_N_ELEMENTS(duration_units), "0s");
+}
+
+static void
+describe_size(GString *out, gint64 bytes)
+{
+	describe_with_unit(out, bytes, size_units, G_N_ELEMENTS(size_units), "0");
+}
+
+static void
+describe_networks(GString *out, const PcNetList *list)
+{
+	for (guint i = 0; i < pc_net_list_length(list); i++) {
+		char entry[PC_NET_ADDRESS_STRLEN];
+
+		g_string_append_printf(out, "%s%s", i > 0 ? "; " : "",
+				       pc_net_list_entry_to_string(list, i, entry, sizeof(entry)));
+	}
+}
+
+static void
+describe_rate(GString *out, const GArray *windows)
+{
+	for (guint i = 0; windows != NULL && i < windows->len; i++) {
+		const PcConfigRateWindow *window = &g_array_index(windows, PcConfigRateWindow, i);
+
+		if (i > 0)
+			g_string_append(out, "; ");
+		/* counts take the size suffixes too: "10G/1d" for bytes */
+		describe_size(out, window->count);
+		g_string_append_c(out, '/');
+		describe_duration(out, window->period_us);
+	}
+}
+
 void
 pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer base)
 {
@@ -419,34 +599,30 @@ pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer bas
 		g_string_append(out, *(char *const *)field != NULL ? *(char *const *)field : "");
 		break;
 	case PC_CONFIG_STRING_LIST:
-	case PC_CONFIG_DOMAINS: {
-		g_autofree char *joined = g_strjoinv("; ", *(char **const *)field);
-
-		g_string_append(out, joined);
+	case PC_CONFIG_DOMAINS:
+		/* items never hold a separator: the parser split on them */
+		for (char *const *item = *(char **const *)field; item != NULL && *item != NULL;
+		     item++)
+			g_string_append_printf(out, "%s%s",
+					       item != *(char **const *)field ? "; " : "", *item);
 		break;
-	}
 	case PC_CONFIG_BOOL:
 		g_string_append(out, *(const gboolean *)field ? "yes" : "no");
 		break;
 	case PC_CONFIG_INT:
-	case PC_CONFIG_SIZE:
 		g_string_append_printf(out, "%" G_GINT64_FORMAT, *(const gint64 *)field);
 		break;
-	case PC_CONFIG_DURATION: {
-		gint64 usec = *(const gint64 *)field;
-
-		if (usec % G_USEC_PER_SEC != 0)
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "ms", usec / 1000);
-		else
-			g_string_append_printf(out, "%" G_GINT64_FORMAT "s", usec / G_USEC_PER_SEC);
+	case PC_CONFIG_SIZE:
+		describe_size(out, *(const gint64 *)field);
 		break;
-	}
+	case PC_CONFIG_DURATION:
+		describe_duration(out, *(const gint64 *)field);
+		break;
 	case PC_CONFIG_ENUM:
 		g_string_append(out, key->choices[*(const int *)field]);
 		break;
 	case PC_CONFIG_NETWORKS:
-		g_string_append_printf(out, "(%u networks)",
-				       pc_net_list_length(*(PcNetList *const *)field));
+		describe_networks(out, *(PcNetList *const *)field);
 		break;
 	case PC_CONFIG_INT_LIST: {
 		const GArray *values = *(GArray *const *)field;
@@ -456,29 +632,9 @@ pc_config_describe_value(GString *out, const PcConfigKey *key, gconstpointer bas
 					       g_array_index(values, gint64, i));
 		break;
 	}
-	case PC_CONFIG_RATE: {
-		const GArray *windows = *(GArray *const *)field;
-
-		for (guint i = 0; windows != NULL && i < windows->len; i++) {
-			const PcConfigRateWindow *window =
-			    &g_array_index(windows, PcConfigRateWindow, i);
-			gint64 seconds = window->period_us / G_USEC_PER_SEC;
-			const char *unit = "s";
-
-			if (seconds % 86400 == 0) {
-				seconds /= 86400;
-				unit = "d";
-			} else if (seconds % 3600 == 0) {
-				seconds /= 3600;
-				unit = "h";
-			} else if (seconds % 60 == 0) {
-				seconds /= 60;
-				unit = "m";
-			}
-			g_string_append_printf(out, "%s%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "%s",
-					       i > 0 ? "; " : "", window->count, seconds, unit);
-		}
+	case PC_CONFIG_RATE:
+		/* unset (NULL) prints as empty: only a key without a default can be unset */
+		describe_rate(out, *(GArray *const *)field);
 		break;
-	}
 	}
 }

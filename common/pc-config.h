@@ -303,7 +303,15 @@ char *pc_config_describe(const PcConfig *config);
 
 /* value parsers, also used by tests and the admin tool */
 gboolean pc_config_parse_bool(const char *text, gboolean *value_out, GError **error);
-/* durations: "50ms 30s 10m 1h 1d 1w", a bare number is seconds */
+/*
+ * pc_config_parse_duration, pc_config_parse_size:
+ * Digits, then at most one unit: durations "50ms 30s 10m 1h 1d 1w" (a bare
+ * number is seconds), sizes "512 10k 10K 10M 1G" (binary: k = 1024). No sign,
+ * no blanks, no fraction. Returns FALSE with PC_CONFIG_ERROR_VALUE when the
+ * text does not parse, PC_CONFIG_ERROR_RANGE when the number or the number
+ * times its unit passes G_MAXINT64 (microseconds, bytes); the out-parameter
+ * is written only on success.
+ */
 gboolean pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error);
 gboolean pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error);
 /*

@@ -94,17 +94,16 @@ pc_log_set_verbose(gboolean verbose)
 	atomic_store(&log_verbose, verbose);
 }
 
-void
-pc_log_append_safe(GString *out, const char *value)
+/*
+ * value with every byte a log reader could mistake escaped as \xHH, at most
+ * PC_LOG_MAX_VALUE input bytes (then "..."); a comma only matters to a value
+ * that is not quoted, where it could start a field of its own
+ */
+static void
+log_append_escaped(GString *out, const char *value, gboolean escape_comma)
 {
 	gsize n = 0;
 
-	g_return_if_fail(out != NULL);
-
-	if (value == NULL) {
-		g_string_append_c(out, '-');
-		return;
-	}
 	for (const char *p = value; *p != '\0'; p++, n++) {
 		guchar c = (guchar)*p;
 
@@ -112,9 +111,85 @@ pc_log_append_safe(GString *out, const char *value)
 			g_string_append(out, "...");
 			return;
 		}
-		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || c == ',')
+		if (c < 0x20 || c >= 0x7f || c == '\\' || c == '"' || (escape_comma && c == ','))
 			g_string_append_printf(out, "\\x%02X", c);
 		else
 			g_string_append_c(out, (char)c);
 	}
+}
+
+void
+pc_log_append_safe(GString *out, const char *value)
+{
+	g_return_if_fail(out != NULL);
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	log_append_escaped(out, value, TRUE);
+}
+
+void
+pc_log_append_quoted(GString *out, const char *value)
+{
+	g_return_if_fail(out != NULL);
+
+	if (value == NULL) {
+		g_string_append_c(out, '-');
+		return;
+	}
+	g_string_append_c(out, '"');
+	log_append_escaped(out, value, FALSE);
+	g_string_append_c(out, '"');
+}
+
+void
+pc_log_limiter_init(PcLogLimiter *limiter, gint64 interval_us)
+{
+	g_return_if_fail(limiter != NULL);
+	g_return_if_fail(interval_us >= 0);
+
+	limiter->interval_us = interval_us;
+	/* before any time a caller can pass, so the first event is logged */
+	limiter->next_us = G_MININT64;
+	limiter->suppressed = 0;
+}
+
+/* a line is written at now_us: the count goes to the line, the interval starts */
+static void
+log_limiter_take(PcLogLimiter *limiter, gint64 now_us, guint64 *suppressed_out)
+{
+	if (suppressed_out != NULL)
+		*suppressed_out = limiter->suppressed;
+	limiter->suppressed = 0;
+	/* saturating: a clock near G_MAXINT64 must not wrap the next slot into the past */
+	limiter->next_us = now_us > G_MAXINT64 - limiter->interval_us
+			       ? G_MAXINT64
+			       : now_us + limiter->interval_us;
+}
+
+gboolean
+pc_log_limiter_event(PcLogLimiter *limiter, gint64 now_us, guint64 *suppressed_out)
+{
+	g_return_val_if_fail(limiter != NULL, FALSE);
+
+	if (now_us >= limiter->next_us) {
+		log_limiter_take(limiter, now_us, suppressed_out);
+		return TRUE;
+	}
+	if (limiter->suppressed < G_MAXUINT64)
+		limiter->suppressed++;
+	return FALSE;
+}
+
+gboolean
+pc_log_limiter_flush(PcLogLimiter *limiter, gint64 now_us, guint64 *suppressed_out)
+{
+	g_return_val_if_fail(limiter != NULL, FALSE);
+
+	if (limiter->suppressed == 0 || now_us < limiter->next_us)
+		return FALSE;
+	log_limiter_take(limiter, now_us, suppressed_out);
+	return TRUE;
 }

@@ -419,3 +419,27 @@ pc_net_list_length(const PcNetList *list)
 {
 	return list != NULL ? list->entries->len : 0;
 }
+
+const char *
+pc_net_list_entry_to_string(const PcNetList *list, guint index, char *buf, gsize buflen)
+{
+	const PcNetEntry *entry;
+	gsize len;
+
+	g_return_val_if_fail(buf != NULL, NULL);
+	g_return_val_if_fail(buflen >= PC_NET_ADDRESS_STRLEN, NULL);
+
+	if (index >= pc_net_list_length(list))
+		return NULL;
+	entry = &g_array_index(list->entries, PcNetEntry, index);
+	pc_net_address_to_string(&entry->network, buf, buflen);
+	len = strlen(buf);
+	/*
+	 * a mapped network always has prefix >= 96 (a shorter one would have
+	 * masked the ffff away), so the IPv4 text and /prefix-96 name the same
+	 * entry
+	 */
+	g_snprintf(buf + len, buflen - len, "/%u",
+		   pc_net_address_is_v4(&entry->network) ? entry->prefix - 96 : entry->prefix);
+	return buf;
+}

@@ -85,4 +85,16 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcNetList, pc_net_list_free)
 gboolean pc_net_list_contains(const PcNetList *list, const PcNetAddress *address);
 guint pc_net_list_length(const PcNetList *list);
 
+/*
+ * pc_net_list_entry_to_string:
+ * Writes entry index (configuration order) as pc_net_list_parse reads it
+ * back to the same entry: "192.0.2.0/24", "2001:db8::/32", "::1/128". The
+ * prefix is always written; an IPv6 item in IPv4-mapped form
+ * ("::ffff:10.0.0.0/104") is written as the IPv4 CIDR it matches like
+ * ("10.0.0.0/8"). Returns buf (at least PC_NET_ADDRESS_STRLEN bytes), or NULL
+ * when index is not below pc_net_list_length.
+ */
+const char *pc_net_list_entry_to_string(const PcNetList *list, guint index, char *buf,
+					gsize buflen);
+
 G_END_DECLS

@@ -7,10 +7,11 @@
  * start-up and read without a lock afterwards; the values inside are C11
  * atomics (GLib 2.74 has no 64-bit atomic integers), updated with relaxed
  * ordering because a scrape needs each number, not a snapshot across them.
- * The HTTP listener (libmicrohttpd, its own polling thread) is the only other
- * shared object here: its pointer is set by pc_stats_serve at start-up and
- * cleared by pc_stats_stop. Not here: pushing metrics anywhere, or labels
- * chosen at run time.
+ * The HTTP listener (libmicrohttpd, a few polling threads of its own) is the
+ * only other shared object here: its pointer is set by pc_stats_serve at
+ * start-up and cleared by pc_stats_stop, and an atomic flag tells its log
+ * callback whether it is starting or serving. Not here: pushing metrics
+ * anywhere, or labels chosen at run time.
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -30,9 +31,24 @@
 G_DEFINE_QUARK(pc-stats-error-quark, pc_stats_error)
 
 #define PC_STATS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
-/* a scraper needs one or two connections; these keep a slow or hostile one from piling up */
-#define PC_STATS_CONNECTION_LIMIT   16
-#define PC_STATS_CONNECTION_TIMEOUT 10 /* seconds */
+/*
+ * A scraper needs one or two connections; the rest is defence against
+ * clients that connect and then send nothing, or a byte now and then. With
+ * 16 slots and a 10 s timeout, 16 such clients made a scrape wait 10 s and
+ * 100 made it time out: a client past the limit waits in the listen backlog
+ * until a slot frees. So: many slots (an idle connection costs a socket and
+ * a small buffer, no thread), a per-client share of them so that one host
+ * cannot take them all, a short inactivity timeout (a scraper sends its
+ * request as soon as it connects), a small per-connection buffer, which
+ * also bounds how long a client trickling its headers can keep its slot,
+ * and a few polling threads, so that a scrape that is rendering does not
+ * hold up the others.
+ */
+#define PC_STATS_CONNECTION_LIMIT	256
+#define PC_STATS_PER_CLIENT_LIMIT	(PC_STATS_CONNECTION_LIMIT / 2)
+#define PC_STATS_CONNECTION_TIMEOUT	3 /* seconds without a byte in either direction */
+#define PC_STATS_CONNECTION_MEMORY	(16 * 1024) /* request line and headers, per connection */
+#define PC_STATS_THREADS		4
 /* a formatted sample value: a double as %.17g or a 64-bit integer */
 #define PC_STATS_VALUE_LEN G_ASCII_DTOSTR_BUF_SIZE
 
@@ -75,6 +91,8 @@ typedef struct {
 static GPtrArray *pc_stats_families; /* PcStatsFamily, sorted by name */
 /* the listener: set by pc_stats_serve, cleared by pc_stats_stop, both on the main thread */
 static struct MHD_Daemon *pc_stats_daemon;
+/* TRUE from the listener's start to its stop: read by pc_stats_log_mhd on its threads */
+static atomic_bool pc_stats_serving;
 
 typedef struct MHD_Response PcStatsResponse;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcStatsResponse, MHD_destroy_response)
@@ -575,13 +593,22 @@ pc_stats_render(void)
 
 /* HTTP listener --------------------------------------------------------------- */
 
-/* libmicrohttpd's own complaints (bind failures, dropped clients) go to our log */
+/*
+ * libmicrohttpd's own complaints go to our log. While the listener starts
+ * they say why it failed (the port is taken): the operator must act. Once it
+ * serves they are about one client (closed mid-request, timed out), which
+ * anyone who can connect can cause as often as they like, so they are
+ * detail: a warning each would let a client flood the log.
+ */
 static void G_GNUC_PRINTF(2, 0)
 pc_stats_log_mhd(void *user_data, const char *format, va_list args)
 {
 	g_autofree char *message = g_strdup_vprintf(format, args);
 
-	g_warning("stats listener: %s", g_strchomp(message));
+	if (atomic_load(&pc_stats_serving))
+		g_info("stats listener: %s", g_strchomp(message));
+	else
+		g_warning("stats listener: %s", g_strchomp(message));
 }
 
 static enum MHD_Result
@@ -720,7 +747,12 @@ gboolean
 pc_stats_serve(const char *listen, GError **error)
 {
 	struct sockaddr_storage address;
-	/* MHD_USE_AUTO picks epoll or poll: select() would refuse sockets past FD_SETSIZE */
+	/*
+	 * event-driven, on internal threads: MHD_USE_AUTO picks epoll or poll
+	 * (select() would refuse sockets past FD_SETSIZE), and a connection
+	 * costs a thread only while its request is being answered, so idle and
+	 * slow clients cannot hold the threads a scraper needs
+	 */
 	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 
 	g_return_val_if_fail(listen != NULL, FALSE);
@@ -740,8 +772,11 @@ pc_stats_serve(const char *listen, GError **error)
 	pc_stats_daemon = MHD_start_daemon(
 	    flags, 0, NULL, NULL, pc_stats_handle_request, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 	    pc_stats_log_mhd, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&address,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)PC_STATS_THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PC_STATS_CONNECTION_LIMIT,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PC_STATS_PER_CLIENT_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PC_STATS_CONNECTION_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PC_STATS_CONNECTION_MEMORY,
 	    MHD_OPTION_END);
 	if (pc_stats_daemon == NULL) {
 		g_set_error(error, PC_STATS_ERROR, PC_STATS_ERROR_LISTEN,
@@ -749,6 +784,7 @@ pc_stats_serve(const char *listen, GError **error)
 			    listen);
 		return FALSE;
 	}
+	atomic_store(&pc_stats_serving, TRUE);
 	return TRUE;
 }
 
@@ -756,6 +792,7 @@ void
 pc_stats_stop(void)
 {
 	g_clear_pointer(&pc_stats_daemon, MHD_stop_daemon);
+	atomic_store(&pc_stats_serving, FALSE);
 }
 
 guint16

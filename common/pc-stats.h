@@ -77,10 +77,14 @@ char *pc_stats_render(void);
 /*
  * pc_stats_serve:
  * @listen: "127.0.0.1:9750", "[::1]:9750" or ":9750" (all addresses)
- * Starts the HTTP listener on its own thread. Returns FALSE with error when
- * the spec is bad or the port cannot be bound. Call it after every metric is
+ * Starts the HTTP listener on a few threads of its own. Returns FALSE with
+ * error when the spec is bad or the port cannot be bound (and logs
+ * libmicrohttpd's reason as a warning). Call it after every metric is
  * registered (scrapes read the registry without a lock), and at most once
- * before pc_stats_stop.
+ * before pc_stats_stop. Idle and slow clients cannot starve a scraper: up to
+ * 256 connections (128 per client address), each dropped after 3 s without
+ * a byte and limited to 16 KiB of request; complaints about single clients
+ * are logged at info level only.
  */
 gboolean pc_stats_serve(const char *listen, GError **error);
 

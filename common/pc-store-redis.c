@@ -21,12 +21,20 @@
  * Outage: a connection error (refused, reset, timed out) marks Redis down.
  * From then on operations go to the fallback memory store (or return
  * TEMPFAIL when the daemon's on_error = tempfail turned the fallback off),
- * one warning is logged for the outage, and one thread at a time tries to
+ * a warning is logged for the outage, and one thread at a time tries to
  * reconnect after a backoff that doubles from 100 ms up to 5 s. The first
- * success ends the outage with one line saying how long it lasted and how
+ * success ends the outage with a line saying how long it lasted and how
  * many operations the memory store answered. An error reply (a script error,
  * OOM) fails that operation only: it is counted and answered from the
  * fallback, without declaring an outage.
+ *
+ * A server that flaps (it accepts connections, then every command fails, as
+ * one sending truncated replies does) starts and ends an outage per
+ * operation, so the outage and recovery lines are rate-limited: at most one
+ * of each a minute (PcLogLimiter), the next one saying how many there were.
+ * When a held-back change leaves the log saying the wrong state (down while
+ * up, or up while down), a line for the current state is written at the
+ * first operation after the minute has passed.
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -37,6 +45,7 @@
 
 #include <glib.h>
 
+#include "pc-log.h"
 #include "pc-stats.h"
 #include "pc-store-private.h"
 
@@ -46,6 +55,8 @@
 #define REDIS_BACKOFF_MAX_US (5 * 1000 * 1000)
 #define REDIS_DEFAULT_PORT 6379
 #define REDIS_SCAN_MAX_ITERATIONS 10000
+/* at most one outage line and one recovery line per this */
+#define REDIS_LOG_INTERVAL_US (60 * G_USEC_PER_SEC)
 
 /*
  * GCRA over several windows (see pc-gcra.c: the same formula). KEYS: one
@@ -127,6 +138,8 @@ typedef struct {
 	guint max_connections;
 	char script_sha[REDIS_SCRIPT_LAST][41];
 
+	PcStoreClockFunc clock; /* paces reconnects and outage lines; see PcStoreOptions */
+
 	GMutex lock; /* everything below, except what is atomic */
 	GCond cond;  /* a connection was given back, or the state changed */
 	GPtrArray *idle;
@@ -134,8 +147,12 @@ typedef struct {
 	gboolean down;
 	gboolean reconnecting;
 	gint64 down_since_us;
+	gint64 up_since_us;
 	gint64 retry_at_us;
 	gint64 backoff_us;
+	char *down_reason; /* why the last connection failed, while down */
+	PcLogLimiter outage_log;
+	PcLogLimiter recovery_log;
 
 	atomic_bool fallback_enabled;
 	atomic_uint_fast64_t outage_fallbacks;
@@ -350,16 +367,73 @@ redis_connect(PcStoreRedis *redis, char **error_out)
 	return ctx;
 }
 
+/* " (flapping: ...)" when count events of this kind happened since the last line about them */
+static char *
+redis_flapping_note(guint64 count, const char *events)
+{
+	if (count <= 1)
+		return g_strdup("");
+	return g_strdup_printf(" (flapping: %" G_GUINT64_FORMAT " %s since the last such line, "
+			       "which is written at most once a minute)",
+			       count, events);
+}
+
+/* caller holds the lock; outages: since the last outage line, this one included */
+static void
+redis_log_outage(PcStoreRedis *redis, guint64 outages)
+{
+	g_autofree char *note = redis_flapping_note(outages, "outages");
+
+	g_warning("store: %s unreachable (%s); %s until it is back%s", redis->display,
+		  redis->down_reason,
+		  atomic_load(&redis->fallback_enabled) ? "answering from the memory store"
+							: "store lookups fail (on_error)",
+		  note);
+}
+
+/* caller holds the lock; recoveries: since the last recovery line, this one included */
+static void
+redis_log_recovery(PcStoreRedis *redis, guint64 recoveries)
+{
+	g_autofree char *note = redis_flapping_note(recoveries, "recoveries");
+
+	g_message("store: %s reachable again after %.1f s; the memory store answered "
+		  "%" G_GUINT64_FORMAT " operations meanwhile%s",
+		  redis->display, (double)(redis->up_since_us - redis->down_since_us) / 1e6,
+		  (guint64)atomic_load(&redis->outage_fallbacks), note);
+}
+
+/*
+ * caller holds the lock: a line for the current state when the last one
+ * about it was held back, so the log does not go on saying "reachable" through
+ * an outage (or the reverse) once the minute is over. Two comparisons when
+ * nothing is owed, so it runs on every acquire.
+ */
+static void
+redis_log_owed(PcStoreRedis *redis, gint64 now_us)
+{
+	guint64 count = 0;
+
+	if (redis->down && pc_log_limiter_flush(&redis->outage_log, now_us, &count))
+		redis_log_outage(redis, count);
+	else if (!redis->down && pc_log_limiter_flush(&redis->recovery_log, now_us, &count))
+		redis_log_recovery(redis, count);
+}
+
 /* caller holds the lock */
 static void
 redis_mark_down(PcStoreRedis *redis, const char *why)
 {
+	guint64 unlogged = 0;
+
 	if (redis->down)
 		return;
 	redis->down = TRUE;
-	redis->down_since_us = g_get_monotonic_time();
+	redis->down_since_us = redis->clock();
 	redis->backoff_us = REDIS_BACKOFF_MIN_US;
 	redis->retry_at_us = redis->down_since_us + redis->backoff_us;
+	g_free(redis->down_reason);
+	redis->down_reason = g_strdup(why);
 	atomic_store(&redis->outage_fallbacks, 0);
 	/* the idle connections went to the same server: drop them with it */
 	for (guint i = 0; i < redis->idle->len; i++)
@@ -367,10 +441,11 @@ redis_mark_down(PcStoreRedis *redis, const char *why)
 	redis->n_open -= redis->idle->len;
 	g_ptr_array_set_size(redis->idle, 0);
 	g_cond_broadcast(&redis->cond);
-	g_warning("store: %s unreachable (%s); %s until it is back (logged once per outage)",
-		  redis->display, why,
-		  atomic_load(&redis->fallback_enabled) ? "answering from the memory store"
-							: "store lookups fail (on_error)");
+	if (pc_log_limiter_event(&redis->outage_log, redis->down_since_us, &unlogged))
+		redis_log_outage(redis, unlogged + 1);
+	else
+		g_debug("store: %s unreachable again (%s); counted for the next outage line",
+			redis->display, why);
 }
 
 /* one thread at a time tries to end the outage, once its backoff has passed */
@@ -379,6 +454,7 @@ redis_try_reconnect(PcStoreRedis *redis, gint64 now_us)
 {
 	g_autofree char *error = NULL;
 	redisContext *ctx;
+	guint64 unlogged = 0;
 
 	if (redis->reconnecting || now_us < redis->retry_at_us)
 		return NULL;
@@ -389,18 +465,21 @@ redis_try_reconnect(PcStoreRedis *redis, gint64 now_us)
 	redis->reconnecting = FALSE;
 	if (ctx == NULL) {
 		redis->backoff_us = MIN(redis->backoff_us * 2, REDIS_BACKOFF_MAX_US);
-		redis->retry_at_us = g_get_monotonic_time() + redis->backoff_us;
+		redis->retry_at_us = redis->clock() + redis->backoff_us;
+		g_free(redis->down_reason);
+		redis->down_reason = g_steal_pointer(&error);
 		g_debug("store: %s still unreachable (%s); next try in %" G_GINT64_FORMAT " ms",
-			redis->display, error, redis->backoff_us / 1000);
+			redis->display, redis->down_reason, redis->backoff_us / 1000);
 		return NULL;
 	}
 	redis->down = FALSE;
 	redis->n_open++;
-	g_message(
-	    "store: %s reachable again after %.1f s; the memory store answered %" G_GUINT64_FORMAT
-	    " operations meanwhile",
-	    redis->display, (double)(g_get_monotonic_time() - redis->down_since_us) / 1e6,
-	    (guint64)atomic_load(&redis->outage_fallbacks));
+	redis->up_since_us = redis->clock();
+	if (pc_log_limiter_event(&redis->recovery_log, redis->up_since_us, &unlogged))
+		redis_log_recovery(redis, unlogged + 1);
+	else
+		g_debug("store: %s reachable again; counted for the next recovery line",
+			redis->display);
 	return ctx;
 }
 
@@ -408,12 +487,14 @@ redis_try_reconnect(PcStoreRedis *redis, gint64 now_us)
 static redisContext *
 redis_pool_acquire(PcStoreRedis *redis)
 {
-	gint64 now_us = g_get_monotonic_time();
-	gint64 deadline = now_us + redis->command_timeout_us;
+	gint64 now_us = redis->clock();
+	/* a real wait, whatever clock paces the outages */
+	gint64 deadline = g_get_monotonic_time() + redis->command_timeout_us;
 	g_autofree char *error = NULL;
 	redisContext *ctx = NULL;
 
 	g_mutex_lock(&redis->lock);
+	redis_log_owed(redis, now_us);
 	if (redis->down) {
 		ctx = redis_try_reconnect(redis, now_us);
 		g_mutex_unlock(&redis->lock);
@@ -773,6 +854,7 @@ pc_store_redis_free(gpointer backend)
 	g_mutex_clear(&redis->lock);
 	g_cond_clear(&redis->cond);
 	pc_store_free(redis->fallback);
+	g_free(redis->down_reason);
 	g_free(redis->display);
 	g_free(redis->host);
 	g_free(redis->path);
@@ -808,6 +890,9 @@ pc_store_redis_backend_new(const char *spec, const PcStoreOptions *options, PcSt
 	g_mutex_init(&redis->lock);
 	g_cond_init(&redis->cond);
 	redis->idle = g_ptr_array_new();
+	redis->clock = options->clock != NULL ? options->clock : g_get_monotonic_time;
+	pc_log_limiter_init(&redis->outage_log, REDIS_LOG_INTERVAL_US);
+	pc_log_limiter_init(&redis->recovery_log, REDIS_LOG_INTERVAL_US);
 	if (!redis_parse_spec(redis, spec)) {
 		g_set_error(error, PC_STORE_ERROR, PC_STORE_ERROR_SPEC,
 			    "store '%s': not a Redis address (expected "

@@ -15,8 +15,8 @@
  * Time is passed in by the caller (now_us, monotonic microseconds), so unit
  * tests inject it; the memory backend reads no clock. The redis backend
  * ignores now_us for expiry and GCRA (it uses the server's clock, the one
- * clock all hosts share) and reads the monotonic clock only to pace its
- * reconnection attempts. An entry written at now_us with ttl_us is live while
+ * clock all hosts share) and reads the monotonic clock (PcStoreOptions.clock)
+ * only to pace its reconnection attempts and its outage lines. An entry written at now_us with ttl_us is live while
  * now < now_us + ttl_us and expired from now_us + ttl_us on; ttl_us <= 0 means
  * it never expires.
  *
@@ -65,12 +65,22 @@ PcStore *pc_store_new_memory(gsize max_keys, guint n_shards);
  */
 PcStore *pc_store_new_from_spec(const char *spec, gsize max_keys, GError **error);
 
+/* a monotonic clock in microseconds, as g_get_monotonic_time() */
+typedef gint64 (*PcStoreClockFunc)(void);
+
 /* the knobs of pc_store_new_with_options(); zero fields take the defaults */
 typedef struct {
 	gsize max_keys;		   /* memory store, and the redis store's fallback */
 	gint64 connect_timeout_us; /* redis: default 50 ms */
 	gint64 command_timeout_us; /* redis: default 50 ms; also the wait for a free connection */
 	guint max_connections;	   /* redis: pool size, default 16 */
+	/*
+	 * redis: the clock that paces reconnection attempts and outage lines;
+	 * NULL = g_get_monotonic_time. For tests, which step it instead of
+	 * sleeping; must be thread-safe. Waits for a free connection always use
+	 * the real clock.
+	 */
+	PcStoreClockFunc clock;
 } PcStoreOptions;
 
 #define PC_STORE_DEFAULT_TIMEOUT_US	(50 * 1000)

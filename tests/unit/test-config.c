@@ -538,7 +538,7 @@ test_describe(Fixture *fx, gconstpointer data)
 	text = pc_config_describe(config);
 	g_assert_nonnull(strstr(text, "[relay]\n"));
 	g_assert_nonnull(strstr(text, "limit = 7\n"));
-	g_assert_nonnull(strstr(text, "window = 600s\n"));
+	g_assert_nonnull(strstr(text, "window = 10m\n"));
 	g_assert_nonnull(strstr(text, "mode = tempfail\n"));
 }
 
@@ -882,7 +882,7 @@ test_multi_describe(Fixture *fx, gconstpointer data)
 	text = pc_config_describe(config);
 	g_assert_nonnull(strstr(text, "store_timeout = 20ms\n"));
 	g_assert_nonnull(strstr(text, "[rate.a]\nrate = 60/1m; 500/1h; 2000/1d; 7/90s\n"));
-	g_assert_nonnull(strstr(text, "[greylist]\nenabled = no\ndelay = 300s\n"));
+	g_assert_nonnull(strstr(text, "[greylist]\nenabled = no\ndelay = 5m\n"));
 }
 
 /* a daemon that declares no extra schema still accepts [rate.NAME] without reading it */

@@ -422,6 +422,59 @@ test_list_null(void)
 	g_assert_false(pc_net_list_contains(list, &address));
 }
 
+typedef struct {
+	const char *label;
+	const char *item;
+	const char *want; /* the entry as written back */
+} NetEntryTextCase;
+
+static const NetEntryTextCase entry_text_cases[] = {
+    {.label = "v4-cidr", .item = "192.0.2.0/24", .want = "192.0.2.0/24"},
+    {.label = "v4-host", .item = "192.0.2.1", .want = "192.0.2.1/32"},
+    {.label = "v4-all", .item = "0.0.0.0/0", .want = "0.0.0.0/0"},
+    {.label = "v6-cidr", .item = "2001:DB8:0:0::/32", .want = "2001:db8::/32"},
+    {.label = "v6-host", .item = "::1", .want = "::1/128"},
+    {.label = "v6-all", .item = "::/0", .want = "::/0"},
+    {.label = "bracketed", .item = "[2001:db8::1]", .want = "2001:db8::1/128"},
+    {.label = "mapped-as-v6", .item = "::ffff:10.0.0.0/104", .want = "10.0.0.0/8"},
+    {.label = "mapped-96", .item = "::ffff:0.0.0.0/96", .want = "0.0.0.0/0"},
+    {.label = "blanks", .item = " 10.0.0.0/8 ", .want = "10.0.0.0/8"},
+};
+
+/* the text of an entry parses back to an entry that matches exactly the same addresses */
+static void
+test_list_entry_to_string(gconstpointer data)
+{
+	const NetEntryTextCase *test = data;
+	const char *items[] = {"127.0.0.0/8", test->item};
+	g_autoptr(PcNetList) list = pc_net_list_parse(items, G_N_ELEMENTS(items), NULL);
+	g_autoptr(PcNetList) again = NULL;
+	char buf[PC_NET_ADDRESS_STRLEN];
+	char buf_again[PC_NET_ADDRESS_STRLEN];
+	const char *text;
+
+	g_assert_nonnull(list);
+	g_assert_cmpstr(pc_net_list_entry_to_string(list, 0, buf, sizeof(buf)), ==, "127.0.0.0/8");
+	text = pc_net_list_entry_to_string(list, 1, buf, sizeof(buf));
+	g_assert_cmpstr(text, ==, test->want);
+	g_assert_null(pc_net_list_entry_to_string(list, 2, buf_again, sizeof(buf_again)));
+
+	again = pc_net_list_parse(&text, 1, NULL);
+	g_assert_nonnull(again);
+	g_assert_cmpstr(pc_net_list_entry_to_string(again, 0, buf_again, sizeof(buf_again)), ==,
+			test->want);
+}
+
+static void
+test_list_entry_to_string_empty(void)
+{
+	char buf[PC_NET_ADDRESS_STRLEN];
+	g_autoptr(PcNetList) list = pc_net_list_parse(NULL, 0, NULL);
+
+	g_assert_null(pc_net_list_entry_to_string(NULL, 0, buf, sizeof(buf)));
+	g_assert_null(pc_net_list_entry_to_string(list, 0, buf, sizeof(buf)));
+}
+
 /*
  * --- guards and pc-lookup ---
  */
@@ -481,6 +534,8 @@ main(int argc, char **argv)
 	ADD_TABLE("/pc/net/list-contains/", contains_cases, test_list_contains);
 	ADD_TABLE("/pc/net/list-error/", list_error_cases, test_list_error);
 	g_test_add_func("/pc/net/list/null-and-empty", test_list_null);
+	ADD_TABLE("/pc/net/list/entry-to-string/", entry_text_cases, test_list_entry_to_string);
+	g_test_add_func("/pc/net/list/entry-to-string-empty", test_list_entry_to_string_empty);
 	g_test_add_func("/pc/net/guards", test_guards);
 	g_test_add_func("/pc/lookup/status-to-string", test_lookup_status_to_string);
 

@@ -6,6 +6,7 @@
  * the HTTP listener on loopback (an ephemeral port, a plain-socket client).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -508,13 +509,17 @@ test_threads(void)
  * --- HTTP listener ---
  */
 
-/* one request over a fresh connection; returns the whole response, or NULL */
+/*
+ * one request over a fresh connection; returns the whole response, or NULL,
+ * also when a connect, send or receive waited longer than timeout_ms
+ */
 static char *
-stats_http_request(int family, guint16 port, const char *request)
+stats_http_request_within(int family, guint16 port, const char *request, guint timeout_ms)
 {
 	struct sockaddr_storage address = {0};
 	socklen_t address_len;
-	struct timeval timeout = {.tv_sec = 5};
+	struct timeval timeout = {.tv_sec = timeout_ms / 1000,
+				  .tv_usec = (timeout_ms % 1000) * 1000};
 	g_autoptr(GString) response = g_string_new(NULL);
 	char buf[4096];
 	ssize_t n;
@@ -550,6 +555,12 @@ stats_http_request(int family, guint16 port, const char *request)
 	if (n < 0)
 		return NULL;
 	return g_string_free(g_steal_pointer(&response), FALSE);
+}
+
+static char *
+stats_http_request(int family, guint16 port, const char *request)
+{
+	return stats_http_request_within(family, port, request, 5000);
 }
 
 static void
@@ -691,6 +702,140 @@ test_http_any(void)
 	g_assert_true(g_str_has_prefix(response, "HTTP/1.1 200 OK\r\n"));
 }
 
+/*
+ * --- many idle or slow clients ---
+ *
+ * An attack run held the endpoint with 16 idle connections (a scrape waited
+ * 10 s) and 100 (it timed out). The clients here connect and then send
+ * nothing or half a request line; a scrape made after them must be answered
+ * while they are all still open.
+ */
+
+#define STATS_IDLE_CLIENTS 100
+/* a loopback scrape takes milliseconds; this is generous for sanitizer builds, and below the idle timeout */
+#define STATS_SCRAPE_WITHIN_MS 2000
+/* how long the test may spend opening its clients, whatever happens */
+#define STATS_IDLE_SETUP_US (10 * G_USEC_PER_SEC)
+
+static int
+stats_connect_loopback(guint16 port)
+{
+	struct sockaddr_in address = {
+	    .sin_family = AF_INET,
+	    .sin_port = htons(port),
+	    .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
+	struct timeval timeout = {.tv_sec = 2};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* TRUE while the server has not closed fd: nothing to read yet, and no EOF */
+static gboolean
+stats_still_open(int fd)
+{
+	char byte;
+	ssize_t n = recv(fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
+
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static void
+test_http_idle_clients(void)
+{
+	static const char partial[] = "GET /metr";
+	g_autoptr(GError) error = NULL;
+	g_autofree char *response = NULL;
+	int clients[STATS_IDLE_CLIENTS];
+	gint64 deadline = g_get_monotonic_time() + STATS_IDLE_SETUP_US;
+	guint n_clients = 0;
+	guint16 port;
+
+	stats_http_setup();
+	g_assert_true(pc_stats_serve("127.0.0.1:0", &error));
+	g_assert_no_error(error);
+	port = pc_stats_bound_port();
+
+	/* every other one is a slowloris: half a request line, then silence */
+	while (n_clients < STATS_IDLE_CLIENTS && g_get_monotonic_time() < deadline) {
+		int fd = stats_connect_loopback(port);
+
+		g_assert_cmpint(fd, >=, 0);
+		if (n_clients % 2 == 1)
+			g_assert_cmpint(write(fd, partial, strlen(partial)), ==, strlen(partial));
+		clients[n_clients++] = fd;
+	}
+	g_assert_cmpuint(n_clients, ==, STATS_IDLE_CLIENTS);
+
+	response = stats_http_request_within(AF_INET, port,
+					     "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+					     "Connection: close\r\n\r\n",
+					     STATS_SCRAPE_WITHIN_MS);
+	g_assert_nonnull(response);
+	g_assert_true(g_str_has_prefix(response, "HTTP/1.1 200 OK\r\n"));
+	g_assert_nonnull(strstr(response, "\npc_http_total 7\n"));
+
+	/* answered alongside them, not after the server had dropped them */
+	for (guint i = 0; i < n_clients; i++)
+		g_assert_true(stats_still_open(clients[i]));
+	/* half of them hang up mid-request: detail for the log, not a warning (fatal here) */
+	for (guint i = 0; i < n_clients; i++)
+		close(clients[i]);
+	pc_stats_stop();
+}
+
+/* a little over the listener's 3 s inactivity timeout, well under the old 10 s */
+#define STATS_IDLE_CLOSED_WITHIN_S 6
+
+/* reads fd until the server closes it; FALSE when the receive timeout passed first */
+static gboolean
+stats_wait_closed(int fd)
+{
+	char buf[512];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	return n == 0;
+}
+
+/* an idle client and a slowloris lose their connection after a few seconds, not ten */
+static void
+test_http_idle_timeout(void)
+{
+	static const char partial[] = "GET /metrics HTTP/1.1\r\nHost: 127.";
+	struct timeval timeout = {.tv_sec = STATS_IDLE_CLOSED_WITHIN_S};
+	g_autoptr(GError) error = NULL;
+	int idle;
+	int slow;
+
+	stats_http_setup();
+	g_assert_true(pc_stats_serve("127.0.0.1:0", &error));
+	g_assert_no_error(error);
+	idle = stats_connect_loopback(pc_stats_bound_port());
+	slow = stats_connect_loopback(pc_stats_bound_port());
+	g_assert_cmpint(idle, >=, 0);
+	g_assert_cmpint(slow, >=, 0);
+	g_assert_cmpint(write(slow, partial, strlen(partial)), ==, strlen(partial));
+	/* the receive timeout is the bound: no sleep, the test ends when the server closes */
+	setsockopt(idle, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+	setsockopt(slow, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+
+	g_assert_true(stats_wait_closed(idle));
+	g_assert_true(stats_wait_closed(slow));
+	close(idle);
+	close(slow);
+	pc_stats_stop();
+}
+
 typedef struct {
 	const char *label;
 	const char *listen;
@@ -822,6 +967,8 @@ main(int argc, char **argv)
 	ADD_TABLE("/pc/stats/http/status/", http_cases, test_http_status);
 	g_test_add_func("/pc/stats/http/ipv6", test_http_ipv6);
 	g_test_add_func("/pc/stats/http/any-address", test_http_any);
+	g_test_add_func("/pc/stats/http/idle-clients", test_http_idle_clients);
+	g_test_add_func("/pc/stats/http/idle-timeout", test_http_idle_timeout);
 	ADD_TABLE("/pc/stats/serve/bad-listen/", listen_cases, test_serve_bad_listen);
 	g_test_add_func("/pc/stats/serve/port-in-use", test_serve_port_in_use);
 

@@ -4,12 +4,17 @@
  * boundary, set/get/delete, LRU eviction under max_keys (expired entries go
  * first), prefix counts, key limits, store specs, and exact totals under
  * concurrent increments. Time is passed in as now_us; nothing sleeps. One
- * test prints (without asserting) the memory a million keys cost.
+ * test prints (without asserting) the memory a million keys cost. The redis
+ * backend: an unreachable server, and a fake one that flaps (the outage lines
+ * it causes, with the store's clock stepped by the test).
  */
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "pc-store.h"
 
@@ -821,6 +826,237 @@ test_redis_unreachable_falls_back(void)
 			PC_LOOKUP_TEMPFAIL);
 }
 
+/*
+ * --- a Redis that flaps ---
+ *
+ * The report: a Redis sending truncated replies logged 49 outage warnings in
+ * 8 s. This fake server on a unix socket answers the connection set-up
+ * (SCRIPT LOAD, with the SHA-1 a real server gives) and every other command
+ * with the start of a reply and a hang-up. Each store operation is then an
+ * outage, and the next one, once the backoff has passed, a recovery. The
+ * store's clock is stepped by the test: nothing sleeps.
+ */
+
+typedef struct {
+	char *dir;
+	char *path;
+	int listen_fd;
+	GThread *thread;
+} FakeRedis;
+
+static gint64 fake_clock_us;
+
+static gint64
+fake_clock(void)
+{
+	return fake_clock_us;
+}
+
+static gboolean
+fake_read_exact(int fd, char *buf, gsize len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, buf, len);
+
+		if (n <= 0)
+			return FALSE;
+		buf += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
+}
+
+/* one "...\r\n" line without its end; FALSE at EOF or past size */
+static gboolean
+fake_read_line(int fd, char *line, gsize size)
+{
+	for (gsize len = 0; len + 1 < size; len++) {
+		if (!fake_read_exact(fd, line + len, 1))
+			return FALSE;
+		if (len > 0 && line[len - 1] == '\r' && line[len] == '\n') {
+			line[len - 1] = '\0';
+			return TRUE;
+		}
+	}
+	return FALSE;
+}
+
+/* one RESP command as its arguments, or NULL when the client hung up */
+static GPtrArray *
+fake_read_command(int fd)
+{
+	g_autoptr(GPtrArray) args = g_ptr_array_new_with_free_func(g_free);
+	char line[32];
+	guint64 n_args;
+
+	if (!fake_read_line(fd, line, sizeof(line)) || line[0] != '*')
+		return NULL;
+	n_args = g_ascii_strtoull(line + 1, NULL, 10);
+	for (guint64 i = 0; i < n_args && i < 64; i++) {
+		guint64 len;
+		char *arg;
+
+		if (!fake_read_line(fd, line, sizeof(line)) || line[0] != '$')
+			return NULL;
+		len = g_ascii_strtoull(line + 1, NULL, 10);
+		if (len > 1024 * 1024)
+			return NULL;
+		arg = g_malloc(len + 2);
+		g_ptr_array_add(args, arg);
+		if (!fake_read_exact(fd, arg, len + 2))
+			return NULL;
+		arg[len] = '\0';
+	}
+	return g_steal_pointer(&args);
+}
+
+static void
+fake_send(int fd, const char *text)
+{
+	/* MSG_NOSIGNAL: a client that hung up first is not worth a SIGPIPE */
+	g_assert_cmpint(send(fd, text, strlen(text), MSG_NOSIGNAL), ==, (ssize_t)strlen(text));
+}
+
+static gpointer
+fake_redis_run(gpointer data)
+{
+	FakeRedis *fake = data;
+	int fd;
+
+	/* ends when the test shuts the listening socket down */
+	while ((fd = accept(fake->listen_fd, NULL, NULL)) >= 0) {
+		GPtrArray *args;
+
+		while ((args = fake_read_command(fd)) != NULL) {
+			gboolean setup = args->len == 3 &&
+					 g_ascii_strcasecmp(g_ptr_array_index(args, 0), "SCRIPT") == 0;
+
+			if (setup) {
+				g_autofree char *sha = g_compute_checksum_for_string(
+				    G_CHECKSUM_SHA1, g_ptr_array_index(args, 2), -1);
+				g_autofree char *reply = g_strdup_printf("$40\r\n%s\r\n", sha);
+
+				fake_send(fd, reply);
+			} else {
+				fake_send(fd, "$10\r\nabc");
+			}
+			g_ptr_array_unref(args);
+			if (!setup)
+				break;
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void
+fake_redis_start(FakeRedis *fake)
+{
+	struct sockaddr_un address = {.sun_family = AF_UNIX};
+
+	fake->dir = g_dir_make_tmp("pc-store-redis-XXXXXX", NULL);
+	g_assert_nonnull(fake->dir);
+	fake->path = g_build_filename(fake->dir, "redis.sock", NULL);
+	g_assert_cmpuint(strlen(fake->path), <, sizeof(address.sun_path));
+	g_strlcpy(address.sun_path, fake->path, sizeof(address.sun_path));
+	fake->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	g_assert_cmpint(fake->listen_fd, >=, 0);
+	g_assert_cmpint(bind(fake->listen_fd, (struct sockaddr *)&address, sizeof(address)), ==, 0);
+	g_assert_cmpint(listen(fake->listen_fd, 16), ==, 0);
+	fake->thread = g_thread_new("fake-redis", fake_redis_run, fake);
+}
+
+static void
+fake_redis_stop(FakeRedis *fake)
+{
+	shutdown(fake->listen_fd, SHUT_RDWR);
+	g_thread_join(fake->thread);
+	close(fake->listen_fd);
+	g_unlink(fake->path);
+	g_rmdir(fake->dir);
+	g_free(fake->path);
+	g_free(fake->dir);
+}
+
+/* the flaps an operation every 200 ms causes in the first minute */
+#define FLAPS_FIRST_MINUTE 50
+#define FLAP_STEP_US (200 * 1000)
+
+static void
+test_redis_flapping_logged_once_a_minute(void)
+{
+	FakeRedis fake = {0};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcStore) store = NULL;
+	g_autofree char *spec = NULL;
+	g_autofree char *want = NULL;
+	PcStoreOptions options = {
+	    .max_keys = 100,
+	    /* generous, for sanitizer builds: only the fake clock paces anything here */
+	    .connect_timeout_us = S(5),
+	    .command_timeout_us = S(5),
+	    .clock = fake_clock,
+	};
+	gint64 value = 0;
+
+	fake_redis_start(&fake);
+	spec = g_strconcat("unix:", fake.path, NULL);
+	fake_clock_us = S(1000);
+	store = pc_store_new_with_options(spec, &options, &error);
+	g_assert_no_error(error);
+
+	/* the first outage and the first recovery are logged as they happen */
+	want = g_strdup_printf("store: %s unreachable (*); answering from the memory store "
+			       "until it is back",
+			       spec);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, want);
+	g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(1), &value), ==, PC_LOOKUP_FOUND);
+	g_test_assert_expected_messages();
+
+	g_free(want);
+	want = g_strdup_printf("store: %s reachable again after 0.2 s; the memory store "
+			       "answered 1 operations meanwhile",
+			       spec);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, want);
+	/* anything else logged before this one fails the test */
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "test: first minute over");
+	for (guint i = 0; i < FLAPS_FIRST_MINUTE; i++) {
+		fake_clock_us += FLAP_STEP_US;
+		g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(1), &value), ==,
+				PC_LOOKUP_FOUND);
+	}
+	g_message("test: first minute over");
+	g_test_assert_expected_messages();
+
+	/*
+	 * a minute after the first lines: the log said "reachable" while Redis
+	 * was down, so the outage line comes first, with the count, then the
+	 * recovery that follows at once
+	 */
+	fake_clock_us += S(60);
+	g_free(want);
+	want = g_strdup_printf("store: %s unreachable (*); answering from the memory store until "
+			       "it is back (flapping: %u outages since the last such line, which "
+			       "is written at most once a minute)",
+			       spec, FLAPS_FIRST_MINUTE);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, want);
+	g_free(want);
+	want = g_strdup_printf("store: %s reachable again after 60.0 s; the memory store "
+			       "answered 1 operations meanwhile (flapping: %u recoveries since "
+			       "the last such line, which is written at most once a minute)",
+			       spec, FLAPS_FIRST_MINUTE);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, want);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "test: second minute over");
+	g_assert_cmpint(pc_store_incr(store, "k", 1, S(60), S(1), &value), ==, PC_LOOKUP_FOUND);
+	/* every operation was answered, by the memory store */
+	g_assert_cmpint(value, ==, FLAPS_FIRST_MINUTE + 2);
+	g_message("test: second minute over");
+	g_test_assert_expected_messages();
+
+	g_clear_pointer(&store, pc_store_free);
+	fake_redis_stop(&fake);
+}
+
 #define ADD_TABLE(prefix, cases, func)                                                             \
 	for (gsize i_ = 0; i_ < G_N_ELEMENTS(cases); i_++) {                                       \
 		g_autofree char *path_ = g_strconcat(prefix, cases[i_].label, NULL);               \
@@ -855,6 +1091,8 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/store/gcra/guards", test_gcra_guards);
 	g_test_add_func("/pc/store/gcra/threads", test_gcra_threads);
 	g_test_add_func("/pc/store/redis/unreachable-falls-back", test_redis_unreachable_falls_back);
+	g_test_add_func("/pc/store/redis/flapping-logged-once-a-minute",
+			test_redis_flapping_logged_once_a_minute);
 
 	return g_test_run();
 }
