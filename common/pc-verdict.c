@@ -280,9 +280,13 @@ pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char
 	if (verdict->fields != NULL)
 		g_string_append_len(line, verdict->fields->str, verdict->fields->len);
 	if (verdict->code[0] != '\0') {
-		g_string_append_printf(line, ", reply=\"%s %s ", verdict->code, verdict->xcode);
-		pc_log_append_safe(line, verdict->text);
-		g_string_append_c(line, '"');
+		g_autofree char *reply = g_strdup_printf(
+		    "%s %s %s", verdict->code, verdict->xcode,
+		    verdict->text != NULL ? verdict->text : "");
+
+		/* quoted: a comma in the text needs no escape, a quote or CR/LF gets one */
+		g_string_append(line, ", reply=");
+		pc_log_append_quoted(line, reply);
 	}
 	return g_string_free(line, FALSE);
 }

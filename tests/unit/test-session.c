@@ -185,7 +185,7 @@ test_verdict_line(void)
 			"NOQUEUE: relay: action=reject, stage=rcpt, reason=foreign-domain, "
 			"client=client.test[192.0.2.1], listener=mx, from=<a@b.test>, "
 			"rcpt=<evil\\x0D\\x0A\\x2Cx=y@outside.test>, reply=\"554 5.7.1 "
-			"<evil\\x0D\\x0A\\x2Cx=y@outside.test>: Relay access denied\"");
+			"<evil\\x0D\\x0A,x=y@outside.test>: Relay access denied\"");
 	{
 		g_autofree char *text = pc_verdict_milter_text(&verdict);
 
