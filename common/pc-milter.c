@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -105,6 +106,292 @@ PcStore *
 pc_milter_get_store(void)
 {
 	return milter_store;
+}
+
+/* -------------------------------------------------------------- watchdog */
+
+/*
+ * milter_timeout, enforced. Debian's libmilter runs a worker pool: a
+ * connection waiting for its MTA's next command sits in one poll set and is
+ * checked for its timeout only every ten minutes, and a command that
+ * trickles in a byte at a time holds a worker thread with each byte
+ * restarting the wait. So pc-milter keeps its own clock: a connection that
+ * has not finished a command for milter_timeout, and is not inside one of
+ * our callbacks, is shut down (shutdown(2), never close(2): libmilter sees
+ * end of file, calls close and frees the connection as usual).
+ *
+ * The descriptor is read from libmilter's context, whose first two members
+ * (thread id, socket) have been the same since libmilter's first release;
+ * it is checked to be a connected stream socket, and its inode is compared
+ * again before anything is done to it. A descriptor that does not pass is
+ * left to libmilter's own timeout (logged once).
+ */
+typedef struct {
+	pthread_t id;
+	int sd;
+} MilterContextHead;
+
+static gboolean unix_socket_path(const char *spec, const char **path_out);
+
+typedef struct {
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	gboolean cut;
+} Watch;
+
+static GMutex watch_lock;
+static GHashTable *watched; /* PcSession * -> Watch *; under watch_lock */
+/*
+ * connections that have not negotiated yet (no callback, so no session):
+ * socket inode -> first seen (gint64 *), found by scanning our descriptors
+ * for sockets on the milter address; under watch_lock
+ */
+static GHashTable *unnegotiated;
+static char *milter_path;	 /* the unix socket's path, or NULL */
+static int milter_port = -1;	 /* the inet socket's port, or -1 */
+/* an MTA sends OPTNEG at once: a connection that does not is cut sooner */
+#define HANDSHAKE_TIMEOUT_US (10 * G_USEC_PER_SEC)
+static GThread *watchdog_thread;
+static GCond watchdog_cond;
+static gboolean watchdog_stop; /* under watch_lock */
+static gint64 watchdog_timeout_us;
+static PcStatsCounter *timeout_counter;
+
+/* the connection's socket, or -1 when libmilter's context does not look as expected */
+static int
+context_socket(SMFICTX *ctx, struct stat *st_out)
+{
+	int fd = ((const MilterContextHead *)(const void *)ctx)->sd;
+	int type = 0;
+	int listening = 1;
+	socklen_t len = sizeof(type);
+	struct sockaddr_storage peer;
+	socklen_t peer_len = sizeof(peer);
+
+	if (fd < 0 || fstat(fd, st_out) != 0 || !S_ISSOCK(st_out->st_mode))
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+		return -1;
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || listening != 0)
+		return -1;
+	if (getpeername(fd, (struct sockaddr *)&peer, &peer_len) != 0)
+		return -1;
+	return fd;
+}
+
+static void
+watch_register(SMFICTX *ctx, PcSession *session)
+{
+	static atomic_bool warned;
+	struct stat st;
+	int fd;
+	Watch *watch;
+
+	if (watched == NULL)
+		return;
+	fd = context_socket(ctx, &st);
+	if (fd < 0) {
+		if (!atomic_exchange(&warned, TRUE))
+			g_warning("%s: cannot find the milter connection's descriptor; "
+				  "[global] milter_timeout is left to libmilter",
+				  milter_desc->name);
+		return;
+	}
+	watch = g_new0(Watch, 1);
+	watch->fd = fd;
+	watch->dev = st.st_dev;
+	watch->ino = st.st_ino;
+	atomic_store(&session->watch_idle_since_us, g_get_monotonic_time());
+	g_mutex_lock(&watch_lock);
+	if (watched != NULL)
+		g_hash_table_insert(watched, session, watch);
+	else
+		g_free(watch);
+	g_mutex_unlock(&watch_lock);
+}
+
+/* before the session is freed: libmilter closes the descriptor after our close callback */
+static void
+watch_unregister(PcSession *session)
+{
+	g_mutex_lock(&watch_lock);
+	if (watched != NULL)
+		g_hash_table_remove(watched, session);
+	g_mutex_unlock(&watch_lock);
+}
+
+/* a callback starts (busy) or ends (the idle clock restarts) */
+static void
+watch_busy(PcSession *session, gboolean busy)
+{
+	if (!busy)
+		atomic_store(&session->watch_idle_since_us, g_get_monotonic_time());
+	atomic_store(&session->watch_busy, busy);
+}
+
+/* caller holds watch_lock */
+static void
+watch_cut_idle(gint64 now_us)
+{
+	GHashTableIter iter;
+	gpointer key;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, watched);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		PcSession *session = key;
+		Watch *watch = value;
+		struct stat st;
+
+		if (watch->cut || atomic_load(&session->watch_busy) ||
+		    now_us - atomic_load(&session->watch_idle_since_us) < watchdog_timeout_us)
+			continue;
+		watch->cut = TRUE;
+		/* the same socket still: registered sessions' descriptors are never closed */
+		if (fstat(watch->fd, &st) != 0 || st.st_dev != watch->dev || st.st_ino != watch->ino)
+			continue;
+		shutdown(watch->fd, SHUT_RDWR);
+		pc_stats_counter_inc(timeout_counter);
+		g_info("%s: closing a milter connection that finished no command for %" G_GINT64_FORMAT
+		       " s ([global] milter_timeout)",
+		       milter_desc->name, watchdog_timeout_us / G_USEC_PER_SEC);
+	}
+}
+
+/* TRUE when fd is an accepted connection on the milter socket */
+static gboolean
+is_milter_connection(int fd)
+{
+	struct sockaddr_storage address;
+	socklen_t len = sizeof(address);
+	int listening = 1;
+	socklen_t option_len = sizeof(listening);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &option_len) != 0 ||
+	    listening != 0 || getsockname(fd, (struct sockaddr *)&address, &len) != 0)
+		return FALSE;
+	if (address.ss_family == AF_UNIX && milter_path != NULL) {
+		const struct sockaddr_un *sun = (const struct sockaddr_un *)&address;
+
+		return len > offsetof(struct sockaddr_un, sun_path) &&
+		       strncmp(sun->sun_path, milter_path, sizeof(sun->sun_path)) == 0;
+	}
+	if (address.ss_family == AF_INET && milter_port >= 0)
+		return g_ntohs(((const struct sockaddr_in *)&address)->sin_port) == milter_port;
+	if (address.ss_family == AF_INET6 && milter_port >= 0)
+		return g_ntohs(((const struct sockaddr_in6 *)&address)->sin6_port) == milter_port;
+	return FALSE;
+}
+
+/*
+ * caller holds watch_lock: connections with no session yet (before OPTNEG)
+ * are found among our descriptors and cut after HANDSHAKE_TIMEOUT_US
+ */
+static void
+watch_cut_unnegotiated(gint64 now_us)
+{
+	g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+	g_autoptr(GHashTable) registered = g_hash_table_new(g_int64_hash, g_int64_equal);
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	GHashTableIter iter;
+	gpointer value;
+	const char *name;
+
+	if (dir == NULL)
+		return;
+	g_hash_table_iter_init(&iter, watched);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		g_hash_table_add(registered, &((Watch *)value)->ino);
+	while ((name = g_dir_read_name(dir)) != NULL) {
+		int fd = atoi(name);
+		struct stat st;
+		gint64 ino;
+		gint64 *first;
+
+		if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || !is_milter_connection(fd))
+			continue;
+		ino = (gint64)st.st_ino;
+		if (g_hash_table_contains(registered, &ino))
+			continue;
+		first = g_hash_table_lookup(unnegotiated, &ino);
+		g_hash_table_insert(seen, g_memdup2(&ino, sizeof(ino)),
+				    g_memdup2(first != NULL ? first : &now_us, sizeof(gint64)));
+		if (first != NULL && now_us - *first >= MIN(HANDSHAKE_TIMEOUT_US, watchdog_timeout_us)) {
+			shutdown(fd, SHUT_RDWR);
+			pc_stats_counter_inc(timeout_counter);
+			g_info("%s: closing a milter connection that sent no OPTNEG for %" G_GINT64_FORMAT
+			       " s",
+			       milter_desc->name, (now_us - *first) / G_USEC_PER_SEC);
+		}
+	}
+	/* what is not seen any more is gone */
+	g_hash_table_steal_all(unnegotiated);
+	g_hash_table_unref(unnegotiated);
+	unnegotiated = g_steal_pointer(&seen);
+}
+
+static gpointer
+watchdog_main(gpointer data)
+{
+	g_mutex_lock(&watch_lock);
+	while (!watchdog_stop) {
+		gint64 now = g_get_monotonic_time();
+
+		watch_cut_idle(now);
+		watch_cut_unnegotiated(now);
+		/* a quarter of the timeout, at most a second: cut within 25% of it */
+		g_cond_wait_until(&watchdog_cond, &watch_lock,
+				  now + MIN(G_USEC_PER_SEC, MAX(watchdog_timeout_us / 4, 10000)));
+	}
+	g_mutex_unlock(&watch_lock);
+	return NULL;
+}
+
+static void
+watchdog_start(gint64 timeout_us, const char *socket_spec)
+{
+	const char *path = NULL;
+
+	watchdog_timeout_us = timeout_us;
+	if (unix_socket_path(socket_spec, &path)) {
+		milter_path = g_strdup(path);
+	} else {
+		/* inet:PORT@HOST, inet6:PORT@HOST */
+		const char *colon = strchr(socket_spec, ':');
+
+		milter_port = colon != NULL ? atoi(colon + 1) : -1;
+	}
+	watched = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	unnegotiated = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	timeout_counter = pc_stats_counter_register(
+	    "portcullis_milter_timeouts_total",
+	    "MTA connections closed after milter_timeout without a finished command", NULL);
+	watchdog_thread = g_thread_new("watchdog", watchdog_main, NULL);
+}
+
+static void
+watchdog_stop_and_join(void)
+{
+	if (watchdog_thread == NULL)
+		return;
+	g_mutex_lock(&watch_lock);
+	watchdog_stop = TRUE;
+	g_cond_signal(&watchdog_cond);
+	g_mutex_unlock(&watch_lock);
+	g_thread_join(g_steal_pointer(&watchdog_thread));
+}
+
+/* once no connection is left to unregister */
+static void
+watchdog_free(void)
+{
+	g_mutex_lock(&watch_lock);
+	g_clear_pointer(&watched, g_hash_table_unref);
+	g_clear_pointer(&unnegotiated, g_hash_table_unref);
+	g_mutex_unlock(&watch_lock);
+	g_clear_pointer(&milter_path, g_free);
 }
 
 /* ------------------------------------------------------------- callbacks */
@@ -350,9 +637,9 @@ connection_closed(void)
 {
 	guint open = atomic_fetch_sub(&open_connections, 1) - 1;
 
-	/* eased: well below the cap again */
-	if (open <= connection_cap - connection_cap / 10 && atomic_load(&cap_episode) &&
-	    atomic_exchange(&cap_episode, FALSE))
+	/* eased: well below the cap again (a tenth, at least one) */
+	if (open <= connection_cap * 9 / 10 && open < connection_cap &&
+	    atomic_load(&cap_episode) && atomic_exchange(&cap_episode, FALSE))
 		g_message("%s: %u connections open, below the cap of %u again", milter_desc->name,
 			  open, connection_cap);
 }
@@ -362,6 +649,7 @@ session_destroy(PcSession *session)
 {
 	if (session == NULL)
 		return;
+	watch_unregister(session);
 	if (milter_desc->on_close != NULL)
 		milter_desc->on_close(session, session->config);
 	pc_session_free(session);
@@ -381,6 +669,7 @@ ensure_session(SMFICTX *ctx)
 			session->connection_data_free = milter_desc->connection_free;
 		}
 		smfi_setpriv(ctx, session);
+		watch_register(ctx, session);
 	}
 	return session;
 }
@@ -448,7 +737,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 }
 
 static sfsistat
-cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
 	PcSession *session = ensure_session(ctx);
 	PcNetAddress address;
@@ -491,7 +780,7 @@ stage_session(SMFICTX *ctx)
 }
 
 static sfsistat
-cb_helo(SMFICTX *ctx, char *helo)
+helo_step(SMFICTX *ctx, char *helo)
 {
 	PcSession *session = stage_session(ctx);
 
@@ -503,7 +792,7 @@ cb_helo(SMFICTX *ctx, char *helo)
 }
 
 static sfsistat
-cb_envfrom(SMFICTX *ctx, char **argv)
+envfrom_step(SMFICTX *ctx, char **argv)
 {
 	PcSession *session = stage_session(ctx);
 
@@ -524,7 +813,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
-cb_envrcpt(SMFICTX *ctx, char **argv)
+envrcpt_step(SMFICTX *ctx, char **argv)
 {
 	PcSession *session = stage_session(ctx);
 	sfsistat status;
@@ -550,7 +839,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 }
 
 static sfsistat
-cb_data(SMFICTX *ctx)
+data_step(SMFICTX *ctx)
 {
 	PcSession *session = stage_session(ctx);
 
@@ -575,7 +864,7 @@ keep_header(const char *name)
 }
 
 static sfsistat
-cb_header(SMFICTX *ctx, char *name, char *value)
+header_step(SMFICTX *ctx, char *name, char *value)
 {
 	PcSession *session = stage_session(ctx);
 	sfsistat status;
@@ -593,7 +882,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 }
 
 static sfsistat
-cb_eoh(SMFICTX *ctx)
+eoh_step(SMFICTX *ctx)
 {
 	PcSession *session = stage_session(ctx);
 
@@ -604,7 +893,7 @@ cb_eoh(SMFICTX *ctx)
 }
 
 static sfsistat
-cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+body_step(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	PcSession *session = stage_session(ctx);
 	sfsistat status;
@@ -621,7 +910,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 }
 
 static sfsistat
-cb_eom(SMFICTX *ctx)
+eom_step(SMFICTX *ctx)
 {
 	PcSession *session = stage_session(ctx);
 	g_auto(PcVerdict) verdict;
@@ -644,7 +933,7 @@ cb_eom(SMFICTX *ctx)
 }
 
 static sfsistat
-cb_abort(SMFICTX *ctx)
+abort_step(SMFICTX *ctx)
 {
 	PcSession *session = get_session(ctx);
 
@@ -659,6 +948,35 @@ cb_abort(SMFICTX *ctx)
 	pc_session_reset_message(session);
 	return SMFIS_CONTINUE;
 }
+
+/*
+ * the libmilter callbacks: each marks its session busy for the watchdog
+ * while it runs, and restarts the idle clock when it returns
+ */
+#define WATCHED_CALLBACK(name, params, args)                                                       \
+	static sfsistat cb_##name params                                                           \
+	{                                                                                          \
+		PcSession *session = get_session(ctx);                                             \
+		sfsistat status;                                                                   \
+                                                                                                   \
+		if (session != NULL)                                                               \
+			watch_busy(session, TRUE);                                                 \
+		status = name##_step args;                                                         \
+		if (session != NULL)                                                               \
+			watch_busy(session, FALSE);                                                \
+		return status;                                                                     \
+	}
+
+WATCHED_CALLBACK(connect, (SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr), (ctx, hostname, hostaddr))
+WATCHED_CALLBACK(helo, (SMFICTX *ctx, char *helo), (ctx, helo))
+WATCHED_CALLBACK(envfrom, (SMFICTX *ctx, char **argv), (ctx, argv))
+WATCHED_CALLBACK(envrcpt, (SMFICTX *ctx, char **argv), (ctx, argv))
+WATCHED_CALLBACK(data, (SMFICTX *ctx), (ctx))
+WATCHED_CALLBACK(header, (SMFICTX *ctx, char *name, char *value), (ctx, name, value))
+WATCHED_CALLBACK(eoh, (SMFICTX *ctx), (ctx))
+WATCHED_CALLBACK(body, (SMFICTX *ctx, unsigned char *chunk, size_t len), (ctx, chunk, len))
+WATCHED_CALLBACK(eom, (SMFICTX *ctx), (ctx))
+WATCHED_CALLBACK(abort, (SMFICTX *ctx), (ctx))
 
 static sfsistat
 cb_close(SMFICTX *ctx)
@@ -1274,14 +1592,14 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 				pc_stage_to_string(stage));
 	}
 
+	if (options->check)
+		return check_config(descriptor, options, ident);
 	/* as started (root): what is needed before the socket opens */
 	bootstrap = load_config(&error);
 	if (bootstrap == NULL) {
 		print_error(ident, error->message);
 		return 1;
 	}
-	if (options->check)
-		return check_config(descriptor, options, ident);
 
 	/*
 	 * before any thread exists (the metrics listener, libmilter's): every
@@ -1364,6 +1682,7 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 
 	pc_config_slot_init(&config_slot, config);
 	reload_thread = g_thread_new("reload", signal_thread, NULL);
+	watchdog_start(global->milter_timeout, socket_spec);
 
 	g_message("starting: version %s, config %s, socket %s, %u listeners, %u domain files, "
 		  "at most %u connections",
@@ -1373,11 +1692,13 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	g_message("stopping");
 
 	/* teardown in reverse */
+	watchdog_stop_and_join();
 	stop_reload_thread();
 	pc_stats_stop();
 	if (wait_for_connections()) {
 		if (descriptor->deinit != NULL)
 			descriptor->deinit();
+		watchdog_free();
 		pc_config_slot_clear(&config_slot);
 		g_clear_pointer(&milter_store, pc_store_free);
 	} else {

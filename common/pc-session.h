@@ -27,6 +27,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdatomic.h>
 
 #include "pc-config.h"
 #include "pc-net.h"
@@ -103,6 +104,9 @@ typedef struct {
 	guint n_transactions;
 	guint32 milter_no_reply; /* PcStageMask negotiated as no-reply (pc-milter only) */
 	gboolean over_cap;	 /* opened over the connection cap (pc-milter only) */
+	/* pc-milter's watchdog (milter_timeout): in a callback, and since when idle */
+	atomic_bool watch_busy;
+	atomic_int_fast64_t watch_idle_since_us;
 	/* the daemon's own per-connection state (PcMilterDescriptor.connection_new) */
 	gpointer connection_data;
 	GDestroyNotify connection_data_free;
