@@ -121,19 +121,6 @@ RATE_HOOK(mail)
 RATE_HOOK(rcpt)
 RATE_HOOK(eom)
 
-static void
-rate_on_abort(PcSession *session, const PcConfig *config, PcVerdict *verdict)
-{
-	/* nothing was committed for the message: forget its tentative amounts */
-	rate_session_reset_message(session->connection_data);
-}
-
-static gpointer
-rate_connection_new(PcSession *session)
-{
-	return rate_session_new();
-}
-
 static const PcMilterDescriptor rate_milter = {
 	.name = "rate",
 	.schema = &rate_config_schema,
@@ -148,13 +135,14 @@ static const PcMilterDescriptor rate_milter = {
 	.init = rate_init,
 	.reconfigure = rate_reconfigure,
 	.deinit = rate_deinit,
-	.connection_new = rate_connection_new,
+	.connection_new = rate_session_new,
 	.connection_free = rate_session_free,
+	.message_new = rate_message_new,
+	.message_free = rate_message_free,
     .on_connect = rate_on_connect,
     .on_mail = rate_on_mail,
     .on_rcpt = rate_on_rcpt,
     .on_eom = rate_on_eom,
-    .on_abort = rate_on_abort,
 };
 
 int

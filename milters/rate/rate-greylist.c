@@ -51,7 +51,7 @@ grey_domain_allowed(const RateGreylistConfig *grey, const char *domain)
 }
 
 static gboolean
-grey_exempt(const RateGreylistConfig *grey, PcSession *session, RateSession *state)
+grey_exempt(const RateGreylistConfig *grey, PcSession *session, RateMessage *state)
 {
 	if (session->trusted || pc_session_is_authenticated(session) || !session->client_known)
 		return TRUE;
@@ -97,7 +97,7 @@ grey_count_pass(const RateGreylistConfig *grey, PcSession *session, const char *
 }
 
 RateGreyResult
-rate_greylist_rcpt(PcSession *session, RateSession *state, const char *recipient,
+rate_greylist_rcpt(PcSession *session, RateMessage *state, const char *recipient,
 		   const char *recipient_domain, PcVerdict *verdict)
 {
 	const RateGreylistConfig *grey =

@@ -25,24 +25,10 @@ typedef struct {
 	gint addition; /* the same in the RCPT additions, or -1 */
 } RateCandidate;
 
-RateSession *
-rate_session_new(void)
+gpointer
+rate_session_new(PcSession *session)
 {
-	RateSession *state = g_new0(RateSession, 1);
-
-	state->pending = g_array_new(FALSE, FALSE, sizeof(RatePending));
-	return state;
-}
-
-void
-rate_session_reset_message(RateSession *state)
-{
-	for (guint i = 0; i < state->pending->len; i++)
-		g_free(g_array_index(state->pending, RatePending, i).value);
-	g_array_set_size(state->pending, 0);
-	g_clear_pointer(&state->sender, g_free);
-	g_clear_pointer(&state->sender_domain, g_free);
-	state->sender_parsed = FALSE;
+	return g_new0(RateSession, 1);
 }
 
 void
@@ -52,11 +38,33 @@ rate_session_free(gpointer data)
 
 	if (state == NULL)
 		return;
-	rate_session_reset_message(state);
-	g_array_unref(state->pending);
 	g_free(state->connection_limit);
 	g_free(state->connection_quarantine);
 	g_free(state);
+}
+
+gpointer
+rate_message_new(PcSession *session)
+{
+	RateMessage *message = g_new0(RateMessage, 1);
+
+	message->pending = g_array_new(FALSE, FALSE, sizeof(RatePending));
+	return message;
+}
+
+void
+rate_message_free(gpointer data)
+{
+	RateMessage *message = data;
+
+	if (message == NULL)
+		return;
+	for (guint i = 0; i < message->pending->len; i++)
+		g_free(g_array_index(message->pending, RatePending, i).value);
+	g_array_unref(message->pending);
+	g_free(message->sender);
+	g_free(message->sender_domain);
+	g_free(message);
 }
 
 char *
@@ -113,7 +121,7 @@ rate_key_is_recipient(int key)
 }
 
 static void
-rate_parse_sender(const PcSession *session, RateSession *state)
+rate_parse_sender(const PcSession *session, RateMessage *state)
 {
 	if (state->sender_parsed)
 		return;
@@ -124,10 +132,11 @@ rate_parse_sender(const PcSession *session, RateSession *state)
 /*
  * the key's value for this session (recipient: the normalised recipient and
  * its domain), and the domain whose domains.d file may override the limit;
- * FALSE when the key has no value here (no login, the null sender)
+ * FALSE when the key has no value here (no login, the null sender, no
+ * message yet: state is NULL at CONNECT)
  */
 static gboolean
-rate_key_value(const RateLimitConfig *limit, const PcSession *session, RateSession *state,
+rate_key_value(const RateLimitConfig *limit, const PcSession *session, RateMessage *state,
 	       const char *recipient, const char *recipient_domain, char **value_out,
 	       const char **domain_out)
 {
@@ -157,6 +166,9 @@ rate_key_value(const RateLimitConfig *limit, const PcSession *session, RateSessi
 		return TRUE;
 	case RATE_KEY_SENDER:
 	case RATE_KEY_SENDER_DOMAIN:
+		/* no message (at CONNECT): no sender yet */
+		if (state == NULL)
+			return FALSE;
 		rate_parse_sender(session, state);
 		if (state->sender == NULL || state->sender[0] == '\0')
 			return FALSE;
@@ -327,7 +339,7 @@ rate_candidates_clear(GArray *candidates)
 
 /* what an allowed check saw free, kept with the bucket's pending entry */
 static void
-rate_keep_headroom(RateSession *state, const GArray *candidates, const gint64 *available,
+rate_keep_headroom(RateMessage *state, const GArray *candidates, const gint64 *available,
 		   GArray *additions)
 {
 	for (guint i = 0; i < candidates->len; i++) {
@@ -372,7 +384,7 @@ rate_policy_connect(PcSession *session, RateSession *state, PcVerdict *verdict,
 			if (limit->count != RATE_COUNT_CONNECTIONS ||
 			    (limit->action == RATE_ACTION_QUARANTINE) != quarantine ||
 			    !rate_limit_applies(limit, session) ||
-			    !rate_key_value(limit, session, state, NULL, NULL, &value, &domain))
+			    !rate_key_value(limit, session, NULL, NULL, NULL, &value, &domain))
 				continue;
 			candidate.value = value;
 			g_array_append_val(candidates, candidate);
@@ -405,7 +417,7 @@ rate_policy_connect(PcSession *session, RateSession *state, PcVerdict *verdict,
 /* ------------------------------------------------------------ MAIL */
 
 static RatePending *
-rate_find_pending(RateSession *state, guint limit, const char *value)
+rate_find_pending(RateMessage *state, guint limit, const char *value)
 {
 	for (guint i = 0; i < state->pending->len; i++) {
 		RatePending *pending = &g_array_index(state->pending, RatePending, i);
@@ -417,7 +429,7 @@ rate_find_pending(RateSession *state, guint limit, const char *value)
 }
 
 static void
-rate_add_pending(RateSession *state, guint limit, char *value, const RateLimitConfig *config,
+rate_add_pending(RateMessage *state, guint limit, char *value, const RateLimitConfig *config,
 		 gint64 quantity)
 {
 	RatePending pending = {
@@ -452,8 +464,9 @@ rate_policy_mail(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 	gboolean allowed = TRUE;
 	guint refused = 0;
 	gint64 retry = 0;
+	RateMessage *message = session->message_data;
 
-	rate_session_reset_message(state);
+	g_return_if_fail(message != NULL);
 	if (state->connection_limit != NULL) {
 		rate_refuse(verdict, state->connection_limit, state->connection_action,
 			    MAX(state->connection_retry_at - session->now_us, 1), outcome);
@@ -467,11 +480,11 @@ rate_policy_mail(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 
 		if (limit->count == RATE_COUNT_CONNECTIONS || rate_key_is_recipient(limit->key) ||
 		    !rate_limit_applies(limit, session) ||
-		    !rate_key_value(limit, session, state, NULL, NULL, &value, &domain))
+		    !rate_key_value(limit, session, message, NULL, NULL, &value, &domain))
 			continue;
 		candidate.limit = rate_limit_for_domain(session, &limits[i], domain);
 		/* recipients are counted from RCPT on; the entry waits for them */
-		rate_add_pending(state, i, value, candidate.limit,
+		rate_add_pending(message, i, value, candidate.limit,
 				 limit->count == RATE_COUNT_MESSAGES ? 1 : 0);
 		/*
 		 * a recipients limit is asked for one recipient now: a sender with no
@@ -482,7 +495,7 @@ rate_policy_mail(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 		if (candidate.quantity == 0 || limit->action == RATE_ACTION_QUARANTINE)
 			continue;
 		if (limit->count == RATE_COUNT_RECIPIENTS)
-			candidate.pending = (gint)state->pending->len - 1;
+			candidate.pending = (gint)message->pending->len - 1;
 		candidate.value = g_strdup(value);
 		g_array_append_val(candidates, candidate);
 	}
@@ -495,7 +508,7 @@ rate_policy_mail(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 			    g_array_index(candidates, RateCandidate, refused).limit->action, retry,
 			    outcome);
 	else
-		rate_keep_headroom(state, candidates, available, NULL);
+		rate_keep_headroom(message, candidates, available, NULL);
 	rate_candidates_clear(candidates);
 }
 
@@ -503,7 +516,7 @@ rate_policy_mail(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 
 /* the amounts this recipient adds, as candidates (to check) and as pending (to keep) */
 static void
-rate_rcpt_candidates(PcSession *session, RateSession *state, const char *recipient,
+rate_rcpt_candidates(PcSession *session, RateMessage *state, const char *recipient,
 		     const char *recipient_domain, GArray *candidates, GArray *additions)
 {
 	guint n_limits = 0;
@@ -565,7 +578,7 @@ rate_rcpt_candidates(PcSession *session, RateSession *state, const char *recipie
 }
 
 static void
-rate_apply_additions(RateSession *state, GArray *additions)
+rate_apply_additions(RateMessage *state, GArray *additions)
 {
 	for (guint i = 0; i < additions->len; i++) {
 		RatePending *addition = &g_array_index(additions, RatePending, i);
@@ -594,6 +607,7 @@ rate_additions_free(GArray *additions)
 void
 rate_policy_rcpt(PcSession *session, RateSession *state, PcVerdict *verdict, RateOutcome *outcome)
 {
+	RateMessage *message = session->message_data;
 	g_autofree char *recipient_domain = NULL;
 	g_autofree char *recipient =
 	    rate_normalize_address(session->current_rcpt, &recipient_domain);
@@ -605,12 +619,12 @@ rate_policy_rcpt(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 	gint64 retry = 0;
 
 	outcome->greylist =
-	    rate_greylist_rcpt(session, state, recipient, recipient_domain, verdict);
+	    rate_greylist_rcpt(session, message, recipient, recipient_domain, verdict);
 	if (verdict->action != PC_ACTION_CONTINUE) {
 		rate_additions_free(additions);
 		return;
 	}
-	rate_rcpt_candidates(session, state, recipient, recipient_domain, candidates, additions);
+	rate_rcpt_candidates(session, message, recipient, recipient_domain, candidates, additions);
 	available = g_new0(gint64, MAX(candidates->len, 1));
 	if (rate_decide(session, (const RateCandidate *)candidates->data, candidates->len, FALSE,
 			&allowed, &refused, &retry, available) != PC_LOOKUP_FOUND) {
@@ -622,8 +636,8 @@ rate_policy_rcpt(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 	}
 	/* a refused recipient adds nothing to the message's amounts */
 	if (verdict->action == PC_ACTION_CONTINUE) {
-		rate_keep_headroom(state, candidates, available, additions);
-		rate_apply_additions(state, additions);
+		rate_keep_headroom(message, candidates, available, additions);
+		rate_apply_additions(message, additions);
 	}
 	rate_candidates_clear(candidates);
 	rate_additions_free(additions);
@@ -633,7 +647,7 @@ rate_policy_rcpt(PcSession *session, RateSession *state, PcVerdict *verdict, Rat
 
 /* the message's pending amounts of one action class, as candidates */
 static void
-rate_eom_candidates(PcSession *session, RateSession *state, gboolean quarantine, GArray *candidates)
+rate_eom_candidates(PcSession *session, RateMessage *state, gboolean quarantine, GArray *candidates)
 {
 	guint n_limits = 0;
 	const PcConfigSection *limits = rate_limits(session, &n_limits);
@@ -659,12 +673,13 @@ rate_eom_candidates(PcSession *session, RateSession *state, gboolean quarantine,
 void
 rate_policy_eom(PcSession *session, RateSession *state, PcVerdict *verdict, RateOutcome *outcome)
 {
+	RateMessage *message = session->message_data;
 	g_autoptr(GArray) candidates = g_array_new(FALSE, FALSE, sizeof(RateCandidate));
 	gboolean allowed = TRUE;
 	guint refused = 0;
 	gint64 retry = 0;
 
-	rate_eom_candidates(session, state, FALSE, candidates);
+	rate_eom_candidates(session, message, FALSE, candidates);
 	if (rate_decide(session, (const RateCandidate *)candidates->data, candidates->len, TRUE,
 			&allowed, &refused, &retry, NULL) != PC_LOOKUP_FOUND) {
 		rate_store_failed(session, verdict);
@@ -675,7 +690,7 @@ rate_policy_eom(PcSession *session, RateSession *state, PcVerdict *verdict, Rate
 	}
 	rate_candidates_clear(candidates);
 	if (verdict->action == PC_ACTION_CONTINUE) {
-		rate_eom_candidates(session, state, TRUE, candidates);
+		rate_eom_candidates(session, message, TRUE, candidates);
 		if (rate_decide(session, (const RateCandidate *)candidates->data, candidates->len,
 				TRUE, &allowed, &refused, &retry, NULL) == PC_LOOKUP_FOUND &&
 		    !allowed)
@@ -686,5 +701,4 @@ rate_policy_eom(PcSession *session, RateSession *state, PcVerdict *verdict, Rate
 			rate_quarantine(verdict, state->connection_quarantine, outcome);
 		rate_candidates_clear(candidates);
 	}
-	rate_session_reset_message(state);
 }

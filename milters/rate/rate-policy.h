@@ -129,25 +129,29 @@ typedef struct {
 	gint64 headroom;
 } RatePending;
 
-/* per-connection state, kept in session->daemon_data */
+/* per-connection state (session->connection_data) */
 typedef struct {
-	/* connection: a connections limit refused it (answered at every MAIL) */
+	/* a connections limit refused it (answered at every MAIL) */
 	char *connection_limit;	     /* that limit's name, or NULL */
 	int connection_action;	     /* RateAction */
 	gint64 connection_retry_at;  /* session->now_us clock */
 	char *connection_quarantine; /* a quarantine connections limit was over */
+} RateSession;
 
-	/* message: reset at MAIL, after EOM and at abort */
+/* per-message state (session->message_data): made at MAIL, freed after EOM and at abort */
+typedef struct {
 	GArray *pending;     /* RatePending */
 	char *sender;	     /* normalised envelope sender ("" for <>), or NULL */
 	char *sender_domain; /* or NULL */
 	gboolean sender_parsed;
-} RateSession;
+} RateMessage;
 
-/* (transfer full) for session->daemon_data with rate_session_free */
-RateSession *rate_session_new(void);
+/* (transfer full) for PcMilterDescriptor.connection_new, freed with rate_session_free */
+gpointer rate_session_new(PcSession *session);
 void rate_session_free(gpointer state);
-void rate_session_reset_message(RateSession *state);
+/* (transfer full) for PcMilterDescriptor.message_new, freed with rate_message_free */
+gpointer rate_message_new(PcSession *session);
+void rate_message_free(gpointer message);
 
 /* what a decision did, for the metrics (the glue counts, policy does not) */
 typedef struct {
@@ -181,7 +185,7 @@ char *rate_normalize_address(const char *path, char **domain_out);
  * rate_greylist_rcpt: greylisting of one recipient (rate-greylist.c).
  * recipient and domain as rate_normalize_address gives them.
  */
-RateGreyResult rate_greylist_rcpt(PcSession *session, RateSession *state, const char *recipient,
+RateGreyResult rate_greylist_rcpt(PcSession *session, RateMessage *message, const char *recipient,
 				  const char *recipient_domain, PcVerdict *verdict);
 
 G_END_DECLS

@@ -349,7 +349,7 @@ static RateSession *
 state_of(PcSession *session)
 {
 	if (session->connection_data == NULL) {
-		session->connection_data = rate_session_new();
+		session->connection_data = rate_session_new(session);
 		session->connection_data_free = rate_session_free;
 	}
 	return session->connection_data;
@@ -397,6 +397,7 @@ run_step(Fixture *fx, const RateStep *step, PcVerdict *verdict, RateOutcome *out
 		pc_session_pin_config(session, &fx->slot);
 		pc_session_set_sender(session, step->arg);
 		pc_session_set_mail_parameters(session, parameters);
+		pc_session_set_message_data(session, rate_message_new(session), rate_message_free);
 		rate_policy_mail(session, state_of(session), verdict, outcome);
 		break;
 	}
@@ -412,7 +413,6 @@ run_step(Fixture *fx, const RateStep *step, PcVerdict *verdict, RateOutcome *out
 		pc_session_reset_message(session);
 		break;
 	case OP_ABORT:
-		rate_session_reset_message(state_of(session));
 		pc_session_reset_message(session);
 		break;
 	case OP_CONNECT:
@@ -538,6 +538,7 @@ test_store_failure(Fixture *fx, gconstpointer data)
 	run_connect(fx, &connect, &verdict, &outcome);
 	g_assert_cmpint(verdict.action, ==, PC_ACTION_CONTINUE);
 	pc_session_set_sender(fx->session, "<a@s.test>");
+	pc_session_set_message_data(fx->session, rate_message_new(fx->session), rate_message_free);
 	rate_policy_mail(fx->session, state_of(fx->session), &verdict, &outcome);
 	g_assert_cmpint(verdict.action, ==, PC_ACTION_TEMPFAIL);
 	g_assert_cmpstr(verdict.code, ==, "451");
