@@ -86,7 +86,7 @@ stat() {
 }
 
 summary=$run/summary
-printf '%-18s %6s %12s %8s %6s %7s %s\n' target secs execs exec/s new corpus crashes >"$summary"
+printf '%-18s %5s %12s %8s %6s %7s %s\n' target secs execs exec/s new corpus crashes >"$summary"
 failed=0
 for name in "$@"; do
 	exe=$build/tests/fuzz/fuzz-$name
@@ -106,27 +106,34 @@ for name in "$@"; do
 
 	echo "  $name ..."
 	rc=0
+	start=$(date +%s)
 	# shellcheck disable=SC2086 # PC_FUZZ_ARGS and dict are split on purpose
 	(cd "$run" && timeout --kill-after=30 $((seconds + 120)) "$exe" \
 		-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$artifacts/" $dict $extra_args "$corpus") >"$log" 2>&1 || rc=$?
+	elapsed=$(($(date +%s) - start))
 
 	execs=$(stat number_of_executed_units "$log")
 	[ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
 	rate=$(stat average_exec_per_sec "$log")
+	# libFuzzer divides by whole seconds: a run that crashed at once says 0
+	if [ "${rate:-0}" = 0 ] && [ -n "$execs" ]; then
+		rate=$((execs / (elapsed > 0 ? elapsed : 1)))
+	fi
 	new=$(stat new_units_added "$log")
 	files=$(find "$corpus" -type f | wc -l)
 	crashes=$(find "$artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o \
 		-name 'timeout-*' -o -name 'oom-*' \) | sort)
 	count=$(printf '%s' "$crashes" | grep -c . || true)
-	printf '%-18s %6s %12s %8s %6s %7s %s\n' "$name" "$seconds" "${execs:--}" "${rate:--}" \
+	printf '%-18s %5s %12s %8s %6s %7s %s\n' "$name" "$elapsed" "${execs:--}" "${rate:--}" \
 		"${new:--}" "$files" "$count" >>"$summary"
 	if [ "$count" -gt 0 ]; then
 		failed=1
 		printf '%s\n' "$crashes" | sed 's/^/    /' >>"$summary"
 		why=$(grep -m 1 -E '^(SUMMARY|==[0-9]+==ERROR)|runtime error|ERROR:|fuzz-[a-z-]+:' \
 			"$log" || true)
-		echo "    ${why:-see $log}" >>"$summary"
+		# printf, not echo: the line may hold backslashes that echo would interpret
+		printf '    %.300s\n' "${why:-see $log}" >>"$summary"
 	elif [ "$rc" -ne 0 ]; then
 		failed=1
 		echo "    fuzzer exited with status $rc without a crash file: see $log" >>"$summary"
