@@ -59,8 +59,8 @@ static const char *const fuzz_choices[] = {"tempfail", "accept", "reject", NULL}
 
 /* a key for every parser (no holes: clearing walks them all), bounds like the daemons' */
 static const PcConfigKey fuzz_keys[] = {
-    [FUZZ_BOOL] = {"flag", PC_CONFIG_BOOL, NULL, 0, 0, NULL, G_STRUCT_OFFSET(FuzzSection, flag),
-		   0, "bool"},
+    [FUZZ_BOOL] = {"flag", PC_CONFIG_BOOL, NULL, 0, 0, NULL, G_STRUCT_OFFSET(FuzzSection, flag), 0,
+		   "bool"},
     [FUZZ_SPLIT_LIST] = {"split", PC_CONFIG_STRING_LIST, NULL, 0, 0, NULL,
 			 G_STRUCT_OFFSET(FuzzSection, split), 0, "pc_config_split_list"},
     [FUZZ_INT] = {"number", PC_CONFIG_INT, NULL, 0, 1000000, NULL,
@@ -77,8 +77,8 @@ static const PcConfigKey fuzz_keys[] = {
 			  G_STRUCT_OFFSET(FuzzSection, words), 0, "string list"},
     [FUZZ_DURATION] = {"duration", PC_CONFIG_DURATION, NULL, 0, 0, NULL,
 		       G_STRUCT_OFFSET(FuzzSection, duration), 0, "duration"},
-    [FUZZ_SIZE] = {"size", PC_CONFIG_SIZE, NULL, 0, 0, NULL, G_STRUCT_OFFSET(FuzzSection, size),
-		   0, "size"},
+    [FUZZ_SIZE] = {"size", PC_CONFIG_SIZE, NULL, 0, 0, NULL, G_STRUCT_OFFSET(FuzzSection, size), 0,
+		   "size"},
     [FUZZ_RATE] = {"rate", PC_CONFIG_RATE, NULL, FUZZ_RATE_MIN, FUZZ_RATE_MAX, NULL,
 		   G_STRUCT_OFFSET(FuzzSection, rate), 0, "rate"},
 };

@@ -29,11 +29,11 @@
  * that every error is a PC_CONFIG_ERROR (or the map's AUTH_MAPS_ERROR) that
  * names one of the files, and that a loaded snapshot answers every query.
  */
-#include <glib/gstdio.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "auth-policy.h"
 #include "pc-config.h"
@@ -131,7 +131,8 @@ fuzz_query(PcConfig *config, const PcConfigSchema *schema)
 		g_assert_nonnull(pc_config_get_domain_section(config, domain));
 		pc_config_is_local_domain(config, domain);
 		for (guint s = 0; s < n_limits; s++)
-			g_assert_nonnull(pc_config_get_domain_group(config, limits[s].group, domain));
+			g_assert_nonnull(
+			    pc_config_get_domain_group(config, limits[s].group, domain));
 		if (greylist)
 			g_assert_nonnull(pc_config_get_domain_group(config, "greylist", domain));
 	}

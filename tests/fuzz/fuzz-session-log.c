@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_INPUT (64 * 1024)
 
 #define FUZZ_FLAG_REASON (1u << 0)
-#define FUZZ_FLAG_REPLY	 (1u << 1)
+#define FUZZ_FLAG_REPLY (1u << 1)
 
 /* the values, in input order */
 enum {
@@ -52,7 +52,7 @@ enum {
 };
 
 static const char *const macro_names[FUZZ_MACRO_LAST + 1] = {
-    "i",	 "{daemon_name}", "{daemon_addr}", "{daemon_port}", "{tls_version}",
+    "i",	"{daemon_name}", "{daemon_addr}", "{daemon_port}", "{tls_version}",
     "{cipher}", "{cipher_bits}", "{auth_authen}", "{auth_type}",
 };
 
@@ -171,9 +171,9 @@ fuzz_check_milter_text(const PcVerdict *verdict)
 			fuzz_fail(text, "a single '%' in the reply text");
 	}
 	if (len > PC_VERDICT_MAX_TEXT) {
-		g_autofree char *why = g_strdup_printf("reply text of %" G_GSIZE_FORMAT
-						       " bytes, more than %d",
-						       len, PC_VERDICT_MAX_TEXT);
+		g_autofree char *why =
+		    g_strdup_printf("reply text of %" G_GSIZE_FORMAT " bytes, more than %d", len,
+				    PC_VERDICT_MAX_TEXT);
 
 		fuzz_fail(text, why);
 	}
