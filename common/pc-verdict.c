@@ -231,6 +231,9 @@ pc_verdict_milter_text(const PcVerdict *verdict)
 	for (const char *p = verdict->text; *p != '\0' && out->len < PC_VERDICT_MAX_TEXT; p++) {
 		guchar c = (guchar)*p;
 
+		/* a doubled '%' must fit whole: never past the limit, never cut in half */
+		if (c == '%' && out->len + 2 > PC_VERDICT_MAX_TEXT)
+			break;
 		if (c == '%')
 			g_string_append(out, "%%");
 		else if (c < 0x20 || c >= 0x7f)

@@ -204,8 +204,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_load(main_path, dir, &relay_config_schema, NULL);
 	fuzz_load(main_path, dir, &auth_config_schema, NULL);
 	fuzz_load(main_path, dir, &rate_config_schema, rate_extra_schemas);
-	/* the [auth] check caches the map it loaded; no input may keep one */
-	auth_maps_cache_clear();
 
 	for (guint i = 0; i < n_files; i++) {
 		g_autofree char *path = g_build_filename(dir, extra_files[i], NULL);
