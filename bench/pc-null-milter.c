@@ -41,8 +41,8 @@ null_connection(SMFICTX *ctx)
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long protocol, unsigned long f2,
-               unsigned long f3, unsigned long *actions_out, unsigned long *protocol_out,
-               unsigned long *f2_out, unsigned long *f3_out)
+	       unsigned long f3, unsigned long *actions_out, unsigned long *protocol_out,
+	       unsigned long *f2_out, unsigned long *f3_out)
 {
 	for (int stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++) {
 		if (requested_lists[stage] != NULL &&
@@ -144,9 +144,9 @@ stage_parse(const char *name, int *stage_out)
 		const char *name;
 		int stage;
 	} stages[] = {
-	    {"connect", SMFIM_CONNECT}, {"helo", SMFIM_HELO},       {"envfrom", SMFIM_ENVFROM},
-	    {"mail", SMFIM_ENVFROM},    {"envrcpt", SMFIM_ENVRCPT}, {"rcpt", SMFIM_ENVRCPT},
-	    {"data", SMFIM_DATA},       {"eoh", SMFIM_EOH},         {"eom", SMFIM_EOM},
+	    {"connect", SMFIM_CONNECT}, {"helo", SMFIM_HELO},	    {"envfrom", SMFIM_ENVFROM},
+	    {"mail", SMFIM_ENVFROM},	{"envrcpt", SMFIM_ENVRCPT}, {"rcpt", SMFIM_ENVRCPT},
+	    {"data", SMFIM_DATA},	{"eoh", SMFIM_EOH},	    {"eom", SMFIM_EOM},
 	};
 
 	for (guint i = 0; i < G_N_ELEMENTS(stages); i++) {
@@ -169,15 +169,15 @@ requests_parse(char **requests, GError **error)
 
 		if (colon == NULL) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			            "-m %s: want STAGE:LIST", requests[i]);
+				    "-m %s: want STAGE:LIST", requests[i]);
 			return FALSE;
 		}
 		stage_name = g_strndup(requests[i], (gsize)(colon - requests[i]));
 		if (!stage_parse(stage_name, &stage)) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			            "-m: unknown stage \"%s\" (connect, helo, envfrom, envrcpt, "
-			            "data, eoh, eom)",
-			            stage_name);
+				    "-m: unknown stage \"%s\" (connect, helo, envfrom, envrcpt, "
+				    "data, eoh, eom)",
+				    stage_name);
 			return FALSE;
 		}
 		g_free(requested_lists[stage]);

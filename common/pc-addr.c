@@ -14,15 +14,16 @@
  * checks; their own tokenizer and parser are at the end of this file.
  * Not here: IDNA, decoding RFC 2047 words, deciding what is local.
  */
+#include "pc-addr.h"
+
 #include <stdarg.h>
 #include <string.h>
 
 #include <glib.h>
 
-#include "pc-addr.h"
 #include "pc-net.h"
 
-G_DEFINE_QUARK(pc-addr-error-quark, pc_addr_error)
+G_DEFINE_QUARK(pc - addr - error - quark, pc_addr_error)
 
 void
 pc_address_free(PcAddress *address)
@@ -36,7 +37,7 @@ pc_address_free(PcAddress *address)
 }
 
 static gboolean G_GNUC_PRINTF(3, 4)
-addr_fail(GError **error, PcAddrError code, const char *format, ...)
+    addr_fail(GError **error, PcAddrError code, const char *format, ...)
 {
 	va_list args;
 
@@ -54,8 +55,8 @@ static gboolean
 addr_fail_octet(GError **error, guchar octet, const char *where)
 {
 	if (octet > 0x20 && octet < 0x7f)
-		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "invalid character '%c' in %s",
-				 octet, where);
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "invalid character '%c' in %s", octet,
+				 where);
 	if (octet == ' ')
 		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "space in %s", where);
 	return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "invalid octet 0x%02x in %s", octet, where);
@@ -318,8 +319,7 @@ addr_parse_mailbox(const char *text, gsize len, PcAddress *address, GError **err
  * use. Writes the offset of the ':'.
  */
 static gboolean
-addr_parse_route(const char *text, gsize len, gsize *colon_out, PcAddrFlags *flags,
-		 GError **error)
+addr_parse_route(const char *text, gsize len, gsize *colon_out, PcAddrFlags *flags, GError **error)
 {
 	gsize pos = 0;
 
@@ -703,8 +703,7 @@ hdr_build_local(const HdrParser *p, guint start, guint end, PcAddress *address, 
 			after_word = FALSE;
 			continue;
 		case HDR_ENCODED:
-			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
-					 "encoded word in an address");
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "encoded word in an address");
 		case HDR_LITERAL:
 			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
 					 "domain literal in a local part");
@@ -737,8 +736,8 @@ hdr_build_local(const HdrParser *p, guint start, guint end, PcAddress *address, 
 
 /* domain: atoms joined by dots, or one domain literal; out is the text to normalise */
 static gboolean
-hdr_build_domain(const HdrParser *p, guint start, guint end, char **domain_out,
-		 PcAddrFlags *flags, GError **error)
+hdr_build_domain(const HdrParser *p, guint start, guint end, char **domain_out, PcAddrFlags *flags,
+		 GError **error)
 {
 	g_autoptr(GString) domain = g_string_new(NULL);
 
@@ -780,7 +779,8 @@ hdr_add_addr_spec(HdrParser *p, guint start, guint end, char *route, GError **er
 		if (!hdr_is_special(p, i, '@'))
 			continue;
 		if (at != end)
-			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "more than one '@' in an address");
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "more than one '@' in an address");
 		at = i;
 	}
 	if (at == end)
@@ -858,7 +858,8 @@ hdr_parse_angle(HdrParser *p, GError **error)
 
 	while (end < p->n && !hdr_is_special(p, end, '>')) {
 		if (hdr_is_special(p, end, '<'))
-			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "'<' inside an angle address");
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "'<' inside an angle address");
 		end++;
 	}
 	if (end == p->n)
@@ -906,7 +907,8 @@ hdr_parse_list(HdrParser *p, GError **error)
 		}
 		if (hdr_is_special(p, p->pos, ';')) {
 			if (!in_group)
-				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "';' outside a group");
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "';' outside a group");
 			in_group = FALSE;
 			if (++p->pos < p->n && !hdr_is_special(p, p->pos, ','))
 				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
@@ -918,9 +920,11 @@ hdr_parse_list(HdrParser *p, GError **error)
 			p->pos++;
 		if (hdr_is_special(p, p->pos, ':')) {
 			if (in_group)
-				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "group inside a group");
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "group inside a group");
 			if (p->pos == start)
-				return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "group without a name");
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "group without a name");
 			hdr_note_display_name(p, start, p->pos);
 			p->list->flags |= PC_ADDR_LIST_FLAG_GROUP;
 			in_group = TRUE;

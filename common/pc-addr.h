@@ -28,43 +28,43 @@
 
 G_BEGIN_DECLS
 
-#define PC_ADDR_MAX_PATH   256
+#define PC_ADDR_MAX_PATH 256
 #define PC_ADDR_MAX_DOMAIN 255
-#define PC_ADDR_MAX_LABEL  63
-#define PC_ADDR_MAX_LOCAL  64
+#define PC_ADDR_MAX_LABEL 63
+#define PC_ADDR_MAX_LOCAL 64
 
 #define PC_ADDR_ERROR (pc_addr_error_quark())
 typedef enum {
-	PC_ADDR_ERROR_SYNTAX,  /* not an RFC 5321 path, even leniently */
+	PC_ADDR_ERROR_SYNTAX,	/* not an RFC 5321 path, even leniently */
 	PC_ADDR_ERROR_TOO_LONG, /* over one of the limits above */
 } PcAddrError;
 GQuark pc_addr_error_quark(void);
 
 typedef enum {
 	PC_ADDR_FLAG_NONE = 0,
-	PC_ADDR_FLAG_NULL = 1 << 0,	     /* "<>", the null reverse-path */
+	PC_ADDR_FLAG_NULL = 1 << 0,	    /* "<>", the null reverse-path */
 	PC_ADDR_FLAG_NO_BRACKETS = 1 << 1,  /* given without <> */
-	PC_ADDR_FLAG_QUOTED = 1 << 2,	     /* local part was a quoted string */
+	PC_ADDR_FLAG_QUOTED = 1 << 2,	    /* local part was a quoted string */
 	PC_ADDR_FLAG_SOURCE_ROUTE = 1 << 3, /* "@a,@b:" prefix present */
-	PC_ADDR_FLAG_PERCENT = 1 << 4,	     /* '%' in the (unquoted) local part */
-	PC_ADDR_FLAG_BANG = 1 << 5,	     /* '!' in the (unquoted) local part */
-	PC_ADDR_FLAG_LOCAL_AT = 1 << 6,     /* '@' in the local part (quoted or not) */
+	PC_ADDR_FLAG_PERCENT = 1 << 4,	    /* '%' in the (unquoted) local part */
+	PC_ADDR_FLAG_BANG = 1 << 5,	    /* '!' in the (unquoted) local part */
+	PC_ADDR_FLAG_LOCAL_AT = 1 << 6,	    /* '@' in the local part (quoted or not) */
 	PC_ADDR_FLAG_IP_LITERAL = 1 << 7,   /* domain is "[a.b.c.d]" or "[IPv6:...]" */
 	PC_ADDR_FLAG_NO_DOMAIN = 1 << 8,    /* no "@domain" at all ("postmaster") */
 	PC_ADDR_FLAG_TRAILING_DOT = 1 << 9, /* "example.com." normalised */
-	PC_ADDR_FLAG_UTF8 = 1 << 10,	     /* 8-bit octets present (SMTPUTF8) */
+	PC_ADDR_FLAG_UTF8 = 1 << 10,	    /* 8-bit octets present (SMTPUTF8) */
 } PcAddrFlags;
 
 /* any form that names a next hop other than the domain after the last '@' */
 #define PC_ADDR_FLAGS_ROUTING                                                                      \
-	(PC_ADDR_FLAG_SOURCE_ROUTE | PC_ADDR_FLAG_PERCENT | PC_ADDR_FLAG_BANG |                     \
+	(PC_ADDR_FLAG_SOURCE_ROUTE | PC_ADDR_FLAG_PERCENT | PC_ADDR_FLAG_BANG |                    \
 	 PC_ADDR_FLAG_LOCAL_AT)
 
 typedef struct {
-	char *local;	    /* local part with quoting removed ("" for the null path) */
-	char *domain;	    /* lowercased, trailing dot removed; "" when NO_DOMAIN or NULL;
-			     * an IP literal keeps its brackets: "[192.0.2.1]" */
-	char *route;	    /* the source route as given ("@a,@b"), or NULL */
+	char *local;  /* local part with quoting removed ("" for the null path) */
+	char *domain; /* lowercased, trailing dot removed; "" when NO_DOMAIN or NULL;
+		       * an IP literal keeps its brackets: "[192.0.2.1]" */
+	char *route;  /* the source route as given ("@a,@b"), or NULL */
 	PcAddrFlags flags;
 } PcAddress;
 
@@ -78,8 +78,7 @@ typedef struct {
  * local part resolved at the last '@' and flagged); strict about NUL,
  * control characters, empty labels and lengths.
  */
-gboolean pc_addr_parse_path(const char *text, gsize len, PcAddress **address_out,
-			    GError **error);
+gboolean pc_addr_parse_path(const char *text, gsize len, PcAddress **address_out, GError **error);
 
 void pc_address_free(PcAddress *address);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAddress, pc_address_free)
@@ -100,9 +99,9 @@ char *pc_addr_normalize_domain(const char *domain, gsize len);
  */
 
 /* the longest header value parsed; Postfix folds and keeps far more, but no From needs it */
-#define PC_ADDR_MAX_HEADER	  8192
-#define PC_ADDR_MAX_LIST	  1000 /* addresses in one list */
-#define PC_ADDR_MAX_COMMENT_DEPTH 32   /* nested comments */
+#define PC_ADDR_MAX_HEADER 8192
+#define PC_ADDR_MAX_LIST 1000	     /* addresses in one list */
+#define PC_ADDR_MAX_COMMENT_DEPTH 32 /* nested comments */
 
 typedef enum {
 	PC_ADDR_LIST_FLAG_NONE = 0,

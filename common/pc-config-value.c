@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "pc-addr.h"
-#include "pc-config.h"
 #include "pc-config-private.h"
+#include "pc-config.h"
 
 /* ----------------------------------------------------------- value parsers */
 
@@ -111,9 +111,8 @@ parse_digits(const char *text, guint64 max, guint64 *value_out, const char **end
  * in bytes both do for any sane value, and overflow is an error, never a wrap)
  */
 static gboolean
-parse_number_unit(const char *text, const ConfigUnit *units, gsize n_units,
-		  gint64 bare_multiplier, const char *what, const char *hint, gint64 *value_out,
-		  GError **error)
+parse_number_unit(const char *text, const ConfigUnit *units, gsize n_units, gint64 bare_multiplier,
+		  const char *what, const char *hint, gint64 *value_out, GError **error)
 {
 	g_autofree char *echo = value_for_error(text);
 	const char *end = NULL;
@@ -160,8 +159,8 @@ pc_config_parse_duration(const char *text, gint64 *usec_out, GError **error)
 	g_return_val_if_fail(text != NULL, FALSE);
 	g_return_val_if_fail(usec_out != NULL, FALSE);
 
-	return parse_number_unit(text, duration_units, G_N_ELEMENTS(duration_units),
-				 G_USEC_PER_SEC, "duration", "ms s m h d w", usec_out, error);
+	return parse_number_unit(text, duration_units, G_N_ELEMENTS(duration_units), G_USEC_PER_SEC,
+				 "duration", "ms s m h d w", usec_out, error);
 }
 
 gboolean
@@ -170,8 +169,8 @@ pc_config_parse_size(const char *text, gint64 *bytes_out, GError **error)
 	g_return_val_if_fail(text != NULL, FALSE);
 	g_return_val_if_fail(bytes_out != NULL, FALSE);
 
-	return parse_number_unit(text, size_units, G_N_ELEMENTS(size_units), 1, "size",
-				 "k K M G", bytes_out, error);
+	return parse_number_unit(text, size_units, G_N_ELEMENTS(size_units), 1, "size", "k K M G",
+				 bytes_out, error);
 }
 
 /*
@@ -241,8 +240,8 @@ parse_rate_window(const char *item, gint64 min_count, gint64 max_count,
 		return rate_error(error, PC_CONFIG_ERROR_VALUE, item, syntax);
 	count_text = g_strndup(item, (gsize)(slash - item));
 	/* "60/m" reads as 60/1m */
-	period_text = g_ascii_isalpha(slash[1]) ? g_strconcat("1", slash + 1, NULL)
-						: g_strdup(slash + 1);
+	period_text =
+	    g_ascii_isalpha(slash[1]) ? g_strconcat("1", slash + 1, NULL) : g_strdup(slash + 1);
 	if (!pc_config_parse_size(count_text, &count, &local_error)) {
 		if (g_error_matches(local_error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE))
 			return rate_error(error, PC_CONFIG_ERROR_RANGE, item,
@@ -382,7 +381,8 @@ parse_domains(const char *text, char ***domains_out, GError **error)
 				    "'%s' is not a domain name", item);
 			return FALSE;
 		}
-		g_ptr_array_add(out, parent ? g_strconcat(".", norm, NULL) : g_steal_pointer(&norm));
+		g_ptr_array_add(out,
+				parent ? g_strconcat(".", norm, NULL) : g_steal_pointer(&norm));
 	}
 	g_ptr_array_add(out, NULL);
 	*domains_out = (char **)g_ptr_array_free(g_steal_pointer(&out), FALSE);
@@ -442,8 +442,8 @@ pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, G
 		return FALSE;
 	case PC_CONFIG_NETWORKS: {
 		g_auto(GStrv) items = pc_config_split_list(text);
-		PcNetList *list = pc_net_list_parse((const char *const *)items,
-						    g_strv_length(items), error);
+		PcNetList *list =
+		    pc_net_list_parse((const char *const *)items, g_strv_length(items), error);
 
 		if (list == NULL)
 			return FALSE;

@@ -9,16 +9,17 @@
  * domain file's text if it has one, else the main file's, else the default:
  * a merge key by key with no deep copies.
  */
+#include "pc-config.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pc-addr.h"
-#include "pc-config.h"
 #include "pc-config-private.h"
 
-G_DEFINE_QUARK(pc-config-error-quark, pc_config_error)
+G_DEFINE_QUARK(pc - config - error - quark, pc_config_error)
 
 /* bounds on what we read: a config file is trusted, but a typo must not eat memory */
 #define CONFIG_MAX_FILE_BYTES (16 * 1024 * 1024)
@@ -41,15 +42,15 @@ typedef struct {
 struct _PcConfig {
 	char *path;
 	const PcConfigSchema *schema;
-	GPtrArray *extras;	     /* ExtraSchema, in the daemon's order */
+	GPtrArray *extras;	  /* ExtraSchema, in the daemon's order */
 	GHashTable *extra_groups; /* group -> main file's data (borrowed from extras) */
 	PcGlobalConfig global;
 	PcDaemonBase daemon;
-	GPtrArray *listeners; /* PcListener */
-	gpointer section;     /* schema->size bytes */
-	GHashTable *domains;  /* normalised domain -> DomainEntry */
-	GHashTable *local_exact;   /* set of domains (and "[literal]") */
-	GPtrArray *local_parents;  /* ".example.com" entries */
+	GPtrArray *listeners;	  /* PcListener */
+	gpointer section;	  /* schema->size bytes */
+	GHashTable *domains;	  /* normalised domain -> DomainEntry */
+	GHashTable *local_exact;  /* set of domains (and "[literal]") */
+	GPtrArray *local_parents; /* ".example.com" entries */
 	atomic_uint warned;
 };
 
@@ -80,8 +81,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConfigFile, config_file_free)
 static const char *const role_names[] = {"mx", "submission", "smtps", "internal", NULL};
 
 /* sections that belong to other daemons: accepted, not read */
-static const char *const reserved_sections[] = {"relay", "auth", "rate", "greylist", "verify",
-						"sign", "admin", NULL};
+static const char *const reserved_sections[] = {"relay",  "auth", "rate",  "greylist",
+						"verify", "sign", "admin", NULL};
 
 const char *
 pc_listener_role_to_string(PcListenerRole role)
@@ -94,68 +95,67 @@ pc_listener_role_to_string(PcListenerRole role)
 /* ---------------------------------------------------------------- schemas */
 
 static const PcConfigKey global_keys[] = {
-	{"local_domains", PC_CONFIG_DOMAINS, "", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, local_domains), 0,
-	 "domains whose mail is ours; \".example.com\" adds its subdomains"},
-	{"trusted_networks", PC_CONFIG_NETWORKS, "127.0.0.0/8; ::1/128", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, trusted_networks), 0,
-	 "clients that may relay without AUTH (like Postfix mynetworks)"},
-	{"authserv_id", PC_CONFIG_STRING, "", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, authserv_id), 0, "RFC 8601 authserv-id"},
-	{"store", PC_CONFIG_STRING, "memory", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, store),
-	 PC_CONFIG_KEY_RESTART, "memory, redis://HOST:PORT/DB or unix:/PATH"},
-	{"store_max_keys", PC_CONFIG_INT, "1000000", 1000, G_GINT64_CONSTANT(100000000), NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, store_max_keys), PC_CONFIG_KEY_RESTART,
-	 "bound on the memory store's entries"},
-	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, statistics), PC_CONFIG_KEY_RESTART,
-	 "HOST:PORT of /metrics for relay; each daemon adds its offset to PORT"},
-	{"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
-	{"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),
-	 PC_CONFIG_KEY_RESTART, "user to run as after start-up (root only); empty = stay"},
-	{"group", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, group),
-	 PC_CONFIG_KEY_RESTART, "group to run as; empty = the user's primary group"},
-	{"store_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, store_timeout), PC_CONFIG_KEY_RESTART,
-	 "redis store: longest wait for one command (and for a free connection)"},
-	{"store_connect_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, store_connect_timeout), PC_CONFIG_KEY_RESTART,
-	 "redis store: longest wait for a connection to open"},
-	{"store_connections", PC_CONFIG_INT, "16", 1, 1024, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, store_connections), PC_CONFIG_KEY_RESTART,
-	 "redis store: connections kept open, shared by the milter's threads"},
-	{"max_connections", PC_CONFIG_INT, "1000", 1, 1000000, NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, max_connections), PC_CONFIG_KEY_RESTART,
-	 "concurrent MTA connections per daemon; more are answered with a tempfail"},
-	{"milter_timeout", PC_CONFIG_DURATION, "300s", PC_USEC(1), PC_USEC(7200), NULL,
-	 G_STRUCT_OFFSET(PcGlobalConfig, milter_timeout), PC_CONFIG_KEY_RESTART,
-	 "longest wait for the MTA's next milter command on a connection"},
+    {"local_domains", PC_CONFIG_DOMAINS, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, local_domains), 0,
+     "domains whose mail is ours; \".example.com\" adds its subdomains"},
+    {"trusted_networks", PC_CONFIG_NETWORKS, "127.0.0.0/8; ::1/128", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, trusted_networks), 0,
+     "clients that may relay without AUTH (like Postfix mynetworks)"},
+    {"authserv_id", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, authserv_id),
+     0, "RFC 8601 authserv-id"},
+    {"store", PC_CONFIG_STRING, "memory", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, store),
+     PC_CONFIG_KEY_RESTART, "memory, redis://HOST:PORT/DB or unix:/PATH"},
+    {"store_max_keys", PC_CONFIG_INT, "1000000", 1000, G_GINT64_CONSTANT(100000000), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, store_max_keys), PC_CONFIG_KEY_RESTART,
+     "bound on the memory store's entries"},
+    {"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, statistics),
+     PC_CONFIG_KEY_RESTART, "HOST:PORT of /metrics for relay; each daemon adds its offset to PORT"},
+    {"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
+    {"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),
+     PC_CONFIG_KEY_RESTART, "user to run as after start-up (root only); empty = stay"},
+    {"group", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, group),
+     PC_CONFIG_KEY_RESTART, "group to run as; empty = the user's primary group"},
+    {"store_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, store_timeout), PC_CONFIG_KEY_RESTART,
+     "redis store: longest wait for one command (and for a free connection)"},
+    {"store_connect_timeout", PC_CONFIG_DURATION, "50ms", 1000, PC_USEC(10), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, store_connect_timeout), PC_CONFIG_KEY_RESTART,
+     "redis store: longest wait for a connection to open"},
+    {"store_connections", PC_CONFIG_INT, "16", 1, 1024, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, store_connections), PC_CONFIG_KEY_RESTART,
+     "redis store: connections kept open, shared by the milter's threads"},
+    {"max_connections", PC_CONFIG_INT, "1000", 1, 1000000, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, max_connections), PC_CONFIG_KEY_RESTART,
+     "concurrent MTA connections per daemon; more are answered with a tempfail"},
+    {"milter_timeout", PC_CONFIG_DURATION, "300s", PC_USEC(1), PC_USEC(7200), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, milter_timeout), PC_CONFIG_KEY_RESTART,
+     "longest wait for the MTA's next milter command on a connection"},
 };
 
 static const PcConfigKey listener_keys[] = {
-	{"role", PC_CONFIG_ENUM, "mx", 0, 0, role_names, G_STRUCT_OFFSET(PcListener, role), 0,
-	 "mx | submission | smtps | internal"},
-	{"ports", PC_CONFIG_INT_LIST, "", 0, 65535, NULL, G_STRUCT_OFFSET(PcListener, ports), 0,
-	 "matched against {daemon_port}"},
-	{"daemon_names", PC_CONFIG_STRING_LIST, "", 0, 0, NULL,
-	 G_STRUCT_OFFSET(PcListener, daemon_names), 0, "matched against {daemon_name}"},
+    {"role", PC_CONFIG_ENUM, "mx", 0, 0, role_names, G_STRUCT_OFFSET(PcListener, role), 0,
+     "mx | submission | smtps | internal"},
+    {"ports", PC_CONFIG_INT_LIST, "", 0, 65535, NULL, G_STRUCT_OFFSET(PcListener, ports), 0,
+     "matched against {daemon_port}"},
+    {"daemon_names", PC_CONFIG_STRING_LIST, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcListener, daemon_names), 0, "matched against {daemon_name}"},
 };
 
 static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
 
 static const PcConfigKey daemon_keys[] = {
-	{"socket", PC_CONFIG_STRING, NULL, 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, socket),
-	 PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
-	{"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
-	 PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
-	{"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, statistics),
-	 PC_CONFIG_KEY_RESTART, "this daemon's HOST:PORT for /metrics; overrides [global]"},
-	/* the default comes from the schema (on_error_default); see daemon_keys_for */
-	{"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
-	 G_STRUCT_OFFSET(PcDaemonBase, on_error), 0,
-	 "when a lookup the decision needs fails (store, map, DNS): tempfail (451 4.3.0) or "
-	 "accept"},
+    {"socket", PC_CONFIG_STRING, NULL, 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, socket),
+     PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
+    {"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
+     PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
+    {"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, statistics),
+     PC_CONFIG_KEY_RESTART, "this daemon's HOST:PORT for /metrics; overrides [global]"},
+    /* the default comes from the schema (on_error_default); see daemon_keys_for */
+    {"on_error", PC_CONFIG_ENUM, "tempfail", 0, 0, on_error_choices,
+     G_STRUCT_OFFSET(PcDaemonBase, on_error), 0,
+     "when a lookup the decision needs fails (store, map, DNS): tempfail (451 4.3.0) or "
+     "accept"},
 };
 
 /* the daemon keys with the schema's on_error default; (transfer full) */
@@ -245,8 +245,8 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 				/* GKeyFile cannot read past this either */
 				collect_error(&collected,
 					      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE,
-							  "%s:%u: section header without ']'",
-							  path, n + 1));
+							  "%s:%u: section header without ']'", path,
+							  n + 1));
 				return finish_errors(collected, error);
 			}
 			g_free(group);
@@ -254,10 +254,11 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 			if (g_hash_table_contains(lines, group)) {
 				collect_error(
 				    &collected,
-				    g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
-						"%s:%u: [%s]: section given twice (first at line %u)",
-						path, n + 1, group,
-						GPOINTER_TO_UINT(g_hash_table_lookup(lines, group))));
+				    g_error_new(
+					PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+					"%s:%u: [%s]: section given twice (first at line %u)", path,
+					n + 1, group,
+					GPOINTER_TO_UINT(g_hash_table_lookup(lines, group))));
 				continue;
 			}
 			g_hash_table_insert(lines, g_strdup(group), GUINT_TO_POINTER(n + 1));
@@ -270,22 +271,24 @@ scan_text(const char *path, const char *text, GHashTable *lines, GError **error)
 		g_strchomp(row);
 		id = line_key(group, row);
 		if (g_hash_table_contains(lines, id)) {
-			collect_error(&collected,
-				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
-						  "%s:%u: [%s] %s: key given twice (first at line %u)",
-						  path, n + 1, group, row,
-						  GPOINTER_TO_UINT(g_hash_table_lookup(lines, id))));
+			collect_error(
+			    &collected,
+			    g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_DUPLICATE,
+					"%s:%u: [%s] %s: key given twice (first at line %u)", path,
+					n + 1, group, row,
+					GPOINTER_TO_UINT(g_hash_table_lookup(lines, id))));
 			continue;
 		}
 		/* GKeyFile would keep " # comment" as part of the value */
 		for (const char *v = eq + 1; *v != '\0'; v++) {
 			if (*v == '#' && (v[-1] == ' ' || v[-1] == '\t')) {
-				collect_error(&collected,
-					      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-							  "%s:%u: [%s] %s: comments are not allowed "
-							  "after a value; put them on a line of "
-							  "their own",
-							  path, n + 1, group, row));
+				collect_error(
+				    &collected,
+				    g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+						"%s:%u: [%s] %s: comments are not allowed "
+						"after a value; put them on a line of "
+						"their own",
+						path, n + 1, group, row));
 				break;
 			}
 		}
@@ -318,8 +321,7 @@ config_file_read(const char *path, GError **error)
 	if (!scan_text(path, text, file->lines, error))
 		return NULL;
 	file->keyfile = g_key_file_new();
-	if (!g_key_file_load_from_data(file->keyfile, text, len, G_KEY_FILE_NONE,
-				       &local_error)) {
+	if (!g_key_file_load_from_data(file->keyfile, text, len, G_KEY_FILE_NONE, &local_error)) {
 		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_PARSE, "%s: %s", path,
 			    local_error->message);
 		return NULL;
@@ -376,8 +378,7 @@ find_key(const PcConfigKey *keys, gsize n_keys, const char *name)
  */
 static void
 check_keys(const PcConfigKey *keys, gsize n_keys, const ConfigFile *source, gboolean is_overlay,
-	   const char *group, const PcConfigKey *extra_keys, gsize n_extra_keys,
-	   GError **collected)
+	   const char *group, const PcConfigKey *extra_keys, gsize n_extra_keys, GError **collected)
 {
 	g_auto(GStrv) names = NULL;
 
@@ -388,7 +389,8 @@ check_keys(const PcConfigKey *keys, gsize n_keys, const ConfigFile *source, gboo
 		const PcConfigKey *key = find_key(keys, n_keys, names[i]);
 		GError *local = NULL;
 
-		if (key == NULL && !is_overlay && find_key(extra_keys, n_extra_keys, names[i]) != NULL)
+		if (key == NULL && !is_overlay &&
+		    find_key(extra_keys, n_extra_keys, names[i]) != NULL)
 			continue;
 		if (key == NULL)
 			local = g_error_new_literal(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_KEY,
@@ -473,8 +475,7 @@ section_free(const PcConfigSchema *schema, gpointer data)
  * file's section when data overrides it. Error without prefix.
  */
 static gboolean
-section_finish(const PcConfigSchema *schema, gpointer data, gconstpointer main_data,
-	       GError **error)
+section_finish(const PcConfigSchema *schema, gpointer data, gconstpointer main_data, GError **error)
 {
 	if (schema->check != NULL && !schema->check(data, error))
 		return FALSE;
@@ -666,8 +667,8 @@ static void
 add_extra_section(PcConfig *config, ExtraSchema *extra, const char *group, gpointer data)
 {
 	PcConfigSection section = {
-	    .name = g_strdup(extra->schema->multi ? group + strlen(extra->schema->name) + 1
-						  : group),
+	    .name =
+		g_strdup(extra->schema->multi ? group + strlen(extra->schema->name) + 1 : group),
 	    .group = g_strdup(group),
 	    .data = data,
 	};
@@ -711,19 +712,21 @@ load_extra_sections(PcConfig *config, const ConfigFile *file,
 	/* multi sections in file order */
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		gboolean bad_label = FALSE;
-		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		const PcConfigSchema *schema =
+		    extra_schema_for_group(config, groups[g], &bad_label);
 		GError *local = NULL;
 		gpointer data;
 
 		if (schema == NULL || !schema->multi)
 			continue;
 		if (bad_label) {
-			collect_error(&collected,
-				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
-						  "%s:%u: [%s]: the name after '%s.' must be 1 to 64 "
-						  "letters, digits, '_' or '-'",
-						  file->path, file_line(file, groups[g], NULL),
-						  groups[g], schema->name));
+			collect_error(
+			    &collected,
+			    g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
+					"%s:%u: [%s]: the name after '%s.' must be 1 to 64 "
+					"letters, digits, '_' or '-'",
+					file->path, file_line(file, groups[g], NULL), groups[g],
+					schema->name));
 			continue;
 		}
 		data = fill_extra_section(schema, file, NULL, groups[g], NULL, &local);
@@ -751,7 +754,8 @@ load_domain_extras(PcConfig *config, const ConfigFile *main_file, const ConfigFi
 
 	for (gsize g = 0; groups[g] != NULL; g++) {
 		gboolean bad_label = FALSE;
-		const PcConfigSchema *schema = extra_schema_for_group(config, groups[g], &bad_label);
+		const PcConfigSchema *schema =
+		    extra_schema_for_group(config, groups[g], &bad_label);
 		GError *local = NULL;
 		ExtraData *extra;
 
@@ -768,17 +772,17 @@ load_domain_extras(PcConfig *config, const ConfigFile *main_file, const ConfigFi
 		}
 		extra = g_new0(ExtraData, 1);
 		extra->schema = schema;
-		extra->data = fill_extra_section(schema, main_file, file, groups[g],
-						 g_hash_table_lookup(config->extra_groups, groups[g]),
-						 &local);
+		extra->data = fill_extra_section(
+		    schema, main_file, file, groups[g],
+		    g_hash_table_lookup(config->extra_groups, groups[g]), &local);
 		if (extra->data == NULL) {
 			g_free(extra);
 			collect_error(&collected, local);
 			continue;
 		}
 		if (entry->extra == NULL)
-			entry->extra = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-							     extra_data_free);
+			entry->extra =
+			    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, extra_data_free);
 		g_hash_table_insert(entry->extra, g_strdup(groups[g]), extra);
 	}
 	return finish_errors(collected, error);
@@ -803,13 +807,13 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 				      g_error_new(PC_CONFIG_ERROR, PC_CONFIG_ERROR_UNKNOWN_SECTION,
 						  "%s:%u: [%s]: not allowed in a domain file (only "
 						  "daemon sections such as [relay] or [auth])",
-						  path, file_line(file, groups[i], NULL), groups[i]));
+						  path, file_line(file, groups[i], NULL),
+						  groups[i]));
 	}
 	entry = g_new0(DomainEntry, 1);
 	entry->path = g_strdup(path);
 	entry->schema = config->schema;
-	if (config->schema != NULL &&
-	    g_key_file_has_group(file->keyfile, config->schema->name)) {
+	if (config->schema != NULL && g_key_file_has_group(file->keyfile, config->schema->name)) {
 		g_autofree PcConfigKey *base_keys = daemon_keys_for(config->schema);
 
 		entry->section = g_malloc0(config->schema->size);
@@ -953,11 +957,11 @@ load_daemon_section(PcConfig *config, const ConfigFile *file, GError **error)
 		collect_error(&collected, g_steal_pointer(&local));
 	}
 	/* the group's keys were checked by the fill above */
-	fill_values(base_keys, G_N_ELEMENTS(daemon_keys), file, NULL, schema->name,
-		    &config->daemon, &collected);
+	fill_values(base_keys, G_N_ELEMENTS(daemon_keys), file, NULL, schema->name, &config->daemon,
+		    &collected);
 	if (config->daemon.socket == NULL)
-		config->daemon.socket = g_strdup_printf("unix:/run/portcullis/%s.sock",
-							schema->name);
+		config->daemon.socket =
+		    g_strdup_printf("unix:/run/portcullis/%s.sock", schema->name);
 	return finish_errors(collected, error);
 }
 
@@ -1267,7 +1271,8 @@ pc_config_keep_restart_values(PcConfig *config, const PcConfig *running)
 		const ExtraSchema *extra = g_ptr_array_index(config->extras, e);
 
 		for (guint i = 0; i < extra->sections->len; i++) {
-			PcConfigSection *section = &g_array_index(extra->sections, PcConfigSection, i);
+			PcConfigSection *section =
+			    &g_array_index(extra->sections, PcConfigSection, i);
 			gconstpointer before =
 			    running->extra_groups != NULL
 				? g_hash_table_lookup(running->extra_groups, section->group)
@@ -1318,7 +1323,8 @@ pc_config_describe(const PcConfig *config)
 			g_string_append_printf(out, "[%s]\n", section->group);
 			for (gsize k = 0; k < extra->schema->n_keys; k++) {
 				g_string_append_printf(out, "%s = ", extra->schema->keys[k].key);
-				pc_config_describe_value(out, &extra->schema->keys[k], section->data);
+				pc_config_describe_value(out, &extra->schema->keys[k],
+							 section->data);
 				g_string_append_c(out, '\n');
 			}
 		}

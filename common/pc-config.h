@@ -43,8 +43,8 @@ G_BEGIN_DECLS
 
 #define PC_CONFIG_ERROR (pc_config_error_quark())
 typedef enum {
-	PC_CONFIG_ERROR_IO,		/* file missing or unreadable */
-	PC_CONFIG_ERROR_PARSE,		/* not INI syntax */
+	PC_CONFIG_ERROR_IO,    /* file missing or unreadable */
+	PC_CONFIG_ERROR_PARSE, /* not INI syntax */
 	PC_CONFIG_ERROR_UNKNOWN_SECTION,
 	PC_CONFIG_ERROR_UNKNOWN_KEY,
 	PC_CONFIG_ERROR_DUPLICATE,	/* key or section given twice */
@@ -55,7 +55,7 @@ typedef enum {
 GQuark pc_config_error_quark(void);
 
 /* seconds as the microseconds durations are stored in */
-#define PC_USEC(seconds) ((gint64)(seconds) * G_GINT64_CONSTANT(1000000))
+#define PC_USEC(seconds) ((gint64)(seconds)*G_GINT64_CONSTANT(1000000))
 
 #define PC_CONFIG_DEFAULT_FILE "/etc/portcullis/portcullis.conf"
 
@@ -148,8 +148,8 @@ typedef enum {
 const char *pc_listener_role_to_string(PcListenerRole role);
 
 typedef struct {
-	char *name; /* "mx" of [listener.mx] */
-	int role;   /* PcListenerRole */
+	char *name;	     /* "mx" of [listener.mx] */
+	int role;	     /* PcListenerRole */
 	GArray *ports;	     /* gint64 */
 	char **daemon_names; /* matched against {daemon_name} */
 } PcListener;

@@ -4,13 +4,13 @@
  * values for log lines. GLib 2.74 has no syslog writer of its own, hence this
  * small one.
  */
+#include "pc-log.h"
+
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
-
-#include "pc-log.h"
 
 /* set once at start-up before any thread; read-only afterwards */
 static PcLogTarget log_target = PC_LOG_TARGET_STDERR;
@@ -164,9 +164,8 @@ log_limiter_take(PcLogLimiter *limiter, gint64 now_us, guint64 *suppressed_out)
 		*suppressed_out = limiter->suppressed;
 	limiter->suppressed = 0;
 	/* saturating: a clock near G_MAXINT64 must not wrap the next slot into the past */
-	limiter->next_us = now_us > G_MAXINT64 - limiter->interval_us
-			       ? G_MAXINT64
-			       : now_us + limiter->interval_us;
+	limiter->next_us =
+	    now_us > G_MAXINT64 - limiter->interval_us ? G_MAXINT64 : now_us + limiter->interval_us;
 }
 
 gboolean

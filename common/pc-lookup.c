@@ -6,9 +6,9 @@
  * ("lookup=tempfail"). Nothing else lives here: the status is defined in the
  * header and returned by the modules that do the looking up.
  */
-#include <glib.h>
-
 #include "pc-lookup.h"
+
+#include <glib.h>
 
 const char *
 pc_lookup_status_to_string(PcLookupStatus status)

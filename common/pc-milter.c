@@ -5,6 +5,8 @@
  * metrics, socket (as root), pid file, privilege drop, signal thread, then
  * smfi_main(). Teardown runs in reverse.
  */
+#include "pc-milter.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
@@ -23,7 +25,6 @@
 #include <unistd.h>
 
 #include "pc-log.h"
-#include "pc-milter.h"
 #include "pc-stats.h"
 
 /*
@@ -68,10 +69,14 @@ static const int stage_macro_list[PC_STAGE_EOM + 1] = {
 
 /* the no-reply flag of each stage (0: the protocol has none) */
 static const unsigned long stage_no_reply[PC_STAGE_EOM + 1] = {
-    [PC_STAGE_CONNECT] = SMFIP_NR_CONN, [PC_STAGE_HELO] = SMFIP_NR_HELO,
-    [PC_STAGE_MAIL] = SMFIP_NR_MAIL,	[PC_STAGE_RCPT] = SMFIP_NR_RCPT,
-    [PC_STAGE_DATA] = SMFIP_NR_DATA,	[PC_STAGE_HEADER] = SMFIP_NR_HDR,
-    [PC_STAGE_EOH] = SMFIP_NR_EOH,	[PC_STAGE_BODY] = SMFIP_NR_BODY,
+    [PC_STAGE_CONNECT] = SMFIP_NR_CONN,
+    [PC_STAGE_HELO] = SMFIP_NR_HELO,
+    [PC_STAGE_MAIL] = SMFIP_NR_MAIL,
+    [PC_STAGE_RCPT] = SMFIP_NR_RCPT,
+    [PC_STAGE_DATA] = SMFIP_NR_DATA,
+    [PC_STAGE_HEADER] = SMFIP_NR_HDR,
+    [PC_STAGE_EOH] = SMFIP_NR_EOH,
+    [PC_STAGE_BODY] = SMFIP_NR_BODY,
     [PC_STAGE_EOM] = 0,
 };
 
@@ -148,8 +153,8 @@ static GHashTable *watched; /* PcSession * -> Watch *; under watch_lock */
  * for sockets on the milter address; under watch_lock
  */
 static GHashTable *unnegotiated;
-static char *milter_path;	 /* the unix socket's path, or NULL */
-static int milter_port = -1;	 /* the inet socket's port, or -1 */
+static char *milter_path;    /* the unix socket's path, or NULL */
+static int milter_port = -1; /* the inet socket's port, or -1 */
 /* an MTA sends OPTNEG at once: a connection that does not is cut sooner */
 #define HANDSHAKE_TIMEOUT_US (10 * G_USEC_PER_SEC)
 static GThread *watchdog_thread;
@@ -250,13 +255,15 @@ watch_cut_idle(gint64 now_us)
 			continue;
 		watch->cut = TRUE;
 		/* the same socket still: registered sessions' descriptors are never closed */
-		if (fstat(watch->fd, &st) != 0 || st.st_dev != watch->dev || st.st_ino != watch->ino)
+		if (fstat(watch->fd, &st) != 0 || st.st_dev != watch->dev ||
+		    st.st_ino != watch->ino)
 			continue;
 		shutdown(watch->fd, SHUT_RDWR);
 		pc_stats_counter_inc(timeout_counter);
-		g_info("%s: closing a milter connection that finished no command for %" G_GINT64_FORMAT
-		       " s ([global] milter_timeout)",
-		       milter_desc->name, watchdog_timeout_us / G_USEC_PER_SEC);
+		g_info(
+		    "%s: closing a milter connection that finished no command for %" G_GINT64_FORMAT
+		    " s ([global] milter_timeout)",
+		    milter_desc->name, watchdog_timeout_us / G_USEC_PER_SEC);
 	}
 }
 
@@ -294,7 +301,8 @@ watch_cut_unnegotiated(gint64 now_us)
 {
 	g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
 	g_autoptr(GHashTable) registered = g_hash_table_new(g_int64_hash, g_int64_equal);
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	g_autoptr(GHashTable) seen =
+	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	GHashTableIter iter;
 	gpointer value;
 	const char *name;
@@ -318,11 +326,12 @@ watch_cut_unnegotiated(gint64 now_us)
 		first = g_hash_table_lookup(unnegotiated, &ino);
 		g_hash_table_insert(seen, g_memdup2(&ino, sizeof(ino)),
 				    g_memdup2(first != NULL ? first : &now_us, sizeof(gint64)));
-		if (first != NULL && now_us - *first >= MIN(HANDSHAKE_TIMEOUT_US, watchdog_timeout_us)) {
+		if (first != NULL &&
+		    now_us - *first >= MIN(HANDSHAKE_TIMEOUT_US, watchdog_timeout_us)) {
 			shutdown(fd, SHUT_RDWR);
 			pc_stats_counter_inc(timeout_counter);
-			g_info("%s: closing a milter connection that sent no OPTNEG for %" G_GINT64_FORMAT
-			       " s",
+			g_info("%s: closing a milter connection that sent no OPTNEG for "
+			       "%" G_GINT64_FORMAT " s",
 			       milter_desc->name, (now_us - *first) / G_USEC_PER_SEC);
 		}
 	}
@@ -456,10 +465,14 @@ static unsigned long
 protocol_for(const PcMilterDescriptor *descriptor)
 {
 	static const unsigned long skip[PC_STAGE_EOM + 1] = {
-	    [PC_STAGE_CONNECT] = SMFIP_NOCONNECT, [PC_STAGE_HELO] = SMFIP_NOHELO,
-	    [PC_STAGE_MAIL] = SMFIP_NOMAIL,	  [PC_STAGE_RCPT] = SMFIP_NORCPT,
-	    [PC_STAGE_DATA] = SMFIP_NODATA,	  [PC_STAGE_HEADER] = SMFIP_NOHDRS,
-	    [PC_STAGE_EOH] = SMFIP_NOEOH,	  [PC_STAGE_BODY] = SMFIP_NOBODY,
+	    [PC_STAGE_CONNECT] = SMFIP_NOCONNECT,
+	    [PC_STAGE_HELO] = SMFIP_NOHELO,
+	    [PC_STAGE_MAIL] = SMFIP_NOMAIL,
+	    [PC_STAGE_RCPT] = SMFIP_NORCPT,
+	    [PC_STAGE_DATA] = SMFIP_NODATA,
+	    [PC_STAGE_HEADER] = SMFIP_NOHDRS,
+	    [PC_STAGE_EOH] = SMFIP_NOEOH,
+	    [PC_STAGE_BODY] = SMFIP_NOBODY,
 	    [PC_STAGE_EOM] = 0,
 	};
 	unsigned long protocol = SMFIP_NOUNKNOWN;
@@ -638,8 +651,8 @@ connection_closed(void)
 	guint open = atomic_fetch_sub(&open_connections, 1) - 1;
 
 	/* eased: well below the cap again (a tenth, at least one) */
-	if (open <= connection_cap * 9 / 10 && open < connection_cap &&
-	    atomic_load(&cap_episode) && atomic_exchange(&cap_episode, FALSE))
+	if (open <= connection_cap * 9 / 10 && open < connection_cap && atomic_load(&cap_episode) &&
+	    atomic_exchange(&cap_episode, FALSE))
 		g_message("%s: %u connections open, below the cap of %u again", milter_desc->name,
 			  open, connection_cap);
 }
@@ -704,9 +717,8 @@ print_macro_lists(const PcMilterDescriptor *descriptor)
 }
 
 static sfsistat
-cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
-	     unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
-	     unsigned long *pf3)
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,
+	     unsigned long *pf0, unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	PcSession *session = ensure_session(ctx);
 	/* only what the MTA offers */
@@ -757,9 +769,10 @@ connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 		/* the name is the MTA's: escaped like every value in a log line */
 		pc_log_append_safe(name, session->daemon_name != NULL ? session->daemon_name
 								      : "(not sent)");
-		g_warning("%s: no [listener.*] matches {daemon_name}=%s {daemon_port}=%" G_GINT64_FORMAT
-			  "; treating such connections as role mx (logged once per configuration)",
-			  milter_desc->name, name->str, session->daemon_port);
+		g_warning(
+		    "%s: no [listener.*] matches {daemon_name}=%s {daemon_port}=%" G_GINT64_FORMAT
+		    "; treating such connections as role mx (logged once per configuration)",
+		    milter_desc->name, name->str, session->daemon_port);
 	}
 	if (session->macro_dropped != NULL)
 		g_info("%s: macro %s over %d bytes ignored", milter_desc->name,
@@ -803,9 +816,8 @@ envfrom_step(SMFICTX *ctx, char **argv)
 	pc_session_pin_config(session, &config_slot);
 	pc_session_capture(session, PC_STAGE_MAIL, macro_lookup, ctx);
 	pc_session_set_sender(session, argv != NULL ? argv[0] : NULL);
-	pc_session_set_mail_parameters(session, argv != NULL && argv[0] != NULL
-						    ? (const char *const *)argv + 1
-						    : NULL);
+	pc_session_set_mail_parameters(
+	    session, argv != NULL && argv[0] != NULL ? (const char *const *)argv + 1 : NULL);
 	if (milter_desc->message_new != NULL)
 		pc_session_set_message_data(session, milter_desc->message_new(session),
 					    milter_desc->message_free);
@@ -926,7 +938,8 @@ eom_step(SMFICTX *ctx)
 	status = apply_verdict(ctx, session, &verdict, PC_STAGE_EOM);
 	/* edits go with a message that goes on; a refused one is not the MTA's any more */
 	if ((status == SMFIS_CONTINUE || status == SMFIS_ACCEPT) && session->header_edits != NULL &&
-	    session->header_edits->len > 0 && !apply_header_edits(ctx, session, session->header_edits))
+	    session->header_edits->len > 0 &&
+	    !apply_header_edits(ctx, session, session->header_edits))
 		status = SMFIS_TEMPFAIL;
 	pc_session_reset_message(session);
 	return status;
@@ -967,16 +980,17 @@ abort_step(SMFICTX *ctx)
 		return status;                                                                     \
 	}
 
-WATCHED_CALLBACK(connect, (SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr), (ctx, hostname, hostaddr))
-WATCHED_CALLBACK(helo, (SMFICTX *ctx, char *helo), (ctx, helo))
-WATCHED_CALLBACK(envfrom, (SMFICTX *ctx, char **argv), (ctx, argv))
-WATCHED_CALLBACK(envrcpt, (SMFICTX *ctx, char **argv), (ctx, argv))
-WATCHED_CALLBACK(data, (SMFICTX *ctx), (ctx))
-WATCHED_CALLBACK(header, (SMFICTX *ctx, char *name, char *value), (ctx, name, value))
-WATCHED_CALLBACK(eoh, (SMFICTX *ctx), (ctx))
-WATCHED_CALLBACK(body, (SMFICTX *ctx, unsigned char *chunk, size_t len), (ctx, chunk, len))
-WATCHED_CALLBACK(eom, (SMFICTX *ctx), (ctx))
-WATCHED_CALLBACK(abort, (SMFICTX *ctx), (ctx))
+WATCHED_CALLBACK(connect, (SMFICTX * ctx, char *hostname, _SOCK_ADDR *hostaddr),
+		 (ctx, hostname, hostaddr))
+WATCHED_CALLBACK(helo, (SMFICTX * ctx, char *helo), (ctx, helo))
+WATCHED_CALLBACK(envfrom, (SMFICTX * ctx, char **argv), (ctx, argv))
+WATCHED_CALLBACK(envrcpt, (SMFICTX * ctx, char **argv), (ctx, argv))
+WATCHED_CALLBACK(data, (SMFICTX * ctx), (ctx))
+WATCHED_CALLBACK(header, (SMFICTX * ctx, char *name, char *value), (ctx, name, value))
+WATCHED_CALLBACK(eoh, (SMFICTX * ctx), (ctx))
+WATCHED_CALLBACK(body, (SMFICTX * ctx, unsigned char *chunk, size_t len), (ctx, chunk, len))
+WATCHED_CALLBACK(eom, (SMFICTX * ctx), (ctx))
+WATCHED_CALLBACK(abort, (SMFICTX * ctx), (ctx))
 
 static sfsistat
 cb_close(SMFICTX *ctx)
@@ -1075,8 +1089,7 @@ typedef struct {
 } DropPlan;
 
 static gboolean
-plan_privilege_drop(const PcGlobalConfig *global, const char *path, DropPlan *plan,
-		    GError **error)
+plan_privilege_drop(const PcGlobalConfig *global, const char *path, DropPlan *plan, GError **error)
 {
 	struct passwd pw;
 	struct passwd *pw_result = NULL;
@@ -1088,8 +1101,7 @@ plan_privilege_drop(const PcGlobalConfig *global, const char *path, DropPlan *pl
 			g_warning("running as root: set [global] user in %s", path);
 		return TRUE;
 	}
-	if (getpwnam_r(global->user, &pw, buf, sizeof(buf), &pw_result) != 0 ||
-	    pw_result == NULL) {
+	if (getpwnam_r(global->user, &pw, buf, sizeof(buf), &pw_result) != 0 || pw_result == NULL) {
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
 			    "%s: [global] user: no such user '%s'", path, global->user);
 		return FALSE;
@@ -1105,8 +1117,7 @@ plan_privilege_drop(const PcGlobalConfig *global, const char *path, DropPlan *pl
 		if (getgrnam_r(global->group, &gr, buf, sizeof(buf), &gr_result) != 0 ||
 		    gr_result == NULL) {
 			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_NOENT,
-				    "%s: [global] group: no such group '%s'", path,
-				    global->group);
+				    "%s: [global] group: no such group '%s'", path, global->group);
 			return FALSE;
 		}
 		plan->gid = gr.gr_gid;
@@ -1220,23 +1231,22 @@ static void
 register_common_metrics(void)
 {
 	for (int action = 0; action <= PC_ACTION_QUARANTINE; action++) {
-		g_autofree char *labels = g_strdup_printf("daemon=\"%s\",action=\"%s\"",
-							  milter_desc->name,
-							  pc_action_to_string(action));
+		g_autofree char *labels = g_strdup_printf(
+		    "daemon=\"%s\",action=\"%s\"", milter_desc->name, pc_action_to_string(action));
 
 		verdict_counters[action] = pc_stats_counter_register(
 		    "portcullis_verdicts_total", "Verdicts by daemon and action", labels);
 	}
 	{
-		g_autofree char *ok = g_strdup_printf("daemon=\"%s\",result=\"ok\"",
-						      milter_desc->name);
-		g_autofree char *failed = g_strdup_printf("daemon=\"%s\",result=\"failed\"",
-							  milter_desc->name);
+		g_autofree char *ok =
+		    g_strdup_printf("daemon=\"%s\",result=\"ok\"", milter_desc->name);
+		g_autofree char *failed =
+		    g_strdup_printf("daemon=\"%s\",result=\"failed\"", milter_desc->name);
 
-		reload_ok_counter = pc_stats_counter_register(
-		    "portcullis_config_reloads_total", "Configuration reloads", ok);
-		reload_failed_counter = pc_stats_counter_register(
-		    "portcullis_config_reloads_total", "Configuration reloads", failed);
+		reload_ok_counter = pc_stats_counter_register("portcullis_config_reloads_total",
+							      "Configuration reloads", ok);
+		reload_failed_counter = pc_stats_counter_register("portcullis_config_reloads_total",
+								  "Configuration reloads", failed);
 	}
 	{
 		g_autofree char *labels = g_strdup_printf("daemon=\"%s\"", milter_desc->name);
@@ -1277,10 +1287,8 @@ parse_options(Options *options, const char *ident, int *argc, char ***argv, GErr
 	     "Log to stderr instead of syslog", NULL},
 	    {"check", 'n', 0, G_OPTION_ARG_NONE, &options->check,
 	     "Check the configuration and exit", NULL},
-	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose, "Log info lines too",
-	     NULL},
-	    {"version", 'V', 0, G_OPTION_ARG_NONE, &options->version, "Print the version",
-	     NULL},
+	    {"verbose", 'v', 0, G_OPTION_ARG_NONE, &options->verbose, "Log info lines too", NULL},
+	    {"version", 'V', 0, G_OPTION_ARG_NONE, &options->version, "Print the version", NULL},
 	    {"print-macros", 'M', 0, G_OPTION_ARG_NONE, &options->print_macros,
 	     "Print the milter macros requested per stage and exit", NULL},
 	    G_OPTION_ENTRY_NULL,
@@ -1366,8 +1374,8 @@ open_milter_socket(const char *spec, const DropPlan *plan, GError **error)
 		return FALSE;
 	}
 	if (is_unix && plan->drop && chown(path, plan->uid, plan->gid) != 0) {
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-			    "chown %s: %s", path, g_strerror(errno));
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "chown %s: %s",
+			    path, g_strerror(errno));
 		return FALSE;
 	}
 	return TRUE;

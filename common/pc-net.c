@@ -11,6 +11,8 @@
  * per-network state and IP literal domains, does not depend on the libc.
  * Not here: DNS, interfaces, ports.
  */
+#include "pc-net.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -19,9 +21,7 @@
 
 #include <glib.h>
 
-#include "pc-net.h"
-
-G_DEFINE_QUARK(pc-net-error-quark, pc_net_error)
+G_DEFINE_QUARK(pc - net - error - quark, pc_net_error)
 
 /* no address text, brackets and "IPv6:" tag included, is longer than this */
 #define NET_TEXT_MAX 64
@@ -228,8 +228,8 @@ pc_net_address_to_string(const PcNetAddress *address, char *buf, gsize buflen)
 }
 
 const char *
-pc_net_address_network_key(const PcNetAddress *address, guint v4_prefix, guint v6_prefix,
-			   char *buf, gsize buflen)
+pc_net_address_network_key(const PcNetAddress *address, guint v4_prefix, guint v6_prefix, char *buf,
+			   gsize buflen)
 {
 	PcNetAddress network;
 	gboolean is_v4;
@@ -265,7 +265,7 @@ net_item_for_error(const char *item)
 }
 
 static gboolean G_GNUC_PRINTF(4, 5)
-net_set_item_error(GError **error, PcNetError code, const char *item, const char *format, ...)
+    net_set_item_error(GError **error, PcNetError code, const char *item, const char *format, ...)
 {
 	g_autofree char *echo = net_item_for_error(item);
 	g_autofree char *why = NULL;
@@ -326,8 +326,8 @@ net_entry_parse(const char *item, PcNetEntry *entry_out, GError **error)
 
 	if (trimmed[0] == '\0')
 		return net_set_item_error(error, PC_NET_ERROR_SYNTAX, item, "empty item");
-	address_text = slash != NULL ? g_strndup(trimmed, (gsize)(slash - trimmed))
-				     : g_strdup(trimmed);
+	address_text =
+	    slash != NULL ? g_strndup(trimmed, (gsize)(slash - trimmed)) : g_strdup(trimmed);
 	if (!pc_net_address_parse(address_text, &entry.network))
 		return net_set_item_error(error, PC_NET_ERROR_SYNTAX, item,
 					  "not an IP address or CIDR");
@@ -342,8 +342,8 @@ net_entry_parse(const char *item, PcNetEntry *entry_out, GError **error)
 						  "prefix length is not a decimal number");
 		if (entry.prefix > max_prefix)
 			return net_set_item_error(error, PC_NET_ERROR_PREFIX, item,
-						  "prefix /%u is longer than %u bits",
-						  entry.prefix, max_prefix);
+						  "prefix /%u is longer than %u bits", entry.prefix,
+						  max_prefix);
 	}
 	if (!text_is_v6)
 		entry.prefix += 96;

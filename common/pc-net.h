@@ -12,15 +12,16 @@
  */
 #pragma once
 
-#include <glib.h>
 #include <sys/socket.h>
+
+#include <glib.h>
 
 G_BEGIN_DECLS
 
 #define PC_NET_ERROR (pc_net_error_quark())
 typedef enum {
-	PC_NET_ERROR_SYNTAX,	 /* not an address or CIDR */
-	PC_NET_ERROR_PREFIX,	 /* prefix length out of range */
+	PC_NET_ERROR_SYNTAX,	/* not an address or CIDR */
+	PC_NET_ERROR_PREFIX,	/* prefix length out of range */
 	PC_NET_ERROR_HOST_BITS, /* address has bits set past the prefix ("10.0.0.1/8") */
 } PcNetError;
 GQuark pc_net_error_quark(void);

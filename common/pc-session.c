@@ -3,15 +3,15 @@
  * pc-session: per-connection state filled from milter macros. See the header
  * for the MTA quirks this file absorbs.
  */
+#include "pc-session.h"
+
 #include <errno.h>
 #include <string.h>
 
-#include "pc-session.h"
-
 static const char *const stage_names[] = {
-    [PC_STAGE_CONNECT] = "connect", [PC_STAGE_HELO] = "helo",	  [PC_STAGE_MAIL] = "mail",
-    [PC_STAGE_RCPT] = "rcpt",	    [PC_STAGE_DATA] = "data",	  [PC_STAGE_HEADER] = "header",
-    [PC_STAGE_EOH] = "eoh",	    [PC_STAGE_BODY] = "body",	  [PC_STAGE_EOM] = "eom",
+    [PC_STAGE_CONNECT] = "connect", [PC_STAGE_HELO] = "helo",	[PC_STAGE_MAIL] = "mail",
+    [PC_STAGE_RCPT] = "rcpt",	    [PC_STAGE_DATA] = "data",	[PC_STAGE_HEADER] = "header",
+    [PC_STAGE_EOH] = "eoh",	    [PC_STAGE_BODY] = "body",	[PC_STAGE_EOM] = "eom",
     [PC_STAGE_ABORT] = "abort",	    [PC_STAGE_CLOSE] = "close",
 };
 
@@ -73,8 +73,8 @@ resolve_listener(PcSession *session)
 	session->listener =
 	    pc_config_find_listener(session->config, session->daemon_name, session->daemon_port);
 	session->role = session->listener != NULL ? session->listener->role : PC_ROLE_MX;
-	session->trusted = session->client_known &&
-			   pc_config_is_trusted(session->config, &session->client);
+	session->trusted =
+	    session->client_known && pc_config_is_trusted(session->config, &session->client);
 }
 
 void
@@ -193,10 +193,8 @@ pc_session_capture(PcSession *session, PcStage stage, PcMacroLookup lookup, gpoi
 
 	switch (stage) {
 	case PC_STAGE_CONNECT:
-		update_string(session, lookup, lookup_data, "{daemon_name}",
-			      &session->daemon_name);
-		update_string(session, lookup, lookup_data, "{daemon_addr}",
-			      &session->daemon_addr);
+		update_string(session, lookup, lookup_data, "{daemon_name}", &session->daemon_name);
+		update_string(session, lookup, lookup_data, "{daemon_addr}", &session->daemon_addr);
 		if (macro_value(session, lookup, lookup_data, "{daemon_port}", &port))
 			session->daemon_port = parse_port(port);
 		resolve_listener(session);

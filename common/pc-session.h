@@ -26,8 +26,9 @@
  */
 #pragma once
 
-#include <glib.h>
 #include <stdatomic.h>
+
+#include <glib.h>
 
 #include "pc-config.h"
 #include "pc-net.h"
@@ -44,7 +45,7 @@ G_BEGIN_DECLS
  */
 #define PC_SESSION_MAX_RECIPIENTS 1000
 /* headers kept per message: Postfix's header_size_limit is 100 KiB per header */
-#define PC_SESSION_MAX_HEADERS	    1000
+#define PC_SESSION_MAX_HEADERS 1000
 #define PC_SESSION_MAX_HEADER_BYTES (1024 * 1024)
 /*
  * distinct header names counted per message (every header is counted, kept
@@ -113,19 +114,19 @@ typedef struct {
 
 	/* message: everything below lives in chunk and is reset per message */
 	GStringChunk *chunk;
-	const char *queue_id; /* NULL until the MTA tells it */
-	const char *sender;   /* MAIL argument as received */
-	const char *current_rcpt; /* the RCPT argument being decided */
-	GPtrArray *recipients;	  /* accepted RCPT arguments (const char *, in chunk) */
+	const char *queue_id;	      /* NULL until the MTA tells it */
+	const char *sender;	      /* MAIL argument as received */
+	const char *current_rcpt;     /* the RCPT argument being decided */
+	GPtrArray *recipients;	      /* accepted RCPT arguments (const char *, in chunk) */
 	gboolean recipients_overflow; /* more than PC_SESSION_MAX_RECIPIENTS were offered */
-	GArray *headers;	  /* PcHeader kept for the daemon (see pc_session_add_header) */
-	GHashTable *header_counts; /* lowercased name (in chunk) -> headers seen of that name */
-	gsize header_bytes;	  /* bytes of all headers seen, kept or not */
-	gboolean headers_overflow; /* more than the limits above: not all were kept */
+	GArray *headers;	      /* PcHeader kept for the daemon (see pc_session_add_header) */
+	GHashTable *header_counts;    /* lowercased name (in chunk) -> headers seen of that name */
+	gsize header_bytes;	      /* bytes of all headers seen, kept or not */
+	gboolean headers_overflow;    /* more than the limits above: not all were kept */
 	const PcHeader *current_header; /* the header being decided (header hook): borrowed */
 	PcHeader header_now;
-	gint64 body_bytes;	  /* body bytes seen so far */
-	gint64 mail_size;	  /* SIZE= of MAIL (RFC 1870), -1 when not given */
+	gint64 body_bytes;	    /* body bytes seen so far */
+	gint64 mail_size;	    /* SIZE= of MAIL (RFC 1870), -1 when not given */
 	const guchar *current_body; /* the chunk being passed (body hook), not owned */
 	gsize current_body_len;
 	/* the daemon's own per-message state (PcMilterDescriptor.message_new) */

@@ -13,6 +13,8 @@
  * callback whether it is starting or serving. Not here: pushing metrics
  * anywhere, or labels chosen at run time.
  */
+#include "pc-stats.h"
+
 #include <arpa/inet.h>
 #include <math.h>
 #include <microhttpd.h>
@@ -26,9 +28,7 @@
 
 #include <glib.h>
 
-#include "pc-stats.h"
-
-G_DEFINE_QUARK(pc-stats-error-quark, pc_stats_error)
+G_DEFINE_QUARK(pc - stats - error - quark, pc_stats_error)
 
 #define PC_STATS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 /*
@@ -44,11 +44,11 @@ G_DEFINE_QUARK(pc-stats-error-quark, pc_stats_error)
  * and a few polling threads, so that a scrape that is rendering does not
  * hold up the others.
  */
-#define PC_STATS_CONNECTION_LIMIT	256
-#define PC_STATS_PER_CLIENT_LIMIT	(PC_STATS_CONNECTION_LIMIT / 2)
-#define PC_STATS_CONNECTION_TIMEOUT	3 /* seconds without a byte in either direction */
-#define PC_STATS_CONNECTION_MEMORY	(16 * 1024) /* request line and headers, per connection */
-#define PC_STATS_THREADS		4
+#define PC_STATS_CONNECTION_LIMIT 256
+#define PC_STATS_PER_CLIENT_LIMIT (PC_STATS_CONNECTION_LIMIT / 2)
+#define PC_STATS_CONNECTION_TIMEOUT 3	       /* seconds without a byte in either direction */
+#define PC_STATS_CONNECTION_MEMORY (16 * 1024) /* request line and headers, per connection */
+#define PC_STATS_THREADS 4
 /* a formatted sample value: a double as %.17g or a 64-bit integer */
 #define PC_STATS_VALUE_LEN G_ASCII_DTOSTR_BUF_SIZE
 
@@ -447,9 +447,8 @@ pc_stats_histogram_observe(PcStatsHistogram *histogram, double value)
 		memcpy(&sum, &old_bits, sizeof(sum));
 		sum += value;
 		memcpy(&new_bits, &sum, sizeof(new_bits));
-	} while (!atomic_compare_exchange_weak_explicit(&histogram->sum_bits, &old_bits, new_bits,
-							memory_order_relaxed,
-							memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+	    &histogram->sum_bits, &old_bits, new_bits, memory_order_relaxed, memory_order_relaxed));
 }
 
 void
@@ -532,8 +531,7 @@ pc_stats_append_histogram(GString *out, const char *name, const PcStatsSeries *s
 	char value[PC_STATS_VALUE_LEN];
 
 	for (gsize i = 0; i <= histogram->n_bounds; i++) {
-		cumulative +=
-		    atomic_load_explicit(&histogram->buckets[i], memory_order_relaxed);
+		cumulative += atomic_load_explicit(&histogram->buckets[i], memory_order_relaxed);
 		g_snprintf(value, sizeof(value), "%" G_GUINT64_FORMAT, cumulative);
 		pc_stats_append_sample(out, name, "_bucket", series->labels,
 				       i < histogram->n_bounds
@@ -600,8 +598,7 @@ pc_stats_render(void)
  * anyone who can connect can cause as often as they like, so they are
  * detail: a warning each would let a client flood the log.
  */
-static void G_GNUC_PRINTF(2, 0)
-pc_stats_log_mhd(void *user_data, const char *format, va_list args)
+static void G_GNUC_PRINTF(2, 0) pc_stats_log_mhd(void *user_data, const char *format, va_list args)
 {
 	g_autofree char *message = g_strdup_vprintf(format, args);
 
@@ -776,8 +773,7 @@ pc_stats_serve(const char *listen, GError **error)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)PC_STATS_CONNECTION_LIMIT,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)PC_STATS_PER_CLIENT_LIMIT,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)PC_STATS_CONNECTION_TIMEOUT,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PC_STATS_CONNECTION_MEMORY,
-	    MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)PC_STATS_CONNECTION_MEMORY, MHD_OPTION_END);
 	if (pc_stats_daemon == NULL) {
 		g_set_error(error, PC_STATS_ERROR, PC_STATS_ERROR_LISTEN,
 			    "listen '%s': cannot listen there (address in use or not local?)",

@@ -24,7 +24,7 @@
 
 /* entries looked at for expiry at the old end of the LRU before a live one is evicted */
 #define PC_STORE_MEMORY_EXPIRED_SCAN 8
-#define PC_STORE_MEMORY_MIN_BUCKETS  16
+#define PC_STORE_MEMORY_MIN_BUCKETS 16
 /* bucket indexes come from the low 32 bits of the hash */
 #define PC_STORE_MEMORY_MAX_BUCKETS (G_MAXUINT32 / 2 + 1)
 

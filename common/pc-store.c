@@ -12,10 +12,10 @@
 #include "pc-stats.h"
 #include "pc-store-private.h"
 
-G_DEFINE_QUARK(pc-store-error-quark, pc_store_error)
+G_DEFINE_QUARK(pc - store - error - quark, pc_store_error)
 
 #define PC_STORE_DEFAULT_SHARDS 64
-#define PC_STORE_MAX_SHARDS	1024
+#define PC_STORE_MAX_SHARDS 1024
 
 gint64
 pc_store_expiry_us(gint64 now_us, gint64 ttl_us)
@@ -171,8 +171,7 @@ pc_store_set(PcStore *store, const char *key, gint64 value, gint64 ttl_us, gint6
 }
 
 PcLookupStatus
-pc_store_get(PcStore *store, const char *key, gint64 now_us, gint64 *value_out,
-	     gint64 *ttl_out_us)
+pc_store_get(PcStore *store, const char *key, gint64 now_us, gint64 *value_out, gint64 *ttl_out_us)
 {
 	gsize key_len = 0;
 
@@ -194,7 +193,7 @@ pc_store_delete(PcStore *store, const char *key)
 
 	if (!pc_store_key_ok(key, &key_len))
 		return PC_LOOKUP_CONFIG;
-	return store->ops->delete(store->backend, key, key_len);
+	return store->ops->delete (store->backend, key, key_len);
 }
 
 gsize
@@ -230,8 +229,8 @@ pc_store_gcra_multi(PcStore *store, const PcStoreGcraWindow *windows, guint n_wi
 		gsize key_len = 0;
 
 		if (windows[i].key == NULL || !pc_store_key_ok(windows[i].key, &key_len) ||
-		    !(windows[i].emission_interval_us > 0.0) ||
-		    windows[i].burst_tolerance_us < 0 || windows[i].quantity < 1)
+		    !(windows[i].emission_interval_us > 0.0) || windows[i].burst_tolerance_us < 0 ||
+		    windows[i].quantity < 1)
 			return PC_LOOKUP_CONFIG;
 	}
 	return store->ops->gcra(store->backend, windows, n_windows, commit, now_us, allowed_out,

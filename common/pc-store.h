@@ -16,8 +16,8 @@
  * tests inject it; the memory backend reads no clock. The redis backend
  * ignores now_us for expiry and GCRA (it uses the server's clock, the one
  * clock all hosts share) and reads the monotonic clock (PcStoreOptions.clock)
- * only to pace its reconnection attempts and its outage lines. An entry written at now_us with ttl_us is live while
- * now < now_us + ttl_us and expired from now_us + ttl_us on; ttl_us <= 0 means
+ * only to pace its reconnection attempts and its outage lines. An entry written at now_us with
+ * ttl_us is live while now < now_us + ttl_us and expired from now_us + ttl_us on; ttl_us <= 0 means
  * it never expires.
  *
  * Thread-safety: every function is thread-safe; one PcStore is shared by all
@@ -33,7 +33,7 @@ G_BEGIN_DECLS
 
 #define PC_STORE_ERROR (pc_store_error_quark())
 typedef enum {
-	PC_STORE_ERROR_SPEC,	  /* unknown or malformed store specification */
+	PC_STORE_ERROR_SPEC,	/* unknown or malformed store specification */
 	PC_STORE_ERROR_CONNECT, /* backend could not be reached at start */
 } PcStoreError;
 GQuark pc_store_error_quark(void);
@@ -83,8 +83,8 @@ typedef struct {
 	PcStoreClockFunc clock;
 } PcStoreOptions;
 
-#define PC_STORE_DEFAULT_TIMEOUT_US	(50 * 1000)
-#define PC_STORE_DEFAULT_CONNECTIONS	16
+#define PC_STORE_DEFAULT_TIMEOUT_US (50 * 1000)
+#define PC_STORE_DEFAULT_CONNECTIONS 16
 
 /*
  * pc_store_new_with_options:
@@ -93,8 +93,7 @@ typedef struct {
  * start is not an error: the store starts in fallback, logs it once and
  * keeps trying (a mail server must start even when Redis is late).
  */
-PcStore *pc_store_new_with_options(const char *spec, const PcStoreOptions *options,
-				   GError **error);
+PcStore *pc_store_new_with_options(const char *spec, const PcStoreOptions *options, GError **error);
 
 /*
  * pc_store_set_fallback:

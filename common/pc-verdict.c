@@ -4,11 +4,12 @@
  * greppable, usable as metric labels); anything that varies per message goes
  * into the escaped key=value fields.
  */
+#include "pc-verdict.h"
+
 #include <stdarg.h>
 #include <string.h>
 
 #include "pc-log.h"
-#include "pc-verdict.h"
 
 static const char *const action_names[] = {
     [PC_ACTION_CONTINUE] = "continue", [PC_ACTION_ACCEPT] = "accept",
@@ -265,7 +266,8 @@ pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char
 		g_string_append(line, "unknown");
 	else
 		pc_log_append_safe(line, session->client_name);
-	g_string_append_printf(line, "[%s]", session->client_known ? session->client_ip : "unknown");
+	g_string_append_printf(line, "[%s]",
+			       session->client_known ? session->client_ip : "unknown");
 	g_string_append_printf(line, ", listener=%s",
 			       session->listener != NULL ? session->listener->name : "unknown");
 	if (session->auth_login != NULL) {
@@ -283,9 +285,9 @@ pc_verdict_format(const PcVerdict *verdict, const PcSession *session, const char
 	if (verdict->fields != NULL)
 		g_string_append_len(line, verdict->fields->str, verdict->fields->len);
 	if (verdict->code[0] != '\0') {
-		g_autofree char *reply = g_strdup_printf(
-		    "%s %s %s", verdict->code, verdict->xcode,
-		    verdict->text != NULL ? verdict->text : "");
+		g_autofree char *reply =
+		    g_strdup_printf("%s %s %s", verdict->code, verdict->xcode,
+				    verdict->text != NULL ? verdict->text : "");
 
 		/* quoted: a comma in the text needs no escape, a quote or CR/LF gets one */
 		g_string_append(line, ", reply=");

@@ -63,12 +63,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcHeaderEdit, pc_header_edit_free)
 
 typedef struct {
 	PcAction action;
-	char code[4];	  /* "554"; "" = the MTA's default reply */
-	char xcode[8];	  /* "5.7.1" */
-	char *text;	  /* reply text, or NULL */
-	const char *reason; /* static tag for logs and metric labels, or NULL */
-	GString *fields;  /* extra ", key=value" pairs for the log line, or NULL */
-	gboolean log;	  /* log even a continue (pc_verdict_note) */
+	char code[4];		 /* "554"; "" = the MTA's default reply */
+	char xcode[8];		 /* "5.7.1" */
+	char *text;		 /* reply text, or NULL */
+	const char *reason;	 /* static tag for logs and metric labels, or NULL */
+	GString *fields;	 /* extra ", key=value" pairs for the log line, or NULL */
+	gboolean log;		 /* log even a continue (pc_verdict_note) */
 	GPtrArray *header_edits; /* PcHeaderEdit, in the order asked; NULL when none */
 } PcVerdict;
 

@@ -27,8 +27,10 @@ pc_install_packages() {
 PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev"
 
 # what the milter tests and bench/rate.sh start besides the daemons: a private
-# redis-server on a unix socket (tests/milter/test-rate-redis.sh)
-PC_TEST_PACKAGES="redis-server"
+# redis-server on a unix socket (tests/milter/test-rate-redis.sh); python3 for
+# the raw milter-protocol clients of the abuse and timeout tests; clang-format
+# for the formatting check (tests/check-format.sh)
+PC_TEST_PACKAGES="redis-server python3 clang-format"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -3,8 +3,9 @@
  * daemons: the table of every daemon's schemas (see daemons.h). A new daemon
  * adds its line here.
  */
-#include "auth-policy.h"
 #include "daemons.h"
+
+#include "auth-policy.h"
 #include "rate-policy.h"
 #include "relay-policy.h"
 

@@ -14,7 +14,7 @@
 
 #include "pc-addr.h"
 
-G_DEFINE_QUARK(auth-maps-error-quark, auth_maps_error)
+G_DEFINE_QUARK(auth - maps - error - quark, auth_maps_error)
 
 typedef struct {
 	char **owners;

@@ -98,5 +98,4 @@ gboolean auth_senders_lookup(const char *senders, const char *key, const char *l
 /* TRUE when login is one of owners (ASCII case-insensitive, as Postfix compares) */
 gboolean auth_owners_contain(const char *const *owners, const char *login);
 
-
 G_END_DECLS

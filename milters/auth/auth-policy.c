@@ -248,8 +248,8 @@ require_owned(const AuthConfig *auth, PcSession *session, const AuthMessage *sta
 {
 	g_autofree char *shown = format_address(address);
 
-	switch (auth_sender_owned(auth, session->config, auth->map, address->local,
-				  address->domain, session->auth_login)) {
+	switch (auth_sender_owned(auth, session->config, auth->map, address->local, address->domain,
+				  session->auth_login)) {
 	case PC_LOOKUP_FOUND:
 		return TRUE;
 	case PC_LOOKUP_NOTFOUND:

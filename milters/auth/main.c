@@ -97,21 +97,21 @@ auth_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 }
 
 static const PcMilterDescriptor auth_milter = {
-	.name = "auth",
-	.schema = &auth_config_schema,
-	.all_daemons = portcullis_daemon_schemas,
-	.statistics_offset = 1,
-	.actions = PC_MILTER_QUARANTINE,
-	.refuse_at = PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) |
-		     PC_STAGE_MASK(PC_STAGE_EOH) | PC_STAGE_MASK(PC_STAGE_EOM),
-	.init = auth_init,
-	.keep_headers = auth_headers,
-	.message_new = auth_message_new,
-	.message_free = g_free,
-	.on_mail = auth_on_mail,
-	.on_rcpt = auth_on_rcpt,
-	.on_eoh = auth_on_eoh,
-	.on_eom = auth_on_eom,
+    .name = "auth",
+    .schema = &auth_config_schema,
+    .all_daemons = portcullis_daemon_schemas,
+    .statistics_offset = 1,
+    .actions = PC_MILTER_QUARANTINE,
+    .refuse_at = PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) |
+		 PC_STAGE_MASK(PC_STAGE_EOH) | PC_STAGE_MASK(PC_STAGE_EOM),
+    .init = auth_init,
+    .keep_headers = auth_headers,
+    .message_new = auth_message_new,
+    .message_free = g_free,
+    .on_mail = auth_on_mail,
+    .on_rcpt = auth_on_rcpt,
+    .on_eoh = auth_on_eoh,
+    .on_eom = auth_on_eom,
 };
 
 int

@@ -73,7 +73,8 @@ rate_init(const PcConfig *config, GError **error)
 	return TRUE;
 }
 
-/* at start and at each reload: on_error = tempfail means an outage of the shared store must be heard, not absorbed */
+/* at start and at each reload: on_error = tempfail means an outage of the shared store must be
+ * heard, not absorbed */
 static void
 rate_reconfigure(const PcConfig *config)
 {
@@ -112,7 +113,7 @@ rate_count(const RateOutcome *outcome)
 	{                                                                                          \
 		RateOutcome outcome = {0};                                                         \
                                                                                                    \
-		rate_policy_##stage(session, session->connection_data, verdict, &outcome);              \
+		rate_policy_##stage(session, session->connection_data, verdict, &outcome);         \
 		rate_count(&outcome);                                                              \
 	}
 
@@ -122,23 +123,23 @@ RATE_HOOK(rcpt)
 RATE_HOOK(eom)
 
 static const PcMilterDescriptor rate_milter = {
-	.name = "rate",
-	.schema = &rate_config_schema,
-	.extra_schemas = rate_extra_schemas,
-	.all_daemons = portcullis_daemon_schemas,
-	.statistics_offset = 2,
-	.actions = PC_MILTER_QUARANTINE,
-	/* CONNECT only counts: a refusal there could carry no text, so MAIL answers it */
-	.refuse_at = PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) |
-		     PC_STAGE_MASK(PC_STAGE_EOM),
-	.count_body = TRUE,
-	.init = rate_init,
-	.reconfigure = rate_reconfigure,
-	.deinit = rate_deinit,
-	.connection_new = rate_session_new,
-	.connection_free = rate_session_free,
-	.message_new = rate_message_new,
-	.message_free = rate_message_free,
+    .name = "rate",
+    .schema = &rate_config_schema,
+    .extra_schemas = rate_extra_schemas,
+    .all_daemons = portcullis_daemon_schemas,
+    .statistics_offset = 2,
+    .actions = PC_MILTER_QUARANTINE,
+    /* CONNECT only counts: a refusal there could carry no text, so MAIL answers it */
+    .refuse_at =
+	PC_STAGE_MASK(PC_STAGE_MAIL) | PC_STAGE_MASK(PC_STAGE_RCPT) | PC_STAGE_MASK(PC_STAGE_EOM),
+    .count_body = TRUE,
+    .init = rate_init,
+    .reconfigure = rate_reconfigure,
+    .deinit = rate_deinit,
+    .connection_new = rate_session_new,
+    .connection_free = rate_session_free,
+    .message_new = rate_message_new,
+    .message_free = rate_message_free,
     .on_connect = rate_on_connect,
     .on_mail = rate_on_mail,
     .on_rcpt = rate_on_rcpt,

@@ -17,9 +17,9 @@ count_banned(gpointer user_data)
 {
 	PcStore *store = pc_milter_get_store();
 
-	return store != NULL ? (double)pc_store_count_prefix(store, "relay:ban:",
-							     g_get_monotonic_time())
-			     : 0.0;
+	return store != NULL
+		   ? (double)pc_store_count_prefix(store, "relay:ban:", g_get_monotonic_time())
+		   : 0.0;
 }
 
 static gboolean
@@ -29,9 +29,9 @@ relay_init(const PcConfig *config, GError **error)
 		g_autofree char *labels =
 		    g_strdup_printf("reason=\"%s\"", relay_reason_to_string(reason));
 
-		denied_counters[reason] = pc_stats_counter_register(
-		    "portcullis_relay_denied_total", "Recipients refused by the relay guard",
-		    labels);
+		denied_counters[reason] =
+		    pc_stats_counter_register("portcullis_relay_denied_total",
+					      "Recipients refused by the relay guard", labels);
 	}
 	bans_counter = pc_stats_counter_register("portcullis_relay_bans_total",
 						 "Clients banned for relay probing", NULL);
@@ -71,15 +71,15 @@ relay_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 }
 
 static const PcMilterDescriptor relay_milter = {
-	.name = "relay",
-	.schema = &relay_config_schema,
-	.all_daemons = portcullis_daemon_schemas,
-	.refuse_at = PC_STAGE_MASK(PC_STAGE_CONNECT) | PC_STAGE_MASK(PC_STAGE_RCPT),
-	.init = relay_init,
-	.connection_new = relay_connection_new,
-	.connection_free = g_free,
-	.on_connect = relay_on_connect,
-	.on_rcpt = relay_on_rcpt,
+    .name = "relay",
+    .schema = &relay_config_schema,
+    .all_daemons = portcullis_daemon_schemas,
+    .refuse_at = PC_STAGE_MASK(PC_STAGE_CONNECT) | PC_STAGE_MASK(PC_STAGE_RCPT),
+    .init = relay_init,
+    .connection_new = relay_connection_new,
+    .connection_free = g_free,
+    .on_connect = relay_on_connect,
+    .on_rcpt = relay_on_rcpt,
 };
 
 int

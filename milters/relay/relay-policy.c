@@ -5,10 +5,11 @@
  * before the domain is looked at, so "user%outside.test@example.com" is
  * reported as a percent hack even though example.com is local.
  */
+#include "relay-policy.h"
+
 #include <string.h>
 
 #include "pc-addr.h"
-#include "relay-policy.h"
 
 static const char *const reason_names[] = {
     [RELAY_REASON_FOREIGN_DOMAIN] = "foreign-domain",
@@ -30,7 +31,8 @@ relay_reason_to_string(RelayReason reason)
 	return "none";
 }
 
-/* an IP literal is ours when listed as a local domain or when it is the address the client reached */
+/* an IP literal is ours when listed as a local domain or when it is the address the client reached
+ */
 static gboolean
 ip_literal_is_ours(const PcConfig *config, const PcSession *session, const char *domain)
 {
@@ -125,23 +127,22 @@ relay_policy_connect(const RelayConfig *relay, PcSession *session, RelaySession 
 
 /* counts one relay attempt; TRUE when it reached the limit and the client is now banned */
 static gboolean
-count_probe(const RelayConfig *relay, PcSession *session, RelaySession *state,
-	    PcVerdict *verdict)
+count_probe(const RelayConfig *relay, PcSession *session, RelaySession *state, PcVerdict *verdict)
 {
 	gint64 count = 0;
 
 	if (relay->probe_limit == 0 || !relay_client_keys(session, state))
 		return FALSE;
-	if (pc_store_incr(session->store, state->probe_key, 1, relay->probe_window,
-			  session->now_us, &count) != PC_LOOKUP_FOUND) {
+	if (pc_store_incr(session->store, state->probe_key, 1, relay->probe_window, session->now_us,
+			  &count) != PC_LOOKUP_FOUND) {
 		/* the refusal stands; only the counting failed */
 		pc_verdict_add_field(verdict, "probe_count", "unknown");
 		return FALSE;
 	}
 	if (count < relay->probe_limit)
 		return FALSE;
-	if (pc_store_set(session->store, state->ban_key, count, relay->ban_time,
-			 session->now_us) != PC_LOOKUP_FOUND)
+	if (pc_store_set(session->store, state->ban_key, count, relay->ban_time, session->now_us) !=
+	    PC_LOOKUP_FOUND)
 		return FALSE;
 	pc_store_delete(session->store, state->probe_key);
 	state->banned = TRUE;

@@ -909,8 +909,8 @@ test_check(Fixture *fx, gconstpointer data)
 
 	/* a map that cannot be read fails the load and names config, section, key and file */
 	g_assert_cmpint(g_unlink(fx->map_path), ==, 0);
-	want = g_strdup_printf("%s:22: [auth]: sender_login_maps: cannot read %s: ",
-			       fx->config_path, fx->map_path);
+	want = g_strdup_printf(
+	    "%s:22: [auth]: sender_login_maps: cannot read %s: ", fx->config_path, fx->map_path);
 	assert_load_fails(fx, NULL, want);
 	g_assert_true(g_file_set_contents(fx->map_path, "bad@@ x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "sender_login_maps: ");
@@ -934,9 +934,9 @@ test_reload_map(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(auth_map_lookup(fx_auth(fx)->map, "bob@example.com"));
 	/* a domains.d override shares the main section's map: read once per snapshot */
 	g_assert_true(pc_config_get_domain_section(fx->slot.current, "example.org") != fx_auth(fx));
-	g_assert_true(((const AuthConfig *)pc_config_get_domain_section(fx->slot.current,
-									   "example.org"))
-			  ->map == fx_auth(fx)->map);
+	g_assert_true(
+	    ((const AuthConfig *)pc_config_get_domain_section(fx->slot.current, "example.org"))
+		->map == fx_auth(fx)->map);
 	g_assert_cmpint(
 	    run_mail(fx, "ORIGINATING", ALICE, "TLSv1.3", "<bob@example.com>", NULL, NULL), ==,
 	    PC_ACTION_CONTINUE);

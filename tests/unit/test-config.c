@@ -3,9 +3,10 @@
  * Tests for pc-config: value parsers, the schema-driven loader, GKeyFile's
  * traps, domains.d overlays, listeners and the snapshot slot.
  */
-#include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
+
+#include <glib/gstdio.h>
 
 #include "pc-config.h"
 
@@ -22,27 +23,26 @@ typedef struct {
 static const char *const mode_choices[] = {"tempfail", "accept", NULL};
 
 static const PcConfigKey test_keys[] = {
-	{"limit", PC_CONFIG_INT, "10", 1, 100, NULL, G_STRUCT_OFFSET(TestSection, limit),
-	 PC_CONFIG_KEY_PER_DOMAIN, "a bounded integer"},
-	{"window", PC_CONFIG_DURATION, "10m", PC_USEC(1), PC_USEC(86400), NULL,
-	 G_STRUCT_OFFSET(TestSection, window), 0, "a duration"},
-	{"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, enabled),
-	 PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
-	{"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, name), 0,
-	 "a string"},
-	{"items", PC_CONFIG_STRING_LIST, "a; b", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, items),
-	 0, "a list"},
-	{"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices,
-	 G_STRUCT_OFFSET(TestSection, mode), 0, "an enum"},
-	{"size", PC_CONFIG_SIZE, "1M", 0, G_GINT64_CONSTANT(1) << 40, NULL,
-	 G_STRUCT_OFFSET(TestSection, size), 0, "a size"},
+    {"limit", PC_CONFIG_INT, "10", 1, 100, NULL, G_STRUCT_OFFSET(TestSection, limit),
+     PC_CONFIG_KEY_PER_DOMAIN, "a bounded integer"},
+    {"window", PC_CONFIG_DURATION, "10m", PC_USEC(1), PC_USEC(86400), NULL,
+     G_STRUCT_OFFSET(TestSection, window), 0, "a duration"},
+    {"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, enabled),
+     PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
+    {"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, name), 0, "a string"},
+    {"items", PC_CONFIG_STRING_LIST, "a; b", 0, 0, NULL, G_STRUCT_OFFSET(TestSection, items), 0,
+     "a list"},
+    {"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices, G_STRUCT_OFFSET(TestSection, mode), 0,
+     "an enum"},
+    {"size", PC_CONFIG_SIZE, "1M", 0, G_GINT64_CONSTANT(1) << 40, NULL,
+     G_STRUCT_OFFSET(TestSection, size), 0, "a size"},
 };
 
 static const PcConfigSchema test_schema = {
-	.name = "relay",
-	.keys = test_keys,
-	.n_keys = G_N_ELEMENTS(test_keys),
-	.size = sizeof(TestSection),
+    .name = "relay",
+    .keys = test_keys,
+    .n_keys = G_N_ELEMENTS(test_keys),
+    .size = sizeof(TestSection),
 };
 
 /* a scratch directory with portcullis.conf and domains.d/ */
@@ -163,12 +163,14 @@ test_parse_size_bool(void)
 	g_assert_cmpint(bytes, ==, G_GINT64_CONSTANT(1) << 30);
 	g_assert_false(pc_config_parse_size("10Q", &bytes, NULL));
 
-	for (const char *const *t = (const char *const[]){"yes", "on", "TRUE", "1", NULL}; *t; t++) {
+	for (const char *const *t = (const char *const[]){"yes", "on", "TRUE", "1", NULL}; *t;
+	     t++) {
 		value = FALSE;
 		g_assert_true(pc_config_parse_bool(*t, &value, NULL));
 		g_assert_true(value);
 	}
-	for (const char *const *f = (const char *const[]){"no", "Off", "false", "0", NULL}; *f; f++) {
+	for (const char *const *f = (const char *const[]){"no", "Off", "false", "0", NULL}; *f;
+	     f++) {
 		value = TRUE;
 		g_assert_true(pc_config_parse_bool(*f, &value, NULL));
 		g_assert_false(value);
@@ -206,7 +208,8 @@ test_load_defaults(Fixture *fx, gconstpointer data)
 	g_assert_null(section->name);
 	g_assert_cmpuint(g_strv_length(section->items), ==, 2);
 	g_assert_cmpint(section->size, ==, 1024 * 1024);
-	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==, "unix:/run/portcullis/relay.sock");
+	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==,
+			"unix:/run/portcullis/relay.sock");
 	g_assert_cmpstr(pc_config_get_global(config)->store, ==, "memory");
 
 	/* normalised: case and trailing dot; ".parent" covers subdomains only */
@@ -351,8 +354,8 @@ static void
 test_missing_file(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PcConfig) config = pc_config_load("/nonexistent/portcullis.conf", &test_schema,
-						    &error);
+	g_autoptr(PcConfig) config =
+	    pc_config_load("/nonexistent/portcullis.conf", &test_schema, &error);
 
 	g_assert_null(config);
 	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_IO);
@@ -405,7 +408,8 @@ test_domains_errors(Fixture *fx, gconstpointer data)
 	    {"c.test.conf", "[global]\nlocal_domains = x.test\n",
 	     "c.test.conf:1: [global]: not allowed in a domain file"},
 	    {"d..test.conf", "", "d..test.conf: the file name is not DOMAIN.conf"},
-	    {"e.test.conf", "[relay]\nlimit = 5\nlimit = 6\n", "e.test.conf:3: [relay] limit: key given twice"},
+	    {"e.test.conf", "[relay]\nlimit = 5\nlimit = 6\n",
+	     "e.test.conf:3: [relay] limit: key given twice"},
 	};
 
 	write_main(fx, "");
@@ -583,17 +587,24 @@ static const RateParseCase rate_parse_cases[] = {
      .input = "100M/1h",
      .want_n = 1,
      .want = {{100 * 1024 * 1024, PC_USEC(3600)}}},
-    {.label = "commas", .input = "1/1s,2/1m", .want_n = 2, .want = {{1, PC_USEC(1)}, {2, PC_USEC(60)}}},
+    {.label = "commas",
+     .input = "1/1s,2/1m",
+     .want_n = 2,
+     .want = {{1, PC_USEC(1)}, {2, PC_USEC(60)}}},
     {.label = "empty", .input = "", .want_error = "no rate given"},
     {.label = "no-slash", .input = "500", .want_error = "'500' is not a rate (N/PERIOD"},
     {.label = "no-period", .input = "500/", .want_error = "'500/' is not a rate"},
     {.label = "no-count", .input = "/1h", .want_error = "'/1h' is not a rate"},
     {.label = "bad-unit", .input = "5/1x", .want_error = "'5/1x' is not a rate"},
-    {.label = "zero-count", .input = "0/1h", .want_error = "'0/1h': count 0 is out of range 1..1073741824"},
+    {.label = "zero-count",
+     .input = "0/1h",
+     .want_error = "'0/1h': count 0 is out of range 1..1073741824"},
     {.label = "too-many", .input = "2G/1h", .want_error = "count 2147483648 is out of range"},
     {.label = "zero-period", .input = "5/0s", .want_error = "'5/0s': the period must be 1s..366d"},
     {.label = "long-period", .input = "5/400d", .want_error = "the period must be 1s..366d"},
-    {.label = "duplicate-period", .input = "5/1h; 6/60m", .want_error = "'6/60m': two windows with the same period"},
+    {.label = "duplicate-period",
+     .input = "5/1h; 6/60m",
+     .want_error = "'6/60m': two windows with the same period"},
     {.label = "nine-windows",
      .input = "1/1s 2/2s 3/3s 4/4s 5/5s 6/6s 7/7s 8/8s 9/9s",
      .want_error = "more than 8 windows"},
@@ -605,7 +616,8 @@ test_parse_rate(gconstpointer data)
 	const RateParseCase *c = data;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GArray) windows = NULL;
-	gboolean ok = pc_config_parse_rate(c->input, 1, G_GINT64_CONSTANT(1) << 30, &windows, &error);
+	gboolean ok =
+	    pc_config_parse_rate(c->input, 1, G_GINT64_CONSTANT(1) << 30, &windows, &error);
 
 	if (c->want_error != NULL) {
 		g_assert_false(ok);
@@ -634,14 +646,14 @@ typedef struct {
 } TestLimit;
 
 static const PcConfigKey test_limit_keys[] = {
-	{"rate", PC_CONFIG_RATE, NULL, 1, G_GINT64_CONSTANT(1) << 40, NULL,
-	 G_STRUCT_OFFSET(TestLimit, rate), PC_CONFIG_KEY_PER_DOMAIN, "windows"},
-	{"burst", PC_CONFIG_INT, "0", 0, 1000000, NULL, G_STRUCT_OFFSET(TestLimit, burst),
-	 PC_CONFIG_KEY_PER_DOMAIN, "burst"},
-	{"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices, G_STRUCT_OFFSET(TestLimit, mode),
-	 0, "an enum"},
-	{"roles", PC_CONFIG_STRING_LIST, "", 0, 0, NULL, G_STRUCT_OFFSET(TestLimit, roles), 0,
-	 "a list"},
+    {"rate", PC_CONFIG_RATE, NULL, 1, G_GINT64_CONSTANT(1) << 40, NULL,
+     G_STRUCT_OFFSET(TestLimit, rate), PC_CONFIG_KEY_PER_DOMAIN, "windows"},
+    {"burst", PC_CONFIG_INT, "0", 0, 1000000, NULL, G_STRUCT_OFFSET(TestLimit, burst),
+     PC_CONFIG_KEY_PER_DOMAIN, "burst"},
+    {"mode", PC_CONFIG_ENUM, "tempfail", 0, 0, mode_choices, G_STRUCT_OFFSET(TestLimit, mode), 0,
+     "an enum"},
+    {"roles", PC_CONFIG_STRING_LIST, "", 0, 0, NULL, G_STRUCT_OFFSET(TestLimit, roles), 0,
+     "a list"},
 };
 
 static gboolean
@@ -657,12 +669,12 @@ test_limit_check(gconstpointer data, GError **error)
 }
 
 static const PcConfigSchema test_limit_schema = {
-	.name = "rate",
-	.keys = test_limit_keys,
-	.n_keys = G_N_ELEMENTS(test_limit_keys),
-	.size = sizeof(TestLimit),
-	.check = test_limit_check,
-	.multi = TRUE,
+    .name = "rate",
+    .keys = test_limit_keys,
+    .n_keys = G_N_ELEMENTS(test_limit_keys),
+    .size = sizeof(TestLimit),
+    .check = test_limit_check,
+    .multi = TRUE,
 };
 
 typedef struct {
@@ -671,17 +683,17 @@ typedef struct {
 } TestGrey;
 
 static const PcConfigKey test_grey_keys[] = {
-	{"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestGrey, enabled),
-	 PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
-	{"delay", PC_CONFIG_DURATION, "5m", PC_USEC(1), PC_USEC(86400), NULL,
-	 G_STRUCT_OFFSET(TestGrey, delay), 0, "a duration"},
+    {"enabled", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(TestGrey, enabled),
+     PC_CONFIG_KEY_PER_DOMAIN, "a boolean"},
+    {"delay", PC_CONFIG_DURATION, "5m", PC_USEC(1), PC_USEC(86400), NULL,
+     G_STRUCT_OFFSET(TestGrey, delay), 0, "a duration"},
 };
 
 static const PcConfigSchema test_grey_schema = {
-	.name = "greylist",
-	.keys = test_grey_keys,
-	.n_keys = G_N_ELEMENTS(test_grey_keys),
-	.size = sizeof(TestGrey),
+    .name = "greylist",
+    .keys = test_grey_keys,
+    .n_keys = G_N_ELEMENTS(test_grey_keys),
+    .size = sizeof(TestGrey),
 };
 
 static const PcConfigSchema *const test_extras[] = {&test_limit_schema, &test_grey_schema, NULL};
@@ -810,8 +822,9 @@ test_multi_domains(Fixture *fx, gconstpointer data)
 	write_main(fx, "[rate.per_login]\nrate = 500/1h\nburst = 50\nmode = accept\n"
 		       "[rate.other]\nrate = 5/1m\n");
 	/* a hosting customer's quota: its own rate, the rest from the main file */
-	write_domain(fx, "customer.test.conf", "[rate.per_login]\nrate = 2000/1h; 10000/1d\n"
-					       "[greylist]\nenabled = yes\n");
+	write_domain(fx, "customer.test.conf",
+		     "[rate.per_login]\nrate = 2000/1h; 10000/1d\n"
+		     "[greylist]\nenabled = yes\n");
 	config = pc_config_load_full(fx->path, &test_schema, test_extras, &error);
 	g_assert_no_error(error);
 	sections = pc_config_get_sections(config, "rate", &n);
@@ -828,9 +841,9 @@ test_multi_domains(Fixture *fx, gconstpointer data)
 		      sections[1].data);
 	g_assert_true(pc_config_get_domain_group(config, "rate.per_login", "else.test") ==
 		      sections[0].data);
-	g_assert_true(((const TestGrey *)pc_config_get_domain_group(config, "greylist",
-								     "customer.test"))
-			  ->enabled);
+	g_assert_true(
+	    ((const TestGrey *)pc_config_get_domain_group(config, "greylist", "customer.test"))
+		->enabled);
 	g_assert_false(
 	    ((const TestGrey *)pc_config_get_domain_group(config, "greylist", NULL))->enabled);
 }
@@ -904,16 +917,16 @@ test_multi_ignored_by_others(Fixture *fx, gconstpointer data)
 
 typedef struct {
 	char *name;
-	char *path;    /* the "file" the object is built from */
-	char *object;  /* what build made: a copy of path, or shared text */
+	char *path;	 /* the "file" the object is built from */
+	char *object;	 /* what build made: a copy of path, or shared text */
 	gboolean shared; /* taken from the main section */
 } BuiltSection;
 
 static const PcConfigKey built_keys[] = {
-	{"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, name),
-	 PC_CONFIG_KEY_PER_DOMAIN, "a per-domain string"},
-	{"path", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, path), 0,
-	 "what build reads"},
+    {"name", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, name),
+     PC_CONFIG_KEY_PER_DOMAIN, "a per-domain string"},
+    {"path", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(BuiltSection, path), 0,
+     "what build reads"},
 };
 
 static gint built_live; /* objects built and not yet cleared */
@@ -951,13 +964,13 @@ built_clear(gpointer section)
 }
 
 static const PcConfigSchema built_schema = {
-	.name = "sign",
-	.keys = built_keys,
-	.n_keys = G_N_ELEMENTS(built_keys),
-	.size = sizeof(BuiltSection),
-	.build = built_build,
-	.clear = built_clear,
-	.on_error_default = "accept",
+    .name = "sign",
+    .keys = built_keys,
+    .n_keys = G_N_ELEMENTS(built_keys),
+    .size = sizeof(BuiltSection),
+    .build = built_build,
+    .clear = built_clear,
+    .on_error_default = "accept",
 };
 
 static void
@@ -1013,7 +1026,8 @@ test_all_errors(Fixture *fx, gconstpointer data)
 	g_assert_nonnull(strstr(error->message, "portcullis.conf:4: [global] store_max_keys: "));
 	g_assert_nonnull(strstr(error->message, "portcullis.conf:6: [listener.mx] role: "));
 	g_assert_nonnull(strstr(error->message, "portcullis.conf:9: [relay] limit: "));
-	g_assert_nonnull(strstr(error->message, "portcullis.conf:10: [relay] no_such_key: unknown key"));
+	g_assert_nonnull(
+	    strstr(error->message, "portcullis.conf:10: [relay] no_such_key: unknown key"));
 	g_assert_nonnull(strstr(error->message, "portcullis.conf:11: [bogus]: unknown section"));
 	g_assert_nonnull(strstr(error->message, "example.org.conf:2: [relay] limit: "));
 }

@@ -3,8 +3,9 @@
  * Tests for relay-policy: recipient classification (the relay battery), trust
  * and authentication, probe counting and bans with injected time.
  */
-#include <glib/gstdio.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "pc-store.h"
 #include "relay-policy.h"
@@ -108,14 +109,10 @@ static const ClassifyCase battery[] = {
 
 /* recipients that are ours */
 static const ClassifyCase local_cases[] = {
-    {"<user@example.com>", RELAY_REASON_NONE},
-    {"<USER@Example.COM.>", RELAY_REASON_NONE},
-    {"user@example.com", RELAY_REASON_NONE},
-    {"<user@mx.example.net>", RELAY_REASON_NONE},
-    {"<user@hosted.test>", RELAY_REASON_NONE},
-    {"<\"john doe\"@example.com>", RELAY_REASON_NONE},
-    {"<postmaster>", RELAY_REASON_NONE},
-    {"<user@[192.0.2.25]>", RELAY_REASON_NONE},
+    {"<user@example.com>", RELAY_REASON_NONE}, {"<USER@Example.COM.>", RELAY_REASON_NONE},
+    {"user@example.com", RELAY_REASON_NONE},   {"<user@mx.example.net>", RELAY_REASON_NONE},
+    {"<user@hosted.test>", RELAY_REASON_NONE}, {"<\"john doe\"@example.com>", RELAY_REASON_NONE},
+    {"<postmaster>", RELAY_REASON_NONE},       {"<user@[192.0.2.25]>", RELAY_REASON_NONE},
     {"<user@[127.0.0.1]>", RELAY_REASON_NONE}, /* the address the client reached */
 };
 
@@ -261,7 +258,8 @@ test_ban(Fixture *fx, gconstpointer data)
 	}
 	/* a new connection from the same client is refused at CONNECT, until ban_time passes */
 	{
-		g_autoptr(PcSession) again = new_session(fx, "198.51.100.9", NULL, now + PC_USEC(60));
+		g_autoptr(PcSession) again =
+		    new_session(fx, "198.51.100.9", NULL, now + PC_USEC(60));
 		RelaySession state2 = {0};
 		g_auto(PcVerdict) verdict;
 

@@ -4,8 +4,9 @@
  * send the macros (values recorded from Postfix 3.7.11 and Sendmail
  * 8.17.1.9), listener resolution, per-message reset, decision log lines.
  */
-#include <glib/gstdio.h>
 #include <string.h>
+
+#include <glib/gstdio.h>
 
 #include "pc-verdict.h"
 
@@ -41,7 +42,8 @@ load_config(void)
 	    "[global]\nlocal_domains = example.com\ndomains_dir =\nuser =\n"
 	    "trusted_networks = 10.0.0.0/8\n"
 	    "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
-	    "[listener.submission]\nrole = submission\nports = 587\ndaemon_names = ORIGINATING; MSA\n"
+	    "[listener.submission]\nrole = submission\nports = 587\ndaemon_names = ORIGINATING; "
+	    "MSA\n"
 	    "[listener.smtps]\nrole = smtps\nports = 465\ndaemon_names = SMTPS\n",
 	    -1, NULL));
 	config = pc_config_load(path, NULL, &error);
@@ -67,9 +69,9 @@ connect_session(const char *client, const Macros *connect_macros)
 static void
 test_postfix_submission(void)
 {
-	const Macros connect = {(const char *const[]){
-	    "j", "mail.example.com", "{daemon_name}", "ORIGINATING", "{daemon_addr}", "127.0.0.1",
-	    "{daemon_port}", "10587", NULL}};
+	const Macros connect = {(const char *const[]){"j", "mail.example.com", "{daemon_name}",
+						      "ORIGINATING", "{daemon_addr}", "127.0.0.1",
+						      "{daemon_port}", "10587", NULL}};
 	const Macros helo = {(const char *const[]){"{tls_version}", "TLSv1.3", "{cipher}",
 						   "TLS_AES_256_GCM_SHA384", "{cipher_bits}", "256",
 						   NULL}};
@@ -107,8 +109,8 @@ test_sendmail_mx(void)
 	const Macros connect = {(const char *const[]){"j", "mail.example.com", "_", "[127.0.0.2]",
 						      "{daemon_name}", "MTA", "{daemon_port}",
 						      "11025", NULL}};
-	const Macros mail = {(const char *const[]){"i", "6AO2AW1T028785", "{mail_addr}",
-						   "x@sender.test", NULL}};
+	const Macros mail = {
+	    (const char *const[]){"i", "6AO2AW1T028785", "{mail_addr}", "x@sender.test", NULL}};
 	g_autoptr(PcSession) session = connect_session("127.0.0.2", &connect);
 
 	/* "MTA" and port 11025 match no listener: unknown, treated as mx */
@@ -215,7 +217,8 @@ test_headers(void)
 	g_assert_cmpstr(session->current_header->name, ==, "Subject");
 	g_assert_true(pc_session_add_header(session, "FROM", "b@example.com", TRUE));
 	g_assert_cmpuint(session->headers->len, ==, 2);
-	g_assert_cmpstr(pc_session_find_header(session, "from")->value, ==, "Alice <a@example.com>");
+	g_assert_cmpstr(pc_session_find_header(session, "from")->value, ==,
+			"Alice <a@example.com>");
 	g_assert_cmpuint(pc_session_count_headers(session, "From"), ==, 2);
 	g_assert_null(pc_session_find_header(session, "Subject")); /* seen, not kept */
 	/* past PC_SESSION_MAX_HEADER_BYTES: flagged, never truncated silently */
@@ -387,8 +390,8 @@ test_header_edits(void)
 	    {.name = "X-Ok", .value = "line\r\nInjected: yes"},
 	    {.name = "X-Ok", .value = "line\nInjected: yes"},
 	};
-	const char *want[] = {"chg X-A 3", "chg X-A 1", "del x-b 2", "chg X-B 1", "ins 0 X-Top",
-			      "add X-End", "add X-End2"};
+	const char *want[] = {"chg X-A 3",   "chg X-A 1", "del x-b 2", "chg X-B 1",
+			      "ins 0 X-Top", "add X-End", "add X-End2"};
 
 	pc_verdict_init(&verdict);
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {

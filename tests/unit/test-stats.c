@@ -198,7 +198,9 @@ static const StatsBucketCase bucket_cases[] = {
      .want_sum = "0.0010000000000000002"},
     {.label = "at-middle", .value = 0.1, .want_buckets = "0 1 1 1", .want_sum = "0.1"},
     {.label = "at-last", .value = 1, .want_buckets = "0 0 1 1", .want_sum = "1"},
-    {.label = "above-last", .value = 1.0000000000000002, .want_buckets = "0 0 0 1",
+    {.label = "above-last",
+     .value = 1.0000000000000002,
+     .want_buckets = "0 0 0 1",
      .want_sum = "1.0000000000000002"},
     {.label = "infinity", .value = INFINITY, .want_buckets = "0 0 0 1", .want_sum = "+Inf"},
     {.label = "nan", .value = NAN, .want_buckets = "0 0 0 1", .want_sum = "NaN"},
@@ -302,8 +304,7 @@ test_register_idempotent(void)
 
 	/* a second init replaces the function's data instead of keeping the old pointer */
 	pc_stats_gauge_register_func("f", "F.", NULL, stats_func_value, NULL);
-	pc_stats_gauge_register_func("f", "F.", NULL, stats_func_value,
-				     (gpointer)&func_cases[0]);
+	pc_stats_gauge_register_func("f", "F.", NULL, stats_func_value, (gpointer)&func_cases[0]);
 	assert_render("# HELP c_total C.\n# TYPE c_total counter\nc_total{a=\"b\"} 3\n"
 		      "# HELP f F.\n# TYPE f gauge\nf 42\n"
 		      "# HELP g G.\n# TYPE g gauge\ng 0\n"
@@ -367,7 +368,9 @@ static const StatsNameCase name_cases[] = {
     {.label = "space", .name = "a b"},
     {.label = "dot", .name = "a.b"},
     {.label = "labels-one", .name = "l", .labels = "reason=\"x\"", .valid = TRUE},
-    {.label = "labels-escapes", .name = "l", .labels = "a=\"q\\\"b\\\\s\\nn\",_b2=\"\"",
+    {.label = "labels-escapes",
+     .name = "l",
+     .labels = "a=\"q\\\"b\\\\s\\nn\",_b2=\"\"",
      .valid = TRUE},
     {.label = "labels-unquoted", .name = "l", .labels = "reason=percent"},
     {.label = "labels-unterminated", .name = "l", .labels = "reason=\"x"},
@@ -450,7 +453,7 @@ test_guards(void)
  * --- threads ---
  */
 
-#define STATS_THREADS	     4
+#define STATS_THREADS 4
 #define STATS_THREAD_UPDATES 100000
 
 typedef struct {
@@ -600,8 +603,8 @@ test_http_metrics(void)
 						 "pc_http_total 7\n"));
 
 	/* HEAD: the same headers, no body; the server speaks HTTP/1.1 to a 1.0 client */
-	head = stats_http_request(AF_INET, port,
-				  "HEAD /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+	head =
+	    stats_http_request(AF_INET, port, "HEAD /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
 	g_assert_nonnull(head);
 	g_assert_true(g_str_has_prefix(head, "HTTP/1.1 200 OK\r\n"));
 	g_assert_true(g_str_has_suffix(head, "\r\n\r\n"));
@@ -677,8 +680,8 @@ test_http_ipv6(void)
 		g_test_skip("no IPv6 loopback");
 		return;
 	}
-	response = stats_http_request(AF_INET6, pc_stats_bound_port(),
-				      "GET /metrics HTTP/1.0\r\n\r\n");
+	response =
+	    stats_http_request(AF_INET6, pc_stats_bound_port(), "GET /metrics HTTP/1.0\r\n\r\n");
 	pc_stats_stop();
 	g_assert_nonnull(response);
 	g_assert_true(g_str_has_prefix(response, "HTTP/1.1 200 OK\r\n"));
@@ -695,8 +698,8 @@ test_http_any(void)
 	stats_http_setup();
 	g_assert_true(pc_stats_serve(":0", &error));
 	g_assert_no_error(error);
-	response = stats_http_request(AF_INET, pc_stats_bound_port(),
-				      "GET /metrics HTTP/1.0\r\n\r\n");
+	response =
+	    stats_http_request(AF_INET, pc_stats_bound_port(), "GET /metrics HTTP/1.0\r\n\r\n");
 	pc_stats_stop();
 	g_assert_nonnull(response);
 	g_assert_true(g_str_has_prefix(response, "HTTP/1.1 200 OK\r\n"));
@@ -712,7 +715,8 @@ test_http_any(void)
  */
 
 #define STATS_IDLE_CLIENTS 100
-/* a loopback scrape takes milliseconds; this is generous for sanitizer builds, and below the idle timeout */
+/* a loopback scrape takes milliseconds; this is generous for sanitizer builds, and below the idle
+ * timeout */
 #define STATS_SCRAPE_WITHIN_MS 2000
 /* how long the test may spend opening its clients, whatever happens */
 #define STATS_IDLE_SETUP_US (10 * G_USEC_PER_SEC)

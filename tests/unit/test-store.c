@@ -18,7 +18,7 @@
 
 #include "pc-store.h"
 
-#define S(seconds) ((gint64)(seconds) * G_USEC_PER_SEC)
+#define S(seconds) ((gint64)(seconds)*G_USEC_PER_SEC)
 
 /*
  * --- incr windows ---
@@ -43,8 +43,10 @@ typedef struct {
 
 /* STEP(now, delta, ttl, value after, remaining lifetime after) */
 #define STEP(now, delta_, ttl, value, ttl_out)                                                     \
-	{.now_us = (now), .delta = (delta_), .ttl_us = (ttl), .want_value = (value),               \
-	 .want_ttl_out = (ttl_out)}
+	{                                                                                          \
+		.now_us = (now), .delta = (delta_), .ttl_us = (ttl), .want_value = (value),        \
+		.want_ttl_out = (ttl_out)                                                          \
+	}
 
 static const StoreIncrCase incr_cases[] = {
     {.label = "window-boundary",
@@ -90,8 +92,8 @@ test_incr(gconstpointer data)
 					      step->now_us, &value),
 				==, PC_LOOKUP_FOUND);
 		g_assert_cmpint(value, ==, step->want_value);
-		g_assert_cmpint(pc_store_get(store, "rate:key", step->now_us, &value, &ttl_out),
-				==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(pc_store_get(store, "rate:key", step->now_us, &value, &ttl_out), ==,
+				PC_LOOKUP_FOUND);
 		g_assert_cmpint(value, ==, step->want_value);
 		g_assert_cmpint(ttl_out, ==, step->want_ttl_out);
 	}
@@ -427,8 +429,8 @@ test_spec(gconstpointer data)
 {
 	const StoreSpecCase *test_case = data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PcStore) store = pc_store_new_from_spec(test_case->spec, test_case->max_keys,
-							   &error);
+	g_autoptr(PcStore) store =
+	    pc_store_new_from_spec(test_case->spec, test_case->max_keys, &error);
 
 	if (test_case->want_error == NULL) {
 		g_assert_no_error(error);
@@ -473,9 +475,9 @@ test_guards(void)
  * --- threads ---
  */
 
-#define STORE_THREADS	     4
-#define STORE_THREAD_INCRS   100000
-#define STORE_THREAD_N_KEYS  8
+#define STORE_THREADS 4
+#define STORE_THREAD_INCRS 100000
+#define STORE_THREAD_N_KEYS 8
 
 typedef struct {
 	PcStore *store;
@@ -656,9 +658,9 @@ test_gcra_burst_then_steady(void)
 
 	/* 5/1m, burst 5: five at once, the sixth waits 12 s */
 	for (int i = 0; i < 5; i++) {
-		g_assert_cmpint(pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1000),
-					      &allowed, &retry),
-				==, PC_LOOKUP_FOUND);
+		g_assert_cmpint(
+		    pc_store_gcra(store, "g", MINUTE_5, S(60), 1, TRUE, S(1000), &allowed, &retry),
+		    ==, PC_LOOKUP_FOUND);
 		g_assert_true(allowed);
 		g_assert_cmpint(retry, ==, 0);
 	}
@@ -704,7 +706,9 @@ test_gcra_multi_all_or_nothing(void)
 	const PcStoreGcraWindow windows[] = {
 	    /* 3/1m and 4/1h */
 	    {.key = "m", .emission_interval_us = S(20), .burst_tolerance_us = S(60), .quantity = 1},
-	    {.key = "h", .emission_interval_us = S(900), .burst_tolerance_us = S(3600),
+	    {.key = "h",
+	     .emission_interval_us = S(900),
+	     .burst_tolerance_us = S(3600),
 	     .quantity = 1},
 	};
 	gboolean allowed = FALSE;
@@ -768,9 +772,13 @@ gcra_thread_run(gpointer data)
 
 	for (int i = 0; i < 1000; i++) {
 		const PcStoreGcraWindow windows[] = {
-		    {.key = "a", .emission_interval_us = S(1), .burst_tolerance_us = S(500),
+		    {.key = "a",
+		     .emission_interval_us = S(1),
+		     .burst_tolerance_us = S(500),
 		     .quantity = 1},
-		    {.key = "b", .emission_interval_us = S(2), .burst_tolerance_us = S(2000),
+		    {.key = "b",
+		     .emission_interval_us = S(2),
+		     .burst_tolerance_us = S(2000),
 		     .quantity = 1},
 		};
 		gboolean allowed = FALSE;
@@ -928,8 +936,9 @@ fake_redis_run(gpointer data)
 		GPtrArray *args;
 
 		while ((args = fake_read_command(fd)) != NULL) {
-			gboolean setup = args->len == 3 &&
-					 g_ascii_strcasecmp(g_ptr_array_index(args, 0), "SCRIPT") == 0;
+			gboolean setup =
+			    args->len == 3 &&
+			    g_ascii_strcasecmp(g_ptr_array_index(args, 0), "SCRIPT") == 0;
 
 			if (setup) {
 				g_autofree char *sha = g_compute_checksum_for_string(
@@ -1090,7 +1099,8 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/store/gcra/multi-all-or-nothing", test_gcra_multi_all_or_nothing);
 	g_test_add_func("/pc/store/gcra/guards", test_gcra_guards);
 	g_test_add_func("/pc/store/gcra/threads", test_gcra_threads);
-	g_test_add_func("/pc/store/redis/unreachable-falls-back", test_redis_unreachable_falls_back);
+	g_test_add_func("/pc/store/redis/unreachable-falls-back",
+			test_redis_unreachable_falls_back);
 	g_test_add_func("/pc/store/redis/flapping-logged-once-a-minute",
 			test_redis_flapping_logged_once_a_minute);
 

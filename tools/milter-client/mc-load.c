@@ -101,12 +101,12 @@ worker_setup(McWorker *worker, McSession *session)
 
 	mc_session_close(session);
 	if (mc_session_run(session, load->scenario->steps, 0, load->mail_index, NULL, NULL,
-	                   &error) &&
+			   &error) &&
 	    mc_session_is_open(session))
 		return TRUE;
 	if (error == NULL)
 		g_set_error_literal(&error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO,
-		                    "no milter connection after the session setup steps");
+				    "no milter connection after the session setup steps");
 	worker_error(worker, error);
 	return FALSE;
 }
@@ -122,7 +122,7 @@ worker_message(McWorker *worker, McSession *session, gboolean measured)
 	gboolean ok;
 
 	ok = mc_session_run(session, load->scenario->steps, load->mail_index, load->end_index,
-	                    message_hook, &message, &error);
+			    message_hook, &message, &error);
 	if (ok && measured) {
 		double ms = (double)(g_get_monotonic_time() - start) / 1000.0;
 
@@ -159,7 +159,7 @@ worker_main(gpointer data)
 	McLoad *load = worker->load;
 	g_autoptr(McSession) session =
 	    mc_session_new(load->options->socket_spec, load->options->timeout_ms,
-	                   load->options->trace, worker->index + 1);
+			   load->options->trace, worker->index + 1);
 	gboolean alive;
 
 	(void)mc_session_apply_defines(session, load->options->defines, NULL);
@@ -263,8 +263,8 @@ typedef struct {
 } McLoadTotals;
 
 static const McOutcome reported_outcomes[] = {
-    MC_OUTCOME_CONTINUE, MC_OUTCOME_ACCEPT,     MC_OUTCOME_REJECT, MC_OUTCOME_TEMPFAIL,
-    MC_OUTCOME_DISCARD,  MC_OUTCOME_QUARANTINE, MC_OUTCOME_CLOSED,
+    MC_OUTCOME_CONTINUE, MC_OUTCOME_ACCEPT,	MC_OUTCOME_REJECT, MC_OUTCOME_TEMPFAIL,
+    MC_OUTCOME_DISCARD,	 MC_OUTCOME_QUARANTINE, MC_OUTCOME_CLOSED,
 };
 
 static void
@@ -304,17 +304,17 @@ print_summary(const McLoadOptions *options, const McLoadTotals *totals)
 	    percentile(totals->latencies_ms, 1.0));
 	if (totals->milter_cpu_ms >= 0)
 		g_string_append_printf(json, "\"milter_cpu_ms_per_msg\":%.4f,",
-		                       totals->milter_cpu_ms * per_msg);
+				       totals->milter_cpu_ms * per_msg);
 	else
 		g_string_append(json, "\"milter_cpu_ms_per_msg\":null,");
 	g_string_append_printf(json, "\"client_cpu_ms_per_msg\":%.4f,\"outcomes\":{",
-	                       totals->client_cpu_ms * per_msg);
+			       totals->client_cpu_ms * per_msg);
 	for (guint i = 0; i < G_N_ELEMENTS(reported_outcomes); i++)
 		g_string_append_printf(json, "%s\"%s\":%" G_GUINT64_FORMAT, i > 0 ? "," : "",
-		                       mc_outcome_name(reported_outcomes[i]),
-		                       totals->outcomes[reported_outcomes[i]]);
+				       mc_outcome_name(reported_outcomes[i]),
+				       totals->outcomes[reported_outcomes[i]]);
 	g_string_append_printf(json, "},\"errors\":%" G_GUINT64_FORMAT ",\"connections\":%u}",
-	                       totals->errors, options->connections);
+			       totals->errors, options->connections);
 	printf("%s\n", json->str);
 }
 
@@ -343,7 +343,7 @@ static void
 merge_worker(McLoadTotals *totals, McWorker *worker)
 {
 	g_array_append_vals(totals->latencies_ms, worker->latencies_ms->data,
-	                    worker->latencies_ms->len);
+			    worker->latencies_ms->len);
 	for (guint i = 0; i < MC_OUTCOME_COUNT; i++) {
 		totals->outcomes[i] += worker->outcomes[i];
 		totals->msgs += worker->outcomes[i];
@@ -351,7 +351,7 @@ merge_worker(McLoadTotals *totals, McWorker *worker)
 	totals->errors += worker->errors;
 	if (worker->first_error != NULL)
 		fprintf(stderr, "pc-milter-client: connection %u: %s\n", worker->index + 1,
-		        worker->first_error);
+			worker->first_error);
 	g_array_unref(worker->latencies_ms);
 	g_free(worker->first_error);
 }
@@ -370,15 +370,15 @@ mc_load_run(const McLoadOptions *options, const McScenario *scenario)
 
 	if (!find_transaction(&load)) {
 		fprintf(stderr,
-		        "pc-milter-client: %s: --load needs a \"mail\" step followed by "
-		        "an \"eom\" step\n",
-		        scenario->path);
+			"pc-milter-client: %s: --load needs a \"mail\" step followed by "
+			"an \"eom\" step\n",
+			scenario->path);
 		g_array_unref(totals.latencies_ms);
 		return 2;
 	}
 	if (pids != NULL && pids_cpu_ms(pids) < 0) {
 		fprintf(stderr, "pc-milter-client: -p %s: cannot read /proc/PID/stat\n",
-		        options->pids);
+			options->pids);
 		g_array_unref(totals.latencies_ms);
 		return 2;
 	}

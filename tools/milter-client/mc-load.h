@@ -22,10 +22,10 @@ typedef struct {
 	guint timeout_ms;
 	gboolean trace;
 	char *const *defines; /* -D NAME=VALUE, may be NULL */
-	guint64 count;        /* measured messages in total; 0: only the time bounds */
+	guint64 count;	      /* measured messages in total; 0: only the time bounds */
 	guint connections;
-	double seconds;   /* bound on the measured phase */
-	guint warmup;     /* unmeasured messages per connection */
+	double seconds;	  /* bound on the measured phase */
+	guint warmup;	  /* unmeasured messages per connection */
 	const char *pids; /* "PID[,PID]" whose CPU time to report, or NULL */
 	gboolean json;
 } McLoadOptions;

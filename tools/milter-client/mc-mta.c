@@ -78,17 +78,17 @@ static const McMacroWindow postfix_windows[] = {
 static const McMtaProfile postfix_profile = {
     .name = "postfix",
     .default_lists =
-        {
-            [MC_STAGE_CONNECT] = "j {daemon_name} {daemon_addr} v _",
-            [MC_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} "
-                              "{cert_issuer}",
-            [MC_STAGE_MAIL] = "i {auth_type} {auth_authen} {auth_author} {mail_addr} "
-                              "{mail_host} {mail_mailer}",
-            [MC_STAGE_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
-            [MC_STAGE_DATA] = "i",
-            [MC_STAGE_EOH] = "i",
-            [MC_STAGE_EOM] = "i",
-        },
+	{
+	    [MC_STAGE_CONNECT] = "j {daemon_name} {daemon_addr} v _",
+	    [MC_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+			      "{cert_issuer}",
+	    [MC_STAGE_MAIL] = "i {auth_type} {auth_authen} {auth_author} {mail_addr} "
+			      "{mail_host} {mail_mailer}",
+	    [MC_STAGE_RCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	    [MC_STAGE_DATA] = "i",
+	    [MC_STAGE_EOH] = "i",
+	    [MC_STAGE_EOM] = "i",
+	},
     .defaults = postfix_defaults,
     .tls_extras = no_values,
     .windows = postfix_windows,
@@ -131,28 +131,28 @@ static const McMacroWindow sendmail_windows[] = {
     {"{tls_version}", ST_FROM_HELO, 0}, {"{cipher}", ST_FROM_HELO, 0},
     {"{cipher_bits}", ST_FROM_HELO, 0}, {"{cert_subject}", ST_FROM_HELO, 0},
     {"{cert_issuer}", ST_FROM_HELO, 0}, {"{verify}", ST_FROM_HELO, 0},
-    {"{auth_type}", ST_FROM_MAIL, 0},   {"{auth_authen}", ST_FROM_MAIL, 0},
+    {"{auth_type}", ST_FROM_MAIL, 0},	{"{auth_authen}", ST_FROM_MAIL, 0},
     {"{auth_author}", ST_FROM_MAIL, 0}, {"i", ST_FROM_MAIL, 0},
-    {"{mail_addr}", ST_FROM_MAIL, 0},   {"{mail_host}", ST_FROM_MAIL, 0},
+    {"{mail_addr}", ST_FROM_MAIL, 0},	{"{mail_host}", ST_FROM_MAIL, 0},
     {"{mail_mailer}", ST_FROM_MAIL, 0}, {"{rcpt_addr}", ST(RCPT), 0},
-    {"{rcpt_host}", ST(RCPT), 0},       {"{rcpt_mailer}", ST(RCPT), 0},
-    {"{msg_id}", ST(EOM), 0},           {NULL, 0, 0},
+    {"{rcpt_host}", ST(RCPT), 0},	{"{rcpt_mailer}", ST(RCPT), 0},
+    {"{msg_id}", ST(EOM), 0},		{NULL, 0, 0},
 };
 
 static const McMtaProfile sendmail_profile = {
     .name = "sendmail",
     .default_lists =
-        {
-            [MC_STAGE_CONNECT] = "j _ {daemon_name} {if_name} {if_addr}",
-            [MC_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} "
-                              "{cert_issuer}",
-            [MC_STAGE_MAIL] = "i {auth_type} {auth_authen} {auth_ssf} {auth_author} "
-                              "{mail_mailer} {mail_host} {mail_addr}",
-            [MC_STAGE_RCPT] = "{rcpt_mailer} {rcpt_host} {rcpt_addr}",
-            [MC_STAGE_DATA] = NULL,
-            [MC_STAGE_EOH] = NULL,
-            [MC_STAGE_EOM] = "{msg_id}",
-        },
+	{
+	    [MC_STAGE_CONNECT] = "j _ {daemon_name} {if_name} {if_addr}",
+	    [MC_STAGE_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+			      "{cert_issuer}",
+	    [MC_STAGE_MAIL] = "i {auth_type} {auth_authen} {auth_ssf} {auth_author} "
+			      "{mail_mailer} {mail_host} {mail_addr}",
+	    [MC_STAGE_RCPT] = "{rcpt_mailer} {rcpt_host} {rcpt_addr}",
+	    [MC_STAGE_DATA] = NULL,
+	    [MC_STAGE_EOH] = NULL,
+	    [MC_STAGE_EOM] = "{msg_id}",
+	},
     .defaults = sendmail_defaults,
     .tls_extras = sendmail_tls_extras,
     .windows = sendmail_windows,
@@ -191,9 +191,9 @@ mc_mta_profile_default(void)
 
 struct _McMacros {
 	const McMtaProfile *profile;
-	GHashTable *overrides;    /* name -> value, or NULL value: unset */
+	GHashTable *overrides;	  /* name -> value, or NULL value: unset */
 	GHashTable *cli_defaults; /* -D */
-	GHashTable *session;      /* connect, STARTTLS, AUTH */
+	GHashTable *session;	  /* connect, STARTTLS, AUTH */
 	GHashTable *transaction;  /* MAIL .. ABORT */
 	char *cleanup_daemon_name;
 	gboolean rcpt_accepted;
@@ -267,14 +267,14 @@ void
 mc_macros_set_default(McMacros *macros, const char *name, const char *value)
 {
 	g_hash_table_replace(macros->cli_defaults, macro_canonical(macros->profile, name),
-	                     g_strdup(value));
+			     g_strdup(value));
 }
 
 void
 mc_macros_override(McMacros *macros, const char *name, const char *value)
 {
 	g_hash_table_replace(macros->overrides, macro_canonical(macros->profile, name),
-	                     g_strdup(value));
+			     g_strdup(value));
 }
 
 void
@@ -316,8 +316,8 @@ mc_macros_connect(McMacros *macros, const char *addr, const char *port, const ch
 	mc_macros_end_transaction(macros);
 	if (addr != NULL) {
 		client_addr = strchr(addr, ':') != NULL
-		                  ? g_strconcat(profile->ipv6_prefix, addr, NULL)
-		                  : g_strdup(addr);
+				  ? g_strconcat(profile->ipv6_prefix, addr, NULL)
+				  : g_strdup(addr);
 		table_set(macros->session, "{client_addr}", client_addr);
 	}
 	if (port != NULL)
@@ -471,7 +471,7 @@ mc_macros_lookup(McMacros *macros, McStage stage, const char *name)
 	window = window_find(profile, canonical);
 	if (window != NULL && (window->stages & (1u << stage)) == 0) {
 		gboolean rcpt_ok = (window->flags & MC_WINDOW_RCPT_AFTER_ACCEPT) != 0 &&
-		                   stage == MC_STAGE_RCPT && macros->rcpt_accepted;
+				   stage == MC_STAGE_RCPT && macros->rcpt_accepted;
 
 		if (!rcpt_ok)
 			return NULL;
@@ -485,8 +485,8 @@ mc_macros_lookup(McMacros *macros, McStage stage, const char *name)
 	    value_find(macros, canonical) == NULL && value_find(macros, "i") != NULL) {
 		/* no Message-Id header: Sendmail makes one up from the queue id */
 		return g_strdup_printf("<%s@%s>", value_find(macros, "i"),
-		                       value_find(macros, "j") != NULL ? value_find(macros, "j")
-		                                                       : "localhost");
+				       value_find(macros, "j") != NULL ? value_find(macros, "j")
+								       : "localhost");
 	}
 	return g_strdup(value_find(macros, canonical));
 }

@@ -45,20 +45,20 @@ typedef struct {
 typedef struct {
 	const char *name;
 	const char *default_lists[MC_STAGE_COUNT]; /* NULL: no macro packet */
-	const McMacroValue *defaults;              /* terminated by a NULL name */
-	const McMacroValue *tls_extras;            /* also set by STARTTLS */
-	const McMacroWindow *windows;              /* macros not listed: every stage */
-	const char *reject_reply;                  /* what the MTA says for a plain SMFIR_REJECT */
-	const char *tempfail_reply;                /* ... and for SMFIR_TEMPFAIL */
-	const char *ipv6_prefix;                   /* prepended to IPv6 addresses ("IPv6:") */
+	const McMacroValue *defaults;		   /* terminated by a NULL name */
+	const McMacroValue *tls_extras;		   /* also set by STARTTLS */
+	const McMacroWindow *windows;		   /* macros not listed: every stage */
+	const char *reject_reply;		   /* what the MTA says for a plain SMFIR_REJECT */
+	const char *tempfail_reply;		   /* ... and for SMFIR_TEMPFAIL */
+	const char *ipv6_prefix;		   /* prepended to IPv6 addresses ("IPv6:") */
 	McQueueIdStyle queue_id_style;
 	gboolean unknown_client_bracketed; /* {client_name} "[addr]", not "unknown" */
-	gboolean client_resolve;           /* defines {client_resolve} */
-	gboolean msg_id;                   /* defines {msg_id} at EOM */
-	gboolean bare_names_braced;        /* "daemon_name" means "{daemon_name}" */
+	gboolean client_resolve;	   /* defines {client_resolve} */
+	gboolean msg_id;		   /* defines {msg_id} at EOM */
+	gboolean bare_names_braced;	   /* "daemon_name" means "{daemon_name}" */
 	gboolean empty_request_is_default; /* "" from the milter: use the default list */
-	gboolean eom_request_needs_eoh;    /* Sendmail 8.17 bug, see mc-mta.c */
-	gboolean abort_on_starttls;        /* the milter sees ABORT after STARTTLS */
+	gboolean eom_request_needs_eoh;	   /* Sendmail 8.17 bug, see mc-mta.c */
+	gboolean abort_on_starttls;	   /* the milter sees ABORT after STARTTLS */
 } McMtaProfile;
 
 /* "postfix" or "sendmail"; NULL if unknown */
@@ -98,7 +98,7 @@ void mc_macros_set_cleanup_daemon_name(McMacros *macros, const char *value);
 void mc_macros_connect(McMacros *macros, const char *addr, const char *port, const char *name);
 
 void mc_macros_starttls(McMacros *macros, const char *version, const char *bits,
-                        const char *cipher);
+			const char *cipher);
 void mc_macros_auth(McMacros *macros, const char *login, const char *mechanism);
 
 /* starts a transaction (fresh queue id); addr as sent, possibly with NULs */

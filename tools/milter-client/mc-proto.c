@@ -41,14 +41,14 @@ G_DEFINE_QUARK(mc - proto - error - quark, mc_proto_error)
 
 static const char *const stage_names[MC_STAGE_COUNT] = {
     [MC_STAGE_CONNECT] = "connect", [MC_STAGE_HELO] = "helo", [MC_STAGE_MAIL] = "mail",
-    [MC_STAGE_RCPT] = "rcpt",       [MC_STAGE_DATA] = "data", [MC_STAGE_EOM] = "eom",
+    [MC_STAGE_RCPT] = "rcpt",	    [MC_STAGE_DATA] = "data", [MC_STAGE_EOM] = "eom",
     [MC_STAGE_EOH] = "eoh",
 };
 
 static const char stage_commands[MC_STAGE_COUNT] = {
     [MC_STAGE_CONNECT] = MC_CMD_CONNECT, [MC_STAGE_HELO] = MC_CMD_HELO,
-    [MC_STAGE_MAIL] = MC_CMD_MAIL,       [MC_STAGE_RCPT] = MC_CMD_RCPT,
-    [MC_STAGE_DATA] = MC_CMD_DATA,       [MC_STAGE_EOM] = MC_CMD_BODYEOB,
+    [MC_STAGE_MAIL] = MC_CMD_MAIL,	 [MC_STAGE_RCPT] = MC_CMD_RCPT,
+    [MC_STAGE_DATA] = MC_CMD_DATA,	 [MC_STAGE_EOM] = MC_CMD_BODYEOB,
     [MC_STAGE_EOH] = MC_CMD_EOH,
 };
 
@@ -183,7 +183,7 @@ conn_wait(int fd, short events, gint64 deadline, GError **error)
 
 		if (left <= 0) {
 			g_set_error_literal(error, MC_PROTO_ERROR, MC_PROTO_ERROR_TIMEOUT,
-			                    "timed out waiting for the milter");
+					    "timed out waiting for the milter");
 			return FALSE;
 		}
 		rc = poll(&pfd, 1, (int)MIN((left + 999) / 1000, G_MAXINT));
@@ -191,7 +191,7 @@ conn_wait(int fd, short events, gint64 deadline, GError **error)
 			return TRUE;
 		if (rc < 0 && errno != EINTR) {
 			g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "poll: %s",
-			            g_strerror(errno));
+				    g_strerror(errno));
 			return FALSE;
 		}
 	}
@@ -206,7 +206,7 @@ conn_connect_addr(const struct sockaddr *sa, socklen_t salen, guint timeout_ms, 
 
 	if (fd < 0) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "socket: %s",
-		            g_strerror(errno));
+			    g_strerror(errno));
 		return -1;
 	}
 	if (connect(fd, sa, salen) == 0)
@@ -214,7 +214,7 @@ conn_connect_addr(const struct sockaddr *sa, socklen_t salen, guint timeout_ms, 
 	/* a unix socket whose backlog is full answers EAGAIN instead of EINPROGRESS */
 	if (errno != EINPROGRESS && errno != EAGAIN) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "connect: %s",
-		            g_strerror(errno));
+			    g_strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -224,7 +224,7 @@ conn_connect_addr(const struct sockaddr *sa, socklen_t salen, guint timeout_ms, 
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &soerr_len) < 0 || soerr != 0) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "connect: %s",
-		            g_strerror(soerr != 0 ? soerr : errno));
+			    g_strerror(soerr != 0 ? soerr : errno));
 		close(fd);
 		return -1;
 	}
@@ -238,7 +238,7 @@ conn_connect_unix(const char *path, guint timeout_ms, GError **error)
 
 	if (*path == '\0' || strlen(path) >= sizeof(sun.sun_path)) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_SPEC,
-		            "unix socket path is empty or too long: %s", path);
+			    "unix socket path is empty or too long: %s", path);
 		return -1;
 	}
 	memcpy(sun.sun_path, path, strlen(path) + 1);
@@ -275,7 +275,7 @@ conn_connect_inet(const char *rest, int family, guint timeout_ms, GError **error
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc != 0) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_SPEC, "%s: %s", host,
-		            gai_strerror(rc));
+			    gai_strerror(rc));
 		return -1;
 	}
 	for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
@@ -312,9 +312,9 @@ mc_conn_open(const char *spec, guint timeout_ms, gboolean trace, GError **error)
 		fd = conn_connect_inet(spec + 6, AF_INET6, timeout_ms, error);
 	else {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_SPEC,
-		            "unknown socket specification \"%s\" (want unix:PATH, local:PATH, "
-		            "inet:PORT@HOST or inet6:PORT@HOST)",
-		            spec);
+			    "unknown socket specification \"%s\" (want unix:PATH, local:PATH, "
+			    "inet:PORT@HOST or inet6:PORT@HOST)",
+			    spec);
 		return NULL;
 	}
 	if (fd < 0) {
@@ -397,11 +397,11 @@ mc_conn_flush(McConn *conn, GError **error)
 		g_byte_array_set_size(conn->out, 0);
 		if (errno == EPIPE || errno == ECONNRESET) {
 			g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_CLOSED,
-			            "the milter closed the connection");
+				    "the milter closed the connection");
 			return FALSE;
 		}
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "write: %s",
-		            g_strerror(errno));
+			    g_strerror(errno));
 		return FALSE;
 	}
 	g_byte_array_set_size(conn->out, 0);
@@ -411,7 +411,7 @@ mc_conn_flush(McConn *conn, GError **error)
 /* reads exactly len bytes; *got_out says how many arrived before EOF */
 static gboolean
 conn_read_full(McConn *conn, guint8 *buf, gsize len, gint64 deadline, gsize *got_out,
-               GError **error)
+	       GError **error)
 {
 	gsize got = 0;
 
@@ -434,7 +434,7 @@ conn_read_full(McConn *conn, guint8 *buf, gsize len, gint64 deadline, gsize *got
 		if (errno == ECONNRESET)
 			break;
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_IO, "read: %s",
-		            g_strerror(errno));
+			    g_strerror(errno));
 		return FALSE;
 	}
 	*got_out = got;
@@ -457,19 +457,19 @@ mc_conn_recv(McConn *conn, char *cmd_out, GByteArray **data_out, GError **error)
 		return FALSE;
 	if (got == 0) {
 		g_set_error_literal(error, MC_PROTO_ERROR, MC_PROTO_ERROR_CLOSED,
-		                    "the milter closed the connection");
+				    "the milter closed the connection");
 		return FALSE;
 	}
 	if (got < sizeof(header)) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "connection closed inside a packet header (%zu of 5 bytes)", got);
+			    "connection closed inside a packet header (%zu of 5 bytes)", got);
 		return FALSE;
 	}
 	memcpy(&len, header, sizeof(len));
 	len = ntohl(len);
 	if (len == 0 || len > MC_PROTO_MAX_PACKET) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "packet length %u out of range (1..%u)", len, MC_PROTO_MAX_PACKET);
+			    "packet length %u out of range (1..%u)", len, MC_PROTO_MAX_PACKET);
 		return FALSE;
 	}
 	data = g_byte_array_sized_new(len);
@@ -478,7 +478,7 @@ mc_conn_recv(McConn *conn, char *cmd_out, GByteArray **data_out, GError **error)
 		return FALSE;
 	if (got < len - 1) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "connection closed inside a packet (%zu of %u bytes)", got, len - 1);
+			    "connection closed inside a packet (%zu of %u bytes)", got, len - 1);
 		return FALSE;
 	}
 	conn_trace(conn, "<", (char)header[4], data->data, data->len);
@@ -534,7 +534,7 @@ static gboolean
 proto_malformed(GError **error, char cmd, const char *what)
 {
 	g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL, "malformed reply '%c': %s",
-	            g_ascii_isprint(cmd) ? cmd : '?', what);
+		    g_ascii_isprint(cmd) ? cmd : '?', what);
 	return FALSE;
 }
 
@@ -549,12 +549,12 @@ negotiation_parse_lists(McCursor *cur, McNegotiation *negotiation, GError **erro
 			return proto_malformed(error, MC_CMD_OPTNEG, "truncated macro list stage");
 		if (stage >= MC_STAGE_COUNT) {
 			g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-			            "option negotiation names unknown macro stage %u", stage);
+				    "option negotiation names unknown macro stage %u", stage);
 			return FALSE;
 		}
 		if (!cursor_string(cur, &list, NULL))
 			return proto_malformed(error, MC_CMD_OPTNEG,
-			                       "macro list without NUL terminator");
+					       "macro list without NUL terminator");
 		g_free(negotiation->macro_lists[stage]);
 		negotiation->macro_lists[stage] = g_strdup(list);
 	}
@@ -567,7 +567,7 @@ mc_proto_negotiate(McConn *conn, McNegotiation *negotiation_out, GError **error)
 	g_auto(McNegotiation) negotiation = {0};
 	g_autoptr(GByteArray) data = NULL;
 	guint32 offer[3] = {htonl(MC_PROTO_VERSION), htonl(MC_PROTO_ACTIONS),
-	                    htonl(MC_PROTO_PROTOCOL)};
+			    htonl(MC_PROTO_PROTOCOL)};
 	McCursor cur;
 	char cmd;
 
@@ -576,8 +576,8 @@ mc_proto_negotiate(McConn *conn, McNegotiation *negotiation_out, GError **error)
 		return FALSE;
 	if (cmd != MC_CMD_OPTNEG) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "expected option negotiation 'O', got '%c'",
-		            g_ascii_isprint(cmd) ? cmd : '?');
+			    "expected option negotiation 'O', got '%c'",
+			    g_ascii_isprint(cmd) ? cmd : '?');
 		return FALSE;
 	}
 	cur = (McCursor){.data = data->data, .len = data->len};
@@ -586,21 +586,21 @@ mc_proto_negotiate(McConn *conn, McNegotiation *negotiation_out, GError **error)
 		return proto_malformed(error, cmd, "shorter than 12 bytes");
 	if (negotiation.version < 2 || negotiation.version > MC_PROTO_VERSION) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "milter protocol version %u not in 2..%u", negotiation.version,
-		            MC_PROTO_VERSION);
+			    "milter protocol version %u not in 2..%u", negotiation.version,
+			    MC_PROTO_VERSION);
 		return FALSE;
 	}
 	if ((negotiation.actions & ~MC_PROTO_ACTIONS) != 0) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "milter asks for actions 0x%x beyond the offered 0x%x",
-		            negotiation.actions, MC_PROTO_ACTIONS);
+			    "milter asks for actions 0x%x beyond the offered 0x%x",
+			    negotiation.actions, MC_PROTO_ACTIONS);
 		return FALSE;
 	}
 	negotiation.protocol &= ~MC_P_INTERNAL;
 	if ((negotiation.protocol & ~MC_PROTO_PROTOCOL) != 0) {
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "milter protocol flags 0x%x beyond the offered 0x%x",
-		            negotiation.protocol, MC_PROTO_PROTOCOL);
+			    "milter protocol flags 0x%x beyond the offered 0x%x",
+			    negotiation.protocol, MC_PROTO_PROTOCOL);
 		return FALSE;
 	}
 	if (!negotiation_parse_lists(&cur, &negotiation, error))
@@ -623,7 +623,7 @@ reply_add_mod(McReply *reply, McModKind kind, char *text)
 /* "NAME: VALUE", with the space only when the MTA would supply it */
 static void
 render_header(GString *out, const char *name, gsize name_len, const char *value, gsize value_len,
-              gboolean leadspc)
+	      gboolean leadspc)
 {
 	mc_proto_escape_append(out, name, name_len);
 	g_string_append(out, leadspc ? ":" : ": ");
@@ -657,10 +657,10 @@ decode_header_mod(char cmd, McCursor *cur, gboolean leadspc, McReply *reply, GEr
 		render_header(text, name, name_len, value, value_len, leadspc);
 	}
 	reply_add_mod(reply,
-	              cmd == MC_REPLY_ADDHEADER   ? MC_MOD_ADDHEADER
-	              : cmd == MC_REPLY_INSHEADER ? MC_MOD_INSHEADER
-	                                          : MC_MOD_CHGHEADER,
-	              g_string_free(g_steal_pointer(&text), FALSE));
+		      cmd == MC_REPLY_ADDHEADER	  ? MC_MOD_ADDHEADER
+		      : cmd == MC_REPLY_INSHEADER ? MC_MOD_INSHEADER
+						  : MC_MOD_CHGHEADER,
+		      g_string_free(g_steal_pointer(&text), FALSE));
 	return TRUE;
 }
 
@@ -720,7 +720,7 @@ decode_replycode(McCursor *cur, McReply *reply, GError **error)
 	if (len < 4 || (text[0] != '4' && text[0] != '5') || !g_ascii_isdigit(text[1]) ||
 	    !g_ascii_isdigit(text[2]) || (text[3] != ' ' && text[3] != '-'))
 		return proto_malformed(error, MC_REPLY_REPLYCODE,
-		                       "reply text does not start with \"4xx \" or \"5xx \"");
+				       "reply text does not start with \"4xx \" or \"5xx \"");
 	reply->smtp_reply = g_strndup(text, len);
 	return TRUE;
 }
@@ -761,7 +761,7 @@ decode_final(char cmd, McCursor *cur, McReply *reply, gboolean *final_out, GErro
 
 static gboolean
 decode_mod(char cmd, McCursor *cur, gboolean leadspc, McReply *reply, GString **body_inout,
-           GError **error)
+	   GError **error)
 {
 	switch (cmd) {
 	case MC_REPLY_ADDHEADER:
@@ -786,8 +786,8 @@ decode_mod(char cmd, McCursor *cur, gboolean leadspc, McReply *reply, GString **
 		return TRUE;
 	default:
 		g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-		            "unknown reply 0x%02x ('%c')", (guint8)cmd,
-		            g_ascii_isprint(cmd) ? cmd : '?');
+			    "unknown reply 0x%02x ('%c')", (guint8)cmd,
+			    g_ascii_isprint(cmd) ? cmd : '?');
 		return FALSE;
 	}
 }
@@ -818,8 +818,8 @@ mc_proto_read_reply(McConn *conn, char cmd, gboolean leadspc, McReply *reply_out
 {
 	static const char mod_replies[] = {
 	    MC_REPLY_ADDHEADER, MC_REPLY_INSHEADER, MC_REPLY_CHGHEADER,
-	    MC_REPLY_REPLBODY,  MC_REPLY_ADDRCPT,   MC_REPLY_ADDRCPT_PAR,
-	    MC_REPLY_DELRCPT,   MC_REPLY_CHGFROM,   MC_REPLY_QUARANTINE,
+	    MC_REPLY_REPLBODY,	MC_REPLY_ADDRCPT,   MC_REPLY_ADDRCPT_PAR,
+	    MC_REPLY_DELRCPT,	MC_REPLY_CHGFROM,   MC_REPLY_QUARANTINE,
 	};
 	g_auto(McReply)
 	    reply = {.mods = g_ptr_array_new_with_free_func((GDestroyNotify)mc_mod_free)};
@@ -850,22 +850,22 @@ mc_proto_read_reply(McConn *conn, char cmd, gboolean leadspc, McReply *reply_out
 		}
 		if (memchr(mod_replies, rcmd, sizeof(mod_replies)) == NULL) {
 			g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-			            "unknown reply 0x%02x ('%c')", (guint8)rcmd,
-			            g_ascii_isprint(rcmd) ? rcmd : '?');
+				    "unknown reply 0x%02x ('%c')", (guint8)rcmd,
+				    g_ascii_isprint(rcmd) ? rcmd : '?');
 			return FALSE;
 		}
 		if (cmd != MC_CMD_BODYEOB) {
 			g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-			            "reply '%c' is only allowed after end of message, got it "
-			            "after '%c'",
-			            g_ascii_isprint(rcmd) ? rcmd : '?', cmd);
+				    "reply '%c' is only allowed after end of message, got it "
+				    "after '%c'",
+				    g_ascii_isprint(rcmd) ? rcmd : '?', cmd);
 			return FALSE;
 		}
 		if (!decode_mod(rcmd, &cur, leadspc, &reply, &body, error))
 			return FALSE;
 	}
 	g_set_error(error, MC_PROTO_ERROR, MC_PROTO_ERROR_PROTOCOL,
-	            "more than %u reply packets without a final answer",
-	            MC_PROTO_MAX_REPLY_PACKETS);
+		    "more than %u reply packets without a final answer",
+		    MC_PROTO_MAX_REPLY_PACKETS);
 	return FALSE;
 }

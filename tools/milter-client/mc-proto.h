@@ -22,10 +22,10 @@ G_BEGIN_DECLS
 
 #define MC_PROTO_ERROR (mc_proto_error_quark())
 typedef enum {
-	MC_PROTO_ERROR_SPEC,     /* bad socket specification */
-	MC_PROTO_ERROR_IO,       /* connect/read/write failed */
-	MC_PROTO_ERROR_TIMEOUT,  /* the milter did not answer in time */
-	MC_PROTO_ERROR_CLOSED,   /* the milter closed the connection between packets */
+	MC_PROTO_ERROR_SPEC,	 /* bad socket specification */
+	MC_PROTO_ERROR_IO,	 /* connect/read/write failed */
+	MC_PROTO_ERROR_TIMEOUT,	 /* the milter did not answer in time */
+	MC_PROTO_ERROR_CLOSED,	 /* the milter closed the connection between packets */
 	MC_PROTO_ERROR_PROTOCOL, /* the milter sent something malformed or unexpected */
 } McProtoError;
 GQuark mc_proto_error_quark(void);
@@ -184,7 +184,7 @@ typedef struct {
 	McAnswer answer;
 	char *smtp_reply; /* REPLYCODE only: the text as sent, without the NUL */
 	GPtrArray *mods;  /* McMod*, in arrival order; only after end of message */
-	guint progress;   /* SMFIR_PROGRESS packets seen */
+	guint progress;	  /* SMFIR_PROGRESS packets seen */
 } McReply;
 
 void mc_reply_clear(McReply *reply);
@@ -240,7 +240,7 @@ gboolean mc_proto_negotiate(McConn *conn, McNegotiation *negotiation_out, GError
  * SMFIP_HDR_LEADSPC the milter supplies the space after the colon).
  */
 gboolean mc_proto_read_reply(McConn *conn, char cmd, gboolean leadspc, McReply *reply_out,
-                             GError **error);
+			     GError **error);
 
 /*
  * mc_proto_escape:

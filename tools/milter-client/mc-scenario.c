@@ -29,9 +29,9 @@ G_DEFINE_QUARK(mc - scenario - error - quark, mc_scenario_error)
 
 static const char *const outcome_names[MC_OUTCOME_COUNT] = {
     [MC_OUTCOME_CONTINUE] = "continue", [MC_OUTCOME_ACCEPT] = "accept",
-    [MC_OUTCOME_REJECT] = "reject",     [MC_OUTCOME_TEMPFAIL] = "tempfail",
-    [MC_OUTCOME_DISCARD] = "discard",   [MC_OUTCOME_QUARANTINE] = "quarantine",
-    [MC_OUTCOME_SKIP] = "skip",         [MC_OUTCOME_CLOSED] = "closed",
+    [MC_OUTCOME_REJECT] = "reject",	[MC_OUTCOME_TEMPFAIL] = "tempfail",
+    [MC_OUTCOME_DISCARD] = "discard",	[MC_OUTCOME_QUARANTINE] = "quarantine",
+    [MC_OUTCOME_SKIP] = "skip",		[MC_OUTCOME_CLOSED] = "closed",
     [MC_OUTCOME_SENT] = "sent",
 };
 
@@ -138,7 +138,7 @@ decode_escape(const char *text, gsize len, gsize *pos, GByteArray *out)
 		byte = (guint8)text[i + 1];
 		*pos = i + 2;
 	} else if (i + 3 < len && text[i + 1] == 'x' && hex_value(text[i + 2]) >= 0 &&
-	           hex_value(text[i + 3]) >= 0) {
+		   hex_value(text[i + 3]) >= 0) {
 		byte = (guint8)(hex_value(text[i + 2]) * 16 + hex_value(text[i + 3]));
 		*pos = i + 4;
 	} else {
@@ -170,7 +170,7 @@ decode_text(const char *text, gsize len)
  */
 static gboolean
 tokenize(const char *line, gboolean allow_comment, GArray *tokens, gsize *content_end_out,
-         GError **error)
+	 GError **error)
 {
 	gsize len = strlen(line);
 	gsize i = 0;
@@ -417,7 +417,7 @@ parse_body(McStep *step, const McLine *line, const char *rest, gboolean sized, G
 
 		if (line->tokens->len != 2 ||
 		    !g_ascii_string_to_unsigned(token_str(line->tokens, 1), 10, 0,
-		                                MC_SCENARIO_MAX_BODY_SIZE, &size, NULL))
+						MC_SCENARIO_MAX_BODY_SIZE, &size, NULL))
 			return syntax_error(error, "usage: %s", "body-size N (at most 256 MiB)");
 		step->data = body_filler((gsize)size);
 	} else {
@@ -444,15 +444,15 @@ parse_expect(McStep *step, const McLine *line, GError **error)
 
 	if (outcome == NULL || !mc_outcome_parse(outcome, &step->outcome))
 		return syntax_error(error,
-		                    "expect: unknown outcome \"%s\" (want continue, accept, "
-		                    "reject, tempfail, discard, quarantine, skip, closed or sent)",
-		                    outcome != NULL ? outcome : "");
+				    "expect: unknown outcome \"%s\" (want continue, accept, "
+				    "reject, tempfail, discard, quarantine, skip, closed or sent)",
+				    outcome != NULL ? outcome : "");
 	if (token_str(line->tokens, next) != NULL) {
 		const char *code = token_str(line->tokens, next);
 
 		if (strlen(code) != 3 || strspn(code, "0123456789") != 3)
 			return syntax_error(error, "expect: \"%s\" is not a 3-digit reply code",
-			                    code);
+					    code);
 		step->code = g_strdup(code);
 		next++;
 	}
@@ -472,9 +472,9 @@ parse_expect_mod(McStep *step, const McLine *line, GError **error)
 
 	if (kind == NULL || !mc_mod_kind_parse(kind, &step->mod_kind))
 		return syntax_error(error,
-		                    "%s KIND [TEXT]: KIND is addheader, insheader, chgheader, "
-		                    "replbody, addrcpt, delrcpt, chgfrom or quarantine",
-		                    step->keyword);
+				    "%s KIND [TEXT]: KIND is addheader, insheader, chgheader, "
+				    "replbody, addrcpt, delrcpt, chgfrom or quarantine",
+				    step->keyword);
 	step->text = rest_from(line->line, line->content_end, line->tokens, 2);
 	return TRUE;
 }
@@ -488,9 +488,9 @@ parse_expect_macro(McStep *step, const McLine *line, GError **error)
 		return syntax_error(error, "usage: %s STAGE NAME [VALUE]", step->keyword);
 	if (!mc_stage_parse(stage, &step->stage))
 		return syntax_error(error,
-		                    "unknown stage \"%s\" (want connect, helo, mail, rcpt, "
-		                    "data, eoh or eom)",
-		                    stage);
+				    "unknown stage \"%s\" (want connect, helo, mail, rcpt, "
+				    "data, eoh or eom)",
+				    stage);
 	step->name = g_strdup(token_str(line->tokens, 2));
 	step->value = rest_from(line->line, line->content_end, line->tokens, 3);
 	return TRUE;
@@ -505,7 +505,7 @@ parse_simple(McStep *step, const McLine *line, GError **error)
 			return FALSE;
 		if (mc_mta_profile_lookup(token_str(line->tokens, 1)) == NULL)
 			return syntax_error(error, "mta: unknown MTA \"%s\"",
-			                    token_str(line->tokens, 1));
+					    token_str(line->tokens, 1));
 		step->name = g_strdup(token_str(line->tokens, 1));
 		return TRUE;
 	case MC_STEP_MACRO:
@@ -628,9 +628,9 @@ parse_line(const char *text, guint lineno, GError **error)
 	rest = after_keyword(text, step->keyword);
 	{
 		gsize end = content ? strlen(rest)
-		                    : (line.content_end > (gsize)(rest - text)
-		                           ? line.content_end - (gsize)(rest - text)
-		                           : 0);
+				    : (line.content_end > (gsize)(rest - text)
+					   ? line.content_end - (gsize)(rest - text)
+					   : 0);
 
 		while (end > 0 && (rest[end - 1] == ' ' || rest[end - 1] == '\t'))
 			end--;
@@ -696,7 +696,7 @@ mc_scenario_parse(const char *path, const char *text, gsize len, GError **error)
 	scenario->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
 	if (strlen(copy) != len) {
 		g_set_error(error, MC_SCENARIO_ERROR, MC_SCENARIO_ERROR_SYNTAX,
-		            "%s: contains a NUL byte (write \\x00 instead)", path);
+			    "%s: contains a NUL byte (write \\x00 instead)", path);
 		return NULL;
 	}
 	lines = g_strsplit(copy, "\n", -1);
@@ -746,7 +746,7 @@ mc_scenario_load(const char *path, GError **error)
 			g_string_append_len(in, buf, (gssize)n);
 		if (ferror(stdin)) {
 			g_set_error(error, MC_SCENARIO_ERROR, MC_SCENARIO_ERROR_READ,
-			            "standard input: read error");
+				    "standard input: read error");
 			return NULL;
 		}
 		len = in->len;

@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 
 #define MC_SCENARIO_ERROR (mc_scenario_error_quark())
 typedef enum {
-	MC_SCENARIO_ERROR_READ,   /* the file could not be read */
+	MC_SCENARIO_ERROR_READ,	  /* the file could not be read */
 	MC_SCENARIO_ERROR_SYNTAX, /* a line does not parse */
 } McScenarioError;
 GQuark mc_scenario_error_quark(void);
@@ -73,7 +73,7 @@ typedef struct {
 	McStepKind kind;
 	guint lineno;
 	const char *keyword; /* "mail", "expect-mod", ... (static) */
-	char *display;       /* printable rest of the line, for the report */
+	char *display;	     /* printable rest of the line, for the report */
 	/*
 	 * mail/rcpt: address then ESMTP arguments; helo: the name; starttls:
 	 * version, bits, cipher; auth: login, mechanism. Decoded bytes.
@@ -94,7 +94,7 @@ typedef struct {
 } McStep;
 
 typedef struct {
-	char *path;       /* as given; "-" for standard input */
+	char *path;	  /* as given; "-" for standard input */
 	GPtrArray *steps; /* McStep*, in file order */
 } McScenario;
 

@@ -22,8 +22,8 @@ struct _McSession {
 	McNegotiation negotiation;
 	McMacros *macros;
 	gboolean smtp_connected; /* a CONNECT went out on this milter connection */
-	gboolean eoh_pending;    /* DATA or a header went out, EOH has not */
-	gboolean body_skipped;   /* the milter answered SMFIR_SKIP to a body chunk */
+	gboolean eoh_pending;	 /* DATA or a header went out, EOH has not */
+	gboolean body_skipped;	 /* the milter answered SMFIR_SKIP to a body chunk */
 	GPtrArray *sent[MC_STAGE_COUNT];
 };
 
@@ -125,7 +125,7 @@ mc_session_apply_defines(McSession *session, char *const *defines, GError **erro
 
 		if (eq == NULL || eq == defines[i]) {
 			g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-			            "-D %s: want NAME=VALUE", defines[i]);
+				    "-D %s: want NAME=VALUE", defines[i]);
 			return FALSE;
 		}
 		name = g_strndup(defines[i], (gsize)(eq - defines[i]));
@@ -165,12 +165,12 @@ trace_negotiation(const McSession *session)
 	if (!session->trace)
 		return;
 	fprintf(stderr, "negotiated: version %u, actions 0x%x, protocol 0x%x\n",
-	        session->negotiation.version, session->negotiation.actions,
-	        session->negotiation.protocol);
+		session->negotiation.version, session->negotiation.actions,
+		session->negotiation.protocol);
 	for (guint i = 0; i < MC_STAGE_COUNT; i++) {
 		if (session->negotiation.macro_lists[i] != NULL)
 			fprintf(stderr, "negotiated: %s macros \"%s\"\n", mc_stage_name((McStage)i),
-			        session->negotiation.macro_lists[i]);
+				session->negotiation.macro_lists[i]);
 	}
 }
 
@@ -292,7 +292,7 @@ session_failed(McSession *session, GError *local_error, McResult *result, GError
  */
 static gboolean
 session_command(McSession *session, int stage, char cmd, const void *data, gsize len,
-                McResult *result, GError **error)
+		McResult *result, GError **error)
 {
 	const McCommandFlags *flags = flags_for(cmd);
 	g_auto(McReply) reply = {0};
@@ -383,7 +383,7 @@ step_connect(McSession *session, const McStep *step, McResult *result, GError **
 	} else {
 		mc_macros_connect(session->macros, step->name, step->value, step->host);
 		wire_addr = g_strconcat(step->family == MC_FAMILY_INET6 ? profile->ipv6_prefix : "",
-		                        step->name, NULL);
+					step->name, NULL);
 		hostname =
 		    step->host != NULL ? g_strdup(step->host) : g_strdup_printf("[%s]", wire_addr);
 	}
@@ -398,7 +398,7 @@ step_connect(McSession *session, const McStep *step, McResult *result, GError **
 	session->smtp_connected = TRUE;
 	session->eoh_pending = FALSE;
 	return session_command(session, MC_STAGE_CONNECT, MC_CMD_CONNECT, data->data, data->len,
-	                       result, error);
+			       result, error);
 }
 
 static gboolean
@@ -415,14 +415,14 @@ step_envelope(McSession *session, const McStep *step, McResult *result, GError *
 		session->eoh_pending = FALSE;
 		session->body_skipped = FALSE;
 		return session_command(session, MC_STAGE_MAIL, MC_CMD_MAIL, data->data, data->len,
-		                       result, error);
+				       result, error);
 	}
 	mc_macros_rcpt(session->macros, addr, len);
 	if (!session_command(session, MC_STAGE_RCPT, MC_CMD_RCPT, data->data, data->len, result,
-	                     error))
+			     error))
 		return FALSE;
 	accepted = result->outcome == MC_OUTCOME_CONTINUE || result->outcome == MC_OUTCOME_ACCEPT ||
-	           result->outcome == MC_OUTCOME_SKIP || result->outcome == MC_OUTCOME_DISCARD;
+		   result->outcome == MC_OUTCOME_SKIP || result->outcome == MC_OUTCOME_DISCARD;
 	mc_macros_rcpt_done(session->macros, accepted);
 	return TRUE;
 }
@@ -460,7 +460,7 @@ report(McStepHook hook, McSession *session, const McStep *step, McResult *result
 
 static gboolean
 session_eoh(McSession *session, const McStep *step, gboolean implicit, McStepHook hook,
-            gpointer user_data, GError **error)
+	    gpointer user_data, GError **error)
 {
 	g_auto(McResult) result = {.lineno = step->lineno, .keyword = "eoh"};
 
@@ -474,7 +474,7 @@ session_eoh(McSession *session, const McStep *step, gboolean implicit, McStepHoo
 /* body lines first..last-1 of steps, as chunks of at most 64 KiB - 1 */
 static gboolean
 session_body(McSession *session, GPtrArray *steps, guint first, guint last, McResult *result,
-             GError **error)
+	     GError **error)
 {
 	g_autoptr(GByteArray) body = g_byte_array_new();
 	gsize off = 0;
@@ -496,7 +496,7 @@ session_body(McSession *session, GPtrArray *steps, guint first, guint last, McRe
 
 		g_clear_pointer(&result->smtp_reply, g_free);
 		if (!session_command(session, -1, MC_CMD_BODY, body->data + off, chunk, result,
-		                     error))
+				     error))
 			return FALSE;
 		off += chunk;
 		result->body_bytes = off;
@@ -525,13 +525,13 @@ mc_session_abort(McSession *session, GError **error)
 
 static gboolean
 step_starttls(McSession *session, const McStep *step, McResult *result, gboolean *reported_out,
-              GError **error)
+	      GError **error)
 {
 	const McMtaProfile *profile = mc_macros_get_profile(session->macros);
 
 	mc_macros_end_transaction(session->macros);
 	mc_macros_starttls(session->macros, mc_step_arg(step, 0), mc_step_arg(step, 1),
-	                   mc_step_arg(step, 2));
+			   mc_step_arg(step, 2));
 	if (!profile->abort_on_starttls)
 		return TRUE;
 	/* Postfix resets the SMTP session for the new EHLO, which the milter sees as ABORT */
@@ -599,7 +599,7 @@ step_directive(McSession *session, const McStep *step)
 /* runs one non-body, non-expect step; *reported_out says whether result is meaningful */
 static gboolean
 session_step(McSession *session, const McStep *step, McResult *result, gboolean *reported_out,
-             GError **error)
+	     GError **error)
 {
 	*reported_out = TRUE;
 	switch (step->kind) {
@@ -607,7 +607,7 @@ session_step(McSession *session, const McStep *step, McResult *result, gboolean 
 		return step_connect(session, step, result, error);
 	case MC_STEP_HELO:
 		return session_command(session, MC_STAGE_HELO, MC_CMD_HELO, mc_step_arg(step, 0),
-		                       strlen(mc_step_arg(step, 0)) + 1, result, error);
+				       strlen(mc_step_arg(step, 0)) + 1, result, error);
 	case MC_STEP_STARTTLS:
 		*reported_out = FALSE;
 		return step_starttls(session, step, result, reported_out, error);
@@ -647,7 +647,7 @@ is_expect(McStepKind kind)
 
 static gboolean
 run_body(McSession *session, GPtrArray *steps, guint *index, guint last, McStepHook hook,
-         gpointer user_data, GError **error)
+	 gpointer user_data, GError **error)
 {
 	const McStep *first = g_ptr_array_index(steps, *index);
 	g_auto(McResult) result = {.lineno = first->lineno, .keyword = "body"};
@@ -666,7 +666,7 @@ run_body(McSession *session, GPtrArray *steps, guint *index, guint last, McStepH
 
 gboolean
 mc_session_run(McSession *session, GPtrArray *steps, guint first, guint last, McStepHook hook,
-               gpointer user_data, GError **error)
+	       gpointer user_data, GError **error)
 {
 	guint i = first;
 

@@ -24,9 +24,9 @@
 G_BEGIN_DECLS
 
 typedef struct {
-	guint lineno;        /* of the step, or of the step that caused an implicit EOH */
+	guint lineno;	     /* of the step, or of the step that caused an implicit EOH */
 	const char *keyword; /* "mail", "eoh", "body", ... (static) */
-	char *display;       /* printable argument text */
+	char *display;	     /* printable argument text */
 	McOutcome outcome;
 	const char *note; /* "skipped: SMFIP_NOHELO", "no reply: ...", ... or NULL (static) */
 	char *smtp_reply; /* SMFIR_REPLYCODE text, or NULL */
@@ -46,7 +46,7 @@ typedef struct _McSession McSession;
  * borrowed for the duration of the call. Returning FALSE stops the run.
  */
 typedef gboolean (*McStepHook)(McSession *session, const McStep *step, const McResult *result,
-                               gpointer user_data);
+			       gpointer user_data);
 
 /*
  * mc_session_new:
@@ -75,7 +75,7 @@ gboolean mc_session_apply_defines(McSession *session, char *const *defines, GErr
  * when the hook returned FALSE (without an error).
  */
 gboolean mc_session_run(McSession *session, GPtrArray *steps, guint first, guint last,
-                        McStepHook hook, gpointer user_data, GError **error);
+			McStepHook hook, gpointer user_data, GError **error);
 
 /* sends SMFIC_ABORT if connected and forgets the transaction */
 gboolean mc_session_abort(McSession *session, GError **error);

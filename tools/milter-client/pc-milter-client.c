@@ -192,7 +192,7 @@ describe_mods(const McRunState *state, McModKind kind, GString *out)
 		if (mod->kind != kind)
 			continue;
 		g_string_append_printf(out, "%s%s %s", out->len > 0 ? "; " : "",
-		                       mc_mod_kind_name(mod->kind), mod->text);
+				       mc_mod_kind_name(mod->kind), mod->text);
 	}
 	if (out->len == 0)
 		g_string_append_printf(out, "no %s", mc_mod_kind_name(kind));
@@ -314,17 +314,17 @@ run_file(const McOptions *options, const char *path, gboolean header)
 		return MC_EXIT_ERROR;
 	}
 	session = mc_session_new(options->socket_spec, (guint)(options->timeout * 1000),
-	                         options->verbose, 1);
+				 options->verbose, 1);
 	if (!mc_session_apply_defines(session, options->defines, &error)) {
 		fprintf(stderr, "pc-milter-client: %s\n", error->message);
 		return MC_EXIT_ERROR;
 	}
 	ok = mc_session_run(session, scenario->steps, 0, scenario->steps->len, run_hook, &state,
-	                    &error);
+			    &error);
 	fflush(stdout);
 	if (!ok) {
 		fprintf(stderr, "pc-milter-client: %s:%s\n", path,
-		        error != NULL ? error->message : " stopped");
+			error != NULL ? error->message : " stopped");
 		return MC_EXIT_ERROR;
 	}
 	return state.failures > 0 ? MC_EXIT_FAILED : MC_EXIT_OK;
@@ -363,29 +363,29 @@ options_parse(McOptions *options, int *argc, char ***argv, GError **error)
 	g_autoptr(GOptionContext) context = g_option_context_new("FILE...");
 
 	g_option_context_set_summary(context,
-	                             "Plays milter scenarios the way Postfix or Sendmail would "
-	                             "(FILE \"-\" reads standard input).");
+				     "Plays milter scenarios the way Postfix or Sendmail would "
+				     "(FILE \"-\" reads standard input).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, argc, argv, error))
 		return FALSE;
 	if (options->socket_spec == NULL || options->files == NULL || options->files[0] == NULL) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-		                    "usage: pc-milter-client -s SOCKET [-T SECONDS] [-v] "
-		                    "[-D NAME=VALUE] FILE...\n"
-		                    "       pc-milter-client -s SOCKET --load -n COUNT [-C CONNS] "
-		                    "[--seconds MAX] [--warmup N] [-p PID[,PID]] [--json] FILE");
+				    "usage: pc-milter-client -s SOCKET [-T SECONDS] [-v] "
+				    "[-D NAME=VALUE] FILE...\n"
+				    "       pc-milter-client -s SOCKET --load -n COUNT [-C CONNS] "
+				    "[--seconds MAX] [--warmup N] [-p PID[,PID]] [--json] FILE");
 		return FALSE;
 	}
 	if (options->timeout <= 0 || options->timeout > 3600 || options->connections < 1 ||
 	    options->connections > 10000 || options->count < 0 || options->seconds <= 0 ||
 	    options->warmup < 0) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-		                    "option value out of range");
+				    "option value out of range");
 		return FALSE;
 	}
 	if (options->load && g_strv_length(options->files) != 1) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-		                    "--load takes exactly one scenario file");
+				    "--load takes exactly one scenario file");
 		return FALSE;
 	}
 	return TRUE;
