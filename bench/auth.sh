@@ -32,7 +32,7 @@ sed "s|@BENCH_DIR@|$DIR|g" bench/auth.conf.in >"$DIR/bench.conf"
 } >"$DIR/sender_login"
 "$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock" 2>"$DIR/null.log" &
 PIDS+=($!); NULL_PID=$!
-"$BUILD/milters/auth/portcullis-auth" -f -c "$DIR/bench.conf" -p "unix:$DIR/auth.sock" 2>"$DIR/auth.log" &
+"$BUILD/milters/portcullis-auth" -f -c "$DIR/bench.conf" -p "unix:$DIR/auth.sock" 2>"$DIR/auth.log" &
 PIDS+=($!); AUTH_PID=$!
 for s in null auth; do
 	for _ in $(seq 1 500); do [ -S "$DIR/$s.sock" ] && break; sleep 0.01; done

@@ -29,7 +29,7 @@ command -v redis-server >/dev/null || { echo "bench/rate.sh: redis-server is nee
 [ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release >/dev/null
 ninja -C "$BUILD" >/dev/null
 CLIENT=$BUILD/tools/milter-client/pc-milter-client
-RATE=$BUILD/milters/rate/portcullis-rate
+RATE=$BUILD/milters/portcullis-rate
 DIR=$(mktemp -d /tmp/pc-bench-rate.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$DIR"' EXIT

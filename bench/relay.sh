@@ -23,7 +23,7 @@ trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm 
 cp bench/bench.conf.in "$DIR/bench.conf"
 "$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock" 2>"$DIR/null.log" &
 PIDS+=($!); NULL_PID=$!
-"$BUILD/milters/relay/portcullis-relay" -f -c "$DIR/bench.conf" -p "unix:$DIR/relay.sock" 2>"$DIR/relay.log" &
+"$BUILD/milters/portcullis-relay" -f -c "$DIR/bench.conf" -p "unix:$DIR/relay.sock" 2>"$DIR/relay.log" &
 PIDS+=($!); RELAY_PID=$!
 for s in null relay; do
 	for _ in $(seq 1 500); do [ -S "$DIR/$s.sock" ] && break; sleep 0.01; done
