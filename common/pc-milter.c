@@ -43,6 +43,10 @@ static PcStatsCounter *refused_connections_counter;
 /* the connection cap: open sessions, the cap in force, and whether it is being hit */
 static atomic_uint open_connections;
 static guint connection_cap;
+/* the descriptor limit in force (soft, after raising it); 0 = unknown */
+static guint64 descriptor_limit;
+/* descriptors kept for the daemon itself: store pool, statistics, logs, files */
+#define RESERVED_DESCRIPTORS 64
 static atomic_bool cap_episode;
 
 /* macros every daemon needs for PcSession, per stage (those the MTA sends macros at) */
@@ -157,6 +161,13 @@ static char *milter_path;    /* the unix socket's path, or NULL */
 static int milter_port = -1; /* the inet socket's port, or -1 */
 /* an MTA sends OPTNEG at once: a connection that does not is cut sooner */
 #define HANDSHAKE_TIMEOUT_US (10 * G_USEC_PER_SEC)
+/*
+ * near the descriptor limit (all but half the reserve in use) connections that
+ * have not negotiated are cut after a second: libmilter's accept loop spins
+ * silently on EMFILE, and idle connections are not counted by the cap
+ */
+#define PRESSURE_HANDSHAKE_US G_USEC_PER_SEC
+static gboolean descriptor_pressure; /* under watch_lock */
 static GThread *watchdog_thread;
 static GCond watchdog_cond;
 static gboolean watchdog_stop; /* under watch_lock */
@@ -292,6 +303,27 @@ is_milter_connection(int fd)
 	return FALSE;
 }
 
+/* caller holds watch_lock: a line when an episode near the descriptor limit starts, one when it
+ * ends */
+static void
+watch_descriptor_pressure(guint64 open_fds)
+{
+	if (descriptor_limit == 0)
+		return;
+	if (!descriptor_pressure && open_fds + RESERVED_DESCRIPTORS / 2 >= descriptor_limit) {
+		descriptor_pressure = TRUE;
+		g_warning("%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+			  " descriptors in use: connections that do not negotiate within 1 s are "
+			  "closed (logged once until it eases)",
+			  milter_desc->name, open_fds, descriptor_limit);
+	} else if (descriptor_pressure && open_fds * 10 <= descriptor_limit * 8) {
+		descriptor_pressure = FALSE;
+		g_message("%s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+			  " descriptors in use, below the limit again",
+			  milter_desc->name, open_fds, descriptor_limit);
+	}
+}
+
 /*
  * caller holds watch_lock: connections with no session yet (before OPTNEG)
  * are found among our descriptors and cut after HANDSHAKE_TIMEOUT_US
@@ -306,6 +338,9 @@ watch_cut_unnegotiated(gint64 now_us)
 	GHashTableIter iter;
 	gpointer value;
 	const char *name;
+	guint64 open_fds = 0;
+	gint64 bound = MIN(descriptor_pressure ? PRESSURE_HANDSHAKE_US : HANDSHAKE_TIMEOUT_US,
+			   watchdog_timeout_us);
 
 	if (dir == NULL)
 		return;
@@ -318,6 +353,7 @@ watch_cut_unnegotiated(gint64 now_us)
 		gint64 ino;
 		gint64 *first;
 
+		open_fds++;
 		if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) || !is_milter_connection(fd))
 			continue;
 		ino = (gint64)st.st_ino;
@@ -326,8 +362,7 @@ watch_cut_unnegotiated(gint64 now_us)
 		first = g_hash_table_lookup(unnegotiated, &ino);
 		g_hash_table_insert(seen, g_memdup2(&ino, sizeof(ino)),
 				    g_memdup2(first != NULL ? first : &now_us, sizeof(gint64)));
-		if (first != NULL &&
-		    now_us - *first >= MIN(HANDSHAKE_TIMEOUT_US, watchdog_timeout_us)) {
+		if (first != NULL && now_us - *first >= bound) {
 			shutdown(fd, SHUT_RDWR);
 			pc_stats_counter_inc(timeout_counter);
 			g_info("%s: closing a milter connection that sent no OPTNEG for "
@@ -339,6 +374,7 @@ watch_cut_unnegotiated(gint64 now_us)
 	g_hash_table_steal_all(unnegotiated);
 	g_hash_table_unref(unnegotiated);
 	unnegotiated = g_steal_pointer(&seen);
+	watch_descriptor_pressure(open_fds);
 }
 
 static gpointer
@@ -1381,9 +1417,6 @@ open_milter_socket(const char *spec, const DropPlan *plan, GError **error)
 	return TRUE;
 }
 
-/* descriptors kept for the daemon itself: store pool, statistics, logs, files */
-#define RESERVED_DESCRIPTORS 64
-
 /*
  * connection_cap_for: the soft descriptor limit goes up to the hard one,
  * and the connection cap stays below what is left after the daemon's own
@@ -1409,6 +1442,7 @@ connection_cap_for(const PcGlobalConfig *global)
 				  (unsigned long long)limit.rlim_max, g_strerror(errno));
 	}
 	usable = limit.rlim_cur == RLIM_INFINITY ? G_MAXUINT : (guint64)limit.rlim_cur;
+	descriptor_limit = limit.rlim_cur == RLIM_INFINITY ? 0 : usable;
 	usable = usable > 2 * RESERVED_DESCRIPTORS ? usable - RESERVED_DESCRIPTORS : usable / 2;
 	if ((guint64)global->max_connections <= usable)
 		return (guint)global->max_connections;

@@ -170,6 +170,55 @@ done
 check "... and the daemon serves the next connection" run_client t "$PC_DIR/under.scn"
 stop_pid "$PID_t"
 
+# ------------------------------------------------ descriptor exhaustion
+# under a limit of 200 descriptors, 190 connections that never negotiate: the
+# daemon says so once, closes them within seconds, and serves mail again
+write_config "$PC_DIR/d.conf" "" ""
+(ulimit -n 200 && exec "$RELAY" -f -v -c "$PC_DIR/d.conf" -p "unix:$PC_DIR/d.sock") \
+	>"$PC_DIR/d.log" 2>&1 &
+PIDS+=($!)
+PID_d=$!
+wait_log "$PC_DIR/d.log" 'notice: starting:' || not_ok "relay under ulimit -n 200 starts" "$PC_DIR/d.log"
+check "the connection cap stays below the descriptor limit" \
+	grep -q 'max_connections = 1000 is more than the descriptor limit (200) leaves; capping at 136' "$PC_DIR/d.log"
+python3 - "$PC_DIR/d.sock" >"$PC_DIR/flood.out" 2>&1 <<'EOF2'
+import socket, sys, time
+held = []
+for i in range(190):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    try:
+        s.connect(sys.argv[1])
+        held.append(s)
+    except OSError:
+        s.close()
+# wait (at most 20 s) until the daemon has closed every one of them
+deadline = time.monotonic() + 20
+open_ones = list(held)
+while open_ones and time.monotonic() < deadline:
+    still = []
+    for s in open_ones:
+        s.setblocking(False)
+        try:
+            if s.recv(1) != b"":
+                still.append(s)
+        except BlockingIOError:
+            still.append(s)
+        except OSError:
+            pass
+    open_ones = still
+    time.sleep(0.1)
+print("held", len(held), "left", len(open_ones))
+EOF2
+check "190 idle connections at the limit: all closed by the daemon ($(cat "$PC_DIR/flood.out"))" \
+	grep -q ' left 0$' "$PC_DIR/flood.out"
+check "... the episode is logged once, naming the limit" bash -c "
+	[ \$(grep -c 'descriptors in use: connections that do not negotiate within 1 s are closed' '$PC_DIR/d.log') = 1 ]"
+check "... and mail is served again" wait_until 10 run_client d "$PC_DIR/under.scn"
+check "... and the end of the episode is logged" \
+	wait_log "$PC_DIR/d.log" 'descriptors in use, below the limit again'
+stop_pid "$PID_d"
+
 # ------------------------------------------- one identity for reading files
 if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 	chmod 0755 "$PC_DIR"
