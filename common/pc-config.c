@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "pc-addr.h"
 #include "pc-config-private.h"
@@ -872,6 +873,7 @@ load_domains_dir(PcConfig *config, const ConfigFile *main_file, gboolean explici
 	g_ptr_array_sort(names, (GCompareFunc)g_strcmp0);
 	for (guint i = 0; i < names->len; i++) {
 		GError *local = NULL;
+		struct stat entry_st;
 		const char *file_name = g_ptr_array_index(names, i);
 		g_autofree char *path = g_build_filename(dir_path, file_name, NULL);
 		g_autofree char *domain =
@@ -893,8 +895,17 @@ load_domains_dir(PcConfig *config, const ConfigFile *main_file, gboolean explici
 						  path, domain));
 			continue;
 		}
-		if (!load_domain_file(config, main_file, path, domain, &local))
-			collect_error(&collected, local);
+		if (load_domain_file(config, main_file, path, domain, &local))
+			continue;
+		/*
+		 * removed between the listing and the read (tooling at work):
+		 * absent. A dangling link is still an entry, and an error
+		 */
+		if (lstat(path, &entry_st) != 0 && errno == ENOENT) {
+			g_clear_error(&local);
+			continue;
+		}
+		collect_error(&collected, local);
 	}
 	return finish_errors(collected, error);
 }

@@ -117,6 +117,86 @@ pc_milter_get_store(void)
 	return milter_store;
 }
 
+/* ------------------------------------------------------------ QUIT_NC */
+
+/*
+ * QUIT_NC: an MTA may end one SMTP session and start the next on the same
+ * milter connection, without a new OPTNEG. libmilter calls close in between,
+ * which frees the PcSession that held what was negotiated; the no-reply
+ * stages are kept here, keyed by the libmilter context, from that close to
+ * the next CONNECT on the same context. A context closed for good leaves an
+ * entry that the watchdog drops after CARRY_TTL_US; a new connection that
+ * reuses the context's address negotiates first and drops it too.
+ */
+typedef struct {
+	guint32 no_reply;
+	gint64 closed_us;
+} Carried;
+
+#define CARRY_TTL_US (30 * G_USEC_PER_SEC)
+static GMutex carry_lock;
+static GHashTable *carried; /* SMFICTX * -> Carried *; under carry_lock */
+
+static void
+carry_put(SMFICTX *ctx, guint32 no_reply)
+{
+	Carried *entry = g_new0(Carried, 1);
+
+	entry->no_reply = no_reply;
+	entry->closed_us = g_get_monotonic_time();
+	g_mutex_lock(&carry_lock);
+	if (carried == NULL)
+		carried = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	g_hash_table_replace(carried, ctx, entry);
+	g_mutex_unlock(&carry_lock);
+}
+
+/* takes the entry of ctx; FALSE when there is none */
+static gboolean
+carry_take(SMFICTX *ctx, guint32 *no_reply_out)
+{
+	gboolean found = FALSE;
+
+	g_mutex_lock(&carry_lock);
+	if (carried != NULL) {
+		Carried *entry = g_hash_table_lookup(carried, ctx);
+
+		if (entry != NULL) {
+			*no_reply_out = entry->no_reply;
+			found = TRUE;
+			g_hash_table_remove(carried, ctx);
+		}
+	}
+	g_mutex_unlock(&carry_lock);
+	return found;
+}
+
+/* drops entries of contexts that were closed for good */
+static void
+carry_expire(gint64 now_us)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_mutex_lock(&carry_lock);
+	if (carried != NULL) {
+		g_hash_table_iter_init(&iter, carried);
+		while (g_hash_table_iter_next(&iter, NULL, &value)) {
+			if (now_us - ((Carried *)value)->closed_us > CARRY_TTL_US)
+				g_hash_table_iter_remove(&iter);
+		}
+	}
+	g_mutex_unlock(&carry_lock);
+}
+
+static void
+carry_free(void)
+{
+	g_mutex_lock(&carry_lock);
+	g_clear_pointer(&carried, g_hash_table_unref);
+	g_mutex_unlock(&carry_lock);
+}
+
 /* -------------------------------------------------------------- watchdog */
 
 /*
@@ -386,6 +466,7 @@ watchdog_main(gpointer data)
 
 		watch_cut_idle(now);
 		watch_cut_unnegotiated(now);
+		carry_expire(now);
 		/* a quarter of the timeout, at most a second: cut within 25% of it */
 		g_cond_wait_until(&watchdog_cond, &watch_lock,
 				  now + MIN(G_USEC_PER_SEC, MAX(watchdog_timeout_us / 4, 10000)));
@@ -765,6 +846,8 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf2 = 0;
 	*pf3 = 0;
 	session->milter_no_reply = 0;
+	carry_take(ctx, &session->milter_no_reply); /* a stale entry of a reused address */
+	session->milter_no_reply = 0;
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		if (stage_no_reply[stage] != 0 && (protocol & stage_no_reply[stage]) != 0)
 			session->milter_no_reply |= PC_STAGE_MASK(stage);
@@ -787,9 +870,14 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 static sfsistat
 connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
+	gboolean fresh = get_session(ctx) == NULL;
 	PcSession *session = ensure_session(ctx);
 	PcNetAddress address;
 	gboolean known = pc_net_address_from_sockaddr(hostaddr, &address);
+
+	/* a session after QUIT_NC: what the connection negotiated still holds */
+	if (fresh)
+		carry_take(ctx, &session->milter_no_reply);
 
 	/* over the connection cap: the MTA tempfails this SMTP session, nothing passes */
 	if (session->over_cap)
@@ -816,16 +904,36 @@ connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	return run_hook(ctx, session, milter_desc->on_connect, PC_STAGE_CONNECT);
 }
 
-/* the session of a callback after connect; NULL (tempfail) when there is none */
+/*
+ * the session of a callback after connect; NULL (tempfail) when there is
+ * none. A real MTA always sends CONNECT first; a client that does not is
+ * judged with the current configuration as an unknown client on an unknown
+ * listener (role mx, the strictest)
+ */
 static PcSession *
 stage_session(SMFICTX *ctx)
 {
 	PcSession *session = get_session(ctx);
 
-	if (session == NULL || session->config == NULL)
+	if (session == NULL)
 		return NULL;
 	session->now_us = g_get_monotonic_time();
+	if (session->config == NULL)
+		pc_session_pin_config(session, &config_slot);
 	return session;
+}
+
+/*
+ * a message stage (RCPT to EOM) outside a transaction (no MAIL, or after an
+ * abort): only a broken or hostile client sends it; the hooks, which may
+ * rely on the per-message state, are not run
+ */
+static sfsistat
+no_transaction(PcSession *session, PcStage stage)
+{
+	if ((session->milter_no_reply & PC_STAGE_MASK(stage)) != 0)
+		return SMFIS_NOREPLY;
+	return SMFIS_TEMPFAIL;
 }
 
 static sfsistat
@@ -868,6 +976,8 @@ envrcpt_step(SMFICTX *ctx, char **argv)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_RCPT);
 	pc_session_capture(session, PC_STAGE_RCPT, macro_lookup, ctx);
 	pc_session_set_current_rcpt(session, argv != NULL ? argv[0] : NULL);
 	if (session->recipients->len >= PC_SESSION_MAX_RECIPIENTS &&
@@ -893,6 +1003,8 @@ data_step(SMFICTX *ctx)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_DATA);
 	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, ctx);
 	return run_hook(ctx, session, milter_desc->on_data, PC_STAGE_DATA);
 }
@@ -919,6 +1031,8 @@ header_step(SMFICTX *ctx, char *name, char *value)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_HEADER);
 	if (name == NULL)
 		return (session->milter_no_reply & PC_STAGE_MASK(PC_STAGE_HEADER)) != 0
 			   ? SMFIS_NOREPLY
@@ -936,6 +1050,8 @@ eoh_step(SMFICTX *ctx)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_EOH);
 	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, ctx);
 	return run_hook(ctx, session, milter_desc->on_eoh, PC_STAGE_EOH);
 }
@@ -948,6 +1064,8 @@ body_step(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_BODY);
 	session->body_bytes += (gint64)len;
 	session->current_body = chunk;
 	session->current_body_len = len;
@@ -966,6 +1084,8 @@ eom_step(SMFICTX *ctx)
 
 	if (session == NULL)
 		return SMFIS_TEMPFAIL;
+	if (!session->in_message)
+		return no_transaction(session, PC_STAGE_EOM);
 	pc_session_capture(session, PC_STAGE_EOM, macro_lookup, ctx);
 	pc_verdict_init(&verdict);
 	if (milter_desc->on_eom != NULL)
@@ -988,7 +1108,7 @@ abort_step(SMFICTX *ctx)
 
 	if (session == NULL)
 		return SMFIS_CONTINUE;
-	if (milter_desc->on_abort != NULL && session->config != NULL) {
+	if (milter_desc->on_abort != NULL && session->config != NULL && session->in_message) {
 		g_auto(PcVerdict) verdict;
 
 		pc_verdict_init(&verdict);
@@ -1035,6 +1155,8 @@ cb_close(SMFICTX *ctx)
 	PcSession *session = get_session(ctx);
 
 	smfi_setpriv(ctx, NULL);
+	if (session != NULL)
+		carry_put(ctx, session->milter_no_reply);
 	session_destroy(session);
 	return SMFIS_CONTINUE;
 }
@@ -1741,6 +1863,7 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		if (descriptor->deinit != NULL)
 			descriptor->deinit();
 		watchdog_free();
+		carry_free();
 		pc_config_slot_clear(&config_slot);
 		g_clear_pointer(&milter_store, pc_store_free);
 	} else {

@@ -260,6 +260,7 @@ pc_session_set_sender(PcSession *session, const char *sender)
 {
 	g_return_if_fail(session != NULL);
 	session->sender = sender != NULL ? g_string_chunk_insert(session->chunk, sender) : NULL;
+	session->in_message = TRUE;
 	session->n_transactions++;
 }
 
@@ -406,6 +407,7 @@ pc_session_reset_message(PcSession *session)
 {
 	g_return_if_fail(session != NULL);
 	pc_session_set_message_data(session, NULL, NULL);
+	session->in_message = FALSE;
 	if (session->header_edits != NULL)
 		g_ptr_array_set_size(session->header_edits, 0);
 	g_hash_table_remove_all(session->header_counts);

@@ -113,6 +113,7 @@ typedef struct {
 	GDestroyNotify connection_data_free;
 
 	/* message: everything below lives in chunk and is reset per message */
+	gboolean in_message; /* MAIL seen since the last reset: a transaction is open */
 	GStringChunk *chunk;
 	const char *queue_id;	      /* NULL until the MTA tells it */
 	const char *sender;	      /* MAIL argument as received */

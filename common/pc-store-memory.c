@@ -55,6 +55,13 @@ typedef struct {
 	gsize count;	     /* entries held, expired or not */
 	PcStoreEntry *lru_newest;
 	PcStoreEntry *lru_oldest;
+	/*
+	 * the latest time a rate decision in this shard used: a thread that
+	 * took its clock earlier but got the lock later decides at this time,
+	 * not before the decision it follows (a bucket's state only moves
+	 * forward, as with the redis store, which uses the server's clock)
+	 */
+	gint64 gcra_clock_us;
 } PcStoreShard;
 
 /*
@@ -546,8 +553,12 @@ pc_store_memory_gcra(gpointer backend, const PcStoreGcraWindow *windows, guint n
 		if (i == 0 || locks[i] != locks[i - 1])
 			locks[n_locks++] = locks[i];
 	}
-	for (guint i = 0; i < n_locks; i++)
+	for (guint i = 0; i < n_locks; i++) {
 		g_mutex_lock(&mem->shards[locks[i]].mutex);
+		now_us = MAX(now_us, mem->shards[locks[i]].gcra_clock_us);
+	}
+	for (guint i = 0; i < n_locks; i++)
+		mem->shards[locks[i]].gcra_clock_us = now_us;
 	pc_store_memory_gcra_apply(mem, windows, slots, n_windows, commit, now_us, allowed_out,
 				   retry_after_us_out, available_out);
 	for (guint i = n_locks; i > 0; i--)

@@ -80,10 +80,13 @@ start_auth() { start_daemon "$AUTH" "$1" "$2"; }
 # reload NAME: SIGHUP, then wait for the next "reload:" outcome line
 reload() {
 	local before
-	before=$(grep -cE 'reload: configuration .* loaded|reload failed' "$PC_DIR/$1.log")
+	before=$(reload_count "$1")
 	eval "kill -HUP \$PID_$1"
-	wait_until 10 test "$(grep -cE 'reload: configuration .* loaded|reload failed' "$PC_DIR/$1.log")" -gt "$before"
+	# the count is read again at every try, not once
+	wait_until 10 reloaded_since "$1" "$before"
 }
+reload_count() { grep -cE 'reload: configuration .* loaded|reload failed' "$PC_DIR/$1.log"; }
+reloaded_since() { [ "$(reload_count "$1")" -gt "$2" ]; }
 
 # the daemon names each MTA gives its listeners
 declare -A NAMES_postfix=([mx]=MX [sub]=ORIGINATING [smtps]=SMTPS [int]=INTERNAL [other]=OTHER)
