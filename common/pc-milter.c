@@ -62,26 +62,25 @@ static const char *const base_macros[PC_STAGE_EOM + 1] = {
     [PC_STAGE_EOM] = "i {auth_type} {auth_authen}",
 };
 
-/* the libmilter list each stage's macros go to; -1: the MTA sends none there */
-static const int stage_macro_list[PC_STAGE_EOM + 1] = {
-    [PC_STAGE_CONNECT] = SMFIM_CONNECT, [PC_STAGE_HELO] = SMFIM_HELO,
-    [PC_STAGE_MAIL] = SMFIM_ENVFROM,	[PC_STAGE_RCPT] = SMFIM_ENVRCPT,
-    [PC_STAGE_DATA] = SMFIM_DATA,	[PC_STAGE_HEADER] = -1,
-    [PC_STAGE_EOH] = SMFIM_EOH,		[PC_STAGE_BODY] = -1,
-    [PC_STAGE_EOM] = SMFIM_EOM,
-};
-
-/* the no-reply flag of each stage (0: the protocol has none) */
-static const unsigned long stage_no_reply[PC_STAGE_EOM + 1] = {
-    [PC_STAGE_CONNECT] = SMFIP_NR_CONN,
-    [PC_STAGE_HELO] = SMFIP_NR_HELO,
-    [PC_STAGE_MAIL] = SMFIP_NR_MAIL,
-    [PC_STAGE_RCPT] = SMFIP_NR_RCPT,
-    [PC_STAGE_DATA] = SMFIP_NR_DATA,
-    [PC_STAGE_HEADER] = SMFIP_NR_HDR,
-    [PC_STAGE_EOH] = SMFIP_NR_EOH,
-    [PC_STAGE_BODY] = SMFIP_NR_BODY,
-    [PC_STAGE_EOM] = 0,
+/*
+ * what each stage is in the milter protocol: the libmilter list its macros
+ * go to (-1: the MTA sends none there), the flag that skips it, and the flag
+ * that asks for no reply (0: the protocol has none)
+ */
+static const struct {
+	int macros;
+	unsigned long skip;
+	unsigned long no_reply;
+} stage_protocol[PC_STAGE_EOM + 1] = {
+    [PC_STAGE_CONNECT] = {SMFIM_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN},
+    [PC_STAGE_HELO] = {SMFIM_HELO, SMFIP_NOHELO, SMFIP_NR_HELO},
+    [PC_STAGE_MAIL] = {SMFIM_ENVFROM, SMFIP_NOMAIL, SMFIP_NR_MAIL},
+    [PC_STAGE_RCPT] = {SMFIM_ENVRCPT, SMFIP_NORCPT, SMFIP_NR_RCPT},
+    [PC_STAGE_DATA] = {SMFIM_DATA, SMFIP_NODATA, SMFIP_NR_DATA},
+    [PC_STAGE_HEADER] = {-1, SMFIP_NOHDRS, SMFIP_NR_HDR},
+    [PC_STAGE_EOH] = {SMFIM_EOH, SMFIP_NOEOH, SMFIP_NR_EOH},
+    [PC_STAGE_BODY] = {-1, SMFIP_NOBODY, SMFIP_NR_BODY},
+    [PC_STAGE_EOM] = {SMFIM_EOM, 0, 0},
 };
 
 /*
@@ -581,24 +580,13 @@ stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
 static unsigned long
 protocol_for(const PcMilterDescriptor *descriptor)
 {
-	static const unsigned long skip[PC_STAGE_EOM + 1] = {
-	    [PC_STAGE_CONNECT] = SMFIP_NOCONNECT,
-	    [PC_STAGE_HELO] = SMFIP_NOHELO,
-	    [PC_STAGE_MAIL] = SMFIP_NOMAIL,
-	    [PC_STAGE_RCPT] = SMFIP_NORCPT,
-	    [PC_STAGE_DATA] = SMFIP_NODATA,
-	    [PC_STAGE_HEADER] = SMFIP_NOHDRS,
-	    [PC_STAGE_EOH] = SMFIP_NOEOH,
-	    [PC_STAGE_BODY] = SMFIP_NOBODY,
-	    [PC_STAGE_EOM] = 0,
-	};
 	unsigned long protocol = SMFIP_NOUNKNOWN;
 
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		if (!stage_wanted(descriptor, stage))
-			protocol |= skip[stage];
+			protocol |= stage_protocol[stage].skip;
 		else if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) == 0)
-			protocol |= stage_no_reply[stage];
+			protocol |= stage_protocol[stage].no_reply;
 	}
 	return protocol;
 }
@@ -825,7 +813,7 @@ print_macro_lists(const PcMilterDescriptor *descriptor)
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		g_autofree char *list = NULL;
 
-		if (stage_macro_list[stage] < 0)
+		if (stage_protocol[stage].macros < 0)
 			continue;
 		list = macro_list(descriptor, stage);
 		printf("%s %s\n", stage == PC_STAGE_MAIL ? "mail" : pc_stage_to_string(stage),
@@ -849,17 +837,18 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	carry_take(ctx, &session->milter_no_reply); /* a stale entry of a reused address */
 	session->milter_no_reply = 0;
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
-		if (stage_no_reply[stage] != 0 && (protocol & stage_no_reply[stage]) != 0)
+		if (stage_protocol[stage].no_reply != 0 &&
+		    (protocol & stage_protocol[stage].no_reply) != 0)
 			session->milter_no_reply |= PC_STAGE_MASK(stage);
 	}
 	if ((f0 & SMFIF_SETSYMLIST) != 0) {
 		for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 			g_autofree char *list = NULL;
 
-			if (stage_macro_list[stage] < 0)
+			if (stage_protocol[stage].macros < 0)
 				continue;
 			list = macro_list(milter_desc, stage);
-			if (smfi_setsymlist(ctx, stage_macro_list[stage], list) != MI_SUCCESS)
+			if (smfi_setsymlist(ctx, stage_protocol[stage].macros, list) != MI_SUCCESS)
 				g_warning("%s: smfi_setsymlist(%s) failed", milter_desc->name,
 					  pc_stage_to_string(stage));
 		}
