@@ -23,6 +23,23 @@ pc_stage_to_string(PcStage stage)
 	return "unknown";
 }
 
+/* header names are ASCII and case-insensitive: hashed and compared folded, with no copy */
+static guint
+header_name_hash(gconstpointer key)
+{
+	guint hash = 5381;
+
+	for (const char *c = key; *c != '\0'; c++)
+		hash = hash * 33 + (guint)g_ascii_tolower(*c);
+	return hash;
+}
+
+static gboolean
+header_name_equal(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(a, b) == 0;
+}
+
 PcSession *
 pc_session_new(PcStore *store, gint64 now_us)
 {
@@ -35,8 +52,8 @@ pc_session_new(PcStore *store, gint64 now_us)
 	session->mail_size = -1;
 	session->recipients = g_ptr_array_new();
 	session->headers = g_array_new(FALSE, FALSE, sizeof(PcHeader));
-	/* keys live in the chunk, cleared with it */
-	session->header_counts = g_hash_table_new(g_str_hash, g_str_equal);
+	/* keys live in the chunk, cleared with it; names compare without case */
+	session->header_counts = g_hash_table_new(header_name_hash, header_name_equal);
 	return session;
 }
 
@@ -309,12 +326,11 @@ pc_session_accept_current_rcpt(PcSession *session)
 static guint
 count_header(PcSession *session, const char *name)
 {
-	g_autofree char *lower = g_ascii_strdown(name, -1);
 	gpointer key = NULL;
 	gpointer value = NULL;
 	guint count;
 
-	if (g_hash_table_lookup_extended(session->header_counts, lower, &key, &value)) {
+	if (g_hash_table_lookup_extended(session->header_counts, name, &key, &value)) {
 		count = GPOINTER_TO_UINT(value) + 1;
 		g_hash_table_insert(session->header_counts, key, GUINT_TO_POINTER(count));
 		return count;
@@ -323,7 +339,7 @@ count_header(PcSession *session, const char *name)
 		session->headers_overflow = TRUE;
 		return 0;
 	}
-	g_hash_table_insert(session->header_counts, g_string_chunk_insert(session->chunk, lower),
+	g_hash_table_insert(session->header_counts, g_string_chunk_insert(session->chunk, name),
 			    GUINT_TO_POINTER(1));
 	return 1;
 }
@@ -376,13 +392,10 @@ pc_session_find_header(const PcSession *session, const char *name)
 guint
 pc_session_count_headers(const PcSession *session, const char *name)
 {
-	g_autofree char *lower = NULL;
-
 	g_return_val_if_fail(session != NULL, 0);
 	g_return_val_if_fail(name != NULL, 0);
 
-	lower = g_ascii_strdown(name, -1);
-	return GPOINTER_TO_UINT(g_hash_table_lookup(session->header_counts, lower));
+	return GPOINTER_TO_UINT(g_hash_table_lookup(session->header_counts, name));
 }
 
 gboolean
