@@ -68,7 +68,8 @@ addr_fail_octet(GError **error, guchar octet, const char *where)
 
 /* "[192.0.2.1]" or "[IPv6:...]"; returns the spelling two equal addresses share */
 static gboolean
-addr_parse_literal(const char *text, gsize len, char **domain_out, GError **error)
+addr_parse_literal(const char *text, gsize len, char **domain_out, PcAddrFlags *flags,
+		   GError **error)
 {
 	g_autofree char *literal = NULL;
 	char buf[PC_NET_ADDRESS_STRLEN];
@@ -94,6 +95,9 @@ addr_parse_literal(const char *text, gsize len, char **domain_out, GError **erro
 	 * so it gets the same spelling here
 	 */
 	pc_net_address_to_string(&address, buf, sizeof(buf));
+	/* ... but it is not the same destination for every MTA: say it was mapped */
+	if (tagged && pc_net_address_is_v4(&address))
+		*flags |= PC_ADDR_FLAG_V4_MAPPED;
 	if (pc_net_address_is_v4(&address))
 		*domain_out = g_strdup_printf("[%s]", buf);
 	else
@@ -161,7 +165,7 @@ addr_parse_domain(const char *text, gsize len, char **domain_out, PcAddrFlags *f
 				 "domain is %" G_GSIZE_FORMAT " octets, limit %d", name_len,
 				 PC_ADDR_MAX_DOMAIN);
 	if (text[0] == '[') {
-		if (!addr_parse_literal(text, len, &domain, error))
+		if (!addr_parse_literal(text, len, &domain, &domain_flags, error))
 			return FALSE;
 		domain_flags |= PC_ADDR_FLAG_IP_LITERAL;
 	} else if (name_len == 0) {

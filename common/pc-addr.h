@@ -53,6 +53,12 @@ typedef enum {
 	PC_ADDR_FLAG_NO_DOMAIN = 1 << 8,    /* no "@domain" at all ("postmaster") */
 	PC_ADDR_FLAG_TRAILING_DOT = 1 << 9, /* "example.com." normalised */
 	PC_ADDR_FLAG_UTF8 = 1 << 10,	    /* 8-bit octets present (SMTPUTF8) */
+	/*
+	 * an IPv6 literal of an IPv4 address ("[IPv6:::ffff:127.0.0.1]", any
+	 * spelling), normalised to "[127.0.0.1]": Postfix treats it as that
+	 * address, Sendmail does not (it routes it elsewhere)
+	 */
+	PC_ADDR_FLAG_V4_MAPPED = 1 << 11,
 } PcAddrFlags;
 
 /* any form that names a next hop other than the domain after the last '@' */

@@ -75,6 +75,13 @@ relay_classify_recipient(const PcConfig *config, const PcSession *session, const
 	/* "postmaster" and other bare local parts: the MTA qualifies them with its own domain */
 	if (address->flags & PC_ADDR_FLAG_NO_DOMAIN)
 		return RELAY_REASON_NONE;
+	/*
+	 * an IPv4-mapped IPv6 literal of our own address is local to Postfix
+	 * but goes to Sendmail's smart host: ours only in forms every MTA
+	 * treats as local, so never
+	 */
+	if (address->flags & PC_ADDR_FLAG_V4_MAPPED)
+		return RELAY_REASON_IP_LITERAL;
 	if (address->flags & PC_ADDR_FLAG_IP_LITERAL)
 		return ip_literal_is_ours(config, session, address->domain)
 			   ? RELAY_REASON_NONE

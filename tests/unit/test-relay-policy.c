@@ -143,6 +143,79 @@ test_local(Fixture *fx, gconstpointer data)
 	check_cases(fx, local_cases, G_N_ELEMENTS(local_cases));
 }
 
+/*
+ * IPv4-mapped IPv6 literals of our own address (the one the client reached,
+ * 127.0.0.1 here) and of a listed literal ([192.0.2.25]), in every spelling
+ * of tag and address: Postfix delivers them locally, Sendmail routes them
+ * to its smart host, so the guard refuses every one
+ */
+/* the spellings of the IPv4-mapped IPv6 address of o; NULL past the last form */
+static char *
+mapped_spelling(guint form, const guint8 *o)
+{
+	switch (form) {
+	case 0:
+		return g_strdup_printf("::ffff:%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
+	case 1:
+		return g_strdup_printf("::FFFF:%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
+	case 2:
+		return g_strdup_printf("0:0:0:0:0:ffff:%u.%u.%u.%u", o[0], o[1], o[2], o[3]);
+	case 3:
+		return g_strdup_printf("0000:0000:0000:0000:0000:FFFF:%u.%u.%u.%u", o[0], o[1],
+				       o[2], o[3]);
+	case 4:
+		return g_strdup_printf("::ffff:%x:%x", o[0] << 8 | o[1], o[2] << 8 | o[3]);
+	case 5:
+		return g_strdup_printf("::ffff:%04X:%04X", o[0] << 8 | o[1], o[2] << 8 | o[3]);
+	case 6:
+		return g_strdup_printf("0:0:0:0:0:ffff:%x:%x", o[0] << 8 | o[1], o[2] << 8 | o[3]);
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * IPv4-mapped IPv6 literals of our own address (the one the client reached,
+ * 127.0.0.1 here) and of a listed literal ([192.0.2.25]), in every spelling
+ * of tag and address: Postfix delivers them locally, Sendmail routes them
+ * to its smart host, so the guard refuses every one
+ */
+static void
+test_v4_mapped_literals(Fixture *fx, gconstpointer data)
+{
+	static const char *const tags[] = {"IPv6:", "ipv6:", "IPV6:"};
+	static const guint8 addresses[][4] = {{127, 0, 0, 1}, {192, 0, 2, 25}};
+	g_autoptr(PcSession) session = new_session(fx, "198.51.100.7", "127.0.0.1", 0);
+	guint n = 0;
+
+	for (gsize a = 0; a < G_N_ELEMENTS(addresses); a++) {
+		const guint8 *o = addresses[a];
+		g_autofree char *plain =
+		    g_strdup_printf("<user@[%u.%u.%u.%u]>", o[0], o[1], o[2], o[3]);
+
+		/* the plain literal itself stays ours */
+		g_assert_cmpint(relay_classify_recipient(session->config, session, plain), ==,
+				RELAY_REASON_NONE);
+		for (gsize t = 0; t < G_N_ELEMENTS(tags); t++) {
+			char *address;
+
+			for (guint f = 0; (address = mapped_spelling(f, o)) != NULL; f++) {
+				g_autofree char *rcpt =
+				    g_strdup_printf("<user@[%s%s]>", tags[t], address);
+				RelayReason got =
+				    relay_classify_recipient(session->config, session, rcpt);
+
+				g_free(address);
+				if (got != RELAY_REASON_IP_LITERAL)
+					g_error("%s: got %s, want ip-literal", rcpt,
+						relay_reason_to_string(got));
+				n++;
+			}
+		}
+	}
+	g_assert_cmpuint(n, ==, 42);
+}
+
 static void
 test_too_long(Fixture *fx, gconstpointer data)
 {
@@ -343,6 +416,7 @@ main(int argc, char **argv)
 	ADD("/relay/classify/battery", test_battery);
 	ADD("/relay/classify/local", test_local);
 	ADD("/relay/classify/too-long", test_too_long);
+	ADD("/relay/classify/v4-mapped-literals", test_v4_mapped_literals);
 	ADD("/relay/rcpt/reply", test_refusal_reply);
 	ADD("/relay/rcpt/trusted-and-authenticated", test_trusted_and_authenticated);
 	ADD("/relay/ban/limit", test_ban);
