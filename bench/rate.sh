@@ -166,7 +166,8 @@ done
 for pid in "${CLIENTS[@]}"; do wait "$pid" || true; done
 elapsed=$(awk "BEGIN {print $(date +%s.%N) - $start}")
 after=$(rss_kb)
-keys=$(exec 3<>"/dev/tcp/127.0.0.1/$PORT" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3 | awk '/^portcullis_store_keys / {print $2}')
+# [global] statistics is the relay's port; portcullis-rate listens at its offset, +2
+keys=$(exec 3<>"/dev/tcp/127.0.0.1/$((PORT + 2))" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3 | awk '/^portcullis_store_keys / {print $2}')
 refused=$(cat "$DIR"/rss-*.out | grep -c 'tempfail\|reject' || true)
 echo
 echo "memory store, 1,000,000 recipients through a daemon in ${elapsed%.*} s ($refused refusals):"
