@@ -8,6 +8,7 @@
 #include "pc-milter.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
 #include <netinet/in.h>
@@ -17,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -236,6 +238,12 @@ static GHashTable *watched; /* PcSession * -> Watch *; under watch_lock */
  * for sockets on the milter address; under watch_lock
  */
 static GHashTable *unnegotiated;
+/*
+ * connections whose SMTP session closed (QUIT_NC: the next one may follow
+ * on the same connection without OPTNEG): socket inode -> closed at
+ * (gint64 *); idle for milter_timeout, they are cut like any idle one
+ */
+static GHashTable *between_sessions;
 static char *milter_path;    /* the unix socket's path, or NULL */
 static int milter_port = -1; /* the inet socket's port, or -1 */
 /* an MTA sends OPTNEG at once: a connection that does not is cut sooner */
@@ -312,8 +320,16 @@ static void
 watch_unregister(PcSession *session)
 {
 	g_mutex_lock(&watch_lock);
-	if (watched != NULL)
+	if (watched != NULL) {
+		Watch *watch = g_hash_table_lookup(watched, session);
+		gint64 now = g_get_monotonic_time();
+		gint64 ino = watch != NULL ? (gint64)watch->ino : 0;
+
+		if (watch != NULL)
+			g_hash_table_replace(between_sessions, g_memdup2(&ino, sizeof(ino)),
+					     g_memdup2(&now, sizeof(now)));
 		g_hash_table_remove(watched, session);
+	}
 	g_mutex_unlock(&watch_lock);
 }
 
@@ -324,6 +340,37 @@ watch_busy(PcSession *session, gboolean busy)
 	if (!busy)
 		atomic_store(&session->watch_idle_since_us, g_get_monotonic_time());
 	atomic_store(&session->watch_busy, busy);
+}
+
+/* the MTA sent bytes not read yet: the daemon is the slow side, not the MTA */
+static gboolean
+has_unread_input(int fd)
+{
+	int pending = 0;
+
+	return ioctl(fd, FIONREAD, &pending) == 0 && pending > 0;
+}
+
+/*
+ * shuts fd down if it still is the socket dev/ino and has nothing unread.
+ * Through a duplicate: the number could be closed and reused between a scan
+ * and the shutdown; the duplicate pins the socket it checked
+ */
+static gboolean
+shutdown_if_same(int fd, dev_t dev, ino_t ino)
+{
+	int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct stat st;
+	gboolean same;
+
+	if (copy < 0)
+		return FALSE;
+	same = fstat(copy, &st) == 0 && st.st_dev == dev && st.st_ino == ino &&
+	       !has_unread_input(copy);
+	if (same)
+		shutdown(copy, SHUT_RDWR);
+	close(copy);
+	return same;
 }
 
 /* caller holds watch_lock */
@@ -338,17 +385,14 @@ watch_cut_idle(gint64 now_us)
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		PcSession *session = key;
 		Watch *watch = value;
-		struct stat st;
 
 		if (watch->cut || atomic_load(&session->watch_busy) ||
 		    now_us - atomic_load(&session->watch_idle_since_us) < watchdog_timeout_us)
 			continue;
-		watch->cut = TRUE;
-		/* the same socket still: registered sessions' descriptors are never closed */
-		if (fstat(watch->fd, &st) != 0 || st.st_dev != watch->dev ||
-		    st.st_ino != watch->ino)
+		/* a command waiting to be read: a busy daemon, not an idle MTA */
+		if (!shutdown_if_same(watch->fd, watch->dev, watch->ino))
 			continue;
-		shutdown(watch->fd, SHUT_RDWR);
+		watch->cut = TRUE;
 		pc_stats_counter_inc(timeout_counter);
 		g_info(
 		    "%s: closing a milter connection that finished no command for %" G_GINT64_FORMAT
@@ -414,6 +458,8 @@ watch_cut_unnegotiated(gint64 now_us)
 	g_autoptr(GHashTable) registered = g_hash_table_new(g_int64_hash, g_int64_equal);
 	g_autoptr(GHashTable) seen =
 	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+	g_autoptr(GHashTable) still_between =
+	    g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	GHashTableIter iter;
 	gpointer value;
 	const char *name;
@@ -438,11 +484,25 @@ watch_cut_unnegotiated(gint64 now_us)
 		ino = (gint64)st.st_ino;
 		if (g_hash_table_contains(registered, &ino))
 			continue;
+		first = g_hash_table_lookup(between_sessions, &ino);
+		if (first != NULL) {
+			/* between two SMTP sessions (QUIT_NC): idle like any session */
+			g_hash_table_insert(still_between, g_memdup2(&ino, sizeof(ino)),
+					    g_memdup2(first, sizeof(gint64)));
+			if (now_us - *first >= watchdog_timeout_us &&
+			    shutdown_if_same(fd, st.st_dev, st.st_ino)) {
+				pc_stats_counter_inc(timeout_counter);
+				g_info("%s: closing a milter connection idle between SMTP "
+				       "sessions ([global] milter_timeout)",
+				       milter_desc->name);
+			}
+			continue;
+		}
 		first = g_hash_table_lookup(unnegotiated, &ino);
 		g_hash_table_insert(seen, g_memdup2(&ino, sizeof(ino)),
 				    g_memdup2(first != NULL ? first : &now_us, sizeof(gint64)));
-		if (first != NULL && now_us - *first >= bound) {
-			shutdown(fd, SHUT_RDWR);
+		if (first != NULL && now_us - *first >= bound &&
+		    shutdown_if_same(fd, st.st_dev, st.st_ino)) {
 			pc_stats_counter_inc(timeout_counter);
 			g_info("%s: closing a milter connection that sent no OPTNEG for "
 			       "%" G_GINT64_FORMAT " s",
@@ -450,9 +510,10 @@ watch_cut_unnegotiated(gint64 now_us)
 		}
 	}
 	/* what is not seen any more is gone */
-	g_hash_table_steal_all(unnegotiated);
 	g_hash_table_unref(unnegotiated);
 	unnegotiated = g_steal_pointer(&seen);
+	g_hash_table_unref(between_sessions);
+	between_sessions = g_steal_pointer(&still_between);
 	watch_descriptor_pressure(open_fds);
 }
 
@@ -490,9 +551,7 @@ watchdog_start(gint64 timeout_us, const char *socket_spec)
 	}
 	watched = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	unnegotiated = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
-	timeout_counter = pc_stats_counter_register(
-	    "portcullis_milter_timeouts_total",
-	    "MTA connections closed after milter_timeout without a finished command", NULL);
+	between_sessions = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
 	watchdog_thread = g_thread_new("watchdog", watchdog_main, NULL);
 }
 
@@ -515,6 +574,7 @@ watchdog_free(void)
 	g_mutex_lock(&watch_lock);
 	g_clear_pointer(&watched, g_hash_table_unref);
 	g_clear_pointer(&unnegotiated, g_hash_table_unref);
+	g_clear_pointer(&between_sessions, g_hash_table_unref);
 	g_mutex_unlock(&watch_lock);
 	g_clear_pointer(&milter_path, g_free);
 }
@@ -643,9 +703,18 @@ apply_header_edits(SMFICTX *ctx, PcSession *session, GPtrArray *edits)
  * are applied with EOM's own, when the message goes on
  */
 static void
-keep_header_edits(PcSession *session, PcVerdict *verdict)
+keep_header_edits(PcSession *session, PcVerdict *verdict, PcStage stage)
 {
 	if (verdict->header_edits == NULL || verdict->header_edits->len == 0)
+		return;
+	/* edits belong to a message: asked before MAIL they would be lost at MAIL */
+	if (!session->in_message) {
+		g_critical("%s: header edits asked at %s, outside a message; ignored",
+			   milter_desc->name, pc_stage_to_string(stage));
+		return;
+	}
+	/* a refused recipient (or step) takes its edits with it */
+	if (verdict->action != PC_ACTION_CONTINUE && stage != PC_STAGE_EOM)
 		return;
 	if ((milter_desc->actions & PC_MILTER_EDIT_HEADERS) == 0) {
 		g_critical("%s: a hook asked for header edits without PC_MILTER_EDIT_HEADERS",
@@ -716,7 +785,7 @@ run_hook(SMFICTX *ctx, PcSession *session, PcMilterHook hook, PcStage stage)
 	if (hook != NULL)
 		hook(session, session->config, &verdict);
 	if (stage != PC_STAGE_EOM)
-		keep_header_edits(session, &verdict);
+		keep_header_edits(session, &verdict, stage);
 	if (verdict.action == PC_ACTION_CONTINUE && !verdict.log && no_reply)
 		return SMFIS_NOREPLY;
 	if (no_reply && verdict.action != PC_ACTION_CONTINUE) {
@@ -865,8 +934,10 @@ connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	gboolean known = pc_net_address_from_sockaddr(hostaddr, &address);
 
 	/* a session after QUIT_NC: what the connection negotiated still holds */
-	if (fresh)
+	if (fresh) {
 		carry_take(ctx, &session->milter_no_reply);
+		watch_busy(session, TRUE);
+	}
 
 	/* over the connection cap: the MTA tempfails this SMTP session, nothing passes */
 	if (session->over_cap)
@@ -1079,7 +1150,7 @@ eom_step(SMFICTX *ctx)
 	pc_verdict_init(&verdict);
 	if (milter_desc->on_eom != NULL)
 		milter_desc->on_eom(session, session->config, &verdict);
-	keep_header_edits(session, &verdict);
+	keep_header_edits(session, &verdict, PC_STAGE_EOM);
 	status = apply_verdict(ctx, session, &verdict, PC_STAGE_EOM);
 	/* edits go with a message that goes on; a refused one is not the MTA's any more */
 	if ((status == SMFIS_CONTINUE || status == SMFIS_ACCEPT) && session->header_edits != NULL &&
@@ -1120,6 +1191,8 @@ abort_step(SMFICTX *ctx)
 		if (session != NULL)                                                               \
 			watch_busy(session, TRUE);                                                 \
 		status = name##_step args;                                                         \
+		/* connect may have made the session (after QUIT_NC) */                            \
+		session = get_session(ctx);                                                        \
 		if (session != NULL)                                                               \
 			watch_busy(session, FALSE);                                                \
 		return status;                                                                     \
@@ -1338,7 +1411,6 @@ reload_config(void)
 }
 
 static atomic_bool stopping;
-static pthread_t reload_pthread;
 
 static gpointer
 signal_thread(gpointer data)
@@ -1348,7 +1420,6 @@ signal_thread(gpointer data)
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
-	reload_pthread = pthread_self();
 	for (;;) {
 		int sig = sigwaitinfo(&set, NULL);
 
@@ -1402,6 +1473,10 @@ register_common_metrics(void)
 		    "portcullis_connections_refused_total",
 		    "MTA connections tempfailed over the connection cap", labels);
 	}
+	/* the registry is written before the listener starts, never after */
+	timeout_counter = pc_stats_counter_register(
+	    "portcullis_milter_timeouts_total",
+	    "MTA connections closed after milter_timeout without a finished command", NULL);
 }
 
 typedef struct {
@@ -1693,7 +1768,12 @@ stop_reload_thread(void)
 	if (reload_thread == NULL)
 		return;
 	atomic_store(&stopping, TRUE);
-	pthread_kill(reload_pthread, SIGUSR1);
+	/*
+	 * to the process: SIGUSR1 is blocked everywhere and only the reload
+	 * thread waits for it, so it gets it, even if it has not started to wait
+	 * yet (the signal stays pending until it does)
+	 */
+	kill(getpid(), SIGUSR1);
 	g_thread_join(g_steal_pointer(&reload_thread));
 }
 
@@ -1809,6 +1889,9 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 
 	/* as the daemon's user: the snapshot it runs with, read as every reload will be */
 	config = plan.drop ? load_config(&error) : pc_config_ref(bootstrap);
+	/* what was set up from the first read is what is in force, should the file have changed */
+	if (config != NULL && config != bootstrap)
+		pc_config_keep_restart_values(config, bootstrap);
 	if (config == NULL) {
 		g_critical("%s (files must be readable by the daemon's user: it reads them at "
 			   "start and at every reload)",
