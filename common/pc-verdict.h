@@ -36,9 +36,10 @@ const char *pc_action_to_string(PcAction action);
 #define PC_VERDICT_MAX_TEXT 900
 
 /*
- * a header edit a hook asks for. pc-milter keeps those asked for before EOM
- * and applies them all at EOM, when the message goes on (not after a
- * refusal): changes and deletes first, each name's highest instance first
+ * a header edit a hook asks for, from MAIL to EOM (edits belong to a
+ * message; a step that refuses drops its own). pc-milter keeps those asked
+ * for before EOM and applies them all at EOM, when the message goes on (not
+ * after a refusal): changes and deletes first, each name's highest instance first
  * (so no edit shifts the instance another names), then inserts, then adds.
  */
 typedef enum {
