@@ -32,6 +32,10 @@ static const PcConfigKey auth_keys[] = {
      G_STRUCT_OFFSET(AuthConfig, sender_login_maps), 0,
      "file in Postfix smtpd_sender_login_maps syntax: ADDRESS OWNER, OWNER (hash:/lmdb:/"
      "btree:/cdb:/texthash: prefixes name the source file)"},
+    {"recipient_delimiter", PC_CONFIG_STRING, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, recipient_delimiter), 0,
+     "as Postfix's: characters that start an address extension (user+tag@); the owner of "
+     "user@domain then owns user+tag@domain (the unstripped key is tried first)"},
     {"senders", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(AuthConfig, senders),
      PC_CONFIG_KEY_PER_DOMAIN,
      "owners consulted before the map: ADDRESS-or-@DOMAIN = LOGIN, LOGIN; ..."},

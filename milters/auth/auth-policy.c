@@ -149,14 +149,33 @@ owner_lookup_key(const AuthConfig *domain_auth, const AuthMap *map, const char *
 	return TRUE;
 }
 
+/*
+ * the local part without its address extension: up to the first delimiter
+ * character, when one comes after the first octet (as Postfix splits it);
+ * (transfer full), or NULL when there is nothing to strip
+ */
+static char *
+strip_extension(const char *local, const char *delimiters)
+{
+	gsize at;
+
+	if (delimiters == NULL || delimiters[0] == '\0')
+		return NULL;
+	at = strcspn(local, delimiters);
+	if (at == 0 || local[at] == '\0')
+		return NULL;
+	return g_strndup(local, at);
+}
+
 PcLookupStatus
 auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
 		  const char *local, const char *domain, const char *login)
 {
 	const AuthConfig *domain_auth = auth;
 	g_autofree char *lower = NULL;
-	g_autofree char *key = NULL;
+	g_autofree char *stripped = NULL;
 	gboolean owned = FALSE;
+	gboolean bare_too;
 
 	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
 	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
@@ -169,20 +188,37 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 	if (config != NULL && domain[0] != '\0')
 		domain_auth = pc_config_get_domain_section(config, domain);
 	lower = g_ascii_strdown(local, -1);
+	stripped = strip_extension(lower, auth->recipient_delimiter);
+	/* a bare local part, as Postfix tries it for its own domains */
+	bare_too =
+	    domain[0] == '\0' || (config != NULL && pc_config_is_local_domain(config, domain));
 
+	/*
+	 * Postfix's order (smtpd_sender_login_maps, with recipient_delimiter):
+	 * user+ext@domain, user@domain, user+ext, user, @domain
+	 */
 	if (domain[0] != '\0') {
-		key = g_strconcat(lower, "@", domain, NULL);
+		g_autofree char *key = g_strconcat(lower, "@", domain, NULL);
+
 		if (owner_lookup_key(domain_auth, map, key, login, FALSE, &owned))
 			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		if (stripped != NULL) {
+			g_autofree char *base = g_strconcat(stripped, "@", domain, NULL);
+
+			if (owner_lookup_key(domain_auth, map, base, login, FALSE, &owned))
+				return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		}
 	}
-	/* a bare local part, as Postfix tries it for its own domains */
-	if (domain[0] == '\0' || (config != NULL && pc_config_is_local_domain(config, domain))) {
+	if (bare_too) {
 		if (owner_lookup_key(domain_auth, map, lower, login, TRUE, &owned))
+			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		if (stripped != NULL &&
+		    owner_lookup_key(domain_auth, map, stripped, login, TRUE, &owned))
 			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
 	}
 	if (domain[0] != '\0') {
-		g_free(key);
-		key = g_strconcat("@", domain, NULL);
+		g_autofree char *key = g_strconcat("@", domain, NULL);
+
 		if (owner_lookup_key(domain_auth, map, key, login, FALSE, &owned))
 			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
 	}

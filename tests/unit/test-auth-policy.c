@@ -504,6 +504,75 @@ test_owned_lookup_order(Fixture *fx, gconstpointer data)
 			PC_LOOKUP_TEMPFAIL);
 }
 
+/*
+ * address extensions (recipient_delimiter), a generated table: every
+ * delimiter of the setting, several extensions, each source of ownership
+ * (the map's address key, the map's catch-all, a domain's senders), in
+ * Postfix's order user+ext@domain, user@domain, user+ext, user, @domain
+ */
+static void
+test_owned_extensions(Fixture *fx, gconstpointer data)
+{
+	static const char *const extensions[] = {"tag", "a.b", "x+y", ""};
+	static const struct {
+		const char *user;
+		const char *domain;
+		const char *login;
+		PcLookupStatus with;	/* with recipient_delimiter = +- */
+		PcLookupStatus without; /* unset (Postfix's default) */
+	} cases[] = {
+	    /* the owner of alice@ owns alice+ext@; nobody else does */
+	    {"alice", "example.com", "alice-app", PC_LOOKUP_FOUND, PC_LOOKUP_NOTFOUND},
+	    {"alice", "example.com", "bob", PC_LOOKUP_NOTFOUND, PC_LOOKUP_NOTFOUND},
+	    /* the user beats a domain's catch-all for his own +ext address */
+	    {"dave", "example.org", "dave", PC_LOOKUP_FOUND, PC_LOOKUP_NOTFOUND},
+	    {"dave", "example.org", "orgadmin", PC_LOOKUP_NOTFOUND, PC_LOOKUP_FOUND},
+	    /* a domain's senders decide for the stripped address, before the map */
+	    {"carol", "example.org", "carol", PC_LOOKUP_FOUND, PC_LOOKUP_NOTFOUND},
+	    {"carol", "example.org", "mallory", PC_LOOKUP_NOTFOUND, PC_LOOKUP_NOTFOUND},
+	    /* a catch-all owns it either way */
+	    {"x", "example.net", "bob", PC_LOOKUP_FOUND, PC_LOOKUP_FOUND},
+	    /* a bare key (postmaster, local domains only) reaches postmaster+ext */
+	    {"postmaster", "example.com", ALICE, PC_LOOKUP_FOUND, PC_LOOKUP_NOTFOUND},
+	};
+	static const char delimiters[] = "+-";
+	guint n = 0;
+
+	for (int with = 0; with < 2; with++) {
+		load_config(fx, with ? "recipient_delimiter = +-\n" : NULL);
+		for (gsize c = 0; c < G_N_ELEMENTS(cases); c++) {
+			for (gsize d = 0; d < sizeof(delimiters) - 1; d++) {
+				for (gsize e = 0; e < G_N_ELEMENTS(extensions); e++) {
+					const AuthConfig *auth = fx_auth(fx);
+					g_autofree char *local = g_strdup_printf(
+					    "%s%c%s", cases[c].user, delimiters[d], extensions[e]);
+					PcLookupStatus got = auth_sender_owned(
+					    auth, fx->slot.current, auth->map, local,
+					    cases[c].domain, cases[c].login);
+					PcLookupStatus want =
+					    with ? cases[c].with : cases[c].without;
+
+					if (got != want)
+						g_error(
+						    "%s@%s by %s (delimiter %s): got %d, want %d",
+						    local, cases[c].domain, cases[c].login,
+						    with ? "+-" : "unset", got, want);
+					n++;
+				}
+			}
+		}
+	}
+	g_assert_cmpuint(n, ==, 2 * G_N_ELEMENTS(cases) * 2 * G_N_ELEMENTS(extensions));
+	/* the unstripped key comes first; a delimiter first in the local part strips nothing */
+	load_config(fx, "recipient_delimiter = +\n");
+	g_assert_cmpint(auth_sender_owned(fx_auth(fx), fx->slot.current, fx_auth(fx)->map, "+alice",
+					  "example.com", "alice-app"),
+			==, PC_LOOKUP_NOTFOUND);
+	g_assert_cmpint(auth_sender_owned(fx_auth(fx), fx->slot.current, fx_auth(fx)->map, "alice",
+					  "example.com", "alice-app"),
+			==, PC_LOOKUP_FOUND);
+}
+
 /* without a map, only the senders values own anything */
 static void
 test_no_map(Fixture *fx, gconstpointer data)
@@ -957,6 +1026,7 @@ main(int argc, char **argv)
 	g_test_add_func("/auth/tls/rank", test_tls_rank);
 #define ADD(path, extra, fn) g_test_add(path, Fixture, extra, fixture_setup, fn, fixture_teardown)
 	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
+	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
 	ADD("/auth/switches", NULL, test_switches);
