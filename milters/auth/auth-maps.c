@@ -118,6 +118,43 @@ normalize_key(const char *key, gsize len, gboolean allow_bare)
 	return g_strconcat(local, "@", domain, NULL);
 }
 
+/*
+ * a key with a quoted local part, "john doe"@example.com: the lookup form is
+ * the local part as the sender's address gives it (unquoted, quoted pairs
+ * resolved, lowercased), "@", the normalised domain. *key_len_out is where
+ * the key ends in text. NULL when the quote is not closed, no "@domain"
+ * follows it, or the local part holds a control byte.
+ */
+static char *
+normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
+{
+	g_autoptr(GString) local = g_string_new(NULL);
+	g_autofree char *domain = NULL;
+	g_autofree char *lower = NULL;
+	gsize i = 1;
+	gsize domain_start;
+
+	for (; i < len && text[i] != '"'; i++) {
+		if (text[i] == '\\' && i + 1 < len)
+			i++;
+		if ((guchar)text[i] < ' ' || text[i] == 0x7f)
+			return NULL;
+		g_string_append_c(local, text[i]);
+	}
+	if (i >= len || i + 1 >= len || text[i + 1] != '@' || local->len == 0)
+		return NULL;
+	domain_start = i + 2;
+	i = domain_start;
+	while (i < len && text[i] != ' ' && text[i] != '\t')
+		i++;
+	domain = pc_addr_normalize_domain(text + domain_start, i - domain_start);
+	if (domain == NULL)
+		return NULL;
+	*key_len_out = i;
+	lower = g_ascii_strdown(local->str, (gssize)local->len);
+	return g_strconcat(lower, "@", domain, NULL);
+}
+
 /* owners separated by commas and/or blanks, as Postfix splits them (CHARS_COMMA_SP) */
 static char **
 split_owners(const char *text, gsize len)
@@ -154,9 +191,20 @@ add_entry(GHashTable *entries, const char *name, guint line, const char *text, g
 	MapEntry *entry;
 	const MapEntry *previous;
 
-	while (key_len < len && text[key_len] != ' ' && text[key_len] != '\t')
-		key_len++;
-	key = normalize_key(text, key_len, TRUE);
+	if (len > 0 && text[0] == '"') {
+		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
+		key = normalize_quoted_key(text, len, &key_len);
+		if (key == NULL) {
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+				    "%s:%u: the quoted key is not \"local part\"@domain", name,
+				    line);
+			return FALSE;
+		}
+	} else {
+		while (key_len < len && text[key_len] != ' ' && text[key_len] != '\t')
+			key_len++;
+		key = normalize_key(text, key_len, TRUE);
+	}
 	if (key == NULL) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
 			    "%s:%u: the key is not user@domain, @domain or user", name, line);
