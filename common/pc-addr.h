@@ -31,7 +31,12 @@ G_BEGIN_DECLS
 #define PC_ADDR_MAX_PATH 256
 #define PC_ADDR_MAX_DOMAIN 255
 #define PC_ADDR_MAX_LABEL 63
-#define PC_ADDR_MAX_LOCAL 64
+/*
+ * RFC 5321 4.5.3.1.1 sets 64 as the minimum a server must accept and asks for
+ * tolerance beyond it; Postfix and Sendmail deliver longer local parts. 200
+ * keeps a hard bound against abuse and room for a domain in a 256-octet path
+ */
+#define PC_ADDR_MAX_LOCAL 200
 
 #define PC_ADDR_ERROR (pc_addr_error_quark())
 typedef enum {
