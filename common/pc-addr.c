@@ -66,6 +66,42 @@ addr_fail_octet(GError **error, guchar octet, const char *where)
  * --- domains ---
  */
 
+/*
+ * an IPv4 address literal's inside ("127.000.000.001") in the spelling
+ * inet_pton takes ("127.0.0.1"), as (transfer full) text; NULL when it is not
+ * four Snum (1*3DIGIT, at most 255). A leading zero is taken only where its
+ * octal reading (Sendmail's inet_addr) equals the decimal one (RFC 5321):
+ * "010" is 10 to one and 8 to the other, a destination the MTAs disagree on
+ */
+static char *
+addr_ipv4_literal_canonical(const char *text, gsize len)
+{
+	guint octets[4];
+	guint n = 0;
+	gsize i = 0;
+
+	while (n < 4) {
+		gsize start = i;
+		guint value = 0;
+
+		while (i < len && g_ascii_isdigit(text[i]) && i - start < 3)
+			value = value * 10 + (guint)(text[i++] - '0');
+		if (i == start || value > 255)
+			return NULL;
+		if (i - start > 1 && text[start] == '0' && value > 7)
+			return NULL;
+		octets[n++] = value;
+		if (n < 4) {
+			if (i >= len || text[i] != '.')
+				return NULL;
+			i++;
+		}
+	}
+	if (i != len)
+		return NULL;
+	return g_strdup_printf("[%u.%u.%u.%u]", octets[0], octets[1], octets[2], octets[3]);
+}
+
 /* "[192.0.2.1]" or "[IPv6:...]"; returns the spelling two equal addresses share */
 static gboolean
 addr_parse_literal(const char *text, gsize len, char **domain_out, PcAddrFlags *flags,
@@ -86,7 +122,16 @@ addr_parse_literal(const char *text, gsize len, char **domain_out, PcAddrFlags *
 	if (!tagged && memchr(text, ':', len) != NULL)
 		return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
 				 "address literal without 'IPv6:' tag");
-	literal = g_strndup(text, len);
+	if (!tagged) {
+		/* RFC 5321 Snum allows leading zeros, which inet_pton refuses */
+		literal = addr_ipv4_literal_canonical(text + 1, len - 2);
+		if (literal == NULL)
+			return addr_fail(
+			    error, PC_ADDR_ERROR_SYNTAX,
+			    "invalid address literal (octet over 255, or ambiguous 0)");
+	} else {
+		literal = g_strndup(text, len);
+	}
 	if (!pc_net_address_parse(literal, &address))
 		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "invalid address literal");
 

@@ -109,11 +109,19 @@ static const ClassifyCase battery[] = {
 
 /* recipients that are ours */
 static const ClassifyCase local_cases[] = {
-    {"<user@example.com>", RELAY_REASON_NONE}, {"<USER@Example.COM.>", RELAY_REASON_NONE},
-    {"user@example.com", RELAY_REASON_NONE},   {"<user@mx.example.net>", RELAY_REASON_NONE},
-    {"<user@hosted.test>", RELAY_REASON_NONE}, {"<\"john doe\"@example.com>", RELAY_REASON_NONE},
-    {"<postmaster>", RELAY_REASON_NONE},       {"<user@[192.0.2.25]>", RELAY_REASON_NONE},
+    {"<user@example.com>", RELAY_REASON_NONE},
+    {"<USER@Example.COM.>", RELAY_REASON_NONE},
+    {"user@example.com", RELAY_REASON_NONE},
+    {"<user@mx.example.net>", RELAY_REASON_NONE},
+    {"<user@hosted.test>", RELAY_REASON_NONE},
+    {"<\"john doe\"@example.com>", RELAY_REASON_NONE},
+    {"<postmaster>", RELAY_REASON_NONE},
+    {"<user@[192.0.2.25]>", RELAY_REASON_NONE},
     {"<user@[127.0.0.1]>", RELAY_REASON_NONE}, /* the address the client reached */
+    /* RFC 5321 Snum with leading zeros both readings agree on */
+    {"<user@[127.000.000.001]>", RELAY_REASON_NONE},
+    {"<user@[127.0.0.01]>", RELAY_REASON_NONE},
+    {"<user@[192.0.2.025]>", RELAY_REASON_SYNTAX}, /* 025: 25 or octal 21 */
 };
 
 static void
