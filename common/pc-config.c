@@ -1158,6 +1158,14 @@ pc_config_is_local_domain(const PcConfig *config, const char *domain)
 }
 
 gboolean
+pc_config_has_domain_file(const PcConfig *config, const char *domain)
+{
+	g_return_val_if_fail(config != NULL, FALSE);
+	g_return_val_if_fail(domain != NULL, FALSE);
+	return g_hash_table_contains(config->domains, domain);
+}
+
+gboolean
 pc_config_is_trusted(const PcConfig *config, const PcNetAddress *address)
 {
 	g_return_val_if_fail(config != NULL, FALSE);

@@ -260,6 +260,8 @@ guint pc_config_get_n_listeners(const PcConfig *config);
  * only literal entries.
  */
 gboolean pc_config_is_local_domain(const PcConfig *config, const char *domain);
+/* TRUE when domains.d has a file for the normalised domain (a hosted domain with its own policy) */
+gboolean pc_config_has_domain_file(const PcConfig *config, const char *domain);
 gboolean pc_config_is_trusted(const PcConfig *config, const PcNetAddress *address);
 
 /*

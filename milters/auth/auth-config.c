@@ -36,6 +36,10 @@ static const PcConfigKey auth_keys[] = {
      G_STRUCT_OFFSET(AuthConfig, recipient_delimiter), 0,
      "as Postfix's: characters that start an address extension (user+tag@); the owner of "
      "user@domain then owns user+tag@domain (the unstripped key is tried first)"},
+    {"bare_key_domains", PC_CONFIG_STRING_LIST, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, bare_key_domains), 0,
+     "domains where a bare map key (postmaster) owns that local part, as Postfix's own "
+     "domains; empty: the local_domains without a domains.d file; none: no domain"},
     {"senders", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(AuthConfig, senders),
      PC_CONFIG_KEY_PER_DOMAIN,
      "owners consulted before the map: ADDRESS-or-@DOMAIN = LOGIN, LOGIN; ..."},

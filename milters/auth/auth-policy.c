@@ -167,6 +167,37 @@ strip_extension(const char *local, const char *delimiters)
 	return g_strndup(local, at);
 }
 
+/*
+ * whether a bare key ("postmaster alice") applies to an address in domain.
+ * Postfix tries bare keys only in its own domains ($mydestination and its
+ * interfaces), not in virtual or relay domains; local_domains must hold all
+ * of those for the relay guard, so by default the bare keys apply to the
+ * local_domains that have no domains.d file (a hosted domain has its own
+ * policy, and a key meant for the server must not leak into every
+ * customer's domain). bare_key_domains lists them instead ("none": none).
+ */
+static gboolean
+bare_keys_apply(const AuthConfig *auth, const PcConfig *config, const char *domain)
+{
+	if (config == NULL)
+		return FALSE;
+	if (auth->bare_key_domains == NULL || auth->bare_key_domains[0] == NULL)
+		return pc_config_is_local_domain(config, domain) &&
+		       !pc_config_has_domain_file(config, domain);
+	for (gsize i = 0; auth->bare_key_domains[i] != NULL; i++) {
+		const char *entry = auth->bare_key_domains[i];
+		gsize n = strlen(entry);
+		gsize len = strlen(domain);
+
+		if (g_ascii_strcasecmp(entry, domain) == 0)
+			return TRUE;
+		/* ".example.com": its subdomains */
+		if (entry[0] == '.' && len > n && g_ascii_strcasecmp(domain + len - n, entry) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 PcLookupStatus
 auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
 		  const char *local, const char *domain, const char *login)
@@ -190,8 +221,7 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 	lower = g_ascii_strdown(local, -1);
 	stripped = strip_extension(lower, auth->recipient_delimiter);
 	/* a bare local part, as Postfix tries it for its own domains */
-	bare_too =
-	    domain[0] == '\0' || (config != NULL && pc_config_is_local_domain(config, domain));
+	bare_too = domain[0] == '\0' || bare_keys_apply(auth, config, domain);
 
 	/*
 	 * Postfix's order (smtpd_sender_login_maps, with recipient_delimiter):

@@ -70,7 +70,9 @@ typedef struct {
 	gint64 min_cipher_bits;
 	char *sender_login_maps;   /* NULL: none */
 	char *recipient_delimiter; /* Postfix's: extension delimiters, NULL: none */
-	char *senders;		   /* per domain: "KEY = LOGIN, LOGIN; ..." or NULL */
+	char *
+	    *bare_key_domains; /* where bare map keys apply; empty: automatic, see auth-config.c */
+	char *senders;	       /* per domain: "KEY = LOGIN, LOGIN; ..." or NULL */
 	gboolean allow_null_sender;
 	gboolean check_header_from;
 	gint64 max_networks_per_login;	 /* 0 = off */

@@ -573,6 +573,52 @@ test_owned_extensions(Fixture *fx, gconstpointer data)
 			==, PC_LOOKUP_FOUND);
 }
 
+/*
+ * bare keys ("postmaster alice@example.com") apply only where Postfix would
+ * try them: by default the local_domains without a domains.d file (here
+ * example.com and example.net; example.org has a file: a hosted domain),
+ * else the domains bare_key_domains lists ("none": none)
+ */
+static void
+test_bare_key_domains(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *setting; /* bare_key_domains, NULL = unset */
+		const char *domain;
+		PcLookupStatus want;
+	} cases[] = {
+	    {NULL, "example.com", PC_LOOKUP_FOUND},
+	    {NULL, "example.net", PC_LOOKUP_FOUND},
+	    {NULL, "example.org", PC_LOOKUP_NOTFOUND}, /* hosted: has domains.d/example.org.conf */
+	    {NULL, "outside.test", PC_LOOKUP_NOTFOUND},
+	    {"example.org", "example.org", PC_LOOKUP_FOUND},
+	    {"example.org", "example.com", PC_LOOKUP_NOTFOUND},
+	    {".example.org", "mail.example.org", PC_LOOKUP_FOUND},
+	    {".example.org", "example.org", PC_LOOKUP_NOTFOUND},
+	    {"none", "example.com", PC_LOOKUP_NOTFOUND},
+	    {"none", "example.org", PC_LOOKUP_NOTFOUND},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *extra =
+		    cases[i].setting != NULL
+			? g_strdup_printf("bare_key_domains = %s\n", cases[i].setting)
+			: NULL;
+		const AuthConfig *auth;
+		PcLookupStatus got;
+
+		load_config(fx, extra);
+		auth = fx_auth(fx);
+		got = auth_sender_owned(auth, fx->slot.current, auth->map, "postmaster",
+					cases[i].domain, ALICE);
+		if (got != cases[i].want)
+			g_error("postmaster@%s with bare_key_domains %s: got %d, want %d",
+				cases[i].domain,
+				cases[i].setting != NULL ? cases[i].setting : "unset", got,
+				cases[i].want);
+	}
+}
+
 /* without a map, only the senders values own anything */
 static void
 test_no_map(Fixture *fx, gconstpointer data)
@@ -1027,6 +1073,7 @@ main(int argc, char **argv)
 #define ADD(path, extra, fn) g_test_add(path, Fixture, extra, fixture_setup, fn, fixture_teardown)
 	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
 	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
+	ADD("/auth/owned/bare-key-domains", NULL, test_bare_key_domains);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
 	ADD("/auth/switches", NULL, test_switches);
