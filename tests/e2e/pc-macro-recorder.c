@@ -9,8 +9,10 @@
  *
  * Each session is appended to -o FILE at close, in one write(2), one line
  * per macro the MTA defined: "SESSION STAGE NAME=VALUE", where SESSION is
- * the first MAIL FROM argument of the connection ("-" before any). It never
- * refuses anything.
+ * the first MAIL FROM argument of the connection ("-" before any), and
+ * "SESSION rcpt-arg ARGUMENT" for each RCPT TO argument as the MTA passes it
+ * on (what its own parser made of the client's text). It never refuses
+ * anything.
  *
  * Not for: anything but the tests; it is not installed.
  */
@@ -128,6 +130,15 @@ on_envfrom(SMFICTX *ctx, char **argv)
 static sfsistat
 on_envrcpt(SMFICTX *ctx, char **argv)
 {
+	Recording *recording = get_recording(ctx);
+
+	/* the argument as the MTA hands it on, after its own parsing */
+	if (argv != NULL && argv[0] != NULL) {
+		g_autofree char *flat = g_strdup(argv[0]);
+
+		g_strdelimit(flat, "\r\n", ' ');
+		g_string_append_printf(recording->lines, "rcpt-arg %s\n", flat);
+	}
 	return record_stage(ctx, SMFIM_ENVRCPT);
 }
 

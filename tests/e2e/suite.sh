@@ -59,7 +59,7 @@ pc_suite_stop() {
 	# everything at once: libmilter programs take up to 5 s to notice TERM
 	pc_e2e_stop_pid_files "$PC_DIR"/*.pid "$PC_DIR/postfix/spool/pid/master.pid" \
 		"$PC_DIR/postfix/start-fg.pid" "$PC_DIR/sendmail/sendmail-bd.pid" \
-		"$PC_DIR/sink/sink.pid" "$PC_DIR/syslog/catcher.pid"
+		"$PC_DIR/sink/relay.pid" "$PC_DIR/sink/local.pid" "$PC_DIR/syslog/catcher.pid"
 	[ -n "${PC_KEEP:-}" ] || rm -rf "$PC_DIR"
 }
 trap pc_suite_stop EXIT

@@ -238,28 +238,38 @@ pc_e2e_syslog_start() {
 	}
 }
 
-# pc_e2e_sink_start STATE PORT: smtp-sink on 127.0.0.1:PORT, the final
-# destination of every message both MTAs accept; one file per message in
-# STATE/sink/msgs (smtp-sink's X-Client-*/X-Mail-Args/X-Rcpt-Args lines, then
-# the message as relayed)
+# pc_e2e_sink_start STATE PORT: two smtp-sinks, the final destinations of
+# every message both MTAs accept: the relay sink on 127.0.0.1:PORT, where
+# the MTAs send what they route elsewhere (foreign domains, relayhost or
+# smart host), and the local sink on PORT+1, where they send what they
+# deliver locally (Postfix's local_transport, Sendmail's local mailer). One
+# file per message in STATE/sink/msgs, named relay.* or local.* by the sink
+# that took it (smtp-sink's X-Client-*/X-Mail-Args/X-Rcpt-Args lines, then
+# the message as delivered), so one directory holds everything delivered.
 pc_e2e_sink_start() {
 	local dir=$1/sink port=$2
 	mkdir -p "$dir/msgs"
-	pc_e2e_alive "$(pc_e2e_pid "$dir/sink.pid")" && return 0
-	pc_e2e_ports_free "$port" || return 1
-	# as root smtp-sink needs -u, and the user must write the dump directory;
-	# -h: its name must differ from the MTAs' or Postfix sees a mail loop
+	# as root smtp-sink needs -u, and the user must write the dump directory
 	chown nobody "$dir/msgs"
-	smtp-sink -u nobody -h sink.example.net -d "$dir/msgs/%Y%m%d-%H%M%S." \
-		"127.0.0.1:$port" 128 >"$dir/sink.log" 2>&1 </dev/null &
-	echo $! >"$dir/sink.pid"
+	pc_e2e_sink_start_one "$dir" relay "$port" && pc_e2e_sink_start_one "$dir" local $((port + 1))
+}
+
+# pc_e2e_sink_start_one DIR NAME PORT
+pc_e2e_sink_start_one() {
+	local dir=$1 name=$2 port=$3
+	pc_e2e_alive "$(pc_e2e_pid "$dir/$name.pid")" && return 0
+	pc_e2e_ports_free "$port" || return 1
+	# -h: its name must differ from the MTAs' or Postfix sees a mail loop
+	smtp-sink -u nobody -h sink.example.net -d "$dir/msgs/$name.%Y%m%d-%H%M%S." \
+		"127.0.0.1:$port" 128 >"$dir/$name.log" 2>&1 </dev/null &
+	echo $! >"$dir/$name.pid"
 	pc_e2e_wait 10 pc_e2e_listening "$port" || {
-		pc_e2e_log "smtp-sink did not start: $(cat "$dir/sink.log")"
+		pc_e2e_log "smtp-sink ($name) did not start: $(cat "$dir/$name.log")"
 		return 1
 	}
 }
 
-# pc_e2e_sink_count STATE: messages delivered so far
+# pc_e2e_sink_count STATE: messages delivered so far (both sinks)
 pc_e2e_sink_count() {
 	find "$1/sink/msgs" -type f 2>/dev/null | wc -l
 }
@@ -272,6 +282,14 @@ pc_e2e_sink_find() {
 # pc_e2e_sink_has STATE TOKEN: a delivered message contains TOKEN
 pc_e2e_sink_has() {
 	[ -n "$(pc_e2e_sink_find "$1" "$2")" ]
+}
+
+# pc_e2e_sink_where STATE TOKEN: "local" or "relay", the sink that took the
+# message containing TOKEN; nothing when none did
+pc_e2e_sink_where() {
+	local file
+	file=$(pc_e2e_sink_find "$1" "$2")
+	[ -n "$file" ] && basename "$file" | cut -d. -f1
 }
 
 # pc_e2e_daemon_start STATE NAME BINARY CONFIG SOCKET-PATH: starts
@@ -308,7 +326,7 @@ pc_e2e_daemons_stop() {
 
 # pc_e2e_shared_stop STATE: the sink and the syslog catcher
 pc_e2e_shared_stop() {
-	pc_e2e_stop_pid_files "$1/sink/sink.pid" "$1/syslog/catcher.pid"
+	pc_e2e_stop_pid_files "$1/sink/relay.pid" "$1/sink/local.pid" "$1/syslog/catcher.pid"
 }
 
 # ------------------------------------------------------------------ swaks

@@ -15,8 +15,13 @@
 # (STARTTLS required, then SASL AUTH with Cyrus sasldb) and submissions
 # (implicit TLS, AUTH) services, moved to 127.0.0.1:PORT with chroot off.
 # Postfix's own relay restrictions are open: what refuses a relay attempt is
-# the relay guard alone. Every accepted message goes to smtp-sink on
-# SINK-PORT; nothing is delivered locally, and no DNS is used.
+# the relay guard alone. example.com is Postfix's own domain
+# (mydestination), delivered by local_transport to the local sink on
+# SINK-PORT+1 with no user check; everything else goes to the relay sink on
+# SINK-PORT (relayhost), example.net too (a domain the relay guard calls
+# local and Postfix forwards, like a backup MX's). Postfix's address
+# rewriting is at its defaults (allow_percent_hack, swap_bangpath), as a
+# relay battery must see it. No DNS is used.
 #
 # Milters: each NAME=SOCKET puts portcullis-NAME's socket into the snippet's
 # portcullis_NAME_milter; a daemon the snippet defines but the list does not
@@ -71,10 +76,11 @@ mydomain = example.com
 myorigin = \$mydomain
 inet_interfaces = loopback-only
 inet_protocols = ipv4
-# nothing is delivered here: every accepted message goes to smtp-sink
-mydestination =
+# local delivery is the local sink (any user): a test can tell what Postfix
+# delivered locally from what it relayed
+mydestination = example.com
 local_recipient_maps =
-local_transport = error:5.1.1 local delivery is off in the e2e harness
+local_transport = smtp:[127.0.0.1]:$((sink_port + 1))
 alias_maps =
 alias_database =
 biff = no
@@ -90,7 +96,6 @@ smtp_tls_security_level = none
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions =
-allow_percent_hack = no
 # server TLS and SASL (the submission services switch them on)
 smtpd_tls_cert_file = $state/pki/cert.pem
 smtpd_tls_key_file = $state/pki/key.pem

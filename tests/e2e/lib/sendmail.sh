@@ -13,8 +13,10 @@
 # 127.0.0.1:PORT. Sendmail's own relay control is open
 # (FEATURE(promiscuous_relay)), so the relay guard alone refuses; note that
 # Sendmail always lets 127.0.0.1 relay anyway, so an outside client must come
-# from another loopback address (swaks -li 127.0.0.2). Every accepted message
-# goes to smtp-sink on SINK-PORT. Milters: as in postfix.sh, each NAME=SOCKET
+# from another loopback address (swaks -li 127.0.0.2). example.com is
+# Sendmail's own domain (class w): its local mailer is an SMTP connection to
+# the local sink on SINK-PORT+1, for any user; everything else goes to the
+# smart host, the relay sink on SINK-PORT. Milters: as in postfix.sh, each NAME=SOCKET
 # fills the snippet's portcullis-NAME filter, unnamed ones are left out, and
 # unknown names are appended as filters of their own.
 #
@@ -130,7 +132,7 @@ pc_sendmail_configure() {
 	printf 'postmaster: root\n' >"$sm/aliases"
 	: >"$sm/sendmail.st"
 	printf 'hosts\tfiles\naliases\tfiles\n' >"$sm/service.switch"
-	: >"$sm/local-host-names"
+	printf 'example.com\n' >"$sm/local-host-names"
 	: >"$sm/relay-domains"
 	cp "$state/pki/cert.pem" "$sm/cacert.pem"
 	cat >"$sm/sendmail.mc" <<EOF
@@ -186,6 +188,10 @@ define(\`ESMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 define(\`SMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 dnl # ---- conf/sendmail/portcullis.mc, on loopback ports, sockets filled in
 $(pc_sendmail_snippet "$mx" "$submission" "$smtps" "$@")
+dnl # local delivery: the local sink, any user (no w flag: no passwd check)
+define(\`LOCAL_MAILER_PATH', \`[IPC]')dnl
+define(\`LOCAL_MAILER_ARGS', \`TCP 127.0.0.1 $((sink + 1))')dnl
+MODIFY_MAILER_FLAGS(\`LOCAL', \`-w')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
