@@ -129,6 +129,8 @@ addr_parse_literal(const char *text, gsize len, char **domain_out, PcAddrFlags *
 			return addr_fail(
 			    error, PC_ADDR_ERROR_SYNTAX,
 			    "invalid address literal (octet over 255, or ambiguous 0)");
+		if (strlen(literal) != len)
+			*flags |= PC_ADDR_FLAG_LEADING_ZERO;
 	} else {
 		literal = g_strndup(text, len);
 	}
@@ -453,6 +455,166 @@ addr_check_octets(const char *text, gsize len, GError **error)
 }
 
 /*
+ * --- RFC 822 forms of a path ---
+ *
+ * Both MTAs hand the client's argument on as it came, and both tolerate RFC
+ * 822 forms in it: blanks inside the brackets, comments, doubled brackets,
+ * blanks around '@' and '.'. Both deliver these to the mailbox the address
+ * names (tests/e2e/test-relay-battery.sh watches where the mail goes), so
+ * they are read the same way here: comments and blanks between tokens are
+ * dropped and extra bracket pairs removed, giving the plain path the rest
+ * of the parser reads. What could name a second destination stays an error:
+ * a comment holding '@', '<' or '>', two words with only a blank or a
+ * comment between them, brackets that do not pair up.
+ */
+
+#define ADDR_MAX_BRACKETS 8 /* "<<<...>>>": the MTAs take a few; no reader needs more */
+
+typedef enum {
+	ADDR_TOKEN_WORD,    /* an atom, a quoted string or a domain literal, as written */
+	ADDR_TOKEN_SPECIAL, /* one of < > @ , : ; . */
+} AddrTokenType;
+
+static gboolean
+addr_needs_normalizing(const char *text, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		if (text[i] == ' ' || text[i] == '\t' || text[i] == '(' || text[i] == ')')
+			return TRUE;
+	}
+	return len >= 2 && text[0] == '<' && text[1] == '<';
+}
+
+/* skips the comment opening at *pos; an address-like one is refused */
+static gboolean
+addr_skip_comment(const char *text, gsize len, gsize *pos, GError **error)
+{
+	guint depth = 0;
+
+	for (gsize i = *pos; i < len; i++) {
+		switch (text[i]) {
+		case '\\':
+			i++;
+			break;
+		case '(':
+			if (++depth > PC_ADDR_MAX_COMMENT_DEPTH)
+				return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+						 "comments nested too deep");
+			break;
+		case ')':
+			if (--depth == 0) {
+				*pos = i + 1;
+				return TRUE;
+			}
+			break;
+		case '@':
+		case '<':
+		case '>':
+			/* "<user@example.com (victim@outside.test)>": two destinations */
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "an address in a comment");
+		default:
+			break;
+		}
+	}
+	return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "unbalanced '(' in address");
+}
+
+/* the end of the quoted string or domain literal opening at pos */
+static gboolean
+addr_scan_delimited(const char *text, gsize len, gsize pos, char close, gsize *end_out,
+		    GError **error)
+{
+	for (gsize i = pos + 1; i < len; i++) {
+		if (text[i] == '\\' && close == '"') {
+			i++;
+		} else if (text[i] == close) {
+			*end_out = i + 1;
+			return TRUE;
+		} else if (close == ']' && (text[i] == '[' || text[i] == ' ' || text[i] == '\t')) {
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "invalid address literal");
+		}
+	}
+	return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+			 close == '"' ? "unbalanced quote in address"
+				      : "address literal not closed by ']'");
+}
+
+/*
+ * writes the plain path into out (at most len octets: only ever shorter);
+ * the caller has checked len against PC_ADDR_MAX_PATH and that no NUL is in
+ */
+static gboolean
+addr_normalize_path(const char *text, gsize len, char *out, gsize *out_len, GError **error)
+{
+	struct {
+		AddrTokenType type;
+		gsize start, len;
+	} tokens[PC_ADDR_MAX_PATH];
+	guint n = 0, open = 0, close = 0;
+	gsize pos = 0, written = 0;
+
+	while (pos < len) {
+		char c = text[pos];
+		gsize end = pos + 1;
+
+		if (c == ' ' || c == '\t') {
+			pos++;
+			continue;
+		}
+		if (c == '(') {
+			if (!addr_skip_comment(text, len, &pos, error))
+				return FALSE;
+			continue;
+		}
+		if (c == ')')
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "unbalanced ')' in address");
+		if (c == '"' || c == '[') {
+			if (!addr_scan_delimited(text, len, pos, c == '"' ? '"' : ']', &end, error))
+				return FALSE;
+		} else if (strchr("<>@,:;.", c) == NULL) {
+			/* an atom: up to the next special, blank or comment */
+			while (end < len && strchr("<>@,:;.\"[]() \t", text[end]) == NULL)
+				end++;
+		}
+		tokens[n].type = end == pos + 1 && strchr("<>@,:;.", c) != NULL ? ADDR_TOKEN_SPECIAL
+										: ADDR_TOKEN_WORD;
+		tokens[n].start = pos;
+		tokens[n].len = end - pos;
+		/* "<user victim@outside.test>": which one is meant? */
+		if (n > 0 && tokens[n].type == ADDR_TOKEN_WORD &&
+		    tokens[n - 1].type == ADDR_TOKEN_WORD)
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "two words side by side");
+		n++;
+		pos = end;
+	}
+	while (open < n && tokens[open].type == ADDR_TOKEN_SPECIAL &&
+	       text[tokens[open].start] == '<')
+		open++;
+	while (close < n - open && tokens[n - 1 - close].type == ADDR_TOKEN_SPECIAL &&
+	       text[tokens[n - 1 - close].start] == '>')
+		close++;
+	if (open != close)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "unpaired '<' or '>'");
+	if (open > ADDR_MAX_BRACKETS)
+		return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "too many angle brackets");
+	if (open > 0)
+		out[written++] = '<';
+	for (guint i = open; i < n - close; i++) {
+		char c = text[tokens[i].start];
+
+		if (tokens[i].type == ADDR_TOKEN_SPECIAL && (c == '<' || c == '>'))
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX,
+					 "angle brackets inside the path");
+		memcpy(out + written, text + tokens[i].start, tokens[i].len);
+		written += tokens[i].len;
+	}
+	if (open > 0)
+		out[written++] = '>';
+	*out_len = written;
+	return TRUE;
+}
+
+/*
  * ESMTP parameters come as separate argv entries, so nothing may follow the
  * '>' and no blank may surround the path
  */
@@ -486,11 +648,21 @@ gboolean
 pc_addr_parse_path(const char *text, gsize len, PcAddress **address_out, GError **error)
 {
 	g_autoptr(PcAddress) address = NULL;
+	char plain[PC_ADDR_MAX_PATH];
 
 	g_return_val_if_fail(text != NULL || len == 0, FALSE);
 	g_return_val_if_fail(address_out != NULL, FALSE);
 	g_return_val_if_fail(error == NULL || *error == NULL, FALSE);
 
+	if (addr_needs_normalizing(text, len)) {
+		if (len > PC_ADDR_MAX_PATH)
+			return addr_check_octets(text, len, error);
+		if (memchr(text, '\0', len) != NULL)
+			return addr_fail(error, PC_ADDR_ERROR_SYNTAX, "NUL byte in address");
+		if (!addr_normalize_path(text, len, plain, &len, error))
+			return FALSE;
+		text = plain;
+	}
 	if (!addr_check_octets(text, len, error))
 		return FALSE;
 	address = g_new0(PcAddress, 1);

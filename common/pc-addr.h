@@ -64,6 +64,12 @@ typedef enum {
 	 * address, Sendmail does not (it routes it elsewhere)
 	 */
 	PC_ADDR_FLAG_V4_MAPPED = 1 << 11,
+	/*
+	 * an IPv4 literal with leading zeros ("[127.000.000.001]"), normalised
+	 * to "[127.0.0.1]": valid RFC 5321 and local to Postfix, but Sendmail
+	 * does not match it against its own addresses and routes it elsewhere
+	 */
+	PC_ADDR_FLAG_LEADING_ZERO = 1 << 12,
 } PcAddrFlags;
 
 /* any form that names a next hop other than the domain after the last '@' */

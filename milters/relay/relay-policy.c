@@ -76,11 +76,11 @@ relay_classify_recipient(const PcConfig *config, const PcSession *session, const
 	if (address->flags & PC_ADDR_FLAG_NO_DOMAIN)
 		return RELAY_REASON_NONE;
 	/*
-	 * an IPv4-mapped IPv6 literal of our own address is local to Postfix
-	 * but goes to Sendmail's smart host: ours only in forms every MTA
-	 * treats as local, so never
+	 * an IPv4-mapped IPv6 literal of our own address, or one with leading
+	 * zeros, is local to Postfix but goes to Sendmail's smart host: ours
+	 * only in forms every MTA treats as local, so never
 	 */
-	if (address->flags & PC_ADDR_FLAG_V4_MAPPED)
+	if (address->flags & (PC_ADDR_FLAG_V4_MAPPED | PC_ADDR_FLAG_LEADING_ZERO))
 		return RELAY_REASON_IP_LITERAL;
 	if (address->flags & PC_ADDR_FLAG_IP_LITERAL)
 		return ip_literal_is_ours(config, session, address->domain)

@@ -118,10 +118,26 @@ static const ClassifyCase local_cases[] = {
     {"<postmaster>", RELAY_REASON_NONE},
     {"<user@[192.0.2.25]>", RELAY_REASON_NONE},
     {"<user@[127.0.0.1]>", RELAY_REASON_NONE}, /* the address the client reached */
-    /* RFC 5321 Snum with leading zeros both readings agree on */
-    {"<user@[127.000.000.001]>", RELAY_REASON_NONE},
-    {"<user@[127.0.0.01]>", RELAY_REASON_NONE},
+    /* RFC 822 forms both MTAs deliver to the mailbox named */
+    {"< user@example.com>", RELAY_REASON_NONE},
+    {"<<user@example.com>>", RELAY_REASON_NONE},
+    {"<user(comment)@example.com>", RELAY_REASON_NONE},
+    {"<user@example.com (comment)>", RELAY_REASON_NONE},
+    {"<user @ example.com>", RELAY_REASON_NONE},
+    /*
+     * RFC 5321 Snum with leading zeros: local to Postfix, routed elsewhere
+     * by Sendmail, so never ours; ambiguous ones are not even syntax
+     */
+    {"<user@[127.000.000.001]>", RELAY_REASON_IP_LITERAL},
+    {"<user@[127.0.0.01]>", RELAY_REASON_IP_LITERAL},
     {"<user@[192.0.2.025]>", RELAY_REASON_SYNTAX}, /* 025: 25 or octal 21 */
+    /* a second destination next to a local one */
+    {"<user@example.com (victim@outside.test)>", RELAY_REASON_SYNTAX},
+    {"victim@outside.test<user@example.com>", RELAY_REASON_SYNTAX},
+    {"<victim@outside.test <user@example.com>>", RELAY_REASON_SYNTAX},
+    {"<user@example.com victim@outside.test>", RELAY_REASON_SYNTAX},
+    {"< victim@outside.test >", RELAY_REASON_FOREIGN_DOMAIN},
+    {"<(c)victim@outside.test>", RELAY_REASON_FOREIGN_DOMAIN},
 };
 
 static void

@@ -188,10 +188,11 @@ define(\`ESMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 define(\`SMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 dnl # ---- conf/sendmail/portcullis.mc, on loopback ports, sockets filled in
 $(pc_sendmail_snippet "$mx" "$submission" "$smtps" "$@")
-dnl # local delivery: the local sink, any user (no w flag: no passwd check)
+FEATURE(\`use_cw_file')dnl
+dnl # local delivery: the local sink, any user (no w: no passwd check; no f, r: no -f argument, which [IPC] would take for a host)
 define(\`LOCAL_MAILER_PATH', \`[IPC]')dnl
 define(\`LOCAL_MAILER_ARGS', \`TCP 127.0.0.1 $((sink + 1))')dnl
-MODIFY_MAILER_FLAGS(\`LOCAL', \`-w')dnl
+MODIFY_MAILER_FLAGS(\`LOCAL', \`-wfr')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
