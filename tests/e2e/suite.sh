@@ -14,8 +14,9 @@
 # Set before pc_suite_start: PC_SUITE_DAEMONS ("NAME=BINARY ...": more
 # Portcullis daemons, started after the relay with the same configuration and
 # attached after it, in that order), PC_SUITE_CONF_EXTRA (lines appended to
-# that configuration: the daemons' own sections) and PC_POSTFIX_MAIN_EXTRA
-# (lib/postfix.sh).
+# that configuration: the daemons' own sections), PC_POSTFIX_MAIN_EXTRA and
+# PC_POSTFIX_MASTER_EXTRA (lib/postfix.sh), PC_E2E_SASL_EXTRA_USERS
+# (lib/common.sh).
 set -u
 PC_SUITE_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$PC_SUITE_HERE/../milter/lib.sh"

@@ -162,11 +162,18 @@ pc_e2e_pki() {
 	chmod 0600 "$dir/key.pem"
 }
 
-# pc_e2e_sasldb FILE: a Cyrus sasldb holding the test login
+# pc_e2e_sasldb FILE: a Cyrus sasldb holding the test login, and the logins
+# of PC_E2E_SASL_EXTRA_USERS (optional, "user@realm ..." with the same
+# password; a login without "@" goes in the realm of the host name, the
+# realm Cyrus gives a login without one)
 pc_e2e_sasldb() {
+	local login
 	rm -f "$1"
-	printf '%s' "$PC_E2E_SASL_PASSWORD" |
-		saslpasswd2 -p -c -f "$1" -u "$PC_E2E_SASL_DOMAIN" "$PC_E2E_SASL_USER"
+	for login in "$PC_E2E_LOGIN" ${PC_E2E_SASL_EXTRA_USERS:-}; do
+		[ "${login#*@}" != "$login" ] || login=$login@$PC_E2E_HOSTNAME
+		printf '%s' "$PC_E2E_SASL_PASSWORD" |
+			saslpasswd2 -p -c -f "$1" -u "${login##*@}" "${login%@*}" || return 1
+	done
 }
 
 # ------------------------------------------------------ private namespace

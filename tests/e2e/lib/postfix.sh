@@ -33,6 +33,11 @@
 # PC_POSTFIX_MAIN_EXTRA (optional): NAME = VALUE lines appended to main.cf,
 # after the snippet, replacing the harness's own setting of NAME: a test's
 # own settings (test-auth offers AUTH on the MX listener).
+#
+# PC_POSTFIX_MASTER_EXTRA (optional): master.cf lines appended after the
+# snippet's services: a test's own services (test-sender-login adds a
+# listener where Postfix itself checks the sender). Its inet services must
+# listen on 127.0.0.1 with chroot n; the test waits for their ports.
 
 PC_POSTFIX_SNIPPETS=$PC_E2E_SOURCE_ROOT/conf/postfix
 
@@ -234,6 +239,11 @@ pc_postfix_configure() {
 		echo
 		echo "# ---- conf/postfix/master.cf.portcullis, on loopback ports, chroot off"
 		pc_postfix_master_snippet "$mx" "$submission" "$smtps"
+		if [ -n "${PC_POSTFIX_MASTER_EXTRA:-}" ]; then
+			echo
+			echo "# ---- the test's own services (PC_POSTFIX_MASTER_EXTRA)"
+			printf '%s\n' "$PC_POSTFIX_MASTER_EXTRA"
+		fi
 	} >"$pf/etc/master.cf"
 	# Debian's Postfix reads the Cyrus application config from
 	# <config_directory>/sasl/smtpd.conf, whatever cyrus_sasl_config_path says
