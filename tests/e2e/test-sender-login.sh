@@ -40,6 +40,12 @@ auth   null                        2 5 null sender on submission
 # a syntax error in the envelope sender is 501 5.1.7; Postfix resolves an
 # address literal with a trailing dot as the literal
 auth   sender=<alice@[127.0.0.1].> 2 5 envelope syntax is RFC 5321
+# a sender with a routing operator is looked up as written: Postfix first
+# rewrites it (allow_percent_hack, on by default, makes
+# alice%example.com@local.example.org alice@example.com), portcullis-auth
+# does not guess how the MTA rewrites, so the owners of the domain written decide
+auth   route                       2 5 routing form looked up as written
+auth   route                       5 2 routing form looked up as written
 # submission requires AUTH: portcullis-auth answers 530 5.7.0 to every
 # unauthenticated MAIL there; reject_sender_login_mismatch refuses only an
 # owned sender and leaves the rest to smtpd_client_restrictions, which
