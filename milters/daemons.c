@@ -8,10 +8,12 @@
 #include "auth-policy.h"
 #include "rate-policy.h"
 #include "relay-policy.h"
+#include "verify-policy.h"
 
 const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
     {.schema = &relay_config_schema},
     {.schema = &auth_config_schema},
     {.schema = &rate_config_schema, .extra_schemas = rate_extra_schemas},
+    {.schema = &verify_config_schema},
     {.schema = NULL},
 };
