@@ -189,10 +189,10 @@ define(\`SMTP_MAILER_ARGS', \`TCP \$h $sink')dnl
 dnl # ---- conf/sendmail/portcullis.mc, on loopback ports, sockets filled in
 $(pc_sendmail_snippet "$mx" "$submission" "$smtps" "$@")
 FEATURE(\`use_cw_file')dnl
-dnl # local delivery: the local sink, any user (no w: no passwd check; no f, r: no -f argument, which [IPC] would take for a host)
+dnl # local delivery: the local sink, any user (no w: no passwd check; no f, r: no -f argument, which [IPC] would take for a host; no P: no Return-Path header, the sink records the envelope)
 define(\`LOCAL_MAILER_PATH', \`[IPC]')dnl
 define(\`LOCAL_MAILER_ARGS', \`TCP 127.0.0.1 $((sink + 1))')dnl
-MODIFY_MAILER_FLAGS(\`LOCAL', \`-wfr')dnl
+MODIFY_MAILER_FLAGS(\`LOCAL', \`-wfrP')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 EOF
