@@ -100,6 +100,7 @@ pc_authres_add_result(PcAuthRes *authres, const char *method, const char *result
 
 	g_return_val_if_fail(authres != NULL, NULL);
 	g_return_val_if_fail(is_keyword(method) && is_keyword(result), NULL);
+	g_return_val_if_fail(authres->results->len < PC_AUTHRES_MAX_RESULTS, NULL);
 	entry = result_new(g_ascii_strdown(method, -1), g_ascii_strdown(result, -1));
 	g_ptr_array_add(authres->results, entry);
 	return entry;

@@ -72,7 +72,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAuthRes, pc_authres_free)
 /*
  * pc_authres_add_result:
  * Starts an entry "METHOD=RESULT" (both keywords: letters, digits and '-';
- * anything else is a programming error). Returns: (transfer none) the entry,
+ * anything else, or more than PC_AUTHRES_MAX_RESULTS entries, is a
+ * programming error: a reader would refuse the header). Returns: (transfer none) the entry,
  * for pc_authres_set_reason() and pc_authres_add_property().
  */
 PcAuthResResult *pc_authres_add_result(PcAuthRes *authres, const char *method, const char *result);

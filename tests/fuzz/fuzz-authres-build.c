@@ -61,7 +61,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	(void)text;
 	built = pc_authres_new(fields->pdata[0]);
-	for (guint i = 1; i < fields->len; i++) {
+	/* a reader takes at most PC_AUTHRES_MAX_RESULTS entries; so does the builder */
+	for (guint i = 1; i < fields->len && i <= PC_AUTHRES_MAX_RESULTS; i++) {
 		const char *value = fields->pdata[i];
 		guint pick = (guint)strlen(value) + i;
 		PcAuthResResult *entry =
