@@ -159,13 +159,31 @@ dns_set(struct ub_ctx *ctx, const char *option, const char *value, GError **erro
 	return TRUE;
 }
 
+/* TRUE when the options' local zones include exactly zone ("NAME TYPE") */
+static gboolean
+options_have_zone(const PcDnsOptions *options, const char *zone)
+{
+	gsize len = strlen(zone);
+
+	for (gsize i = 0; options->local_zones != NULL && options->local_zones[i] != NULL; i++) {
+		if (g_ascii_strncasecmp(options->local_zones[i], zone, len) == 0 &&
+		    g_ascii_isspace(options->local_zones[i][len]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /*
  * where to ask. With forwarders, libunbound's built-in empty zones for
- * private and reserved names (RFC 1918 reverse zones, home.arpa, test) are
- * switched off: the forwarder answers for them as it does for the rest of
- * the system (a site's own reverse zones, the test server's zones), and
- * localhost stays local. Recursive keeps them, and never sends a query to
- * this host's own addresses, which a delegation could otherwise point at.
+ * private and reserved names (RFC 1918 and documentation reverse zones,
+ * home.arpa, test) are switched off: the forwarder answers for them as it
+ * does for the rest of the system (a site's own reverse zones, the test
+ * server's zones); localhost, onion and invalid stay local. home.arpa and
+ * test are made transparent zones (no data of their own, so resolved as
+ * usual): "local-zone: NAME nodefault" through ub_ctx_set_option() has no
+ * effect in libunbound 1.17 (it keeps the whole value as the zone's name).
+ * Recursive keeps every built-in zone, and never sends a query to this
+ * host's own addresses, which a delegation could otherwise point at.
  */
 static gboolean
 dns_setup_servers(struct ub_ctx *ctx, const PcDnsOptions *options, GError **error)
@@ -209,9 +227,10 @@ dns_setup_servers(struct ub_ctx *ctx, const PcDnsOptions *options, GError **erro
 	    !dns_set(ctx, "insecure-lan-zones:", "yes", error))
 		return FALSE;
 	for (gsize i = 0; i < G_N_ELEMENTS(forwarded_zones); i++) {
-		g_autofree char *zone = g_strdup_printf("%s nodefault", forwarded_zones[i]);
+		g_autofree char *zone = g_strdup_printf("%s transparent", forwarded_zones[i]);
 
-		if (!dns_set(ctx, "local-zone:", zone, error))
+		if (!options_have_zone(options, forwarded_zones[i]) &&
+		    !dns_set(ctx, "local-zone:", zone, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -573,8 +592,13 @@ result_from_answer(const PcDnsQuery *query, int err, struct ub_result *answer)
 	result->ttl = answer->ttl > 0 ? (guint32)answer->ttl : 0;
 	result->why_bogus = g_strdup(answer->why_bogus);
 	if (answer->canonname != NULL && answer->qname != NULL &&
-	    g_ascii_strcasecmp(answer->canonname, answer->qname) != 0)
+	    g_ascii_strcasecmp(answer->canonname, answer->qname) != 0) {
+		/* libunbound writes it with the trailing dot; record names have none */
 		result->canonical_name = g_strdup(answer->canonname);
+		if (strlen(result->canonical_name) > 1 &&
+		    g_str_has_suffix(result->canonical_name, "."))
+			result->canonical_name[strlen(result->canonical_name) - 1] = '\0';
+	}
 	if (answer->answer_packet != NULL && answer->answer_len > 0) {
 		/* the packet is libunbound's malloc()ed buffer: taken over, not copied */
 		result->packet = g_bytes_new_with_free_func(

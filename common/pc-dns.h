@@ -136,7 +136,8 @@ typedef struct {
 	gboolean secure; /* DNSSEC-validated (also a proven NODATA or NXDOMAIN) */
 	gboolean bogus;	 /* DNSSEC validation failed; status is then SERVFAIL */
 	guint32 ttl;	 /* of the answer, in seconds; 0 without one */
-	char *canonical_name; /* the name after CNAMEs, when there were any; else NULL */
+	/* the name after CNAMEs, when there were any (no trailing dot); else NULL */
+	char *canonical_name;
 	/* the answer packet as libunbound received it, or NULL without one */
 	GBytes *packet;
 	/* PcDnsRecord in answer order: only with PC_DNS_OK, else empty; never NULL */
