@@ -49,7 +49,7 @@ pc_dns_status_from_answer(int rcode, gboolean have_data, gboolean bogus)
 	case 3:
 		return PC_DNS_NXDOMAIN;
 	default:
-		/* RFC 7208 5 and RFC 6376 6.1.2 treat every other rcode as a temporary failure */
+		/* RFC 7208 4.4: any rcode but 0 and 3 is a failure to find out (temperror) */
 		return PC_DNS_SERVFAIL;
 	}
 }
