@@ -8,9 +8,12 @@
  * several strings, several records and longer than a UDP answer, MX, PTR,
  * CNAME), NODATA, NXDOMAIN, SERVFAIL (a delegation the server's own upstream
  * refuses), a timeout (a zone whose queries are dropped), the message
- * budget, the asynchronous form, many threads at once, and the DNSSEC bits
- * for unsigned data. Times are measured, never slept: the timeout cases
- * assert that a query ends within dns_timeout plus a small slack.
+ * budget, the asynchronous form, many threads at once, and the DNSSEC bits:
+ * unsigned data, a signed zone (zones/signed.test.zone, its trust anchor
+ * zones/signed.test.ds) with a secure answer, a proven NXDOMAIN and NODATA,
+ * and a record whose signature fails. Times are measured, never slept: the
+ * timeout cases assert that a query ends within dns_timeout plus a small
+ * slack.
  */
 #include <errno.h>
 #include <poll.h>
@@ -63,7 +66,8 @@ static struct {
 	GPid pid;
 	int stdin_fd; /* closing it stops the server */
 	char *dir;
-	char *forwarder; /* "ADDRESS@PORT" */
+	char *forwarder;   /* "ADDRESS@PORT" */
+	const char *zones; /* tests/dns/zones */
 } server = {.stdin_fd = -1};
 
 static char *
@@ -81,6 +85,9 @@ static char *
 zone_file_text(void)
 {
 	GString *text = g_string_new(zone_text);
+	g_autofree char *signed_zone = g_build_filename(server.zones, "signed.test.zone", NULL);
+
+	g_string_append_printf(text, "$SIGNED signed.test. %s\n", signed_zone);
 
 	g_string_append(text, "long.example.test. 300 IN TXT");
 	for (guint i = 0; i < LONG_STRINGS; i++) {
@@ -517,6 +524,61 @@ test_dnssec_insecure(void)
 	g_assert_false(result->bogus);
 }
 
+typedef struct {
+	const char *label;
+	gboolean dnssec;
+	const char *name;
+	guint16 rrtype;
+	PcDnsStatus want_status;
+	gboolean want_secure;
+	gboolean want_bogus;
+	const char *want_values;
+} DnssecCase;
+
+static const DnssecCase dnssec_cases[] = {
+    {"secure", TRUE, "txt.signed.test", PC_DNS_TYPE_TXT, PC_DNS_OK, TRUE, FALSE,
+     "v=DKIM1; k=ed25519; p=signed"},
+    /* non-existence proven by NSEC records: secure too */
+    {"secure-nxdomain", TRUE, "nx.signed.test", PC_DNS_TYPE_TXT, PC_DNS_NXDOMAIN, TRUE, FALSE},
+    {"secure-nodata", TRUE, "ns.signed.test", PC_DNS_TYPE_AAAA, PC_DNS_NODATA, TRUE, FALSE},
+    /* a signature that fails: SERVFAIL and bogus, whatever the data said */
+    {"bogus", TRUE, "bogus.signed.test", PC_DNS_TYPE_TXT, PC_DNS_SERVFAIL, FALSE, TRUE},
+    /* a zone the trust anchor does not cover: insecure, not bogus */
+    {"insecure", TRUE, "spf.example.test", PC_DNS_TYPE_TXT, PC_DNS_OK, FALSE, FALSE,
+     "v=spf1 ip4:192.0.2.0/24 -all"},
+    /* without validation nothing is secure, and the tampered record is taken as it is */
+    {"off-signed", FALSE, "txt.signed.test", PC_DNS_TYPE_TXT, PC_DNS_OK, FALSE, FALSE,
+     "v=DKIM1; k=ed25519; p=signed"},
+    {"off-tampered", FALSE, "bogus.signed.test", PC_DNS_TYPE_TXT, PC_DNS_OK, FALSE, FALSE,
+     "Tampered after signing"},
+};
+
+/* dnssec = yes with zones/signed.test.ds as dns_trust_anchor (or dnssec = no) */
+static void
+test_dnssec(gconstpointer data)
+{
+	const DnssecCase *c = data;
+	g_autofree char *anchor = g_build_filename(server.zones, "signed.test.ds", NULL);
+	g_autoptr(PcDns) dns = resolver_new(c->dnssec, c->dnssec ? anchor : NULL);
+	g_autoptr(PcDnsResult) result = pc_dns_query(dns, c->name, c->rrtype, NULL);
+	g_autofree char *values = record_values(result);
+
+	g_test_message("%s: %s (%s) secure %d bogus %d: %s", c->name,
+		       pc_dns_status_to_string(result->status), result->reason, result->secure,
+		       result->bogus, result->why_bogus);
+	g_assert_cmpint(result->status, ==, c->want_status);
+	g_assert_cmpint(result->secure, ==, c->want_secure);
+	g_assert_cmpint(result->bogus, ==, c->want_bogus);
+	g_assert_cmpstr(c->want_values != NULL ? values : NULL, ==, c->want_values);
+	if (c->want_bogus) {
+		g_assert_cmpuint(result->records->len, ==, 0);
+		g_assert_cmpstr(result->reason, ==, "dnssec validation failed");
+		g_assert_nonnull(result->why_bogus);
+	} else {
+		g_assert_null(result->why_bogus);
+	}
+}
+
 static gboolean
 unbound_installed(void)
 {
@@ -532,10 +594,12 @@ main(int argc, char **argv)
 	int status;
 
 	g_test_init(&argc, &argv, NULL);
-	if (helper == NULL || !unbound_installed()) {
+	server.zones = g_getenv("PC_TEST_DNS_ZONES");
+	if (helper == NULL || server.zones == NULL || !unbound_installed()) {
 		/* TAP: the whole file is skipped, with the reason */
-		printf("1..0 # SKIP %s\n",
-		       helper == NULL ? "PC_TEST_DNS is not set" : "unbound is not installed");
+		printf("1..0 # SKIP %s\n", helper == NULL || server.zones == NULL
+					       ? "PC_TEST_DNS or PC_TEST_DNS_ZONES is not set"
+					       : "unbound is not installed");
 		return 0;
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(answer_cases); i++) {
@@ -549,6 +613,12 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/dns/server/async", test_async);
 	g_test_add_func("/pc/dns/server/threads", test_threads);
 	g_test_add_func("/pc/dns/server/dnssec-insecure", test_dnssec_insecure);
+	for (gsize i = 0; i < G_N_ELEMENTS(dnssec_cases); i++) {
+		g_autofree char *path =
+		    g_strconcat("/pc/dns/server/dnssec/", dnssec_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &dnssec_cases[i], test_dnssec);
+	}
 	if (!server_start(helper)) {
 		server_stop();
 		g_printerr("the test DNS server did not start\n");

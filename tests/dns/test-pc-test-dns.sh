@@ -40,7 +40,9 @@ a.example.test. 300 IN A 192.0.2.1
 txt.example.test. 300 IN TXT "v=DKIM1; k=rsa; p=" "it's"
 $TIMEOUT slow.example.test.
 $SERVFAIL broken.example.test.
+$SIGNED signed.test. signed.zone
 EOF
+printf 'signed.test. 300 IN SOA ns.signed.test. h.signed.test. 1 3600 600 86400 60\n' >"$PC_DIR/signed.zone"
 
 conf=$PC_DIR/conf/unbound.conf
 if "$HELPER" config "$PC_DIR/conf" 127.0.0.1 5399 "$PC_DIR/good.zone" >"$PC_DIR/out" 2>&1 &&
@@ -55,7 +57,9 @@ for line in 'local-zone: "." refuse' 'outgoing-interface: 127.0.53.2' \
 	'access-control: 127.0.53.2/32 refuse' 'access-control: 0.0.0.0/0 refuse' \
 	'module-config: "iterator"' 'do-ip6: no' 'interface: 127.0.0.1' \
 	'local-zone: "example.test." static' 'local-zone: "slow.example.test." deny' \
-	'local-zone: "broken.example.test." transparent' 'stub-addr: 127.0.0.1@5399'; do
+	'local-zone: "broken.example.test." transparent' 'stub-addr: 127.0.0.1@5399' \
+	'local-zone: "signed.test." transparent' "zonefile: \"$PC_DIR/signed.zone\"" \
+	'for-upstream: no' 'fallback-enabled: no'; do
 	if grep -qF -- "$line" "$conf"; then
 		ok "config has: $line"
 	else
@@ -63,7 +67,7 @@ for line in 'local-zone: "." refuse' 'outgoing-interface: 127.0.53.2' \
 	fi
 done
 # and what would let a query out: root hints, forwarders, other stubs, a validator
-if grep -qE 'root-hints|forward-zone|forward-addr|trust-anchor|auto-trust|remote-control' "$conf" ||
+if grep -qE 'root-hints|forward-zone|forward-addr|trust-anchor|auto-trust|remote-control|master:|primary:|url:' "$conf" ||
 	[ "$(grep -c 'stub-addr:' "$conf")" != 1 ]; then
 	not_ok "config has no way out but the one stub to itself" "$conf"
 else
@@ -103,6 +107,7 @@ bad "relative owner" "bad.zone:2: 'a' is not an absolute domain name" \
 	"\$ZONE example.test.
 a 300 IN A 192.0.2.1"
 bad "unknown directive" "bad.zone:1: expected \$ZONE" "\$ORIGIN example.test."
+bad "signed zone without its file" "bad.zone:1: no zone file" "\$SIGNED signed.test. missing.zone"
 bad "record unbound refuses" "unbound did not start" \
 	"\$ZONE example.test.
 a.example.test. 300 IN A not-an-address"
