@@ -591,9 +591,9 @@ result_from_answer(const PcDnsQuery *query, int err, struct ub_result *answer)
 	result->bogus = answer->bogus != 0;
 	result->ttl = answer->ttl > 0 ? (guint32)answer->ttl : 0;
 	result->why_bogus = g_strdup(answer->why_bogus);
-	if (answer->canonname != NULL && answer->qname != NULL &&
-	    g_ascii_strcasecmp(answer->canonname, answer->qname) != 0) {
-		/* libunbound writes it with the trailing dot; record names have none */
+	/* libunbound sets it only when the answer's owner is not the name asked */
+	if (answer->canonname != NULL && answer->canonname != answer->qname) {
+		/* written with the trailing dot; record names have none */
 		result->canonical_name = g_strdup(answer->canonname);
 		if (strlen(result->canonical_name) > 1 &&
 		    g_str_has_suffix(result->canonical_name, "."))

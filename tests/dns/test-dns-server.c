@@ -51,6 +51,7 @@ static const char zone_text[] =
     "mx.example.test. 300 IN MX 10 mail1.example.test.\n"
     "nullmx.example.test. 300 IN MX 0 .\n"
     "alias.example.test. 300 IN CNAME a.example.test.\n"
+    "dangling.example.test. 300 IN CNAME nowhere.example.test.\n"
     "leaf.deep.example.test. 300 IN A 192.0.2.9\n"
     "$ZONE 2.0.192.in-addr.arpa.\n"
     "1.2.0.192.in-addr.arpa. 300 IN PTR a.example.test.\n"
@@ -268,6 +269,9 @@ static const AnswerCase answer_cases[] = {
      PC_DNS_TYPE_PTR, PC_DNS_OK, 0, "aaaa.example.test"},
     {"cname", "alias.example.test", PC_DNS_TYPE_A, PC_DNS_OK, 0, "192.0.2.1|192.0.2.2",
      "a.example.test"},
+    /* the chain's end does not exist: NXDOMAIN, and the name it ended at */
+    {"cname-nxdomain", "dangling.example.test", PC_DNS_TYPE_TXT, PC_DNS_NXDOMAIN, 3, NULL,
+     "nowhere.example.test"},
     {"case-insensitive", "A.EXAMPLE.Test", PC_DNS_TYPE_A, PC_DNS_OK, 0, "192.0.2.1|192.0.2.2"},
     {"nodata", "a.example.test", PC_DNS_TYPE_AAAA, PC_DNS_NODATA, 0, NULL},
     {"nodata-txt", "mx.example.test", PC_DNS_TYPE_TXT, PC_DNS_NODATA, 0, NULL},
