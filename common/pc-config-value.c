@@ -389,11 +389,10 @@ parse_domains(const char *text, char ***domains_out, GError **error)
 	return TRUE;
 }
 
-/* parses text into the field of key inside base; error without prefix */
-gboolean
-pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, GError **error)
+/* text into the field of key inside base, by type alone */
+static gboolean
+parse_typed_value(const PcConfigKey *key, const char *text, gpointer field, GError **error)
 {
-	gpointer field = (guint8 *)base + key->offset;
 
 	switch (key->type) {
 	case PC_CONFIG_STRING:
@@ -490,6 +489,17 @@ pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, G
 	}
 	}
 	g_assert_not_reached();
+}
+
+/* parses text into the field of key inside base; error without prefix */
+gboolean
+pc_config_parse_value(const PcConfigKey *key, const char *text, gpointer base, GError **error)
+{
+	gpointer field = (guint8 *)base + key->offset;
+
+	if (!parse_typed_value(key, text, field, error))
+		return FALSE;
+	return key->validate == NULL || key->validate(field, error);
 }
 
 void

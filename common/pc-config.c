@@ -95,6 +95,68 @@ pc_listener_role_to_string(PcListenerRole role)
 
 /* ---------------------------------------------------------------- schemas */
 
+/* forwarders [global] dns may list: more is a typo, not a resolver set-up */
+#define CONFIG_MAX_DNS_FORWARDERS 16
+
+/* "ADDRESS" or "ADDRESS@PORT" in the plain forms libunbound reads (no brackets) */
+static gboolean
+check_dns_forwarder(const char *item, GError **error)
+{
+	const char *at = strrchr(item, '@');
+	g_autofree char *address = g_strndup(item, at != NULL ? (gsize)(at - item) : strlen(item));
+	PcNetAddress parsed;
+	gsize n_digits;
+
+	if (address[0] == '[' || !pc_net_address_parse(address, &parsed)) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%.64s' is not system, recursive or a forwarder ADDRESS[@PORT]", item);
+		return FALSE;
+	}
+	if (at == NULL)
+		return TRUE;
+	/* digits only: "@+53", "@ 53" and "@" are typos */
+	n_digits = strspn(at + 1, "0123456789");
+	if (n_digits == 0 || n_digits > 5 || at[1 + n_digits] != '\0' ||
+	    g_ascii_strtoull(at + 1, NULL, 10) == 0 || g_ascii_strtoull(at + 1, NULL, 10) > 65535) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+			    "'%.64s': the port after @ must be 1 to 65535", item);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* [global] dns: "system", "recursive", or forwarders (pc-dns reads them) */
+static gboolean
+validate_dns(gconstpointer field, GError **error)
+{
+	char *const *items = *(char *const *const *)field;
+	guint n_items = items != NULL ? g_strv_length((char **)items) : 0;
+
+	if (n_items == 0) {
+		g_set_error_literal(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "empty: system, recursive or forwarders ADDRESS[@PORT]");
+		return FALSE;
+	}
+	if (n_items > CONFIG_MAX_DNS_FORWARDERS) {
+		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_RANGE,
+			    "%u forwarders: at most %u", n_items, CONFIG_MAX_DNS_FORWARDERS);
+		return FALSE;
+	}
+	for (guint i = 0; i < n_items; i++) {
+		if (g_ascii_strcasecmp(items[i], "system") == 0 ||
+		    g_ascii_strcasecmp(items[i], "recursive") == 0) {
+			if (n_items == 1)
+				return TRUE;
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "'%s' stands alone, not in a list of forwarders", items[i]);
+			return FALSE;
+		}
+		if (!check_dns_forwarder(items[i], error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static const PcConfigKey global_keys[] = {
     {"local_domains", PC_CONFIG_DOMAINS, "", 0, 0, NULL,
      G_STRUCT_OFFSET(PcGlobalConfig, local_domains), 0,
@@ -132,6 +194,21 @@ static const PcConfigKey global_keys[] = {
     {"milter_timeout", PC_CONFIG_DURATION, "300s", PC_USEC(1), PC_USEC(7200), NULL,
      G_STRUCT_OFFSET(PcGlobalConfig, milter_timeout), PC_CONFIG_KEY_RESTART,
      "longest wait for the MTA's next milter command on a connection"},
+    /* the resolver's shape is fixed at start; its waits are read per message */
+    {"dns", PC_CONFIG_STRING_LIST, "system", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, dns),
+     PC_CONFIG_KEY_RESTART,
+     "system (the nameservers of /etc/resolv.conf), recursive, or forwarders ADDRESS[@PORT]",
+     validate_dns},
+    {"dns_timeout", PC_CONFIG_DURATION, "5s", 100 * 1000, PC_USEC(60), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, dns_timeout), 0, "longest wait for one DNS answer"},
+    {"dns_message_budget", PC_CONFIG_DURATION, "20s", 100 * 1000, PC_USEC(600), NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, dns_message_budget), 0,
+     "DNS wait one message may spend in all; below the MTA's milter command timeout"},
+    {"dnssec", PC_CONFIG_BOOL, "no", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, dnssec),
+     PC_CONFIG_KEY_RESTART, "validate DNSSEC, so that answers carry the secure bit"},
+    {"dns_trust_anchor", PC_CONFIG_STRING, "/usr/share/dns/root.key", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, dns_trust_anchor), PC_CONFIG_KEY_RESTART,
+     "DNSSEC trust anchors (DS or DNSKEY records) for dnssec = yes"},
 };
 
 static const PcConfigKey listener_keys[] = {

@@ -99,6 +99,12 @@ typedef struct {
 	gsize offset;		    /* of the field in the section struct */
 	PcConfigKeyFlags flags;
 	const char *doc; /* one line, for -n and the documentation */
+	/*
+	 * optional: checks the field once its text has parsed (a value whose
+	 * syntax the type alone does not say, such as [global] dns); field
+	 * points into the section struct. Error without prefix.
+	 */
+	gboolean (*validate)(gconstpointer field, GError **error);
 } PcConfigKey;
 
 typedef struct {
@@ -169,6 +175,11 @@ typedef struct {
 	gint64 store_connections;     /* a shared store's connection pool */
 	gint64 max_connections;	      /* concurrent MTA connections per daemon */
 	gint64 milter_timeout;	      /* us: longest wait for the MTA on a milter connection */
+	char **dns;		      /* "system", "recursive" or forwarders "ADDRESS[@PORT]" */
+	gint64 dns_timeout;	      /* us: one query */
+	gint64 dns_message_budget;    /* us: all of one message's queries */
+	gboolean dnssec;
+	char *dns_trust_anchor; /* file of DS or DNSKEY records, for dnssec */
 } PcGlobalConfig;
 
 /* one daemon's schemas, as it loads the file: for checking every section at once */

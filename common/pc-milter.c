@@ -40,6 +40,8 @@
 static const PcMilterDescriptor *milter_desc;
 static PcConfigSlot config_slot;
 static PcStore *milter_store;
+/* the resolver of a daemon that uses_dns; NULL otherwise */
+static PcDns *milter_dns;
 static char *config_path;
 static PcStatsCounter *verdict_counters[PC_ACTION_QUARANTINE + 1];
 static PcStatsCounter *reload_ok_counter;
@@ -118,6 +120,12 @@ PcStore *
 pc_milter_get_store(void)
 {
 	return milter_store;
+}
+
+PcDns *
+pc_milter_get_dns(void)
+{
+	return milter_dns;
 }
 
 /* ------------------------------------------------------------- callbacks */
@@ -1445,6 +1453,14 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		return 1;
 	}
 	register_common_metrics();
+	/* after the drop: its threads and the files it reads are the daemon user's */
+	if (descriptor->uses_dns) {
+		milter_dns = pc_dns_new_from_config(pc_config_get_global(config), &error);
+		if (milter_dns == NULL) {
+			g_critical("%s: %s", config_path, error->message);
+			return 1;
+		}
+	}
 	if (descriptor->init != NULL && !descriptor->init(config, &error)) {
 		g_critical("%s", error->message);
 		return 1;
@@ -1475,6 +1491,7 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	if (wait_for_connections()) {
 		if (descriptor->deinit != NULL)
 			descriptor->deinit();
+		g_clear_pointer(&milter_dns, pc_dns_free);
 		pc_milter_watch_free();
 		pc_milter_carry_free();
 		pc_config_slot_clear(&config_slot);

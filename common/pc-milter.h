@@ -19,6 +19,7 @@
  *
  * This file owns the rest: options (-c -p -f -n -V -v -M), config load and
  * reload (SIGHUP and SIGUSR1), logging, the statistics listener, the store,
+ * the resolver of a daemon that resolves (uses_dns),
  * socket set-up (a stale unix socket is removed; a path that is not a socket
  * is an error), the descriptor limit, the connection cap, privilege drop, the
  * pid file, macro capture into the PcSession, applying verdicts and header
@@ -37,6 +38,7 @@
 #include <glib.h>
 
 #include "pc-config.h"
+#include "pc-dns.h"
 #include "pc-session.h"
 #include "pc-store.h"
 #include "pc-verdict.h"
@@ -97,6 +99,12 @@ typedef struct {
 	gboolean keep_all_headers;
 	gboolean count_body; /* body_bytes counted without a body hook */
 	/*
+	 * the daemon resolves names (SPF, DKIM, DMARC): the process's resolver
+	 * is made from [global] dns* at start, before init, and freed after
+	 * deinit (pc_milter_get_dns); a failure to set it up stops the start
+	 */
+	gboolean uses_dns;
+	/*
 	 * per-connection state: made when the connection opens
 	 * (session->connection_data), freed with the session
 	 */
@@ -127,5 +135,14 @@ int pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv);
 
 /* the process's store (NULL before start-up); thread-safe */
 PcStore *pc_milter_get_store(void);
+
+/*
+ * pc_milter_get_dns:
+ * The process's resolver, for a daemon with uses_dns; NULL otherwise and
+ * before start-up. (transfer none) valid until after deinit; thread-safe.
+ * Each message carries its own PcDnsBudget (pc_dns_budget_init_from_config
+ * with the snapshot the message pinned).
+ */
+PcDns *pc_milter_get_dns(void);
 
 G_END_DECLS

@@ -20,17 +20,29 @@ pc_install_packages() {
 		apt-get update -qq
 		# shellcheck disable=SC2086
 		apt-get install -y -qq --no-install-recommends $missing >/dev/null
+		# unbound is for the test DNS server, which runs its own: the system
+		# resolver service the package starts under systemd is switched off
+		case " $missing " in
+		*" unbound "*)
+			if [ -d /run/systemd/system ]; then
+				systemctl disable --now unbound.service >/dev/null 2>&1 || true
+			fi
+			;;
+		esac
 	fi
 }
 
 # what building and the unit/milter tests need
-PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev"
+PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev"
 
 # what the milter tests and bench/rate.sh start besides the daemons: a private
 # redis-server on a unix socket (tests/milter/test-rate-redis.sh); python3 for
 # the raw milter-protocol clients of the abuse and timeout tests; clang-format
-# for the formatting check (tests/check-format.sh)
-PC_TEST_PACKAGES="redis-server python3 clang-format"
+# for the formatting check (tests/check-format.sh); unbound for the test DNS
+# server on loopback (tests/dns/pc-test-dns); dns-root-data, the root trust
+# anchor a daemon with [global] dnssec = yes reads (a runtime dependency of
+# the daemons that resolve; the tests load it)
+PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -6,8 +6,9 @@
 # with two X-Change and two X-Delete headers and a 5 MiB body goes through
 # each MTA's MX, and the delivered message must show: X-Edit-Top inserted
 # at the top, the 2nd X-Change changed, the 1st X-Delete deleted (headers the
-# daemon never kept), and X-Edit-Body at the end of the header with the size
-# of the body the daemon streamed. TAP.
+# daemon never kept), X-Edit-Body at the end of the header with the size
+# of the body the daemon streamed, then X-Edit-DNS (a name resolved through
+# the skeleton's resolver, with the system's resolv.conf). TAP.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/suite.sh"
 EDIT=$2
@@ -55,10 +56,14 @@ for mta in pf sm; do
 	check "$(mta_name $mta): the 1st X-Delete deleted, the 2nd kept" bash -c "
 		! grep -qx 'X-Delete: first' '$PC_DIR/$token.headers' &&
 		grep -qx 'X-Delete: second' '$PC_DIR/$token.headers'"
-	last=$(grep -vE '^[[:space:]]*$' "$PC_DIR/$token.headers" | tail -n 1)
+	last=$(grep -vE '^[[:space:]]*$' "$PC_DIR/$token.headers" | tail -n 2 | head -n 1)
 	check "$(mta_name $mta): X-Edit-Body added at the end, the 5 MiB body streamed (${last#X-Edit-Body: })" \
 		bash -c "[[ '$last' =~ ^X-Edit-Body:\ bytes=([0-9]+)\ chunks=([0-9]+)\ sha256= ]] &&
 			[ \${BASH_REMATCH[1]} -ge 5242880 ] && [ \${BASH_REMATCH[2]} -ge 2 ]"
+	# the daemon resolved through the skeleton's resolver ([global] dns = system here)
+	dns=$(grep -vE '^[[:space:]]*$' "$PC_DIR/$token.headers" | tail -n 1)
+	check "$(mta_name $mta): X-Edit-DNS added last, localhost resolved with the message's budget" \
+		test "$dns" = "X-Edit-DNS: localhost=127.0.0.1 queries=1"
 done
 check "the daemon logged each edited message" \
 	bash -c "[ \$(grep -c 'edit: action=continue, stage=eom, reason=edited' '$PC_DIR/edit.log') -ge 2 ]"

@@ -5,8 +5,8 @@
 #
 # Builds the libFuzzer targets if needed and fuzzes each one in turn, MINUTES
 # in all: every target gets MINUTES * 60 / number-of-targets seconds (at least
-# 10) through -max_total_time, so "run.sh 14" is two minutes for each of the
-# seven targets. Building comes on top of that; the fuzzing is bounded, and a
+# 10) through -max_total_time, so "run.sh 16" is two minutes for each of the
+# eight targets. Building comes on top of that; the fuzzing is bounded, and a
 # watchdog kills a fuzzer that overruns its time by more than two minutes.
 #
 # TARGET defaults to every directory under tests/fuzz/corpus/. One fuzzing

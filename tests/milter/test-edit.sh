@@ -4,7 +4,8 @@
 # edits and body streaming, through pc-edit-milter (a test daemon) driven by
 # pc-milter-client as Postfix and as Sendmail. What is asked of the MTA is
 # derived from the daemon's hooks: header actions negotiated, no stage but
-# EOM waited for. TAP output.
+# EOM waited for. The daemon resolves through the skeleton's resolver with
+# a message budget (X-Edit-DNS). TAP output.
 set -u
 EDIT=$1
 CLIENT=$2
@@ -25,6 +26,8 @@ cat >"$PC_DIR/e.conf" <<EOF
 local_domains = example.com
 domains_dir = $PC_DIR/domains.d
 user =
+# never asked: localhost is answered by the resolver itself
+dns = 127.0.0.1@9
 EOF
 
 if start_daemon "$EDIT" e; then
@@ -59,6 +62,7 @@ expect-mod chgheader 1 X-Delete (delete)
 expect-no-mod chgheader 1 X-Change
 expect-no-mod chgheader 2 X-Delete
 expect-mod addheader X-Edit-Body: bytes=$2 chunks=
+expect-mod addheader X-Edit-DNS: localhost=127.0.0.1 queries=1
 quit
 EOF
 }
@@ -75,7 +79,7 @@ for mta in postfix sendmail; do
 	check "$mta: edits applied in order (change/delete, insert, add)" bash -c "
 		grep -E 'eom: (chgheader|insheader|addheader)' '$PC_DIR/$mta.scn.out' |
 		sed -E 's/.*eom: (chgheader|insheader|addheader).*/\1/' | tr '\n' ' ' |
-		grep -qx 'chgheader chgheader insheader addheader '"
+		grep -qx 'chgheader chgheader insheader addheader addheader '"
 done
 
 # a message that is refused gets no edits (none here: the daemon refuses nothing),
