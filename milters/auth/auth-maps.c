@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * auth-maps: the sender_login_maps file, the per-domain senders value, and
- * the process-wide cache that lets a config snapshot name a loaded map
- * without owning it (see auth-maps.h for why).
+ * auth-maps: the sender_login_maps file and the per-domain senders value.
+ * Keys are stored, and owners compared, in the caseless forms of pc-addr.
  */
 #include "auth-maps.h"
 
@@ -74,13 +73,25 @@ auth_map_lookup(const AuthMap *map, const char *key)
 	return entry != NULL ? (const char *const *)entry->owners : NULL;
 }
 
+/*
+ * both sides in their caseless form (pc_addr_fold_local): a login that is
+ * not valid UTF-8, or longer than the fold's bound, matches no owner, since
+ * owners are checked for valid UTF-8 when the map or the value is read
+ */
 gboolean
 auth_owners_contain(const char *const *owners, const char *login)
 {
+	g_autofree char *folded = NULL;
+
 	if (owners == NULL || login == NULL)
 		return FALSE;
+	folded = pc_addr_fold_local(login, strlen(login));
+	if (folded == NULL)
+		return FALSE;
 	for (gsize i = 0; owners[i] != NULL; i++) {
-		if (g_ascii_strcasecmp(owners[i], login) == 0)
+		g_autofree char *owner = pc_addr_fold_local(owners[i], strlen(owners[i]));
+
+		if (owner != NULL && strcmp(owner, folded) == 0)
 			return TRUE;
 	}
 	return FALSE;
@@ -91,16 +102,35 @@ auth_owners_contain(const char *const *owners, const char *login)
  */
 
 /*
- * the lookup form of a key: "@domain" and "user@domain" with the domain
- * normalised and everything lowercased; a bare "user" when allow_bare.
+ * the lookup form of "local@domain": the local part and the domain in
+ * their caseless forms (pc-addr), the domain normalised first; NULL when
+ * the domain is not one or a part has no caseless form
+ */
+static char *
+fold_address(const char *local, gsize local_len, const char *domain, gsize domain_len)
+{
+	g_autofree char *normalized = pc_addr_normalize_domain(domain, domain_len);
+	g_autofree char *folded_domain = NULL;
+	g_autofree char *folded_local = NULL;
+
+	if (normalized == NULL)
+		return NULL;
+	folded_domain = pc_addr_fold_domain(normalized, strlen(normalized));
+	folded_local = pc_addr_fold_local(local, local_len);
+	if (folded_domain == NULL || folded_local == NULL)
+		return NULL;
+	return g_strconcat(folded_local, "@", folded_domain, NULL);
+}
+
+/*
+ * the lookup form of a key: "@domain" and "user@domain" through
+ * fold_address(); a bare "user" (its caseless form) when allow_bare.
  * NULL when it is none of those.
  */
 static char *
 normalize_key(const char *key, gsize len, gboolean allow_bare)
 {
 	const char *at;
-	g_autofree char *domain = NULL;
-	g_autofree char *local = NULL;
 
 	if (key == NULL || len == 0 || memchr(key, '\0', len) != NULL)
 		return NULL;
@@ -110,27 +140,22 @@ normalize_key(const char *key, gsize len, gboolean allow_bare)
 			return NULL;
 	}
 	if (at == NULL)
-		return allow_bare ? g_ascii_strdown(key, (gssize)len) : NULL;
-	domain = pc_addr_normalize_domain(at + 1, len - (gsize)(at - key) - 1);
-	if (domain == NULL)
-		return NULL;
-	local = g_ascii_strdown(key, at - key);
-	return g_strconcat(local, "@", domain, NULL);
+		return allow_bare ? pc_addr_fold_local(key, len) : NULL;
+	return fold_address(key, (gsize)(at - key), at + 1, len - (gsize)(at - key) - 1);
 }
 
 /*
  * a key with a quoted local part, "john doe"@example.com: the lookup form is
  * the local part as the sender's address gives it (unquoted, quoted pairs
- * resolved, lowercased), "@", the normalised domain. *key_len_out is where
- * the key ends in text. NULL when the quote is not closed, no "@domain"
- * follows it, or the local part holds a control byte.
+ * resolved), "@", the domain, folded as any key. *key_len_out is where the
+ * key ends in text. NULL when the quote is not closed, no "@domain" follows
+ * it, or the local part holds a control byte.
  */
 static char *
 normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
 {
 	g_autoptr(GString) local = g_string_new(NULL);
-	g_autofree char *domain = NULL;
-	g_autofree char *lower = NULL;
+	g_autofree char *key = NULL;
 	gsize i = 1;
 	gsize domain_start;
 
@@ -145,14 +170,13 @@ normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
 		return NULL;
 	domain_start = i + 2;
 	i = domain_start;
-	while (i < len && text[i] != ' ' && text[i] != '\t')
+	while (i < len && !g_ascii_isspace(text[i]))
 		i++;
-	domain = pc_addr_normalize_domain(text + domain_start, i - domain_start);
-	if (domain == NULL)
+	key = fold_address(local->str, local->len, text + domain_start, i - domain_start);
+	if (key == NULL)
 		return NULL;
 	*key_len_out = i;
-	lower = g_ascii_strdown(local->str, (gssize)local->len);
-	return g_strconcat(lower, "@", domain, NULL);
+	return g_steal_pointer(&key);
 }
 
 /* owners separated by commas and/or blanks, as Postfix splits them (CHARS_COMMA_SP) */
@@ -175,6 +199,21 @@ split_owners(const char *text, gsize len)
 	}
 	g_ptr_array_add(owners, NULL);
 	return (char **)g_ptr_array_free(g_steal_pointer(&owners), FALSE);
+}
+
+/*
+ * TRUE when an owner is longer than a login can be compared
+ * (PC_ADDR_MAX_FOLD; the MTA's login macros stop well before): such an
+ * owner could never match, so it is refused rather than kept unused
+ */
+static gboolean
+owners_too_long(char **owners)
+{
+	for (gsize i = 0; owners[i] != NULL; i++) {
+		if (strlen(owners[i]) > PC_ADDR_MAX_FOLD)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 /*
@@ -201,7 +240,7 @@ add_entry(GHashTable *entries, const char *name, guint line, const char *text, g
 			return FALSE;
 		}
 	} else {
-		while (key_len < len && text[key_len] != ' ' && text[key_len] != '\t')
+		while (key_len < len && !g_ascii_isspace(text[key_len]))
 			key_len++;
 		key = normalize_key(text, key_len, TRUE);
 	}
@@ -214,6 +253,12 @@ add_entry(GHashTable *entries, const char *name, guint line, const char *text, g
 	if (owners[0] == NULL) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
 			    "%s:%u: %s has no owner", name, line, key);
+		return FALSE;
+	}
+	if (owners_too_long(owners)) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: an owner of %s is longer than %d octets", name, line, key,
+			    PC_ADDR_MAX_FOLD);
 		return FALSE;
 	}
 	previous = g_hash_table_lookup(entries, key);
@@ -264,6 +309,16 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 		/* blank and comment lines neither start nor end a logical line */
 		if (!at_end && (first == n || start[first] == '#'))
 			continue;
+		/*
+		 * keys and owners are compared in their caseless forms, which
+		 * need UTF-8 (Postfix with smtputf8_enable skips such a line with
+		 * a warning: which key or owner was meant is anybody's guess)
+		 */
+		if (!at_end && !g_utf8_validate_len(start, n, NULL)) {
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+				    "%s:%u: not valid UTF-8 (save the file as UTF-8)", name, line);
+			return NULL;
+		}
 		if (!at_end && first > 0) {
 			if (logical_line == 0) {
 				g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
@@ -452,6 +507,12 @@ validate_entry(const char *key, gsize key_len, const char *owners, gsize owners_
 			    "senders: %s has no owner", normalized);
 		return FALSE;
 	}
+	if (owners_too_long(list)) {
+		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: an owner of %s is longer than %d octets", normalized,
+			    PC_ADDR_MAX_FOLD);
+		return FALSE;
+	}
 	if (!g_hash_table_add(validate->seen, g_steal_pointer(&normalized))) {
 		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
 			    "senders: a key is listed twice (one owner list per key)");
@@ -466,6 +527,11 @@ auth_senders_validate(const char *senders, GError **error)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ValidateData data = {.seen = seen};
 
+	if (senders != NULL && !g_utf8_validate(senders, -1, NULL)) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: not valid UTF-8");
+		return FALSE;
+	}
 	if (!senders_foreach(senders, validate_entry, &data, error))
 		return FALSE;
 	if (data.error != NULL) {

@@ -204,6 +204,7 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 {
 	const AuthConfig *domain_auth = auth;
 	g_autofree char *lower = NULL;
+	g_autofree char *folded_domain = NULL;
 	g_autofree char *stripped = NULL;
 	gboolean owned = FALSE;
 	gboolean bare_too;
@@ -216,9 +217,14 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 		return PC_LOOKUP_TEMPFAIL;
 	if (login == NULL)
 		return PC_LOOKUP_NOTFOUND;
+	/* the keys' caseless forms; past the fold's bound nothing can match */
+	lower = pc_addr_fold_local(local, strlen(local));
+	folded_domain = pc_addr_fold_domain(domain, strlen(domain));
+	if (lower == NULL || folded_domain == NULL)
+		return PC_LOOKUP_NOTFOUND;
+	domain = folded_domain;
 	if (config != NULL && domain[0] != '\0')
 		domain_auth = pc_config_get_domain_section(config, domain);
-	lower = g_ascii_strdown(local, -1);
 	stripped = strip_extension(lower, auth->recipient_delimiter);
 	/* a bare local part, as Postfix tries it for its own domains */
 	bare_too = domain[0] == '\0' || bare_keys_apply(auth, config, domain);
@@ -439,13 +445,16 @@ check_envelope(const AuthConfig *auth, PcSession *session, const AuthMessage *st
  */
 
 /*
- * a store key for a login (lowercased: logins compare case-insensitively)
- * and an item; a digest stands in when the key would be too long
+ * a store key for a login (in its caseless form: logins compare
+ * case-insensitively) and an item; a digest stands in when the key would
+ * be too long
  */
 static char *
 store_key(const char *prefix, const char *login, const char *item)
 {
-	g_autofree char *lower = g_ascii_strdown(login, -1);
+	g_autofree char *folded = pc_addr_fold_local(login, strlen(login));
+	/* a login past the fold's bound: its bytes, digested below like any long one */
+	g_autofree char *lower = folded != NULL ? g_steal_pointer(&folded) : g_strdup(login);
 	g_autofree char *tail =
 	    item != NULL ? g_strconcat(lower, ":", item, NULL) : g_steal_pointer(&lower);
 	g_autofree char *digest = NULL;
@@ -593,6 +602,18 @@ auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
  * --- RCPT: recipient fan-out ---
  */
 
+/* a recipient in the caseless forms of its parts; NULL when a part has none */
+static char *
+recipient_item(const PcAddress *address)
+{
+	g_autofree char *local = pc_addr_fold_local(address->local, strlen(address->local));
+	g_autofree char *domain = pc_addr_fold_domain(address->domain, strlen(address->domain));
+
+	if (local == NULL || domain == NULL)
+		return NULL;
+	return g_strconcat(local, "@", domain, NULL);
+}
+
 void
 auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
 		 AuthOutcome *outcome_out)
@@ -610,16 +631,15 @@ auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 	/* one recipient, however it is spelt: case and brackets do not make a new one */
 	if (pc_addr_parse_path(rcpt, strnlen(rcpt, PC_ADDR_MAX_PATH * 4), &address, NULL) &&
 	    address->domain[0] != '\0')
-		item = g_strdup_printf("%s@%s", address->local, address->domain);
-	else
-		item = g_strndup(rcpt, PC_ADDR_MAX_PATH);
-	{
-		g_autofree char *lower = g_ascii_strdown(item, -1);
+		item = recipient_item(address);
+	if (item == NULL) {
+		g_autofree char *raw = g_strndup(rcpt, PC_ADDR_MAX_PATH);
 
-		if (count_distinct(auth, session, "rcpt", lower, &count) != PC_LOOKUP_FOUND) {
-			signal_store_failed(session, verdict, outcome_out);
-			return;
-		}
+		item = g_ascii_strdown(raw, -1);
+	}
+	if (count_distinct(auth, session, "rcpt", item, &count) != PC_LOOKUP_FOUND) {
+		signal_store_failed(session, verdict, outcome_out);
+		return;
 	}
 	if (count > auth->max_recipients_per_login)
 		raise_signal(auth, session, state, verdict, outcome_out, AUTH_SIGNAL_RECIPIENTS,

@@ -24,21 +24,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FUZZ_MAX_INPUT (64 * 1024)
 #define FUZZ_MAP_NAME "/etc/postfix/sender_login"
 
-/* a key as the parser stores it: lowercase, its domain normalised; NULL when invalid */
+/* a key as the parser stores it: in its caseless forms (pc-addr); NULL when invalid */
 static char *
 fuzz_key(const char *key, gsize len)
 {
 	const char *at = memrchr(key, '@', len);
 	g_autofree char *local = NULL;
 	g_autofree char *domain = NULL;
+	g_autofree char *folded = NULL;
 
 	if (at == NULL)
-		return g_ascii_strdown(key, (gssize)len);
+		return pc_addr_fold_local(key, len);
 	domain = pc_addr_normalize_domain(at + 1, len - (gsize)(at - key) - 1);
 	if (domain == NULL)
 		return NULL;
-	local = g_ascii_strdown(key, at - key);
-	return g_strconcat(local, "@", domain, NULL);
+	folded = pc_addr_fold_domain(domain, strlen(domain));
+	local = pc_addr_fold_local(key, at - key);
+	if (folded == NULL || local == NULL)
+		return NULL;
+	return g_strconcat(local, "@", folded, NULL);
 }
 
 static void

@@ -91,15 +91,81 @@ static const ParseCase parse_cases[] = {
      .text = "  a@example.com a\n",
      .error = "map:1: a continuation line with no key"},
     {.label = "nul", .text = "a@example.com a\0b\n", .len = 18, .error = "NUL byte"},
+    /* SMTPUTF8: keys in their caseless forms (J, O-umlaut, R, G; B, U-umlaut, CHER) */
+    {.label = "utf8-key-folded",
+     .text = "J\xc3\x96RG@B\xc3\x9c"
+	     "CHER.Example J\xc3\x96RG\n"
+	     "@xn--bcher-kva.example ace\n",
+     .size = 2,
+     .lookups = {"j\xc3\xb6rg@b\xc3\xbc"
+		 "cher.example=J\xc3\x96RG",
+		 "@xn--bcher-kva.example=ace",
+		 "@b\xc3\xbc"
+		 "cher.example="}},
+    {.label = "utf8-key-decomposed",
+     .text = "jo\xcc\x88rg@example.com j\n",
+     .size = 1,
+     .lookups = {"j\xc3\xb6rg@example.com=j", "jo\xcc\x88rg@example.com="}},
+    {.label = "utf8-sharp-s-local-folds-domain-keeps",
+     .text = "STRA\xc3\x9f"
+	     "E@STRA\xc3\x9f"
+	     "E.example s\n",
+     .size = 1,
+     .lookups = {"strasse@stra\xc3\x9f"
+		 "e.example=s",
+		 "strasse@strasse.example="}},
+    {.label = "utf8-invalid",
+     .text = "a@example.com a\nj\xf6rg@example.com j\n",
+     .error = "map:2: not valid UTF-8"},
+    {.label = "utf8-invalid-owner",
+     .text = "a@example.com \xff\n",
+     .error = "map:1: not valid UTF-8"},
+    {.label = "utf8-invalid-continuation",
+     .text = "a@example.com a,\n  \xc3(\n",
+     .error = "map:2: not valid UTF-8"},
+    {.label = "owner-1024", .text = "a@example.com {o*1024}\n", .size = 1},
+    {.label = "owner-1025",
+     .text = "a@example.com b, {o*1025}\n",
+     .error = "map:1: an owner of a@example.com is longer than 1024 octets"},
+    {.label = "key-1025", .text = "{k*1025}@example.com a\n", .error = "map:1: the key is not"},
+    {.label = "utf8-invalid-in-comment",
+     .text = "# J\xf6rg\na@example.com a\n",
+     .size = 1,
+     .lookups = {"a@example.com=a"}},
 };
+
+/* "{x*N}" in a pattern is N times x */
+static char *
+expand(const char *pattern)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = pattern; *p != '\0'; p++) {
+		if (p[0] == '{' && p[1] != '\0' && p[2] == '*' && g_ascii_isdigit(p[3])) {
+			char *end = NULL;
+			guint64 count = g_ascii_strtoull(p + 3, &end, 10);
+
+			if (*end == '}') {
+				for (guint64 i = 0; i < count; i++)
+					g_string_append_c(out, p[1]);
+				p = end;
+				continue;
+			}
+		}
+		g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
 
 static void
 test_parse(gconstpointer data)
 {
 	const ParseCase *test = data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AuthMap) map = auth_map_parse(
-	    "map", test->text, test->len != 0 ? test->len : strlen(test->text), &error);
+	g_autofree char *text =
+	    test->len != 0 ? g_memdup2(test->text, test->len) : expand(test->text);
+	g_autoptr(AuthMap) map =
+	    auth_map_parse("map", text, test->len != 0 ? test->len : strlen(text), &error);
 
 	if (test->error != NULL) {
 		g_assert_null(map);
@@ -141,6 +207,39 @@ test_owners_contain(void)
 	g_assert_false(auth_owners_contain(owners, NULL));
 }
 
+/* logins and owners in their caseless forms (see pc-addr.h for the escapes) */
+static void
+test_owners_contain_utf8(void)
+{
+	static const struct {
+		const char *owner;
+		const char *login;
+		gboolean want;
+	} cases[] = {
+	    {"j\xc3\xb6rg", "J\xc3\x96RG", TRUE},
+	    {"j\xc3\xb6rg", "JO\xcc\x88RG", TRUE},
+	    {"j\xc3\xb6rg", "jorg", FALSE},
+	    {"stra\xc3\x9f"
+	     "e",
+	     "STRASSE", TRUE},
+	    {"\xcf\x83\xcf\x82", "\xce\xa3\xce\xa3", TRUE},
+	    {"\xc4\xb1", "I", FALSE},
+	    {"\xc4\xb1", "i", FALSE},
+	    {"i", "I", TRUE},
+	    /* not valid UTF-8: matches nothing, not even its own bytes */
+	    {"j\xc3\xb6rg", "j\xf6rg", FALSE},
+	    {"j\xc3\xb6rg", "J\xc3", FALSE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *const owners[] = {"someone", cases[i].owner, NULL};
+
+		if (auth_owners_contain(owners, cases[i].login) != cases[i].want)
+			g_error("owner %s, login %s: want %d", cases[i].owner, cases[i].login,
+				cases[i].want);
+	}
+}
+
 /*
  * --- [auth] senders ---
  */
@@ -163,6 +262,11 @@ static const SendersCase senders_cases[] = {
     {.label = "bare-key", .senders = "alice = alice", .error = "not user@domain or @domain"},
     {.label = "bad-domain", .senders = "a@b..c = a", .error = "not user@domain"},
     {.label = "twice", .senders = "a@example.org = a; A@EXAMPLE.ORG = b", .error = "listed twice"},
+    {.label = "utf8", .senders = "J\xc3\x96RG@example.org = j\xc3\xb6rg"},
+    {.label = "twice-caseless",
+     .senders = "j\xc3\xb6rg@example.org = a; JO\xcc\x88RG@EXAMPLE.ORG = b",
+     .error = "listed twice"},
+    {.label = "utf8-invalid", .senders = "j\xf6rg@example.org = j", .error = "not valid UTF-8"},
 };
 
 static void
@@ -334,6 +438,7 @@ main(int argc, char **argv)
 		g_test_add_data_func(path, &parse_cases[i], test_parse);
 	}
 	g_test_add_func("/auth/maps/owners-contain", test_owners_contain);
+	g_test_add_func("/auth/maps/owners-contain-utf8", test_owners_contain_utf8);
 	for (gsize i = 0; i < G_N_ELEMENTS(senders_cases); i++) {
 		g_autofree char *path =
 		    g_strconcat("/auth/maps/senders/validate/", senders_cases[i].label, NULL);

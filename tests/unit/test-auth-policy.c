@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "auth-policy.h"
+#include "pc-addr.h"
 #include "pc-store.h"
 
 #define MAP_TEXT                                                                                   \
@@ -18,7 +19,8 @@
 	"@example.net       bob\n"                                                                 \
 	"postmaster         alice@example.com\n"                                                   \
 	"dave@example.org   dave\n"                                                                \
-	"carol@example.org  mallory\n"
+	"carol@example.org  mallory\n"                                                             \
+	"j\xc3\xb6rg@example.com  J\xc3\x96RG\n"
 
 typedef struct {
 	char *dir;
@@ -181,6 +183,7 @@ typedef struct {
 
 #define NONE "-"
 #define ALICE "alice@example.com"
+#define JORG "j\xc3\xb6rg"
 #define PASS .stage = PC_STAGE_EOH, .want = PC_ACTION_CONTINUE
 #define AT_MAIL(action) .stage = PC_STAGE_MAIL, .want = PC_ACTION_##action
 #define AT_EOH(action) .stage = PC_STAGE_EOH, .want = PC_ACTION_##action
@@ -375,6 +378,29 @@ static const PolicyCase policy_cases[] = {
      .reply = NOT_OWNED("<bob@example.com>", "bob")},
     {.label = "from/smtps-unowned", .listener = "SMTPS", .from = "x@outside.test",
      AT_EOH(REJECT), .reply = NOT_OWNED("<x@outside.test>", ALICE)},
+
+    /* SMTPUTF8: the map has j\xc3\xb6rg@example.com owned by J\xc3\x96RG (see pc-addr.h) */
+    {.label = "utf8/envelope-upper", .login = JORG, .mail = "<J\xc3\x96RG@EXAMPLE.com>",
+     .from = "J\xc3\xb6rg <j\xc3\xb6rg@example.com>", PASS},
+    {.label = "utf8/envelope-decomposed", .login = "jo\xcc\x88rg",
+     .mail = "<Jo\xcc\x88rg@example.com>", PASS},
+    {.label = "utf8/login-upper", .login = "J\xc3\x96RG", .mail = "<j\xc3\xb6rg@example.com>",
+     PASS},
+    {.label = "utf8/ascii-lookalike", .login = "jorg", .mail = "<j\xc3\xb6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xc3\xb6rg@example.com>", "jorg")},
+    {.label = "utf8/ascii-lookalike-sender", .login = JORG, .mail = "<jorg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<jorg@example.com>", JORG)},
+    {.label = "utf8/latin1-sender", .login = JORG, .mail = "<j\xf6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xf6rg@example.com>", JORG)},
+    {.label = "utf8/latin1-login", .login = "j\xf6rg", .mail = "<j\xc3\xb6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xc3\xb6rg@example.com>", "j\xf6rg")},
+    {.label = "utf8/latin1-sender-wildcard", .login = "bob", .mail = "<j\xf6rg@example.net>",
+     PASS},
+    {.label = "utf8/from-case", .login = JORG, .mail = "<j\xc3\xb6rg@example.com>",
+     .from = "=?utf-8?q?J=C3=B6rg?= <JO\xcc\x88RG@Example.COM>", PASS},
+    {.label = "utf8/from-unowned", .login = JORG, .mail = "<j\xc3\xb6rg@example.com>",
+     .from = "J\xc3\xb6rg <jorg@example.com>", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<jorg@example.com>", JORG), .reason = "from-not-owned"},
 };
 /* clang-format on */
 
@@ -571,6 +597,157 @@ test_owned_extensions(Fixture *fx, gconstpointer data)
 	g_assert_cmpint(auth_sender_owned(fx_auth(fx), fx->slot.current, fx_auth(fx)->map, "alice",
 					  "example.com", "alice-app"),
 			==, PC_LOOKUP_FOUND);
+}
+
+/*
+ * SMTPUTF8 case folding, a generated table: spellings in classes, where
+ * every spelling of a class is one address (or domain) and no two classes
+ * share one. Each map (and each [auth] senders value) writes every class's
+ * key in one of its spellings and its owner in another; every address
+ * spelling is then looked up with every login spelling, and owned exactly
+ * when both are of the key's class. Escapes: see pc-addr.h and test-addr.c.
+ */
+#define MAX_SPELLINGS 6
+
+/* clang-format off */
+static const char *const local_classes[][MAX_SPELLINGS] = {
+    /* Latin with diacritics, precomposed and decomposed */
+    {"J\xc3\x96RG", "j\xc3\xb6rg", "Jo\xcc\x88rg", "JO\xcc\x88RG", NULL},
+    {"jorg", "JORG", "Jorg", NULL},
+    {"\xc3\x89LODIE", "\xc3\xa9lodie", "e\xcc\x81lodie", "E\xcc\x81LODIE", NULL},
+    {"elodie", "ELODIE", NULL},
+    /* German sharp s: full case folding, as Postfix's ICU casefold */
+    {"stra\xc3\x9f" "e", "STRASSE", "strasse", "STRA\xe1\xba\x9e" "E", "Stra\xc3\x9f" "e", NULL},
+    {"strase", "STRASE", NULL},
+    /* Greek: capital, final and medial sigma */
+    {"\xce\x9f\xce\x94\xce\xa5\xce\xa3\xce\xa3\xce\x95\xce\xa5\xce\xa3",
+     "\xce\xbf\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xb5\xcf\x85\xcf\x82",
+     "\xce\xbf\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xb5\xcf\x85\xcf\x83", NULL},
+    /* Turkish: I/i, dotless i, dotted capital I (no locale tailoring) */
+    {"irmak", "IRMAK", "Irmak", NULL},
+    {"\xc4\xb1rmak", NULL},
+    {"\xc4\xb0rmak", "i\xcc\x87rmak", "I\xcc\x87RMAK", NULL},
+    /* Cyrillic with and without the diaeresis */
+    {"\xd0\x9f\xd0\x81\xd0\xa2\xd0\xa0", "\xd0\xbf\xd1\x91\xd1\x82\xd1\x80",
+     "\xd0\xbf\xd0\xb5\xcc\x88\xd1\x82\xd1\x80", NULL},
+    {"\xd0\xbf\xd0\xb5\xd1\x82\xd1\x80", "\xd0\x9f\xd0\x95\xd0\xa2\xd0\xa0", NULL},
+    /* a compatibility character that case folding maps to ASCII (Kelvin sign) */
+    {"\xe2\x84\xaa" "ate", "kate", "KATE", NULL},
+};
+
+static const char *const domain_classes[][MAX_SPELLINGS] = {
+    {"b\xc3\xbc" "cher.example", "B\xc3\x9c" "CHER.EXAMPLE", "bu\xcc\x88" "cher.example", NULL},
+    /* the A-label of the same name is another string: no IDNA conversion */
+    {"xn--bcher-kva.example", "XN--BCHER-KVA.Example", NULL},
+    /* IDNA2008 keeps sharp s and final sigma: lowercase mapping only */
+    {"stra\xc3\x9f" "e.example", "STRA\xe1\xba\x9e" "E.example", NULL},
+    {"strasse.example", "STRASSE.EXAMPLE", NULL},
+    {"\xce\xb1\xcf\x82.example", NULL},
+    {"\xce\xb1\xcf\x83.example", "\xce\x91\xce\xa3.example", NULL},
+    {"example.com", "EXAMPLE.COM", "Example.Com.", NULL},
+};
+/* clang-format on */
+
+static guint
+class_size(const char *const *spellings)
+{
+	guint n = 0;
+
+	while (n < MAX_SPELLINGS && spellings[n] != NULL)
+		n++;
+	return n;
+}
+
+/* the map text (map) or the senders value (!map) for round m */
+static char *
+caseless_source(guint m, gboolean map)
+{
+	GString *text = g_string_new(NULL);
+
+	for (gsize c = 0; c < G_N_ELEMENTS(local_classes); c++) {
+		guint n = class_size(local_classes[c]);
+
+		g_string_append_printf(text, map ? "%s@local.test %s\n" : "%s@local.test = %s; ",
+				       local_classes[c][m % n], local_classes[c][(m + 1) % n]);
+	}
+	for (gsize d = 0; d < G_N_ELEMENTS(domain_classes); d++)
+		g_string_append_printf(text, map ? "@%s domain-%zu\n" : "@%s = domain-%zu; ",
+				       domain_classes[d][m % class_size(domain_classes[d])], d);
+	return g_string_free(text, FALSE);
+}
+
+static guint
+check_caseless_round(const AuthConfig *auth, const AuthMap *map, guint m)
+{
+	guint n = 0;
+
+	for (gsize ca = 0; ca < G_N_ELEMENTS(local_classes); ca++) {
+		for (guint a = 0; a < class_size(local_classes[ca]); a++) {
+			for (gsize cl = 0; cl < G_N_ELEMENTS(local_classes); cl++) {
+				for (guint l = 0; l < class_size(local_classes[cl]); l++) {
+					const char *address = local_classes[ca][a];
+					const char *login = local_classes[cl][l];
+					PcLookupStatus want =
+					    ca == cl ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+					PcLookupStatus got = auth_sender_owned(
+					    auth, NULL, map, address, "local.test", login);
+
+					if (got != want)
+						g_error("round %u, %s: %s@local.test by %s: got "
+							"%d, want %d",
+							m, map != NULL ? "map" : "senders", address,
+							login, got, want);
+					n++;
+				}
+			}
+		}
+	}
+	for (gsize cd = 0; cd < G_N_ELEMENTS(domain_classes); cd++) {
+		for (guint s = 0; s < class_size(domain_classes[cd]); s++) {
+			const char *spelling = domain_classes[cd][s];
+			g_autofree char *domain =
+			    pc_addr_normalize_domain(spelling, strlen(spelling));
+
+			g_assert_nonnull(domain);
+			for (gsize k = 0; k < G_N_ELEMENTS(domain_classes); k++) {
+				g_autofree char *login = g_strdup_printf("Domain-%zu", k);
+				PcLookupStatus want =
+				    cd == k ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+
+				if (auth_sender_owned(auth, NULL, map, "anyone", domain, login) !=
+				    want)
+					g_error("round %u, %s: anyone@%s by %s: want %d", m,
+						map != NULL ? "map" : "senders", spelling, login,
+						want);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+static void
+test_owned_caseless(void)
+{
+	guint n = 0;
+
+	for (guint m = 0; m < MAX_SPELLINGS; m++) {
+		g_autofree char *text = caseless_source(m, TRUE);
+		g_autofree char *senders = caseless_source(m, FALSE);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AuthMap) map = auth_map_parse("map", text, strlen(text), &error);
+		AuthConfig with_map = {.sender_login_maps = (char *)"map"};
+		AuthConfig with_senders = {.senders = senders};
+
+		g_assert_no_error(error);
+		g_assert_true(auth_senders_validate(senders, &error));
+		g_assert_no_error(error);
+		n += check_caseless_round(&with_map, map, m);
+		n += check_caseless_round(&with_senders, NULL, m);
+	}
+	/* the table is what the issue asks for: thousands of pairs */
+	g_assert_cmpuint(n, >, 10000);
+	g_test_message("%u (address, login) pairs", n);
 }
 
 /*
@@ -1074,6 +1251,7 @@ main(int argc, char **argv)
 	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
 	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
 	ADD("/auth/owned/bare-key-domains", NULL, test_bare_key_domains);
+	g_test_add_func("/auth/owned/caseless", test_owned_caseless);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
 	ADD("/auth/switches", NULL, test_switches);
