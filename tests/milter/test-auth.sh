@@ -33,6 +33,8 @@ write_map() { # write_map [EXTRA LINE]: replaced by rename, as admins' tools do
 		echo "alice@example.com   alice@example.com, alice-app"
 		echo "@example.net        bob"
 		echo "postmaster          alice@example.com"
+		# SMTPUTF8: jörg@bücher.example, owned by JÖRG (UTF-8 bytes)
+		printf 'j\xc3\xb6rg@b\xc3\xbccher.example  J\xc3\x96RG\n'
 		[ -n "${1:-}" ] && echo "$1"
 	} >"$MAP.tmp"
 	mv "$MAP.tmp" "$MAP"
@@ -246,6 +248,55 @@ quit
 EOF
 }
 
+# ------------------------------------------------------- SMTPUTF8 and case
+# the client's \xHH escapes: jörg is j\xc3\xb6rg, JÖRG J\xc3\x96RG, the
+# decomposed JÖRG JO\xcc\x88RG, bücher b\xc3\xbccher, BÜCHER B\xc3\x9cCHER
+JORG='j\xc3\xb6rg'
+BUCHER='b\xc3\xbccher.example'
+utf8_scenario() { # utf8_scenario MTA
+	cat <<EOF
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 'JO\xcc\x88RG')
+mail <J\xc3\x96RG@B\xc3\x9cCHER.Example> SMTPUTF8
+expect continue
+$(message "J\xc3\xb6rg <$JORG@$BUCHER>")
+mail <$JORG@$BUCHER>
+expect continue
+rcpt <friend@outside.test>
+data
+header From: =?utf-8?q?J=C3=B6rg?= <JO\xcc\x88RG@B\xc3\x9cCHER.example>
+eoh
+expect continue
+abort
+mail <$JORG@$BUCHER> SMTPUTF8
+rcpt <friend@outside.test>
+data
+header From: bob@example.com
+eoh
+expect reject 553 5.7.1 <bob@example.com>: Sender address rejected: not owned by user JO\xcc\x88RG
+abort
+quit
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 jorg)
+mail <$JORG@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <$JORG@$BUCHER>: Sender address rejected: not owned by user jorg
+abort
+mail <$JORG@$BUCHER>
+expect reject 553 5.7.1 <j??rg@b??cher.example>: Sender address rejected: not owned by user jorg
+abort
+quit
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 "$JORG")
+mail <$JORG@xn--bcher-kva.example> SMTPUTF8
+expect reject 553 5.7.1 <$JORG@xn--bcher-kva.example>: Sender address rejected: not owned by user $JORG
+abort
+mail <j\xf6rg@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <j?rg@$BUCHER>: Sender address rejected: not owned by user $JORG
+abort
+mail <jorg@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <jorg@$BUCHER>: Sender address rejected
+abort
+quit
+EOF
+}
+
 write_config "$PC_DIR/a.conf" "" "127.0.0.1:$STATS_PORT"
 if start_auth a "$PC_DIR/a.conf"; then
 	ok "portcullis-auth starts and listens on its unix socket"
@@ -263,6 +314,14 @@ for mta in postfix sendmail; do
 	check "$mta: header From forms (${#FROM_ROWS[@]}), several From headers, Sender" \
 		run_client a "$PC_DIR/from-$mta.scn"
 done
+
+for mta in postfix sendmail; do
+	utf8_scenario $mta >"$PC_DIR/utf8-$mta.scn"
+	check "$mta: SMTPUTF8 case folding (JÖRG@BÜCHER is jörg@bücher, logins too; A-label, Latin-1 and ASCII look-alikes apart) and UTF-8 replies only after MAIL ... SMTPUTF8" \
+		run_client a "$PC_DIR/utf8-$mta.scn"
+done
+check "the UTF-8 refusal is logged in ASCII, escaped" \
+	grep -qF 'reason=sender-not-owned, client=client.test[198.51.100.7], listener=submission, login=jorg, from=<j\xC3\xB6rg@b\xC3\xBCcher.example>, reply="553 5.7.1 <j\xC3\xB6rg@b\xC3\xBCcher.example>: Sender address rejected: not owned by user jorg"' "$PC_DIR/a.log"
 
 check "a decision line per refusal, with login and the header address" \
 	grep -qE "auth: action=reject, stage=eoh, reason=from-not-owned, client=client.test\[198.51.100.7\], listener=submission, login=$ALICE, from=<$ALICE>, header_from=<evil@outside.test>, reply=\"553 5.7.1 <evil@outside.test>: Sender address rejected: not owned by user $ALICE\"" "$PC_DIR/a.log"
