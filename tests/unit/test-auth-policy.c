@@ -1194,7 +1194,7 @@ test_check(Fixture *fx, gconstpointer data)
 
 	/* a bad senders value in a domain file names that file */
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = carol = carol\n", -1, NULL));
-	assert_load_fails(fx, NULL, "example.org.conf:1: [auth]: senders: a key is not");
+	assert_load_fails(fx, NULL, "example.org.conf:2: [auth]: senders: a key is not");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsender_login_maps = /x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "cannot be set per domain");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = c@example.org = c\n", -1, NULL));
@@ -1202,7 +1202,7 @@ test_check(Fixture *fx, gconstpointer data)
 	/* a map that cannot be read fails the load and names config, section, key and file */
 	g_assert_cmpint(g_unlink(fx->map_path), ==, 0);
 	want = g_strdup_printf(
-	    "%s:22: [auth]: sender_login_maps: cannot read %s: ", fx->config_path, fx->map_path);
+	    "%s:23: [auth]: sender_login_maps: cannot read %s: ", fx->config_path, fx->map_path);
 	assert_load_fails(fx, NULL, want);
 	g_assert_true(g_file_set_contents(fx->map_path, "bad@@ x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "sender_login_maps: ");
