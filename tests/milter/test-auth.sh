@@ -126,6 +126,8 @@ message() {
 ROLE_ROWS=(
 	"mx 198.51.100.7 - - - <x@outside.test>|continue"
 	"mx 198.51.100.7 TLSv1 40 - <x@outside.test>|continue"
+	"mx 198.51.100.7 - - - <$ALICE>|continue"
+	"mx 127.0.0.1 - - - <anyone@example.net>|continue"
 	"mx 198.51.100.7 TLSv1.3 256 $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port; use submission (587) or smtps (465)"
 	"mx 198.51.100.7 - - $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port"
 	"other 198.51.100.7 TLSv1.3 256 $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port"
@@ -149,6 +151,7 @@ ROLE_ROWS=(
 	"smtps 198.51.100.7 TLSv1.3 256 - <$ALICE>|reject 530 5.7.0 Authentication required"
 	"smtps 198.51.100.7 TLSv1.1 256 $ALICE <$ALICE>|reject 554 5.7.0 TLS version TLSv1.1"
 	"int 127.0.0.1 - - - <app@example.com>|continue"
+	"int 127.0.0.1 - - - <$ALICE>|continue"
 	"int 10.1.2.3 - - $ALICE <$ALICE>|continue"
 	"int 10.1.2.3 - - $ALICE <bob@example.com>|reject 553 5.7.1 <bob@example.com>: Sender address rejected"
 	"int 198.51.100.7 - - - <app@example.com>|reject 554 5.7.1 Access denied"
@@ -336,6 +339,75 @@ check "metrics: portcullis_auth_denied_total counts by reason" \
 	grep -qE '^portcullis_auth_denied_total\{reason="from-not-owned"\} [1-9]' <<<"$metrics"
 check "metrics: no login or address in any label" \
 	bash -c "! grep -E 'portcullis_auth.*(alice|example\.com)' <<<'$metrics'"
+
+# --------------------------------------- owned senders, not logged in
+# unauthenticated_owned_senders = mx:reject: a client that is not logged in
+# may not use a sender some key lists (Postfix's
+# reject_unauthenticated_sender_login_mismatch); internal keeps accepting
+write_config "$PC_DIR/u.conf" "unauthenticated_owned_senders = mx:reject"
+start_auth u "$PC_DIR/u.conf"
+NOT_LOGGED_IN="reject 553 5.7.1"
+UNAUTH_ROWS=(
+	"mx 198.51.100.7 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <ALICE@Example.COM>|$NOT_LOGGED_IN <ALICE@example.com>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <anyone@example.net>|$NOT_LOGGED_IN <anyone@example.net>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <postmaster@example.com>|$NOT_LOGGED_IN <postmaster@example.com>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <postmaster>|$NOT_LOGGED_IN <postmaster>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <carol@example.org>|$NOT_LOGGED_IN <carol@example.org>: Sender address rejected: not logged in"
+	"mx 127.0.0.1 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"other 198.51.100.7 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <bob@example.com>|continue"
+	"mx 198.51.100.7 <postmaster@outside.test>|continue"
+	"mx 198.51.100.7 <x@outside.test>|continue"
+	"mx 198.51.100.7 <>|continue"
+	"mx 198.51.100.7 <alice@exa..mple.com>|reject 501 5.1.7 Bad sender address syntax"
+	"int 127.0.0.1 <$ALICE>|continue"
+	"sub 198.51.100.7 <$ALICE>|reject 530 5.7.0 Must issue a STARTTLS command first"
+)
+
+unauth_scenario() { # unauth_scenario MTA
+	for row in "${UNAUTH_ROWS[@]}"; do
+		read -r kind ip sender <<<"${row%%|*}"
+		conn "$1" "$kind" "$ip" - - -
+		echo "mail $sender"
+		echo "expect ${row#*|}"
+		if [ "${row#*|}" = continue ]; then
+			message "${sender//[<>]/}"
+		else
+			echo "abort"
+		fi
+		echo "quit"
+	done
+	# UTF-8 in the reply for an SMTPUTF8 client; the owner's spelling does not matter
+	conn "$1" mx 198.51.100.7 - - -
+	echo "mail <J\xc3\x96RG@B\xc3\x9cCHER.example> SMTPUTF8"
+	echo "expect reject 553 5.7.1 <J\xc3\x96RG@b\xc3\x9ccher.example>: Sender address rejected: not logged in"
+	echo "abort"
+	echo "quit"
+	# a logged-in client on mx is still refused for logging in there
+	conn "$1" mx 198.51.100.7 TLSv1.3 256 "$ALICE"
+	echo "mail <$ALICE>"
+	echo "expect reject 554 5.7.1 Authentication not allowed on this port"
+	echo "quit"
+}
+
+for mta in postfix sendmail; do
+	unauth_scenario $mta >"$PC_DIR/unauth-$mta.scn"
+	check "$mta: not logged in, an owned sender is refused on mx (mx:reject), trusted clients too; unowned, <> and internal pass (${#UNAUTH_ROWS[@]} sessions)" \
+		run_client u "$PC_DIR/unauth-$mta.scn"
+done
+check "the refusal is logged with its reason, greppable like the other auth decisions" \
+	grep -qF "auth: action=reject, stage=mail, reason=sender-not-logged-in, client=client.test[198.51.100.7], listener=mx, from=<$ALICE>, reply=\"553 5.7.1 <$ALICE>: Sender address rejected: not logged in\"" "$PC_DIR/u.log"
+check "... and never names a login (there is none)" \
+	bash -c "! grep 'reason=sender-not-logged-in.*login=' '$PC_DIR/u.log'"
+stop_pid "$PID_u"
+
+write_config "$PC_DIR/ubad.conf" "unauthenticated_owned_senders = mx:reject, mx:accept"
+check "a role named twice is an error naming file, line, section and key" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/ubad.conf' 2>&1 | grep -qF '$PC_DIR/ubad.conf:30: [auth]: unauthenticated_owned_senders: role mx named twice'"
+write_config "$PC_DIR/ubad.conf" "unauthenticated_owned_senders = bounce"
+check "a value that is not reject, accept or ROLE:VALUE is an error" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/ubad.conf' 2>&1 | grep -qF \"$PC_DIR/ubad.conf:30: [auth]: unauthenticated_owned_senders: 'bounce' is not reject, accept or ROLE:reject|accept\""
 
 # ---------------------------------------------------------------- signals
 write_config "$PC_DIR/s.conf" "max_networks_per_login = 2

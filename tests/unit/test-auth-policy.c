@@ -817,6 +817,197 @@ test_no_map(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(verdict.reason, ==, "sender-not-owned");
 }
 
+static void assert_load_fails(Fixture *fx, const char *extra, const char *want);
+
+/*
+ * unauthenticated_owned_senders: a generated table of configuration x
+ * listener and client x sender. A client not logged in may not use a
+ * sender some key lists, on the roles the value says reject; trusted
+ * clients are not exempt (the internal role is how a site exempts its
+ * applications); submission and smtps require AUTH first.
+ */
+typedef enum {
+	OWNED_YES,
+	OWNED_NO,
+	OWNED_NULL,
+	OWNED_SYNTAX,
+} OwnedKind;
+
+/* .shown: the address as the reply gives it (domain normalised), when not the same */
+static const struct {
+	const char *mail;
+	OwnedKind kind;
+	const char *shown;
+} unauthenticated_senders[] = {
+    {"<alice@example.com>", OWNED_YES}, /* the map's address key */
+    {"<ALICE@Example.COM.>", OWNED_YES, "<ALICE@example.com>"},
+    {"<J\xc3\x96RG@EXAMPLE.COM>", OWNED_YES, "<J\xc3\x96RG@example.com>"}, /* caseless */
+    {"<anyone@example.net>", OWNED_YES},     /* the map's @domain key */
+    {"<postmaster@example.com>", OWNED_YES}, /* a bare key, local domain */
+    {"<postmaster>", OWNED_YES},	     /* a bare key, no domain */
+    {"<carol@example.org>", OWNED_YES},	     /* a domain's senders */
+    {"<x@example.org>", OWNED_YES},	     /* a domain's senders' @domain */
+    {"<postmaster@outside.test>", OWNED_NO}, /* bare keys: local domains only */
+    {"<bob@example.com>", OWNED_NO},	     /* no key lists it */
+    {"<jorg@example.com>", OWNED_NO},	     /* the ASCII look-alike */
+    {"<x@outside.test>", OWNED_NO},
+    {"<>", OWNED_NULL},
+    {"<alice@exa..mple.com>", OWNED_SYNTAX},
+};
+
+static const struct {
+	const char *value; /* NULL: unset */
+	guint reject;	   /* roles that refuse: M mx, S submission, T smtps, I internal */
+} unauthenticated_configs[] = {
+    {NULL, 0x6},
+    {"reject", 0xf},
+    {"accept", 0x0},
+    {"mx:reject", 0x7},
+    {"internal:reject", 0xe},
+    {"accept; mx:reject", 0x1},
+    {"mx:reject, accept", 0x1},
+    {"reject internal:accept", 0x7},
+    {"MX:Reject SMTPS:accept", 0x3},
+    {"", 0x6},
+};
+
+static void
+test_unauthenticated_owned(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *listener;
+		const char *client;
+		PcListenerRole role;
+	} where[] = {
+	    {"MX", "198.51.100.7", PC_ROLE_MX},
+	    {"MX", "10.0.0.5", PC_ROLE_MX}, /* trusted: not exempt */
+	    {"OTHER", "198.51.100.7", PC_ROLE_MX},
+	    {"INTERNAL", "10.2.3.4", PC_ROLE_INTERNAL},
+	    {"ORIGINATING", "198.51.100.7", PC_ROLE_SUBMISSION},
+	    {"SMTPS", "10.0.0.5", PC_ROLE_SMTPS},
+	};
+	guint n = 0;
+	guint refused = 0;
+
+	for (gsize c = 0; c < G_N_ELEMENTS(unauthenticated_configs); c++) {
+		const char *value = unauthenticated_configs[c].value;
+		g_autofree char *extra =
+		    value != NULL ? g_strdup_printf("unauthenticated_owned_senders = %s\n", value)
+				  : NULL;
+
+		load_config(fx, extra);
+		g_assert_cmphex(fx_auth(fx)->unauthenticated_reject_roles, ==,
+				unauthenticated_configs[c].reject);
+		for (gsize w = 0; w < G_N_ELEMENTS(where); w++) {
+			for (gsize m = 0; m < G_N_ELEMENTS(unauthenticated_senders); m++) {
+				const char *mail = unauthenticated_senders[m].mail;
+				OwnedKind kind = unauthenticated_senders[m].kind;
+				gboolean rejects = (unauthenticated_configs[c].reject &
+						    (1u << where[w].role)) != 0;
+				g_autoptr(PcSession) session =
+				    new_session(fx, where[w].listener, where[w].client, NULL,
+						"TLSv1.3", 256, PC_USEC(10));
+				g_auto(PcVerdict) verdict;
+				g_autofree char *reply = NULL;
+				g_autofree char *want = NULL;
+				AuthOutcome outcome;
+
+				pc_verdict_init(&verdict);
+				pc_session_set_sender(session, mail);
+				auth_policy_mail(fx_auth(fx), session, pin(session), &verdict,
+						 &outcome);
+				reply = reply_of(&verdict);
+				if (where[w].role == PC_ROLE_SUBMISSION ||
+				    where[w].role == PC_ROLE_SMTPS)
+					want = g_strdup(REPLY_AUTH_REQUIRED);
+				else if (rejects && kind == OWNED_YES)
+					want = g_strdup_printf(
+					    "553 5.7.1 %s: Sender address rejected: not logged in",
+					    unauthenticated_senders[m].shown != NULL
+						? unauthenticated_senders[m].shown
+						: mail);
+				else if (rejects && kind == OWNED_SYNTAX)
+					want = g_strdup("501 5.1.7 Bad sender address syntax");
+				if (g_strcmp0(reply, want) != 0)
+					g_error("unauthenticated_owned_senders = %s, %s from %s, "
+						"MAIL FROM:%s: got %s, want %s",
+						value != NULL ? value : "(unset)",
+						where[w].listener, where[w].client, mail,
+						reply != NULL ? reply : "continue",
+						want != NULL ? want : "continue");
+				if (want != NULL && strstr(want, "not logged in") != NULL) {
+					g_assert_cmpstr(verdict.reason, ==, "sender-not-logged-in");
+					g_assert_cmpint(outcome.denied, ==,
+							AUTH_REASON_SENDER_NOT_LOGGED_IN);
+					refused++;
+				}
+				n++;
+			}
+		}
+	}
+	g_assert_cmpuint(n, ==,
+			 G_N_ELEMENTS(unauthenticated_configs) * G_N_ELEMENTS(where) *
+			     G_N_ELEMENTS(unauthenticated_senders));
+	g_assert_cmpuint(refused, >, 100);
+	/* nothing was counted for the signals */
+	g_assert_cmpuint(pc_store_size(fx->store), ==, 0);
+}
+
+/* the value's errors name file, line, section and key */
+static void
+test_unauthenticated_errors(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *value;
+		const char *want;
+	} cases[] = {
+	    {"bounce", "'bounce' is not reject, accept or ROLE:reject|accept"},
+	    {"mx:maybe", "'mx:maybe' is not reject, accept"},
+	    {"ports:reject", "'ports:reject' is not"},
+	    {"mx:", "'mx:' is not"},
+	    {":reject", "':reject' is not"},
+	    {"mx:reject:x", "'mx:reject:x' is not"},
+	    {"mx:reject mx:accept", "role mx named twice"},
+	    {"MX:reject mx:reject", "role mx named twice"},
+	    {"reject accept", "more than one value for every role"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *extra =
+		    g_strdup_printf("unauthenticated_owned_senders = %s\n", cases[i].value);
+		g_autofree char *want = g_strdup_printf(
+		    "%s:26: [auth]: unauthenticated_owned_senders: ", fx->config_path);
+
+		assert_load_fails(fx, extra, want);
+		assert_load_fails(fx, extra, cases[i].want);
+	}
+}
+
+/* an owner lookup that cannot answer follows on_error for clients not logged in too */
+static void
+test_unauthenticated_map_unavailable(Fixture *fx, gconstpointer data)
+{
+	for (int accept = 0; accept < 2; accept++) {
+		AuthConfig auth;
+		g_autoptr(PcSession) session = NULL;
+		AuthOutcome outcome;
+		g_auto(PcVerdict) verdict;
+
+		load_config(fx, accept
+				    ? "on_error = accept\nunauthenticated_owned_senders = reject\n"
+				    : "unauthenticated_owned_senders = reject\n");
+		auth = *fx_auth(fx);
+		auth.map = NULL;
+		session = new_session(fx, "MX", "198.51.100.7", NULL, NULL, 0, 0);
+		pc_session_set_sender(session, "<x@outside.test>");
+		pc_verdict_init(&verdict);
+		auth_policy_mail(&auth, session, pin(session), &verdict, &outcome);
+		g_assert_cmpstr(verdict.reason, ==, "map-error");
+		g_assert_cmpint(verdict.action, ==,
+				accept ? PC_ACTION_CONTINUE : PC_ACTION_TEMPFAIL);
+	}
+}
+
 /* on_error: the map lookup cannot answer (a section whose map is missing) */
 static void
 test_map_unavailable(Fixture *fx, gconstpointer data)
@@ -1254,6 +1445,9 @@ main(int argc, char **argv)
 	g_test_add_func("/auth/owned/caseless", test_owned_caseless);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
+	ADD("/auth/unauthenticated/owned", NULL, test_unauthenticated_owned);
+	ADD("/auth/unauthenticated/errors", NULL, test_unauthenticated_errors);
+	ADD("/auth/unauthenticated/map-unavailable", NULL, test_unauthenticated_map_unavailable);
 	ADD("/auth/switches", NULL, test_switches);
 	ADD("/auth/signal/networks-quarantine", NULL, test_signal_networks_quarantine);
 	ADD("/auth/signal/actions", NULL, test_signal_actions);
