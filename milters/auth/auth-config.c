@@ -210,6 +210,10 @@ auth_config_build(gpointer section, gconstpointer main_section, GError **error)
 		g_prefix_error(error, "sender_login_maps: ");
 		return FALSE;
 	}
+	/* what the file gets away with, once per read: at start, at reload and with -n */
+	for (const char *const *warning = auth_map_get_warnings(auth->map); *warning != NULL;
+	     warning++)
+		g_warning("sender_login_maps: %s", *warning);
 	return TRUE;
 }
 

@@ -21,7 +21,8 @@ typedef struct {
 } MapEntry;
 
 struct _AuthMap {
-	GHashTable *entries; /* lowercase key -> MapEntry */
+	GHashTable *entries; /* key in its caseless form -> MapEntry */
+	char **warnings;     /* "NAME:LINE: ..." the parse accepted; never NULL */
 };
 
 static void
@@ -39,6 +40,7 @@ map_clear(gpointer data)
 	AuthMap *map = data;
 
 	g_clear_pointer(&map->entries, g_hash_table_unref);
+	g_clear_pointer(&map->warnings, g_strfreev);
 }
 
 AuthMap *
@@ -60,6 +62,13 @@ auth_map_size(const AuthMap *map)
 {
 	g_return_val_if_fail(map != NULL, 0);
 	return g_hash_table_size(map->entries);
+}
+
+const char *const *
+auth_map_get_warnings(const AuthMap *map)
+{
+	g_return_val_if_fail(map != NULL, NULL);
+	return (const char *const *)map->warnings;
 }
 
 const char *const *
@@ -145,19 +154,17 @@ normalize_key(const char *key, gsize len, gboolean allow_bare)
 }
 
 /*
- * a key with a quoted local part, "john doe"@example.com: the lookup form is
- * the local part as the sender's address gives it (unquoted, quoted pairs
- * resolved), "@", the domain, folded as any key. *key_len_out is where the
- * key ends in text. NULL when the quote is not closed, no "@domain" follows
- * it, or the local part holds a control byte.
+ * a key with a quoted local part, "john doe"@example.com (all len octets of
+ * it): the lookup form is the local part as the sender's address gives it
+ * (unquoted, quoted pairs resolved), "@", the domain, folded as any key.
+ * NULL when no "@domain" follows the closing quote, the local part is empty
+ * or holds a control byte.
  */
 static char *
-normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
+normalize_quoted_key(const char *text, gsize len)
 {
 	g_autoptr(GString) local = g_string_new(NULL);
-	g_autofree char *key = NULL;
 	gsize i = 1;
-	gsize domain_start;
 
 	for (; i < len && text[i] != '"'; i++) {
 		if (text[i] == '\\' && i + 1 < len)
@@ -166,17 +173,9 @@ normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
 			return NULL;
 		g_string_append_c(local, text[i]);
 	}
-	if (i >= len || i + 1 >= len || text[i + 1] != '@' || local->len == 0)
+	if (i + 1 >= len || text[i + 1] != '@' || local->len == 0)
 		return NULL;
-	domain_start = i + 2;
-	i = domain_start;
-	while (i < len && !g_ascii_isspace(text[i]))
-		i++;
-	key = fold_address(local->str, local->len, text + domain_start, i - domain_start);
-	if (key == NULL)
-		return NULL;
-	*key_len_out = i;
-	return g_steal_pointer(&key);
+	return fold_address(local->str, local->len, text + i + 2, len - i - 2);
 }
 
 /* owners separated by commas and/or blanks, as Postfix splits them (CHARS_COMMA_SP) */
@@ -220,9 +219,134 @@ owners_too_long(char **owners)
  * --- the file ---
  */
 
+/* what one parse of a file builds */
+typedef struct {
+	const char *name;
+	GHashTable *entries;
+	GPtrArray *warnings; /* char *, "NAME:LINE: ..." */
+} MapParse;
+
+/*
+ * where the key of a logical line ends, as postmap splits "KEY VALUE": at
+ * the first blank outside double quotes, a backslash protecting the octet
+ * after it. FALSE when a quote is left open (postmap skips such a line).
+ */
 static gboolean
-add_entry(GHashTable *entries, const char *name, guint line, const char *text, gsize len,
-	  GError **error)
+key_end(const char *text, gsize len, gsize *end_out)
+{
+	gboolean quoted = FALSE;
+	gsize i = 0;
+
+	for (; i < len; i++) {
+		if (text[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (text[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && g_ascii_isspace(text[i]))
+			break;
+	}
+	if (quoted)
+		return FALSE;
+	*end_out = MIN(i, len);
+	return TRUE;
+}
+
+/*
+ * why an unquoted key is refused, for the forms Postfix stores but never
+ * looks up (so the line does nothing there, and what it was meant to do is
+ * a guess); NULL when none of them applies
+ */
+static const char *
+key_quirk(const char *key, gsize len)
+{
+	const char *at = memrchr(key, '@', len);
+
+	if (len == 1 && key[0] == '@')
+		return "'@' alone is no key: Postfix never looks it up (write @domain for "
+		       "every address of a domain)";
+	if (key[len - 1] == '@')
+		return "a key ending in '@' is never looked up (Postfix tries user@domain, "
+		       "user and @domain)";
+	if (key[len - 1] == ':')
+		return "a key ending in ':' is never looked up (an aliases(5) line? write "
+		       "KEY OWNER, OWNER)";
+	if (memchr(key, '"', len) != NULL || memchr(key, '\\', len) != NULL)
+		return "quotes and backslashes belong around a whole local part: "
+		       "\"local part\"@domain";
+	if ((at != NULL ? (gsize)(at - key) : len) > PC_ADDR_MAX_FOLD)
+		return "the local part of the key is longer than 1024 octets";
+	return NULL;
+}
+
+/* the key's lookup form, or NULL with an error naming the line */
+static char *
+parse_key(const MapParse *parse, guint line, const char *text, gsize len, GError **error)
+{
+	const char *quirk = NULL;
+	char *key = NULL;
+
+	if (text[0] == '"') {
+		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
+		key = normalize_quoted_key(text, len);
+		if (key == NULL)
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+				    "%s:%u: the quoted key is not \"local part\"@domain",
+				    parse->name, line);
+		return key;
+	}
+	quirk = key_quirk(text, len);
+	if (quirk == NULL)
+		key = normalize_key(text, len, TRUE);
+	if (key == NULL)
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX, "%s:%u: %s",
+			    parse->name, line,
+			    quirk != NULL ? quirk : "the key is not user@domain, @domain or user");
+	return key;
+}
+
+/* the same owners, in any order, compared in their caseless forms */
+static gboolean
+owners_same(char **a, char **b)
+{
+	for (gsize i = 0; a[i] != NULL; i++) {
+		if (!auth_owners_contain((const char *const *)b, a[i]))
+			return FALSE;
+	}
+	for (gsize i = 0; b[i] != NULL; i++) {
+		if (!auth_owners_contain((const char *const *)a, b[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * a key listed again: with the same owners nothing is ambiguous, so it is
+ * kept once and a warning names both lines (postmap warns and keeps the
+ * first); with other owners the reader cannot tell which list was meant
+ * (postmap keeps the first, texthash refuses the table): an error
+ */
+static gboolean
+add_duplicate(MapParse *parse, guint line, const char *key, char **owners, const MapEntry *previous,
+	      GError **error)
+{
+	if (!owners_same(owners, previous->owners)) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: %s is already listed at line %u with other owners (postmap "
+			    "would keep line %u's and warn; write one owner list per key)",
+			    parse->name, line, key, previous->line, previous->line);
+		return FALSE;
+	}
+	g_ptr_array_add(parse->warnings,
+			g_strdup_printf("%s:%u: %s repeats line %u with the same owners "
+					"(kept once)",
+					parse->name, line, key, previous->line));
+	return TRUE;
+}
+
+static gboolean
+add_entry(MapParse *parse, guint line, const char *text, gsize len, GError **error)
 {
 	gsize key_len = 0;
 	g_autofree char *key = NULL;
@@ -230,49 +354,55 @@ add_entry(GHashTable *entries, const char *name, guint line, const char *text, g
 	MapEntry *entry;
 	const MapEntry *previous;
 
-	if (len > 0 && text[0] == '"') {
-		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
-		key = normalize_quoted_key(text, len, &key_len);
-		if (key == NULL) {
-			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-				    "%s:%u: the quoted key is not \"local part\"@domain", name,
-				    line);
-			return FALSE;
-		}
-	} else {
-		while (key_len < len && !g_ascii_isspace(text[key_len]))
-			key_len++;
-		key = normalize_key(text, key_len, TRUE);
-	}
-	if (key == NULL) {
+	if (!key_end(text, len, &key_len)) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: the key is not user@domain, @domain or user", name, line);
+			    "%s:%u: the quoted key is not \"local part\"@domain (a quote is not "
+			    "closed)",
+			    parse->name, line);
 		return FALSE;
 	}
+	key = parse_key(parse, line, text, key_len, error);
+	if (key == NULL)
+		return FALSE;
 	owners = split_owners(text + key_len, len - key_len);
 	if (owners[0] == NULL) {
+		/* postmap skips the line: the address would fall to the next key */
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: %s has no owner", name, line, key);
+			    "%s:%u: %s has no owner (write KEY OWNER, OWNER; postmap would skip "
+			    "the line, leaving the address to a later key such as @domain)",
+			    parse->name, line, key);
 		return FALSE;
 	}
 	if (owners_too_long(owners)) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: an owner of %s is longer than %d octets", name, line, key,
-			    PC_ADDR_MAX_FOLD);
+			    "%s:%u: an owner of %s is longer than %d octets", parse->name, line,
+			    key, PC_ADDR_MAX_FOLD);
 		return FALSE;
 	}
-	previous = g_hash_table_lookup(entries, key);
-	if (previous != NULL) {
-		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: %s is already listed at line %u (one owner list per key)", name,
-			    line, key, previous->line);
-		return FALSE;
-	}
+	previous = g_hash_table_lookup(parse->entries, key);
+	if (previous != NULL)
+		return add_duplicate(parse, line, key, owners, previous, error);
 	entry = g_new0(MapEntry, 1);
 	entry->owners = g_steal_pointer(&owners);
 	entry->line = line;
-	g_hash_table_insert(entries, g_steal_pointer(&key), entry);
+	g_hash_table_insert(parse->entries, g_steal_pointer(&key), entry);
 	return TRUE;
+}
+
+/* a NUL makes the file not text: refused, naming the line it is on */
+static gboolean
+check_nul(const char *name, const char *text, gsize len, GError **error)
+{
+	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
+	guint line = 1;
+
+	if (nul == NULL)
+		return TRUE;
+	for (const char *p = text; p < nul; p++)
+		line += *p == '\n';
+	g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX, "%s:%u: NUL byte in the file",
+		    name, line);
+	return FALSE;
 }
 
 AuthMap *
@@ -280,6 +410,8 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 {
 	g_autoptr(GHashTable) entries =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, map_entry_free);
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	MapParse parse = {.name = name, .entries = entries, .warnings = warnings};
 	g_autoptr(GString) logical = g_string_new(NULL);
 	guint logical_line = 0;
 	guint line = 0;
@@ -289,11 +421,8 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 	g_return_val_if_fail(name != NULL, NULL);
 	g_return_val_if_fail(text != NULL || len == 0, NULL);
 
-	if (len > 0 && memchr(text, '\0', len) != NULL) {
-		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s: NUL byte in the file", name);
+	if (!check_nul(name, text, len, error))
 		return NULL;
-	}
 	/* one extra round at the end flushes the last logical line */
 	for (;;) {
 		const char *start = text + pos;
@@ -331,7 +460,7 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 			continue;
 		}
 		if (logical_line != 0 &&
-		    !add_entry(entries, name, logical_line, logical->str, logical->len, error))
+		    !add_entry(&parse, logical_line, logical->str, logical->len, error))
 			return NULL;
 		g_string_truncate(logical, 0);
 		logical_line = 0;
@@ -340,8 +469,10 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 		g_string_append_len(logical, start, (gssize)n);
 		logical_line = line;
 	}
+	g_ptr_array_add(warnings, NULL);
 	map = g_atomic_rc_box_new0(AuthMap);
 	map->entries = g_steal_pointer(&entries);
+	map->warnings = (char **)g_ptr_array_free(g_steal_pointer(&warnings), FALSE);
 	return map;
 }
 

@@ -17,9 +17,17 @@
  * case-insensitive, beyond ASCII too: they are stored, and owners compared,
  * in pc-addr's caseless forms (local parts, bare keys and owners by full
  * case folding, domains by lowercase mapping; see pc-addr.h), so the file
- * must be UTF-8 outside comments. Unlike postmap, which warns and
- * keeps the first, a duplicate key is an error: two owner lists for one key
- * is a mistake the admin must see.
+ * must be UTF-8 outside comments.
+ *
+ * Quirks postmap accepts: a key listed again with the same owners is kept
+ * once with a warning (auth_map_get_warnings), as postmap warns and keeps
+ * the first. Where the line is ambiguous it is an error naming the file and
+ * line (both lines for a duplicate): a key listed again with other owners
+ * (postmap keeps the first list silently but for a warning, texthash
+ * refuses the table), a key without owners (postmap skips it, so the
+ * address would fall to a later key), and keys Postfix stores but never
+ * looks up ("@" alone, "user@", "key:", quotes or backslashes not around a
+ * whole local part), an unclosed quote, a line that is not UTF-8, a NUL.
  *
  * A map is loaded by the [auth] schema's build hook when a configuration
  * snapshot is built and belongs to that snapshot (AuthConfig.map): a
@@ -71,6 +79,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthMap, auth_map_unref)
 
 /* number of keys */
 guint auth_map_size(const AuthMap *map);
+
+/*
+ * auth_map_get_warnings:
+ * What the parse accepted but the admin should see ("NAME:LINE: ...", for
+ * now a key repeated with the same owners). Returns: (transfer none) a
+ * NULL-terminated list, empty when there is nothing, valid while the caller
+ * holds its reference.
+ */
+const char *const *auth_map_get_warnings(const AuthMap *map);
 
 /*
  * auth_map_lookup:

@@ -540,6 +540,48 @@ sed -i "s|^sender_login_maps = .*|sender_login_maps = pcre:/etc/postfix/senders.
 check "a table type that is not a flat file is refused" \
 	bash -c "'$AUTH' -n -c '$PC_DIR/regexp.conf' 2>&1 | grep -q \"table type 'pcre' is not supported\""
 
+# ------------------------------------------------------------- map quirks
+# what postmap accepts and nothing is ambiguous about is accepted (a key
+# repeated with the same owners: kept once, a warning naming both lines);
+# the rest is an error naming the map's file and line, under the config's
+QMAP=$PC_DIR/quirk-map
+write_config "$PC_DIR/q.conf" ""
+sed -i "s|^sender_login_maps = .*|sender_login_maps = hash:$QMAP|" "$PC_DIR/q.conf"
+QLINE=$(grep -n '^sender_login_maps' "$PC_DIR/q.conf" | cut -d: -f1)
+QUIRK_ROWS=(
+	"a@example.com a\nb@example.com b\na@example.com c\n|$QMAP:3: a@example.com is already listed at line 1 with other owners"
+	"a@example.com a\nlonely@example.com\n|$QMAP:2: lonely@example.com has no owner"
+	"# catch-all?\n@ alice\n|$QMAP:2: '@' alone is no key"
+	"alice@ alice\n|$QMAP:1: a key ending in '@' is never looked up"
+	"postmaster: alice\n|$QMAP:1: a key ending in ':' is never looked up"
+	"a@example.com a,\n  b\nj\xf6rg@example.com j\n|$QMAP:3: not valid UTF-8"
+	"\"john doe@example.com john\n|$QMAP:1: the quoted key is not \"local part\"@domain (a quote is not closed)"
+	"john\\\\ doe@example.com john\n|$QMAP:1: quotes and backslashes belong around a whole local part"
+)
+for row in "${QUIRK_ROWS[@]}"; do
+	printf "${row%%|*}" >"$QMAP"
+	want="$PC_DIR/q.conf:$QLINE: [auth]: sender_login_maps: ${row#*|}"
+	check "map refused with config line, map file and line: ...quirk-map:${row#*"$QMAP":}" \
+		bash -c "! '$AUTH' -n -c '$PC_DIR/q.conf' >'$PC_DIR/q.out' 2>&1 && grep -qF -- \"\$1\" '$PC_DIR/q.out'" _ "$want"
+done
+printf 'alice@example.com alice\n# again, as a tool may write it\nALICE@Example.COM  Alice\n' >"$QMAP"
+check "-n accepts a key repeated with the same owners and warns, naming both lines" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/q.conf' -p 'unix:$PC_DIR/n.sock' >'$PC_DIR/q.out' 2>&1 && grep -qF 'sender_login_maps: $QMAP:3: alice@example.com repeats line 1 with the same owners (kept once)' '$PC_DIR/q.out'"
+start_auth q "$PC_DIR/q.conf"
+check "... and so does the daemon at start" \
+	grep -qF "sender_login_maps: $QMAP:3: alice@example.com repeats line 1 with the same owners (kept once)" "$PC_DIR/q.log"
+cat >"$PC_DIR/quirk.scn" <<EOF
+$(conn postfix sub 198.51.100.7 TLSv1.3 256 ALICE)
+mail <alice@example.com>
+expect continue
+abort
+mail <bob@example.com>
+expect reject 553 5.7.1 <bob@example.com>: Sender address rejected: not owned by user ALICE
+quit
+EOF
+check "... the key owns as written once" run_client q "$PC_DIR/quirk.scn"
+stop_pid "$PID_q"
+
 stop_pid "$PID_a"
 check "SIGTERM: clean stop, socket removed" bash -c "! [ -e '$PC_DIR/a.sock' ] && grep -q stopping '$PC_DIR/a.log'"
 

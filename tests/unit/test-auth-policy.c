@@ -1400,6 +1400,38 @@ test_check(Fixture *fx, gconstpointer data)
 	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
 }
 
+/*
+ * a key repeated with the same owners is kept once and logged as a warning
+ * naming both lines, when the map is read (start, reload, -n); other
+ * owners fail the load, naming both lines
+ */
+static void
+test_map_duplicates(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *warning = NULL;
+	g_autofree char *error = NULL;
+
+	g_assert_true(g_file_set_contents(
+	    fx->map_path, MAP_TEXT "ALICE@example.com alice-app, Alice@Example.com\n", -1, NULL));
+	warning = g_strdup_printf("sender_login_maps: %s:8: alice@example.com repeats line 2 with "
+				  "the same owners (kept once)",
+				  fx->map_path);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, warning);
+	load_config(fx, NULL);
+	g_test_assert_expected_messages();
+	g_assert_cmpint(auth_sender_owned(fx_auth(fx), fx->slot.current, fx_auth(fx)->map, "alice",
+					  "example.com", "alice-app"),
+			==, PC_LOOKUP_FOUND);
+
+	g_assert_true(
+	    g_file_set_contents(fx->map_path, MAP_TEXT "alice@example.com bob\n", -1, NULL));
+	error = g_strdup_printf("%s:23: [auth]: sender_login_maps: %s:8: alice@example.com is "
+				"already listed at line 2 with other owners",
+				fx->config_path, fx->map_path);
+	assert_load_fails(fx, NULL, error);
+	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
+}
+
 /* a reload reads a changed map; the old snapshot keeps the map it had */
 static void
 test_reload_map(Fixture *fx, gconstpointer data)
@@ -1457,6 +1489,7 @@ main(int argc, char **argv)
 	ADD("/auth/signal/long-login", "allow_null_sender = yes\n", test_signal_long_login);
 	ADD("/auth/check/errors", NULL, test_check);
 	ADD("/auth/check/reload-map", NULL, test_reload_map);
+	ADD("/auth/check/map-duplicates", NULL, test_map_duplicates);
 #undef ADD
 	return g_test_run();
 }
