@@ -177,6 +177,18 @@ auth_config_check(gconstpointer section, GError **error)
 		roles |= 1u << role;
 	}
 	auth->require_tls_roles = roles;
+	/*
+	 * the extension is split octet by octet, as Postfix does: a delimiter
+	 * that is part of a UTF-8 sequence would cut other characters in two
+	 * (and leave a prefix that could be somebody's key)
+	 */
+	for (const char *p = auth->recipient_delimiter; p != NULL && *p != '\0'; p++) {
+		if ((guchar)*p >= 0x80 || !g_ascii_isgraph(*p)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "recipient_delimiter: only printable ASCII characters");
+			return FALSE;
+		}
+	}
 	if (!parse_unauthenticated(auth->unauthenticated_owned_senders,
 				   &auth->unauthenticated_reject_roles, error))
 		return FALSE;

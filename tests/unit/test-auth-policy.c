@@ -1382,6 +1382,8 @@ test_check(Fixture *fx, gconstpointer data)
 	assert_load_fails(fx, "senders = alice@example.com alice\n", "[auth]: senders: an entry");
 	assert_load_fails(fx, "min_tls_version = TLSv1.4\n", "min_tls_version");
 	assert_load_fails(fx, "signal_action = bounce\n", "signal_action");
+	assert_load_fails(fx, "recipient_delimiter = +\xc3\xbc\n",
+			  "[auth]: recipient_delimiter: only printable ASCII characters");
 
 	/* a bad senders value in a domain file names that file */
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = carol = carol\n", -1, NULL));
