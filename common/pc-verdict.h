@@ -136,8 +136,8 @@ char *pc_verdict_milter_text(const PcVerdict *verdict);
  * MAIL, PcSession.smtputf8: RFC 6531 lets the reply carry UTF-8 then) valid
  * UTF-8 sequences of printable characters are kept whole, while control
  * characters (C0, DEL, C1) and every byte of an invalid sequence still
- * become '?'. The limit never cuts a character in two. Neither MTA
- * rewrites a milter's reply text, so what is kept here is what the client
+ * become '?'. The limit never cuts a character in two. Postfix hands the
+ * text to the client unchanged, so what is kept here is what the client
  * reads. (transfer full), NULL when the verdict has no text.
  */
 char *pc_verdict_reply_text(const PcVerdict *verdict, gboolean utf8);
