@@ -23,9 +23,8 @@
  * once with a warning (auth_map_get_warnings), as postmap warns and keeps
  * the first. Where the line is ambiguous it is an error naming the file and
  * line (both lines for a duplicate): a key listed again with other owners
- * (postmap keeps the first list silently but for a warning, texthash
- * refuses the table), a key without owners (postmap skips it, so the
- * address would fall to a later key), and keys Postfix stores but never
+ * (postmap keeps the first list and warns, texthash refuses the table), a key without owners
+ * (postmap skips it, so the address would fall to a later key), and keys Postfix stores but never
  * looks up ("@" alone, "user@", "key:", quotes or backslashes not around a
  * whole local part), an unclosed quote, a line that is not UTF-8, a NUL.
  *

@@ -23,9 +23,11 @@
  * at MAIL, and at EOH the From addresses and the Sender header (one From
  * header; several From addresses only with a Sender; all of them owned).
  * Owners come from the sender's domain's [auth] senders, then from
- * sender_login_maps: for the address, then its bare local part when the
- * domain is local, then "@domain", the first source that has the key
- * decides.
+ * sender_login_maps, key by key in Postfix's order: the address, the
+ * address without its extension (recipient_delimiter), the bare local part
+ * with and without extension (in bare_key_domains only, map only), then
+ * "@domain"; the first source that has the key decides. Keys, addresses
+ * and logins compare in pc-addr's caseless forms (SMTPUTF8).
  *
  * Compromised-account signals, over a fixed window opened by the first event
  * (signal_window, 1h): distinct client networks (IPv4 /24, IPv6 /64) per
