@@ -12,6 +12,7 @@
  * caller logs it, escaped, if it wants to.
  * RFC 5322 address lists (header values) share the domain and local-part
  * checks; their own tokenizer and parser are at the end of this file.
+ * Caseless forms of local parts, logins and domains (SMTPUTF8) are here too.
  * Not here: IDNA, decoding RFC 2047 words, deciding what is local.
  */
 #include "pc-addr.h"
@@ -238,6 +239,67 @@ pc_addr_normalize_domain(const char *domain, gsize len)
 	if (len == 0 || !addr_parse_domain(domain, len, &normalized, &flags, NULL))
 		return NULL;
 	return normalized;
+}
+
+/*
+ * --- caseless forms ---
+ */
+
+/*
+ * NFD first, then the mapping, then NFC: canonical caseless matching
+ * (Unicode 3.13, D145) with the composed form kept, because it is the one
+ * RFC 6532 asks mail to use and the one logs and keys stay readable in.
+ * Normalising is ours: Postfix folds without it, so there two canonically
+ * equivalent spellings are two keys; here they are one, which only ever
+ * joins spellings that display alike.
+ */
+static gboolean
+addr_fold_input_ok(const char *text, gsize len)
+{
+	return (text != NULL || len == 0) && len <= PC_ADDR_MAX_FOLD &&
+	       memchr(text != NULL ? text : "", '\0', len) == NULL;
+}
+
+static gboolean
+addr_is_ascii(const char *text, gsize len)
+{
+	for (gsize i = 0; i < len; i++) {
+		if ((guchar)text[i] >= 0x80)
+			return FALSE;
+	}
+	return TRUE;
+}
+
+char *
+pc_addr_fold_local(const char *text, gsize len)
+{
+	g_autofree char *decomposed = NULL;
+	g_autofree char *folded = NULL;
+
+	if (!addr_fold_input_ok(text, len))
+		return NULL;
+	if (addr_is_ascii(text, len) || !g_utf8_validate_len(text, len, NULL))
+		return g_ascii_strdown(text != NULL ? text : "", (gssize)len);
+	decomposed = g_utf8_normalize(text, (gssize)len, G_NORMALIZE_NFD);
+	folded = g_utf8_casefold(decomposed, -1);
+	return g_utf8_normalize(folded, -1, G_NORMALIZE_NFC);
+}
+
+char *
+pc_addr_fold_domain(const char *domain, gsize len)
+{
+	g_autofree char *decomposed = NULL;
+	g_autoptr(GString) lower = NULL;
+
+	if (!addr_fold_input_ok(domain, len))
+		return NULL;
+	if (addr_is_ascii(domain, len) || !g_utf8_validate_len(domain, len, NULL))
+		return g_ascii_strdown(domain != NULL ? domain : "", (gssize)len);
+	decomposed = g_utf8_normalize(domain, (gssize)len, G_NORMALIZE_NFD);
+	lower = g_string_sized_new(strlen(decomposed));
+	for (const char *p = decomposed; *p != '\0'; p = g_utf8_next_char(p))
+		g_string_append_unichar(lower, g_unichar_tolower(g_utf8_get_char(p)));
+	return g_utf8_normalize(lower->str, (gssize)lower->len, G_NORMALIZE_NFC);
 }
 
 /*

@@ -112,6 +112,43 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAddress, pc_address_free)
 char *pc_addr_normalize_domain(const char *domain, gsize len);
 
 /*
+ * --- caseless forms (SMTPUTF8) ---
+ *
+ * The forms two spellings are compared in when case must not matter: keys
+ * of an owner table, the addresses looked up in it, logins. Valid UTF-8 is
+ * decomposed (NFD), folded and composed again (NFC), so canonically
+ * equivalent spellings (o-umlaut as U+00F6, or as o and U+0308) get one
+ * form; ASCII comes out lowercased, as before. Input that is not valid UTF-8
+ * is only ASCII-lowercased and otherwise kept byte for byte: it never folds
+ * into the form of a valid string, so it matches only itself. No IDNA
+ * conversion: an A-label (xn--...) and its U-label stay different strings,
+ * as in Postfix. Input over PC_ADDR_MAX_FOLD octets, or holding a NUL, has
+ * no caseless form (NULL): callers treat it as matching nothing.
+ */
+#define PC_ADDR_MAX_FOLD 1024
+
+/*
+ * pc_addr_fold_local:
+ * A local part or a login: Unicode full case folding (CaseFolding.txt,
+ * statuses C and F: what Postfix's casefold() gets from ICU), so SS, sharp s
+ * (U+00DF) and capital sharp s (U+1E9E) fold to "ss", final and medial
+ * sigma to one sigma, and the Turkish dotless i (U+0131) stays apart from i
+ * (no locale tailoring).
+ * Returns: (transfer full), or NULL (see above).
+ */
+char *pc_addr_fold_local(const char *text, gsize len);
+
+/*
+ * pc_addr_fold_domain:
+ * A domain, as pc_addr_normalize_domain() returns it: lowercase mapping
+ * only, code point by code point, so that letters IDNA2008 keeps distinct
+ * stay distinct (sharp s is not "ss", final sigma is not sigma: they spell
+ * other registered names) while an upper-case U-label is its lower-case one.
+ * Returns: (transfer full), or NULL (see above).
+ */
+char *pc_addr_fold_domain(const char *domain, gsize len);
+
+/*
  * --- RFC 5322 address lists (header values) ---
  */
 

@@ -259,23 +259,31 @@ daemon_keys_for(const PcConfigSchema *schema)
 static void
 collect_error(GError **collected, GError *error)
 {
-	char *message;
-	guint lines = 1;
+	g_auto(GStrv) lines = NULL;
+	guint n = 1;
 
 	if (*collected == NULL) {
 		*collected = error;
 		return;
 	}
 	for (const char *c = (*collected)->message; *c != '\0'; c++)
-		lines += *c == '\n';
-	if (lines < CONFIG_MAX_ERRORS) {
-		message = g_strconcat((*collected)->message, "\n", error->message, NULL);
+		n += *c == '\n';
+	lines = g_strsplit(error->message, "\n", -1);
+	for (gsize i = 0; lines[i] != NULL && n <= CONFIG_MAX_ERRORS; i++) {
+		g_auto(GStrv) have = g_strsplit((*collected)->message, "\n", -1);
+		char *message;
+
+		/* one error once: a domain section checked again with the main file's value */
+		if (g_strv_contains((const char *const *)have, lines[i]))
+			continue;
+		if (n < CONFIG_MAX_ERRORS)
+			message = g_strconcat((*collected)->message, "\n", lines[i], NULL);
+		else
+			message =
+			    g_strconcat((*collected)->message, "\n(more errors not shown)", NULL);
 		g_free((*collected)->message);
 		(*collected)->message = message;
-	} else if (lines == CONFIG_MAX_ERRORS) {
-		message = g_strconcat((*collected)->message, "\n(more errors not shown)", NULL);
-		g_free((*collected)->message);
-		(*collected)->message = message;
+		n++;
 	}
 	g_error_free(error);
 }
@@ -562,6 +570,48 @@ section_finish(const PcConfigSchema *schema, gpointer data, gconstpointer main_d
 	return TRUE;
 }
 
+static void prefix_group_error(GError **error, const ConfigFile *file, const char *group);
+
+/* the key of schema a check or build error names first ("require_tls: ..."), or NULL */
+static const char *
+finish_error_key(const PcConfigSchema *schema, const char *message)
+{
+	const char *colon = strchr(message, ':');
+
+	for (gsize i = 0; colon != NULL && i < schema->n_keys; i++) {
+		const char *key = schema->keys[i].key;
+
+		if (strlen(key) == (gsize)(colon - message) &&
+		    strncmp(message, key, strlen(key)) == 0)
+			return key;
+	}
+	return NULL;
+}
+
+/*
+ * "FILE:LINE: [group]: " before an error of the schema's check or build
+ * hook. When the error names a key first, the line is that key's, in the
+ * file that sets it: a domain section is checked again with the main
+ * file's values of the keys its own file does not set, and such an error
+ * is the main file's (collect_error keeps it once).
+ */
+static void
+prefix_finish_error(GError **error, const PcConfigSchema *schema, const ConfigFile *main_file,
+		    const ConfigFile *overlay, const char *group)
+{
+	const char *key = finish_error_key(schema, (*error)->message);
+	const ConfigFile *file = overlay != NULL ? overlay : main_file;
+
+	if (key != NULL && overlay != NULL && file_line(overlay, group, key) == 0 &&
+	    main_file != NULL && file_line(main_file, group, key) > 0)
+		file = main_file;
+	if (key != NULL && file_line(file, group, key) > 0)
+		g_prefix_error(error, "%s:%u: [%s]: ", file->path, file_line(file, group, key),
+			       group);
+	else
+		prefix_group_error(error, file, group);
+}
+
 /* "FILE:LINE: [group]: " before an error that names no key */
 static void
 prefix_group_error(GError **error, const ConfigFile *file, const char *group)
@@ -734,7 +784,7 @@ fill_extra_section(const PcConfigSchema *schema, const ConfigFile *main_file,
 		return NULL;
 	}
 	if (!section_finish(schema, data, main_data, error)) {
-		prefix_group_error(error, overlay != NULL ? overlay : main_file, group);
+		prefix_finish_error(error, schema, main_file, overlay, group);
 		section_free(schema, data);
 		return NULL;
 	}
@@ -901,7 +951,8 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 			collect_error(&collected, g_steal_pointer(&local));
 		} else if (!section_finish(config->schema, entry->section, config->section,
 					   &local)) {
-			prefix_group_error(&local, file, config->schema->name);
+			prefix_finish_error(&local, config->schema, main_file, file,
+					    config->schema->name);
 			collect_error(&collected, g_steal_pointer(&local));
 		}
 	}
@@ -1041,7 +1092,7 @@ load_daemon_section(PcConfig *config, const ConfigFile *file, GError **error)
 			  G_N_ELEMENTS(daemon_keys), config->section, &local)) {
 		collect_error(&collected, g_steal_pointer(&local));
 	} else if (!section_finish(schema, config->section, NULL, &local)) {
-		prefix_group_error(&local, file, schema->name);
+		prefix_finish_error(&local, schema, file, NULL, schema->name);
 		collect_error(&collected, g_steal_pointer(&local));
 	}
 	/* the group's keys were checked by the fill above */

@@ -309,7 +309,8 @@ apply_verdict(SMFICTX *ctx, PcSession *session, PcVerdict *verdict, PcStage stag
 	case PC_ACTION_TEMPFAIL:
 		/* the milter API allows no custom reply at connect: the MTA's default is used */
 		if (stage != PC_STAGE_CONNECT && verdict->code[0] != '\0') {
-			g_autofree char *text = pc_verdict_milter_text(verdict);
+			/* UTF-8 stays UTF-8 for a client that asked for SMTPUTF8 */
+			g_autofree char *text = pc_verdict_reply_text(verdict, session->smtputf8);
 
 			if (smfi_setreply(ctx, verdict->code,
 					  verdict->xcode[0] != '\0' ? verdict->xcode : NULL,

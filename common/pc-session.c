@@ -294,11 +294,16 @@ pc_session_set_mail_parameters(PcSession *session, const char *const *parameters
 	g_return_if_fail(session != NULL);
 
 	session->mail_size = -1;
+	session->smtputf8 = FALSE;
 	for (gsize i = 0; parameters != NULL && parameters[i] != NULL; i++) {
 		const char *value = parameters[i] + 5;
 		char *end = NULL;
 		gint64 size;
 
+		if (g_ascii_strcasecmp(parameters[i], "SMTPUTF8") == 0) {
+			session->smtputf8 = TRUE;
+			continue;
+		}
 		if (g_ascii_strncasecmp(parameters[i], "SIZE=", 5) != 0 || !g_ascii_isdigit(*value))
 			continue;
 		errno = 0;
@@ -435,6 +440,7 @@ pc_session_reset_message(PcSession *session)
 	session->current_header = NULL;
 	session->body_bytes = 0;
 	session->mail_size = -1;
+	session->smtputf8 = FALSE;
 	session->current_body = NULL;
 	session->current_body_len = 0;
 	g_string_chunk_clear(session->chunk);

@@ -128,6 +128,7 @@ typedef struct {
 	PcHeader header_now;
 	gint64 body_bytes;	    /* body bytes seen so far */
 	gint64 mail_size;	    /* SIZE= of MAIL (RFC 1870), -1 when not given */
+	gboolean smtputf8;	    /* MAIL carried SMTPUTF8 (RFC 6531): replies may be UTF-8 */
 	const guchar *current_body; /* the chunk being passed (body hook), not owned */
 	gsize current_body_len;
 	/* the daemon's own per-message state (PcMilterDescriptor.message_new) */
@@ -175,7 +176,9 @@ void pc_session_set_current_rcpt(PcSession *session, const char *rcpt);
 /*
  * pc_session_set_mail_parameters:
  * The ESMTP parameters of MAIL (argv[1..] of xxfi_envfrom, NULL-terminated,
- * or NULL). Only SIZE= is kept (mail_size); a malformed value is ignored.
+ * or NULL): both MTAs pass them as the client sent them. SIZE= is kept
+ * (mail_size; a malformed value is ignored) and SMTPUTF8 (RFC 6531, no
+ * value; any case) sets smtputf8 for the transaction.
  */
 void pc_session_set_mail_parameters(PcSession *session, const char *const *parameters);
 

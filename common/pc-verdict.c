@@ -220,29 +220,61 @@ pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value)
 	pc_log_append_safe(verdict->fields, value);
 }
 
+/*
+ * the length of the printable UTF-8 character at p (at most len bytes
+ * available), or 0 when p does not start one: an invalid or incomplete
+ * sequence, or a C1 control (U+0080..U+009F)
+ */
+static gsize
+utf8_printable_len(const char *p, gsize len)
+{
+	gunichar c;
+	gsize n = (gsize)(g_utf8_skip[(guchar)*p]);
+
+	if (n < 2 || n > len || !g_utf8_validate_len(p, n, NULL))
+		return 0;
+	c = g_utf8_get_char(p);
+	return c >= 0xa0 ? n : 0;
+}
+
 char *
-pc_verdict_milter_text(const PcVerdict *verdict)
+pc_verdict_reply_text(const PcVerdict *verdict, gboolean utf8)
 {
 	GString *out;
+	gsize len;
 
 	g_return_val_if_fail(verdict != NULL, NULL);
 	if (verdict->text == NULL)
 		return NULL;
-	out = g_string_sized_new(strlen(verdict->text) + 8);
-	for (const char *p = verdict->text; *p != '\0' && out->len < PC_VERDICT_MAX_TEXT; p++) {
+	len = strlen(verdict->text);
+	out = g_string_sized_new(len + 8);
+	for (gsize i = 0; i < len && out->len < PC_VERDICT_MAX_TEXT; i++) {
+		const char *p = verdict->text + i;
 		guchar c = (guchar)*p;
+		gsize n = utf8 && c >= 0x80 ? utf8_printable_len(p, len - i) : 0;
 
-		/* a doubled '%' must fit whole: never past the limit, never cut in half */
-		if (c == '%' && out->len + 2 > PC_VERDICT_MAX_TEXT)
+		/* a doubled '%' or a whole character must fit: never past the limit, never cut */
+		if ((c == '%' && out->len + 2 > PC_VERDICT_MAX_TEXT) ||
+		    (n > 0 && out->len + n > PC_VERDICT_MAX_TEXT))
 			break;
-		if (c == '%')
+		if (c == '%') {
 			g_string_append(out, "%%");
-		else if (c < 0x20 || c >= 0x7f)
+		} else if (n > 0) {
+			g_string_append_len(out, p, (gssize)n);
+			i += n - 1;
+		} else if (c < 0x20 || c >= 0x7f) {
 			g_string_append_c(out, '?');
-		else
+		} else {
 			g_string_append_c(out, (char)c);
+		}
 	}
 	return g_string_free(out, FALSE);
+}
+
+char *
+pc_verdict_milter_text(const PcVerdict *verdict)
+{
+	return pc_verdict_reply_text(verdict, FALSE);
 }
 
 char *

@@ -125,9 +125,22 @@ void pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value
  * pc_verdict_milter_text:
  * (transfer full) the text as smfi_setreply needs it: printable ASCII only
  * (others become '?'), '%' doubled (libmilter's rule), at most
- * PC_VERDICT_MAX_TEXT bytes. NULL when the verdict has no text.
+ * PC_VERDICT_MAX_TEXT bytes. NULL when the verdict has no text. The same as
+ * pc_verdict_reply_text(verdict, FALSE).
  */
 char *pc_verdict_milter_text(const PcVerdict *verdict);
+
+/*
+ * pc_verdict_reply_text:
+ * As pc_verdict_milter_text; with utf8 (the client asked for SMTPUTF8 at
+ * MAIL, PcSession.smtputf8: RFC 6531 lets the reply carry UTF-8 then) valid
+ * UTF-8 sequences of printable characters are kept whole, while control
+ * characters (C0, DEL, C1) and every byte of an invalid sequence still
+ * become '?'. The limit never cuts a character in two. Postfix hands the
+ * text to the client unchanged, so what is kept here is what the client
+ * reads. (transfer full), NULL when the verdict has no text.
+ */
+char *pc_verdict_reply_text(const PcVerdict *verdict, gboolean utf8);
 
 /* writes the decision line with g_message */
 void pc_verdict_log(const PcVerdict *verdict, const PcSession *session, const char *daemon,

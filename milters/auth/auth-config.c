@@ -3,12 +3,15 @@
  * auth-config: the [auth] section. Only senders may be set per domain (who
  * may send as that domain's addresses); the rest is one policy per server.
  *
- * The schema's check turns require_tls into a role mask; its build hook
+ * The schema's check turns require_tls and unauthenticated_owned_senders
+ * into role masks and validates senders; its build hook
  * loads sender_login_maps into the section, owned by the snapshot. A file
  * that cannot be read or parsed fails the load, so at start-up the daemon
  * does not start (the error names the file) and on reload the running
  * configuration, with its map, stays in force.
  */
+#include <string.h>
+
 #include "auth-policy.h"
 
 static const char *const on_mx_choices[] = {"reject", "allow", NULL};
@@ -46,6 +49,12 @@ static const PcConfigKey auth_keys[] = {
     {"allow_null_sender", PC_CONFIG_BOOL, "no", 0, 0, NULL,
      G_STRUCT_OFFSET(AuthConfig, allow_null_sender), 0,
      "accept MAIL FROM:<> on submission and smtps"},
+    {"unauthenticated_owned_senders", PC_CONFIG_STRING_LIST,
+     "mx:accept submission:reject smtps:reject internal:accept", 0, 0, NULL,
+     G_STRUCT_OFFSET(AuthConfig, unauthenticated_owned_senders), 0,
+     "a client not logged in using a sender the map or senders gives an owner, per role: "
+     "reject or accept for every role, or ROLE:reject|accept items (roles not named keep "
+     "these defaults)"},
     {"check_header_from", PC_CONFIG_BOOL, "yes", 0, 0, NULL,
      G_STRUCT_OFFSET(AuthConfig, check_header_from), 0,
      "check the From and Sender headers of authenticated mail against the owners too"},
@@ -75,6 +84,74 @@ role_from_string(const char *name, PcListenerRole *role_out)
 	return FALSE;
 }
 
+/* the roles where unauthenticated_owned_senders is reject when the value does not say */
+#define UNAUTHENTICATED_REJECT_DEFAULT ((1u << PC_ROLE_SUBMISSION) | (1u << PC_ROLE_SMTPS))
+#define ALL_ROLES ((1u << (PC_ROLE_INTERNAL + 1)) - 1)
+
+static gboolean
+parse_reject_accept(const char *text, gboolean *reject_out)
+{
+	if (g_ascii_strcasecmp(text, "reject") == 0)
+		*reject_out = TRUE;
+	else if (g_ascii_strcasecmp(text, "accept") == 0)
+		*reject_out = FALSE;
+	else
+		return FALSE;
+	return TRUE;
+}
+
+/*
+ * unauthenticated_owned_senders: at most one "reject" or "accept" for every
+ * role, and "ROLE:reject|accept" items for single roles, each role at most
+ * once, whatever the order; a role the value does not decide keeps its
+ * default. Writes the roles that reject.
+ */
+static gboolean
+parse_unauthenticated(char **items, guint *reject_roles_out, GError **error)
+{
+	guint roles = UNAUTHENTICATED_REJECT_DEFAULT;
+	guint named = 0;
+	gboolean have_all = FALSE;
+	gboolean reject;
+
+	for (gsize i = 0; items[i] != NULL; i++) {
+		const char *colon = strchr(items[i], ':');
+		g_autofree char *name = NULL;
+		PcListenerRole role;
+
+		if (colon == NULL && parse_reject_accept(items[i], &reject)) {
+			if (have_all) {
+				g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+					    "unauthenticated_owned_senders: more than one value "
+					    "for every role");
+				return FALSE;
+			}
+			have_all = TRUE;
+			roles = (roles & named) | (reject ? ALL_ROLES & ~named : 0);
+			continue;
+		}
+		name = colon != NULL ? g_strndup(items[i], colon - items[i]) : NULL;
+		if (name == NULL || !role_from_string(name, &role) ||
+		    !parse_reject_accept(colon + 1, &reject)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "unauthenticated_owned_senders: '%s' is not reject, accept "
+				    "or ROLE:reject|accept (roles mx submission smtps internal)",
+				    items[i]);
+			return FALSE;
+		}
+		if (named & (1u << role)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "unauthenticated_owned_senders: role %s named twice",
+				    pc_listener_role_to_string(role));
+			return FALSE;
+		}
+		named |= 1u << role;
+		roles = reject ? roles | (1u << role) : roles & ~(1u << role);
+	}
+	*reject_roles_out = roles;
+	return TRUE;
+}
+
 /*
  * check runs on the main section and on every domains.d section, each freshly
  * allocated by pc-config and not yet visible to any other thread: writing the
@@ -100,6 +177,21 @@ auth_config_check(gconstpointer section, GError **error)
 		roles |= 1u << role;
 	}
 	auth->require_tls_roles = roles;
+	/*
+	 * the extension is split octet by octet, as Postfix does: a delimiter
+	 * that is part of a UTF-8 sequence would cut other characters in two
+	 * (and leave a prefix that could be somebody's key)
+	 */
+	for (const char *p = auth->recipient_delimiter; p != NULL && *p != '\0'; p++) {
+		if ((guchar)*p >= 0x80 || !g_ascii_isgraph(*p)) {
+			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "recipient_delimiter: only printable ASCII characters");
+			return FALSE;
+		}
+	}
+	if (!parse_unauthenticated(auth->unauthenticated_owned_senders,
+				   &auth->unauthenticated_reject_roles, error))
+		return FALSE;
 	if (!auth_senders_validate(auth->senders, error))
 		return FALSE;
 	return TRUE;
@@ -130,6 +222,10 @@ auth_config_build(gpointer section, gconstpointer main_section, GError **error)
 		g_prefix_error(error, "sender_login_maps: ");
 		return FALSE;
 	}
+	/* what the file gets away with, once per read: at start, at reload and with -n */
+	for (const char *const *warning = auth_map_get_warnings(auth->map); *warning != NULL;
+	     warning++)
+		g_warning("sender_login_maps: %s", *warning);
 	return TRUE;
 }
 

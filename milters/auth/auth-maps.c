@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * auth-maps: the sender_login_maps file, the per-domain senders value, and
- * the process-wide cache that lets a config snapshot name a loaded map
- * without owning it (see auth-maps.h for why).
+ * auth-maps: the sender_login_maps file and the per-domain senders value.
+ * Keys are stored, and owners compared, in the caseless forms of pc-addr.
  */
 #include "auth-maps.h"
 
@@ -22,7 +21,8 @@ typedef struct {
 } MapEntry;
 
 struct _AuthMap {
-	GHashTable *entries; /* lowercase key -> MapEntry */
+	GHashTable *entries; /* key in its caseless form -> MapEntry */
+	char **warnings;     /* "NAME:LINE: ..." the parse accepted; never NULL */
 };
 
 static void
@@ -40,6 +40,7 @@ map_clear(gpointer data)
 	AuthMap *map = data;
 
 	g_clear_pointer(&map->entries, g_hash_table_unref);
+	g_clear_pointer(&map->warnings, g_strfreev);
 }
 
 AuthMap *
@@ -64,6 +65,13 @@ auth_map_size(const AuthMap *map)
 }
 
 const char *const *
+auth_map_get_warnings(const AuthMap *map)
+{
+	g_return_val_if_fail(map != NULL, NULL);
+	return (const char *const *)map->warnings;
+}
+
+const char *const *
 auth_map_lookup(const AuthMap *map, const char *key)
 {
 	const MapEntry *entry;
@@ -74,13 +82,25 @@ auth_map_lookup(const AuthMap *map, const char *key)
 	return entry != NULL ? (const char *const *)entry->owners : NULL;
 }
 
+/*
+ * both sides in their caseless form (pc_addr_fold_local): a login that is
+ * not valid UTF-8, or longer than the fold's bound, matches no owner, since
+ * owners are checked for valid UTF-8 when the map or the value is read
+ */
 gboolean
 auth_owners_contain(const char *const *owners, const char *login)
 {
+	g_autofree char *folded = NULL;
+
 	if (owners == NULL || login == NULL)
 		return FALSE;
+	folded = pc_addr_fold_local(login, strlen(login));
+	if (folded == NULL)
+		return FALSE;
 	for (gsize i = 0; owners[i] != NULL; i++) {
-		if (g_ascii_strcasecmp(owners[i], login) == 0)
+		g_autofree char *owner = pc_addr_fold_local(owners[i], strlen(owners[i]));
+
+		if (owner != NULL && strcmp(owner, folded) == 0)
 			return TRUE;
 	}
 	return FALSE;
@@ -91,16 +111,35 @@ auth_owners_contain(const char *const *owners, const char *login)
  */
 
 /*
- * the lookup form of a key: "@domain" and "user@domain" with the domain
- * normalised and everything lowercased; a bare "user" when allow_bare.
+ * the lookup form of "local@domain": the local part and the domain in
+ * their caseless forms (pc-addr), the domain normalised first; NULL when
+ * the domain is not one or a part has no caseless form
+ */
+static char *
+fold_address(const char *local, gsize local_len, const char *domain, gsize domain_len)
+{
+	g_autofree char *normalized = pc_addr_normalize_domain(domain, domain_len);
+	g_autofree char *folded_domain = NULL;
+	g_autofree char *folded_local = NULL;
+
+	if (normalized == NULL)
+		return NULL;
+	folded_domain = pc_addr_fold_domain(normalized, strlen(normalized));
+	folded_local = pc_addr_fold_local(local, local_len);
+	if (folded_domain == NULL || folded_local == NULL)
+		return NULL;
+	return g_strconcat(folded_local, "@", folded_domain, NULL);
+}
+
+/*
+ * the lookup form of a key: "@domain" and "user@domain" through
+ * fold_address(); a bare "user" (its caseless form) when allow_bare.
  * NULL when it is none of those.
  */
 static char *
 normalize_key(const char *key, gsize len, gboolean allow_bare)
 {
 	const char *at;
-	g_autofree char *domain = NULL;
-	g_autofree char *local = NULL;
 
 	if (key == NULL || len == 0 || memchr(key, '\0', len) != NULL)
 		return NULL;
@@ -110,29 +149,22 @@ normalize_key(const char *key, gsize len, gboolean allow_bare)
 			return NULL;
 	}
 	if (at == NULL)
-		return allow_bare ? g_ascii_strdown(key, (gssize)len) : NULL;
-	domain = pc_addr_normalize_domain(at + 1, len - (gsize)(at - key) - 1);
-	if (domain == NULL)
-		return NULL;
-	local = g_ascii_strdown(key, at - key);
-	return g_strconcat(local, "@", domain, NULL);
+		return allow_bare ? pc_addr_fold_local(key, len) : NULL;
+	return fold_address(key, (gsize)(at - key), at + 1, len - (gsize)(at - key) - 1);
 }
 
 /*
- * a key with a quoted local part, "john doe"@example.com: the lookup form is
- * the local part as the sender's address gives it (unquoted, quoted pairs
- * resolved, lowercased), "@", the normalised domain. *key_len_out is where
- * the key ends in text. NULL when the quote is not closed, no "@domain"
- * follows it, or the local part holds a control byte.
+ * a key with a quoted local part, "john doe"@example.com (all len octets of
+ * it): the lookup form is the local part as the sender's address gives it
+ * (unquoted, quoted pairs resolved), "@", the domain, folded as any key.
+ * NULL when no "@domain" follows the closing quote, the local part is empty
+ * or holds a control byte.
  */
 static char *
-normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
+normalize_quoted_key(const char *text, gsize len)
 {
 	g_autoptr(GString) local = g_string_new(NULL);
-	g_autofree char *domain = NULL;
-	g_autofree char *lower = NULL;
 	gsize i = 1;
-	gsize domain_start;
 
 	for (; i < len && text[i] != '"'; i++) {
 		if (text[i] == '\\' && i + 1 < len)
@@ -141,18 +173,9 @@ normalize_quoted_key(const char *text, gsize len, gsize *key_len_out)
 			return NULL;
 		g_string_append_c(local, text[i]);
 	}
-	if (i >= len || i + 1 >= len || text[i + 1] != '@' || local->len == 0)
+	if (i + 1 >= len || text[i + 1] != '@' || local->len == 0)
 		return NULL;
-	domain_start = i + 2;
-	i = domain_start;
-	while (i < len && text[i] != ' ' && text[i] != '\t')
-		i++;
-	domain = pc_addr_normalize_domain(text + domain_start, i - domain_start);
-	if (domain == NULL)
-		return NULL;
-	*key_len_out = i;
-	lower = g_ascii_strdown(local->str, (gssize)local->len);
-	return g_strconcat(lower, "@", domain, NULL);
+	return fold_address(local->str, local->len, text + i + 2, len - i - 2);
 }
 
 /* owners separated by commas and/or blanks, as Postfix splits them (CHARS_COMMA_SP) */
@@ -178,12 +201,152 @@ split_owners(const char *text, gsize len)
 }
 
 /*
+ * TRUE when an owner is longer than a login can be compared
+ * (PC_ADDR_MAX_FOLD; the MTA's login macros stop well before): such an
+ * owner could never match, so it is refused rather than kept unused
+ */
+static gboolean
+owners_too_long(char **owners)
+{
+	for (gsize i = 0; owners[i] != NULL; i++) {
+		if (strlen(owners[i]) > PC_ADDR_MAX_FOLD)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/*
  * --- the file ---
  */
 
+/* what one parse of a file builds */
+typedef struct {
+	const char *name;
+	GHashTable *entries;
+	GPtrArray *warnings; /* char *, "NAME:LINE: ..." */
+} MapParse;
+
+/*
+ * where the key of a logical line ends, as postmap splits "KEY VALUE": at
+ * the first blank outside double quotes, a backslash protecting the octet
+ * after it. FALSE when a quote is left open (postmap skips such a line).
+ */
 static gboolean
-add_entry(GHashTable *entries, const char *name, guint line, const char *text, gsize len,
-	  GError **error)
+key_end(const char *text, gsize len, gsize *end_out)
+{
+	gboolean quoted = FALSE;
+	gsize i = 0;
+
+	for (; i < len; i++) {
+		if (text[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (text[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && g_ascii_isspace(text[i]))
+			break;
+	}
+	if (quoted)
+		return FALSE;
+	*end_out = MIN(i, len);
+	return TRUE;
+}
+
+/*
+ * why an unquoted key is refused, for the forms Postfix stores but never
+ * looks up (so the line does nothing there, and what it was meant to do is
+ * a guess); NULL when none of them applies
+ */
+static const char *
+key_quirk(const char *key, gsize len)
+{
+	const char *at = memrchr(key, '@', len);
+
+	if (len == 1 && key[0] == '@')
+		return "'@' alone is no key: Postfix never looks it up (write @domain for "
+		       "every address of a domain)";
+	if (key[len - 1] == '@')
+		return "a key ending in '@' is never looked up (Postfix tries user@domain, "
+		       "user and @domain)";
+	if (key[len - 1] == ':')
+		return "a key ending in ':' is never looked up (an aliases(5) line? write "
+		       "KEY OWNER, OWNER)";
+	if (memchr(key, '"', len) != NULL || memchr(key, '\\', len) != NULL)
+		return "quotes and backslashes belong around a whole local part: "
+		       "\"local part\"@domain";
+	if ((at != NULL ? (gsize)(at - key) : len) > PC_ADDR_MAX_FOLD)
+		return "the local part of the key is longer than 1024 octets";
+	return NULL;
+}
+
+/* the key's lookup form, or NULL with an error naming the line */
+static char *
+parse_key(const MapParse *parse, guint line, const char *text, gsize len, GError **error)
+{
+	const char *quirk = NULL;
+	char *key = NULL;
+
+	if (text[0] == '"') {
+		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
+		key = normalize_quoted_key(text, len);
+		if (key == NULL)
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+				    "%s:%u: the quoted key is not \"local part\"@domain",
+				    parse->name, line);
+		return key;
+	}
+	quirk = key_quirk(text, len);
+	if (quirk == NULL)
+		key = normalize_key(text, len, TRUE);
+	if (key == NULL)
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX, "%s:%u: %s",
+			    parse->name, line,
+			    quirk != NULL ? quirk : "the key is not user@domain, @domain or user");
+	return key;
+}
+
+/* the same owners, in any order, compared in their caseless forms */
+static gboolean
+owners_same(char **a, char **b)
+{
+	for (gsize i = 0; a[i] != NULL; i++) {
+		if (!auth_owners_contain((const char *const *)b, a[i]))
+			return FALSE;
+	}
+	for (gsize i = 0; b[i] != NULL; i++) {
+		if (!auth_owners_contain((const char *const *)a, b[i]))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/*
+ * a key listed again: with the same owners nothing is ambiguous, so it is
+ * kept once and a warning names both lines (postmap warns and keeps the
+ * first); with other owners the reader cannot tell which list was meant
+ * (postmap keeps the first, texthash refuses the table): an error
+ */
+static gboolean
+add_duplicate(MapParse *parse, guint line, const char *key, char **owners, const MapEntry *previous,
+	      GError **error)
+{
+	if (!owners_same(owners, previous->owners)) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "%s:%u: %s is already listed at line %u with other owners (postmap "
+			    "would keep line %u's and warn; write one owner list per key)",
+			    parse->name, line, key, previous->line, previous->line);
+		return FALSE;
+	}
+	g_ptr_array_add(parse->warnings,
+			g_strdup_printf("%s:%u: %s repeats line %u with the same owners "
+					"(kept once)",
+					parse->name, line, key, previous->line));
+	return TRUE;
+}
+
+static gboolean
+add_entry(MapParse *parse, guint line, const char *text, gsize len, GError **error)
 {
 	gsize key_len = 0;
 	g_autofree char *key = NULL;
@@ -191,43 +354,55 @@ add_entry(GHashTable *entries, const char *name, guint line, const char *text, g
 	MapEntry *entry;
 	const MapEntry *previous;
 
-	if (len > 0 && text[0] == '"') {
-		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
-		key = normalize_quoted_key(text, len, &key_len);
-		if (key == NULL) {
-			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-				    "%s:%u: the quoted key is not \"local part\"@domain", name,
-				    line);
-			return FALSE;
-		}
-	} else {
-		while (key_len < len && text[key_len] != ' ' && text[key_len] != '\t')
-			key_len++;
-		key = normalize_key(text, key_len, TRUE);
-	}
-	if (key == NULL) {
+	if (!key_end(text, len, &key_len)) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: the key is not user@domain, @domain or user", name, line);
+			    "%s:%u: the quoted key is not \"local part\"@domain (a quote is not "
+			    "closed)",
+			    parse->name, line);
 		return FALSE;
 	}
+	key = parse_key(parse, line, text, key_len, error);
+	if (key == NULL)
+		return FALSE;
 	owners = split_owners(text + key_len, len - key_len);
 	if (owners[0] == NULL) {
+		/* postmap skips the line: the address would fall to the next key */
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: %s has no owner", name, line, key);
+			    "%s:%u: %s has no owner (write KEY OWNER, OWNER; postmap would skip "
+			    "the line, leaving the address to a later key such as @domain)",
+			    parse->name, line, key);
 		return FALSE;
 	}
-	previous = g_hash_table_lookup(entries, key);
-	if (previous != NULL) {
+	if (owners_too_long(owners)) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s:%u: %s is already listed at line %u (one owner list per key)", name,
-			    line, key, previous->line);
+			    "%s:%u: an owner of %s is longer than %d octets", parse->name, line,
+			    key, PC_ADDR_MAX_FOLD);
 		return FALSE;
 	}
+	previous = g_hash_table_lookup(parse->entries, key);
+	if (previous != NULL)
+		return add_duplicate(parse, line, key, owners, previous, error);
 	entry = g_new0(MapEntry, 1);
 	entry->owners = g_steal_pointer(&owners);
 	entry->line = line;
-	g_hash_table_insert(entries, g_steal_pointer(&key), entry);
+	g_hash_table_insert(parse->entries, g_steal_pointer(&key), entry);
 	return TRUE;
+}
+
+/* a NUL makes the file not text: refused, naming the line it is on */
+static gboolean
+check_nul(const char *name, const char *text, gsize len, GError **error)
+{
+	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
+	guint line = 1;
+
+	if (nul == NULL)
+		return TRUE;
+	for (const char *p = text; p < nul; p++)
+		line += *p == '\n';
+	g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX, "%s:%u: NUL byte in the file",
+		    name, line);
+	return FALSE;
 }
 
 AuthMap *
@@ -235,6 +410,8 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 {
 	g_autoptr(GHashTable) entries =
 	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, map_entry_free);
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	MapParse parse = {.name = name, .entries = entries, .warnings = warnings};
 	g_autoptr(GString) logical = g_string_new(NULL);
 	guint logical_line = 0;
 	guint line = 0;
@@ -244,11 +421,8 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 	g_return_val_if_fail(name != NULL, NULL);
 	g_return_val_if_fail(text != NULL || len == 0, NULL);
 
-	if (len > 0 && memchr(text, '\0', len) != NULL) {
-		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-			    "%s: NUL byte in the file", name);
+	if (!check_nul(name, text, len, error))
 		return NULL;
-	}
 	/* one extra round at the end flushes the last logical line */
 	for (;;) {
 		const char *start = text + pos;
@@ -264,6 +438,16 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 		/* blank and comment lines neither start nor end a logical line */
 		if (!at_end && (first == n || start[first] == '#'))
 			continue;
+		/*
+		 * keys and owners are compared in their caseless forms, which
+		 * need UTF-8 (Postfix with smtputf8_enable skips such a line with
+		 * a warning: which key or owner was meant is anybody's guess)
+		 */
+		if (!at_end && !g_utf8_validate_len(start, n, NULL)) {
+			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+				    "%s:%u: not valid UTF-8 (save the file as UTF-8)", name, line);
+			return NULL;
+		}
 		if (!at_end && first > 0) {
 			if (logical_line == 0) {
 				g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
@@ -276,7 +460,7 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 			continue;
 		}
 		if (logical_line != 0 &&
-		    !add_entry(entries, name, logical_line, logical->str, logical->len, error))
+		    !add_entry(&parse, logical_line, logical->str, logical->len, error))
 			return NULL;
 		g_string_truncate(logical, 0);
 		logical_line = 0;
@@ -285,8 +469,10 @@ auth_map_parse(const char *name, const char *text, gsize len, GError **error)
 		g_string_append_len(logical, start, (gssize)n);
 		logical_line = line;
 	}
+	g_ptr_array_add(warnings, NULL);
 	map = g_atomic_rc_box_new0(AuthMap);
 	map->entries = g_steal_pointer(&entries);
+	map->warnings = (char **)g_ptr_array_free(g_steal_pointer(&warnings), FALSE);
 	return map;
 }
 
@@ -452,6 +638,12 @@ validate_entry(const char *key, gsize key_len, const char *owners, gsize owners_
 			    "senders: %s has no owner", normalized);
 		return FALSE;
 	}
+	if (owners_too_long(list)) {
+		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: an owner of %s is longer than %d octets", normalized,
+			    PC_ADDR_MAX_FOLD);
+		return FALSE;
+	}
 	if (!g_hash_table_add(validate->seen, g_steal_pointer(&normalized))) {
 		g_set_error(&validate->error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
 			    "senders: a key is listed twice (one owner list per key)");
@@ -466,6 +658,11 @@ auth_senders_validate(const char *senders, GError **error)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	ValidateData data = {.seen = seen};
 
+	if (senders != NULL && !g_utf8_validate(senders, -1, NULL)) {
+		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
+			    "senders: not valid UTF-8");
+		return FALSE;
+	}
 	if (!senders_foreach(senders, validate_entry, &data, error))
 		return FALSE;
 	if (data.error != NULL) {

@@ -14,9 +14,19 @@
  * Owners are separated by commas and/or blanks. KEY is "user@domain",
  * "@domain" (any address in that domain) or a bare "user" (that local part
  * in any local domain, as Postfix matches it in $mydestination). Keys are
- * case-insensitive (postmap folds them). Unlike postmap, which warns and
- * keeps the first, a duplicate key is an error: two owner lists for one key
- * is a mistake the admin must see.
+ * case-insensitive, beyond ASCII too: they are stored, and owners compared,
+ * in pc-addr's caseless forms (local parts, bare keys and owners by full
+ * case folding, domains by lowercase mapping; see pc-addr.h), so the file
+ * must be UTF-8 outside comments.
+ *
+ * Quirks postmap accepts: a key listed again with the same owners is kept
+ * once with a warning (auth_map_get_warnings), as postmap warns and keeps
+ * the first. Where the line is ambiguous it is an error naming the file and
+ * line (both lines for a duplicate): a key listed again with other owners
+ * (postmap keeps the first list and warns, texthash refuses the table), a key without owners
+ * (postmap skips it, so the address would fall to a later key), and keys Postfix stores but never
+ * looks up ("@" alone, "user@", "key:", quotes or backslashes not around a
+ * whole local part), an unclosed quote, a line that is not UTF-8, a NUL.
  *
  * A map is loaded by the [auth] schema's build hook when a configuration
  * snapshot is built and belongs to that snapshot (AuthConfig.map): a
@@ -70,8 +80,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthMap, auth_map_unref)
 guint auth_map_size(const AuthMap *map);
 
 /*
+ * auth_map_get_warnings:
+ * What the parse accepted but the admin should see ("NAME:LINE: ...", for
+ * now a key repeated with the same owners). Returns: (transfer none) a
+ * NULL-terminated list, empty when there is nothing, valid while the caller
+ * holds its reference.
+ */
+const char *const *auth_map_get_warnings(const AuthMap *map);
+
+/*
  * auth_map_lookup:
- * @key: lowercase ("alice@example.com", "@example.com" or "alice")
+ * @key: in its caseless form ("alice@example.com", "@example.com" or
+ *   "alice"; pc_addr_fold_local for the local part, pc_addr_fold_domain for
+ *   the domain)
  * Returns: (transfer none) the owners, NULL-terminated, valid while the
  * caller holds its reference; NULL when the key is absent.
  */
@@ -81,21 +102,26 @@ const char *const *auth_map_lookup(const AuthMap *map, const char *key);
  * auth_senders_validate:
  * Checks an [auth] senders value: entries "KEY = OWNER[, OWNER...]"
  * separated by ';', KEY "user@domain" or "@domain", at least one owner,
- * no key twice. NULL or "" is valid (no entries).
+ * no key twice (in caseless forms), valid UTF-8. NULL or "" is valid (no
+ * entries).
  */
 gboolean auth_senders_validate(const char *senders, GError **error);
 
 /*
  * auth_senders_lookup:
  * @senders: a value auth_senders_validate() accepted, or NULL
- * @key: lowercase
+ * @key: in its caseless form, as for auth_map_lookup
  * Returns: TRUE when senders has an entry for key, with *owned_out telling
- * whether login is one of its owners (case-insensitive); FALSE otherwise.
+ * whether login is one of its owners (auth_owners_contain); FALSE otherwise.
  */
 gboolean auth_senders_lookup(const char *senders, const char *key, const char *login,
 			     gboolean *owned_out);
 
-/* TRUE when login is one of owners (ASCII case-insensitive, as Postfix compares) */
+/*
+ * TRUE when login is one of owners, compared in their caseless forms
+ * (pc_addr_fold_local: Postfix's strcasecmp_utf8 plus NFC); a login that is
+ * not valid UTF-8 matches none
+ */
 gboolean auth_owners_contain(const char *const *owners, const char *login);
 
 G_END_DECLS

@@ -3,7 +3,9 @@
  * auth-policy: roles, TLS minimums, sender ownership and the
  * compromised-account signals. The order of the checks at MAIL matters:
  * the port's role first (an untrusted client on an internal port, AUTH on
- * port 25), then TLS, then authentication, then the envelope sender, and
+ * port 25), then TLS, then authentication, then the envelope sender (owned
+ * by the login, or, for a client not logged in, owned by nobody where the
+ * role says so), and
  * only a transaction that passed all of them is counted for the signals, so
  * that refused attempts do not push a login over its limits.
  */
@@ -23,6 +25,7 @@ static const char *const reason_names[] = {
     [AUTH_REASON_SENDER_SYNTAX] = "sender-syntax",
     [AUTH_REASON_NULL_SENDER] = "null-sender",
     [AUTH_REASON_SENDER_NOT_OWNED] = "sender-not-owned",
+    [AUTH_REASON_SENDER_NOT_LOGGED_IN] = "sender-not-logged-in",
     [AUTH_REASON_FROM_COUNT] = "from-count",
     [AUTH_REASON_FROM_INVALID] = "from-invalid",
     [AUTH_REASON_FROM_NEEDS_SENDER] = "from-needs-sender",
@@ -198,62 +201,108 @@ bare_keys_apply(const AuthConfig *auth, const PcConfig *config, const char *doma
 	return FALSE;
 }
 
-PcLookupStatus
-auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
-		  const char *local, const char *domain, const char *login)
+/*
+ * Postfix's keys for local@domain (local and domain in their caseless
+ * forms), in its order (smtpd_sender_login_maps with recipient_delimiter):
+ * user+ext@domain, user@domain, user+ext, user, @domain; for each key the
+ * domain's senders, then the map. TRUE when a source lists one of them (the
+ * first decides), with *owned_out telling whether login (NULL: nobody) is
+ * one of its owners.
+ */
+static gboolean
+owner_walk(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, const char *local,
+	   const char *domain, const char *login, gboolean *owned_out)
 {
 	const AuthConfig *domain_auth = auth;
-	g_autofree char *lower = NULL;
-	g_autofree char *stripped = NULL;
-	gboolean owned = FALSE;
-	gboolean bare_too;
+	g_autofree char *stripped = strip_extension(local, auth->recipient_delimiter);
+	/* a bare local part, as Postfix tries it for its own domains */
+	gboolean bare_too = domain[0] == '\0' || bare_keys_apply(auth, config, domain);
 
-	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
-	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
-
-	/* the configuration names a map the caller does not have: cannot look */
-	if (auth->sender_login_maps != NULL && map == NULL)
-		return PC_LOOKUP_TEMPFAIL;
-	if (login == NULL)
-		return PC_LOOKUP_NOTFOUND;
 	if (config != NULL && domain[0] != '\0')
 		domain_auth = pc_config_get_domain_section(config, domain);
-	lower = g_ascii_strdown(local, -1);
-	stripped = strip_extension(lower, auth->recipient_delimiter);
-	/* a bare local part, as Postfix tries it for its own domains */
-	bare_too = domain[0] == '\0' || bare_keys_apply(auth, config, domain);
-
-	/*
-	 * Postfix's order (smtpd_sender_login_maps, with recipient_delimiter):
-	 * user+ext@domain, user@domain, user+ext, user, @domain
-	 */
 	if (domain[0] != '\0') {
-		g_autofree char *key = g_strconcat(lower, "@", domain, NULL);
+		g_autofree char *key = g_strconcat(local, "@", domain, NULL);
 
-		if (owner_lookup_key(domain_auth, map, key, login, FALSE, &owned))
-			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out))
+			return TRUE;
 		if (stripped != NULL) {
 			g_autofree char *base = g_strconcat(stripped, "@", domain, NULL);
 
-			if (owner_lookup_key(domain_auth, map, base, login, FALSE, &owned))
-				return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+			if (owner_lookup_key(domain_auth, map, base, login, FALSE, owned_out))
+				return TRUE;
 		}
 	}
 	if (bare_too) {
-		if (owner_lookup_key(domain_auth, map, lower, login, TRUE, &owned))
-			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		if (owner_lookup_key(domain_auth, map, local, login, TRUE, owned_out))
+			return TRUE;
 		if (stripped != NULL &&
-		    owner_lookup_key(domain_auth, map, stripped, login, TRUE, &owned))
-			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		    owner_lookup_key(domain_auth, map, stripped, login, TRUE, owned_out))
+			return TRUE;
 	}
 	if (domain[0] != '\0') {
 		g_autofree char *key = g_strconcat("@", domain, NULL);
 
-		if (owner_lookup_key(domain_auth, map, key, login, FALSE, &owned))
-			return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out))
+			return TRUE;
 	}
+	return FALSE;
+}
+
+/*
+ * the lookup both public functions share: FOUND when a source lists
+ * local@domain, *owned_out then telling whether login owns it
+ */
+static PcLookupStatus
+owner_find(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, const char *local,
+	   const char *domain, const char *login, gboolean *owned_out)
+{
+	g_autofree char *folded_local = NULL;
+	g_autofree char *folded_domain = NULL;
+
+	/* the configuration names a map the caller does not have: cannot look */
+	if (auth->sender_login_maps != NULL && map == NULL)
+		return PC_LOOKUP_TEMPFAIL;
+	/* the keys' caseless forms; past the fold's bound nothing can match */
+	folded_local = pc_addr_fold_local(local, strlen(local));
+	folded_domain = pc_addr_fold_domain(domain, strlen(domain));
+	if (folded_local == NULL || folded_domain == NULL)
+		return PC_LOOKUP_NOTFOUND;
+	*owned_out = FALSE;
+	if (!owner_walk(auth, config, map, folded_local, folded_domain, login, owned_out))
+		return PC_LOOKUP_NOTFOUND;
+	return PC_LOOKUP_FOUND;
+}
+
+PcLookupStatus
+auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
+		  const char *local, const char *domain, const char *login)
+{
+	gboolean owned = FALSE;
+	PcLookupStatus status;
+
+	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
+
+	if (auth->sender_login_maps != NULL && map == NULL)
+		return PC_LOOKUP_TEMPFAIL;
+	if (login == NULL)
+		return PC_LOOKUP_NOTFOUND;
+	status = owner_find(auth, config, map, local, domain, login, &owned);
+	if (status != PC_LOOKUP_FOUND)
+		return status;
 	/* an authenticated client owns only what is written down */
-	return PC_LOOKUP_NOTFOUND;
+	return owned ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+}
+
+PcLookupStatus
+auth_sender_has_owner(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
+		      const char *local, const char *domain)
+{
+	gboolean owned = FALSE;
+
+	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
+	return owner_find(auth, config, map, local, domain, NULL, &owned);
 }
 
 /* "<local@domain>", the local part quoted when it needs it */
@@ -435,17 +484,66 @@ check_envelope(const AuthConfig *auth, PcSession *session, const AuthMessage *st
 }
 
 /*
+ * a client that is not logged in, on a role where an owned sender is
+ * refused (Postfix's reject_unauthenticated_sender_login_mismatch): TRUE
+ * when the step may go on. <> has no owner. A sender that does not parse
+ * is refused as for a logged-in client, since what cannot be read cannot
+ * be shown to have no owner.
+ */
+static gboolean
+check_unauthenticated(const AuthConfig *auth, PcSession *session, PcVerdict *verdict,
+		      AuthReason *denied_out)
+{
+	const char *sender = session->sender != NULL ? session->sender : "";
+	g_autoptr(PcAddress) address = NULL;
+	g_autofree char *shown = NULL;
+
+	if ((auth->unauthenticated_reject_roles & (1u << session->role)) == 0)
+		return TRUE;
+	if (!pc_addr_parse_path(sender, strnlen(sender, PC_ADDR_MAX_PATH * 4), &address, NULL)) {
+		pc_verdict_set(verdict, PC_ACTION_REJECT, "501", "5.1.7",
+			       auth_reason_to_string(AUTH_REASON_SENDER_SYNTAX),
+			       "Bad sender address syntax");
+		*denied_out = AUTH_REASON_SENDER_SYNTAX;
+		return FALSE;
+	}
+	if (address->flags & PC_ADDR_FLAG_NULL)
+		return TRUE;
+	switch (auth_sender_has_owner(auth, session->config, auth->map, address->local,
+				      address->domain)) {
+	case PC_LOOKUP_NOTFOUND:
+		return TRUE;
+	case PC_LOOKUP_FOUND:
+		shown = format_address(address);
+		/* Postfix's words */
+		pc_verdict_set(verdict, PC_ACTION_REJECT, "553", "5.7.1",
+			       auth_reason_to_string(AUTH_REASON_SENDER_NOT_LOGGED_IN),
+			       "%s: Sender address rejected: not logged in", shown);
+		*denied_out = AUTH_REASON_SENDER_NOT_LOGGED_IN;
+		return FALSE;
+	case PC_LOOKUP_TEMPFAIL:
+	case PC_LOOKUP_CONFIG:
+		break;
+	}
+	lookup_failed(session, AUTH_REASON_MAP_ERROR, verdict, denied_out);
+	return *denied_out == AUTH_REASON_NONE;
+}
+
+/*
  * --- signals ---
  */
 
 /*
- * a store key for a login (lowercased: logins compare case-insensitively)
- * and an item; a digest stands in when the key would be too long
+ * a store key for a login (in its caseless form: logins compare
+ * case-insensitively) and an item; a digest stands in when the key would
+ * be too long
  */
 static char *
 store_key(const char *prefix, const char *login, const char *item)
 {
-	g_autofree char *lower = g_ascii_strdown(login, -1);
+	g_autofree char *folded = pc_addr_fold_local(login, strlen(login));
+	/* a login past the fold's bound: its bytes, digested below like any long one */
+	g_autofree char *lower = folded != NULL ? g_steal_pointer(&folded) : g_strdup(login);
 	g_autofree char *tail =
 	    item != NULL ? g_strconcat(lower, ":", item, NULL) : g_steal_pointer(&lower);
 	g_autofree char *digest = NULL;
@@ -582,8 +680,11 @@ auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 
 	if (!check_role(auth, session, verdict, &outcome_out->denied))
 		return;
-	if (!pc_session_is_authenticated(session))
+	/* not logged in: only whether the sender has an owner matters, and no signal counts */
+	if (!pc_session_is_authenticated(session)) {
+		check_unauthenticated(auth, session, verdict, &outcome_out->denied);
 		return;
+	}
 	if (!check_envelope(auth, session, state, verdict, &outcome_out->denied))
 		return;
 	signal_networks(auth, session, state, verdict, outcome_out);
@@ -592,6 +693,18 @@ auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 /*
  * --- RCPT: recipient fan-out ---
  */
+
+/* a recipient in the caseless forms of its parts; NULL when a part has none */
+static char *
+recipient_item(const PcAddress *address)
+{
+	g_autofree char *local = pc_addr_fold_local(address->local, strlen(address->local));
+	g_autofree char *domain = pc_addr_fold_domain(address->domain, strlen(address->domain));
+
+	if (local == NULL || domain == NULL)
+		return NULL;
+	return g_strconcat(local, "@", domain, NULL);
+}
 
 void
 auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state, PcVerdict *verdict,
@@ -610,16 +723,15 @@ auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 	/* one recipient, however it is spelt: case and brackets do not make a new one */
 	if (pc_addr_parse_path(rcpt, strnlen(rcpt, PC_ADDR_MAX_PATH * 4), &address, NULL) &&
 	    address->domain[0] != '\0')
-		item = g_strdup_printf("%s@%s", address->local, address->domain);
-	else
-		item = g_strndup(rcpt, PC_ADDR_MAX_PATH);
-	{
-		g_autofree char *lower = g_ascii_strdown(item, -1);
+		item = recipient_item(address);
+	if (item == NULL) {
+		g_autofree char *raw = g_strndup(rcpt, PC_ADDR_MAX_PATH);
 
-		if (count_distinct(auth, session, "rcpt", lower, &count) != PC_LOOKUP_FOUND) {
-			signal_store_failed(session, verdict, outcome_out);
-			return;
-		}
+		item = g_ascii_strdown(raw, -1);
+	}
+	if (count_distinct(auth, session, "rcpt", item, &count) != PC_LOOKUP_FOUND) {
+		signal_store_failed(session, verdict, outcome_out);
+		return;
 	}
 	if (count > auth->max_recipients_per_login)
 		raise_signal(auth, session, state, verdict, outcome_out, AUTH_SIGNAL_RECIPIENTS,

@@ -12,13 +12,22 @@
  * in require_tls (submission and smtps by default), from the {tls_version}
  * and {cipher_bits} captured at HELO and MAIL.
  *
+ * A client that is not logged in may not use an envelope sender that has
+ * an owner (some key of the lookup below lists it) on the roles where
+ * unauthenticated_owned_senders says reject (submission and smtps by
+ * default, where AUTH is required first anyway; mx and internal accept,
+ * for forwarders and trusted applications): Postfix's
+ * reject_unauthenticated_sender_login_mismatch. The null sender has none.
+ *
  * Sender ownership, for every authenticated transaction: the envelope sender
  * at MAIL, and at EOH the From addresses and the Sender header (one From
  * header; several From addresses only with a Sender; all of them owned).
  * Owners come from the sender's domain's [auth] senders, then from
- * sender_login_maps: for the address, then its bare local part when the
- * domain is local, then "@domain", the first source that has the key
- * decides.
+ * sender_login_maps, key by key in Postfix's order: the address, the
+ * address without its extension (recipient_delimiter), the bare local part
+ * with and without extension (in bare_key_domains only, map only), then
+ * "@domain"; the first source that has the key decides. Keys, addresses
+ * and logins compare in pc-addr's caseless forms (SMTPUTF8).
  *
  * Compromised-account signals, over a fixed window opened by the first event
  * (signal_window, 1h): distinct client networks (IPv4 /24, IPv6 /64) per
@@ -74,13 +83,15 @@ typedef struct {
 	    *bare_key_domains; /* where bare map keys apply; empty: automatic, see auth-config.c */
 	char *senders;	       /* per domain: "KEY = LOGIN, LOGIN; ..." or NULL */
 	gboolean allow_null_sender;
+	char **unauthenticated_owned_senders; /* "reject", "accept", "ROLE:VALUE" items */
 	gboolean check_header_from;
 	gint64 max_networks_per_login;	 /* 0 = off */
 	gint64 max_recipients_per_login; /* 0 = off */
 	gint64 signal_window;		 /* microseconds */
 	int signal_action;		 /* AuthSignalAction */
-	/* filled by the schema's check, not a key */
-	guint require_tls_roles; /* 1 << PcListenerRole */
+	/* filled by the schema's check, not keys */
+	guint require_tls_roles;	    /* 1 << PcListenerRole */
+	guint unauthenticated_reject_roles; /* 1 << PcListenerRole */
 	/*
 	 * sender_login_maps loaded by the schema's build hook: owned by the
 	 * snapshot, released with it (NULL = no map)
@@ -104,6 +115,7 @@ typedef enum {
 	AUTH_REASON_SENDER_SYNTAX,
 	AUTH_REASON_NULL_SENDER,
 	AUTH_REASON_SENDER_NOT_OWNED,
+	AUTH_REASON_SENDER_NOT_LOGGED_IN,
 	AUTH_REASON_FROM_COUNT,
 	AUTH_REASON_FROM_INVALID,
 	AUTH_REASON_FROM_NEEDS_SENDER,
@@ -163,6 +175,16 @@ const char *auth_tls_version_to_string(AuthTlsVersion version);
  */
 PcLookupStatus auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
 				 const char *local, const char *domain, const char *login);
+
+/*
+ * auth_sender_has_owner:
+ * Whether local@domain is listed at all, for a client that is not logged in
+ * (unauthenticated_owned_senders): the same keys, sources and order as
+ * auth_sender_owned, whoever the owners are. Returns PC_LOOKUP_FOUND (some
+ * key is listed), PC_LOOKUP_NOTFOUND, or PC_LOOKUP_TEMPFAIL as above.
+ */
+PcLookupStatus auth_sender_has_owner(const AuthConfig *auth, const PcConfig *config,
+				     const AuthMap *map, const char *local, const char *domain);
 
 /*
  * The hooks' decisions. Each reads session->now_us, session->store and the

@@ -18,7 +18,8 @@
  * checks (and aborts when it fails) that it holds no control, DEL or 8-bit
  * byte, and that it has exactly as many ", key=" separators as the code wrote
  * fields: no value can forge a field or a line. It also checks the reply text
- * handed to smfi_setreply (pc_verdict_milter_text) against its contract.
+ * handed to smfi_setreply (pc_verdict_milter_text, and pc_verdict_reply_text
+ * for an SMTPUTF8 client) against its contract.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -179,6 +180,28 @@ fuzz_check_milter_text(const PcVerdict *verdict)
 	}
 }
 
+/* with SMTPUTF8: valid UTF-8 without control characters, '%' doubled, within the limit */
+static void
+fuzz_check_reply_text_utf8(const PcVerdict *verdict)
+{
+	g_autofree char *text = pc_verdict_reply_text(verdict, TRUE);
+
+	if (text == NULL)
+		return;
+	if (strlen(text) > PC_VERDICT_MAX_TEXT)
+		fuzz_fail(text, "UTF-8 reply text over the limit");
+	if (!g_utf8_validate(text, -1, NULL))
+		fuzz_fail(text, "invalid UTF-8 in the reply text");
+	for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+			fuzz_fail(text, "control character in the UTF-8 reply text");
+		if (c == '%' && *++p != '%')
+			fuzz_fail(text, "a single '%' in the UTF-8 reply text");
+	}
+}
+
 static void
 fuzz_fill_session(PcSession *session, FuzzInput *input)
 {
@@ -249,5 +272,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line = pc_verdict_format(&verdict, session, "relay", stage);
 	fuzz_check_line(line, want_fields);
 	fuzz_check_milter_text(&verdict);
+	fuzz_check_reply_text_utf8(&verdict);
 	return 0;
 }

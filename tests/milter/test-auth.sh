@@ -33,6 +33,8 @@ write_map() { # write_map [EXTRA LINE]: replaced by rename, as admins' tools do
 		echo "alice@example.com   alice@example.com, alice-app"
 		echo "@example.net        bob"
 		echo "postmaster          alice@example.com"
+		# SMTPUTF8: jörg@bücher.example, owned by JÖRG (UTF-8 bytes)
+		printf 'j\xc3\xb6rg@b\xc3\xbccher.example  J\xc3\x96RG\n'
 		[ -n "${1:-}" ] && echo "$1"
 	} >"$MAP.tmp"
 	mv "$MAP.tmp" "$MAP"
@@ -124,6 +126,8 @@ message() {
 ROLE_ROWS=(
 	"mx 198.51.100.7 - - - <x@outside.test>|continue"
 	"mx 198.51.100.7 TLSv1 40 - <x@outside.test>|continue"
+	"mx 198.51.100.7 - - - <$ALICE>|continue"
+	"mx 127.0.0.1 - - - <anyone@example.net>|continue"
 	"mx 198.51.100.7 TLSv1.3 256 $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port; use submission (587) or smtps (465)"
 	"mx 198.51.100.7 - - $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port"
 	"other 198.51.100.7 TLSv1.3 256 $ALICE <$ALICE>|reject 554 5.7.1 Authentication not allowed on this port"
@@ -147,6 +151,7 @@ ROLE_ROWS=(
 	"smtps 198.51.100.7 TLSv1.3 256 - <$ALICE>|reject 530 5.7.0 Authentication required"
 	"smtps 198.51.100.7 TLSv1.1 256 $ALICE <$ALICE>|reject 554 5.7.0 TLS version TLSv1.1"
 	"int 127.0.0.1 - - - <app@example.com>|continue"
+	"int 127.0.0.1 - - - <$ALICE>|continue"
 	"int 10.1.2.3 - - $ALICE <$ALICE>|continue"
 	"int 10.1.2.3 - - $ALICE <bob@example.com>|reject 553 5.7.1 <bob@example.com>: Sender address rejected"
 	"int 198.51.100.7 - - - <app@example.com>|reject 554 5.7.1 Access denied"
@@ -246,6 +251,55 @@ quit
 EOF
 }
 
+# ------------------------------------------------------- SMTPUTF8 and case
+# the client's \xHH escapes: jörg is j\xc3\xb6rg, JÖRG J\xc3\x96RG, the
+# decomposed JÖRG JO\xcc\x88RG, bücher b\xc3\xbccher, BÜCHER B\xc3\x9cCHER
+JORG='j\xc3\xb6rg'
+BUCHER='b\xc3\xbccher.example'
+utf8_scenario() { # utf8_scenario MTA
+	cat <<EOF
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 'JO\xcc\x88RG')
+mail <J\xc3\x96RG@B\xc3\x9cCHER.Example> SMTPUTF8
+expect continue
+$(message "J\xc3\xb6rg <$JORG@$BUCHER>")
+mail <$JORG@$BUCHER>
+expect continue
+rcpt <friend@outside.test>
+data
+header From: =?utf-8?q?J=C3=B6rg?= <JO\xcc\x88RG@B\xc3\x9cCHER.example>
+eoh
+expect continue
+abort
+mail <$JORG@$BUCHER> SMTPUTF8
+rcpt <friend@outside.test>
+data
+header From: bob@example.com
+eoh
+expect reject 553 5.7.1 <bob@example.com>: Sender address rejected: not owned by user JO\xcc\x88RG
+abort
+quit
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 jorg)
+mail <$JORG@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <$JORG@$BUCHER>: Sender address rejected: not owned by user jorg
+abort
+mail <$JORG@$BUCHER>
+expect reject 553 5.7.1 <j??rg@b??cher.example>: Sender address rejected: not owned by user jorg
+abort
+quit
+$(conn "$1" sub 198.51.100.7 TLSv1.3 256 "$JORG")
+mail <$JORG@xn--bcher-kva.example> SMTPUTF8
+expect reject 553 5.7.1 <$JORG@xn--bcher-kva.example>: Sender address rejected: not owned by user $JORG
+abort
+mail <j\xf6rg@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <j?rg@$BUCHER>: Sender address rejected: not owned by user $JORG
+abort
+mail <jorg@$BUCHER> SMTPUTF8
+expect reject 553 5.7.1 <jorg@$BUCHER>: Sender address rejected
+abort
+quit
+EOF
+}
+
 write_config "$PC_DIR/a.conf" "" "127.0.0.1:$STATS_PORT"
 if start_auth a "$PC_DIR/a.conf"; then
 	ok "portcullis-auth starts and listens on its unix socket"
@@ -264,6 +318,14 @@ for mta in postfix sendmail; do
 		run_client a "$PC_DIR/from-$mta.scn"
 done
 
+for mta in postfix sendmail; do
+	utf8_scenario $mta >"$PC_DIR/utf8-$mta.scn"
+	check "$mta: SMTPUTF8 case folding (JÖRG@BÜCHER is jörg@bücher, logins too; A-label, Latin-1 and ASCII look-alikes apart) and UTF-8 replies only after MAIL ... SMTPUTF8" \
+		run_client a "$PC_DIR/utf8-$mta.scn"
+done
+check "the UTF-8 refusal is logged in ASCII, escaped" \
+	grep -qF 'reason=sender-not-owned, client=client.test[198.51.100.7], listener=submission, login=jorg, from=<j\xC3\xB6rg@b\xC3\xBCcher.example>, reply="553 5.7.1 <j\xC3\xB6rg@b\xC3\xBCcher.example>: Sender address rejected: not owned by user jorg"' "$PC_DIR/a.log"
+
 check "a decision line per refusal, with login and the header address" \
 	grep -qE "auth: action=reject, stage=eoh, reason=from-not-owned, client=client.test\[198.51.100.7\], listener=submission, login=$ALICE, from=<$ALICE>, header_from=<evil@outside.test>, reply=\"553 5.7.1 <evil@outside.test>: Sender address rejected: not owned by user $ALICE\"" "$PC_DIR/a.log"
 check "the mx refusal is logged with its reason" \
@@ -277,6 +339,75 @@ check "metrics: portcullis_auth_denied_total counts by reason" \
 	grep -qE '^portcullis_auth_denied_total\{reason="from-not-owned"\} [1-9]' <<<"$metrics"
 check "metrics: no login or address in any label" \
 	bash -c "! grep -E 'portcullis_auth.*(alice|example\.com)' <<<'$metrics'"
+
+# --------------------------------------- owned senders, not logged in
+# unauthenticated_owned_senders = mx:reject: a client that is not logged in
+# may not use a sender some key lists (Postfix's
+# reject_unauthenticated_sender_login_mismatch); internal keeps accepting
+write_config "$PC_DIR/u.conf" "unauthenticated_owned_senders = mx:reject"
+start_auth u "$PC_DIR/u.conf"
+NOT_LOGGED_IN="reject 553 5.7.1"
+UNAUTH_ROWS=(
+	"mx 198.51.100.7 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <ALICE@Example.COM>|$NOT_LOGGED_IN <ALICE@example.com>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <anyone@example.net>|$NOT_LOGGED_IN <anyone@example.net>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <postmaster@example.com>|$NOT_LOGGED_IN <postmaster@example.com>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <postmaster>|$NOT_LOGGED_IN <postmaster>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <carol@example.org>|$NOT_LOGGED_IN <carol@example.org>: Sender address rejected: not logged in"
+	"mx 127.0.0.1 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"other 198.51.100.7 <$ALICE>|$NOT_LOGGED_IN <$ALICE>: Sender address rejected: not logged in"
+	"mx 198.51.100.7 <bob@example.com>|continue"
+	"mx 198.51.100.7 <postmaster@outside.test>|continue"
+	"mx 198.51.100.7 <x@outside.test>|continue"
+	"mx 198.51.100.7 <>|continue"
+	"mx 198.51.100.7 <alice@exa..mple.com>|reject 501 5.1.7 Bad sender address syntax"
+	"int 127.0.0.1 <$ALICE>|continue"
+	"sub 198.51.100.7 <$ALICE>|reject 530 5.7.0 Must issue a STARTTLS command first"
+)
+
+unauth_scenario() { # unauth_scenario MTA
+	for row in "${UNAUTH_ROWS[@]}"; do
+		read -r kind ip sender <<<"${row%%|*}"
+		conn "$1" "$kind" "$ip" - - -
+		echo "mail $sender"
+		echo "expect ${row#*|}"
+		if [ "${row#*|}" = continue ]; then
+			message "${sender//[<>]/}"
+		else
+			echo "abort"
+		fi
+		echo "quit"
+	done
+	# UTF-8 in the reply for an SMTPUTF8 client; the owner's spelling does not matter
+	conn "$1" mx 198.51.100.7 - - -
+	echo "mail <J\xc3\x96RG@B\xc3\x9cCHER.example> SMTPUTF8"
+	echo "expect reject 553 5.7.1 <J\xc3\x96RG@b\xc3\x9ccher.example>: Sender address rejected: not logged in"
+	echo "abort"
+	echo "quit"
+	# a logged-in client on mx is still refused for logging in there
+	conn "$1" mx 198.51.100.7 TLSv1.3 256 "$ALICE"
+	echo "mail <$ALICE>"
+	echo "expect reject 554 5.7.1 Authentication not allowed on this port"
+	echo "quit"
+}
+
+for mta in postfix sendmail; do
+	unauth_scenario $mta >"$PC_DIR/unauth-$mta.scn"
+	check "$mta: not logged in, an owned sender is refused on mx (mx:reject), trusted clients too; unowned, <> and internal pass (${#UNAUTH_ROWS[@]} sessions)" \
+		run_client u "$PC_DIR/unauth-$mta.scn"
+done
+check "the refusal is logged with its reason, greppable like the other auth decisions" \
+	grep -qF "auth: action=reject, stage=mail, reason=sender-not-logged-in, client=client.test[198.51.100.7], listener=mx, from=<$ALICE>, reply=\"553 5.7.1 <$ALICE>: Sender address rejected: not logged in\"" "$PC_DIR/u.log"
+check "... and never names a login (there is none)" \
+	bash -c "! grep 'reason=sender-not-logged-in.*login=' '$PC_DIR/u.log'"
+stop_pid "$PID_u"
+
+write_config "$PC_DIR/ubad.conf" "unauthenticated_owned_senders = mx:reject, mx:accept"
+check "a role named twice is an error naming file, line, section and key" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/ubad.conf' 2>&1 | grep -qF '$PC_DIR/ubad.conf:30: [auth]: unauthenticated_owned_senders: role mx named twice'"
+write_config "$PC_DIR/ubad.conf" "unauthenticated_owned_senders = bounce"
+check "a value that is not reject, accept or ROLE:VALUE is an error" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/ubad.conf' 2>&1 | grep -qF \"$PC_DIR/ubad.conf:30: [auth]: unauthenticated_owned_senders: 'bounce' is not reject, accept or ROLE:reject|accept\""
 
 # ---------------------------------------------------------------- signals
 write_config "$PC_DIR/s.conf" "max_networks_per_login = 2
@@ -408,6 +539,48 @@ write_config "$PC_DIR/regexp.conf" ""
 sed -i "s|^sender_login_maps = .*|sender_login_maps = pcre:/etc/postfix/senders.pcre|" "$PC_DIR/regexp.conf"
 check "a table type that is not a flat file is refused" \
 	bash -c "'$AUTH' -n -c '$PC_DIR/regexp.conf' 2>&1 | grep -q \"table type 'pcre' is not supported\""
+
+# ------------------------------------------------------------- map quirks
+# what postmap accepts and nothing is ambiguous about is accepted (a key
+# repeated with the same owners: kept once, a warning naming both lines);
+# the rest is an error naming the map's file and line, under the config's
+QMAP=$PC_DIR/quirk-map
+write_config "$PC_DIR/q.conf" ""
+sed -i "s|^sender_login_maps = .*|sender_login_maps = hash:$QMAP|" "$PC_DIR/q.conf"
+QLINE=$(grep -n '^sender_login_maps' "$PC_DIR/q.conf" | cut -d: -f1)
+QUIRK_ROWS=(
+	"a@example.com a\nb@example.com b\na@example.com c\n|$QMAP:3: a@example.com is already listed at line 1 with other owners"
+	"a@example.com a\nlonely@example.com\n|$QMAP:2: lonely@example.com has no owner"
+	"# catch-all?\n@ alice\n|$QMAP:2: '@' alone is no key"
+	"alice@ alice\n|$QMAP:1: a key ending in '@' is never looked up"
+	"postmaster: alice\n|$QMAP:1: a key ending in ':' is never looked up"
+	"a@example.com a,\n  b\nj\xf6rg@example.com j\n|$QMAP:3: not valid UTF-8"
+	"\"john doe@example.com john\n|$QMAP:1: the quoted key is not \"local part\"@domain (a quote is not closed)"
+	"john\\\\ doe@example.com john\n|$QMAP:1: quotes and backslashes belong around a whole local part"
+)
+for row in "${QUIRK_ROWS[@]}"; do
+	printf "${row%%|*}" >"$QMAP"
+	want="$PC_DIR/q.conf:$QLINE: [auth]: sender_login_maps: ${row#*|}"
+	check "map refused with config line, map file and line: ...quirk-map:${row#*"$QMAP":}" \
+		bash -c "! '$AUTH' -n -c '$PC_DIR/q.conf' >'$PC_DIR/q.out' 2>&1 && grep -qF -- \"\$1\" '$PC_DIR/q.out'" _ "$want"
+done
+printf 'alice@example.com alice\n# again, as a tool may write it\nALICE@Example.COM  Alice\n' >"$QMAP"
+check "-n accepts a key repeated with the same owners and warns, naming both lines" \
+	bash -c "'$AUTH' -n -c '$PC_DIR/q.conf' -p 'unix:$PC_DIR/n.sock' >'$PC_DIR/q.out' 2>&1 && grep -qF 'sender_login_maps: $QMAP:3: alice@example.com repeats line 1 with the same owners (kept once)' '$PC_DIR/q.out'"
+start_auth q "$PC_DIR/q.conf"
+check "... and so does the daemon at start" \
+	grep -qF "sender_login_maps: $QMAP:3: alice@example.com repeats line 1 with the same owners (kept once)" "$PC_DIR/q.log"
+cat >"$PC_DIR/quirk.scn" <<EOF
+$(conn postfix sub 198.51.100.7 TLSv1.3 256 ALICE)
+mail <alice@example.com>
+expect continue
+abort
+mail <bob@example.com>
+expect reject 553 5.7.1 <bob@example.com>: Sender address rejected: not owned by user ALICE
+quit
+EOF
+check "... the key owns as written once" run_client q "$PC_DIR/quirk.scn"
+stop_pid "$PID_q"
 
 stop_pid "$PID_a"
 check "SIGTERM: clean stop, socket removed" bash -c "! [ -e '$PC_DIR/a.sock' ] && grep -q stopping '$PC_DIR/a.log'"

@@ -789,6 +789,112 @@ test_normalize_domain(gconstpointer data)
 }
 
 /*
+ * --- caseless forms ---
+ *
+ * Code points as UTF-8 escapes: O-umlaut C3 96, o-umlaut C3 B6, combining
+ * diaeresis CC 88, sharp s C3 9F, capital sharp s E1 BA 9E, sigma CF 83,
+ * final sigma CF 82, capital sigma CE A3, dotless i C4 B1, I with dot C4 B0,
+ * combining dot above CC 87, Kelvin sign E2 84 AA, ligature fi EF AC 81.
+ */
+
+typedef struct {
+	const char *label;
+	const char *input;
+	gsize len;	    /* nonzero: exact length */
+	const char *local;  /* pc_addr_fold_local(); NULL: none */
+	const char *domain; /* pc_addr_fold_domain(); NULL: none */
+} FoldCase;
+
+static const FoldCase fold_cases[] = {
+    {.label = "ascii",
+     .input = "Alice.Smith+Tag",
+     .local = "alice.smith+tag",
+     .domain = "alice.smith+tag"},
+    {.label = "empty", .input = "", .local = "", .domain = ""},
+    {.label = "umlaut-upper",
+     .input = "J\xc3\x96RG",
+     .local = "j\xc3\xb6rg",
+     .domain = "j\xc3\xb6rg"},
+    {.label = "umlaut-decomposed",
+     .input = "JO\xcc\x88RG",
+     .local = "j\xc3\xb6rg",
+     .domain = "j\xc3\xb6rg"},
+    {.label = "sharp-s",
+     .input = "stra\xc3\x9f"
+	      "e",
+     .local = "strasse",
+     .domain = "stra\xc3\x9f"
+	       "e"},
+    {.label = "capital-sharp-s",
+     .input = "STRA\xe1\xba\x9e"
+	      "E",
+     .local = "strasse",
+     .domain = "stra\xc3\x9f"
+	       "e"},
+    {.label = "ss", .input = "STRASSE", .local = "strasse", .domain = "strasse"},
+    {.label = "final-sigma",
+     .input = "\xcf\x83\xcf\x82",
+     .local = "\xcf\x83\xcf\x83",
+     .domain = "\xcf\x83\xcf\x82"},
+    {.label = "capital-sigma",
+     .input = "\xce\xa3\xce\xa3",
+     .local = "\xcf\x83\xcf\x83",
+     .domain = "\xcf\x83\xcf\x83"},
+    {.label = "dotless-i", .input = "\xc4\xb1", .local = "\xc4\xb1", .domain = "\xc4\xb1"},
+    {.label = "dotted-capital-i", .input = "\xc4\xb0", .local = "i\xcc\x87", .domain = "i\xcc\x87"},
+    {.label = "kelvin", .input = "\xe2\x84\xaa", .local = "k", .domain = "k"},
+    {.label = "ligature", .input = "\xef\xac\x81le", .local = "file", .domain = "\xef\xac\x81le"},
+    {.label = "a-label-kept",
+     .input = "XN--bcher-kva",
+     .local = "xn--bcher-kva",
+     .domain = "xn--bcher-kva"},
+    {.label = "invalid-utf8",
+     .input = "A\xc3(B\xff",
+     .local = "a\xc3(b\xff",
+     .domain = "a\xc3(b\xff"},
+    {.label = "overlong", .input = "\xc0\xafX", .local = "\xc0\xafx", .domain = "\xc0\xafx"},
+    {.label = "surrogate",
+     .input = "\xed\xa0\x80Y",
+     .local = "\xed\xa0\x80y",
+     .domain = "\xed\xa0\x80y"},
+    {.label = "nul", .input = "a\0b", .len = 3},
+    {.label = "at-limit", .input = "{A*1024}", .local = "{a*1024}", .domain = "{a*1024}"},
+    {.label = "over-limit", .input = "{a*1025}"},
+};
+
+static void
+test_fold(gconstpointer data)
+{
+	const FoldCase *test = data;
+	g_autofree char *input = NULL;
+	g_autofree char *want_local = test->local != NULL ? expand(test->local, NULL) : NULL;
+	g_autofree char *want_domain = test->domain != NULL ? expand(test->domain, NULL) : NULL;
+	g_autofree char *local = NULL;
+	g_autofree char *domain = NULL;
+	gsize len = test->len;
+
+	if (len != 0)
+		input = g_memdup2(test->input, len);
+	else
+		input = expand(test->input, &len);
+	local = pc_addr_fold_local(input, len);
+	domain = pc_addr_fold_domain(input, len);
+	g_assert_cmpstr(local, ==, want_local);
+	g_assert_cmpstr(domain, ==, want_domain);
+	/* a caseless form is its own caseless form */
+	if (local != NULL) {
+		g_autofree char *again = pc_addr_fold_local(local, strlen(local));
+
+		g_assert_cmpstr(again, ==, local);
+	}
+	if (domain != NULL) {
+		g_autofree char *again = pc_addr_fold_domain(domain, strlen(domain));
+
+		g_assert_cmpstr(again, ==, domain);
+	}
+}
+
+/*
  * --- properties across rows ---
  */
 
@@ -1363,6 +1469,11 @@ main(int argc, char **argv)
 		    g_strconcat("/pc/addr/normalize-domain/", domain_cases[i].label, NULL);
 
 		g_test_add_data_func(path, &domain_cases[i], test_normalize_domain);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(fold_cases); i++) {
+		g_autofree char *path = g_strconcat("/pc/addr/fold/", fold_cases[i].label, NULL);
+
+		g_test_add_data_func(path, &fold_cases[i], test_fold);
 	}
 	g_test_add_func("/pc/addr/parse-path/literal-spellings-equal",
 			test_literal_spellings_equal);

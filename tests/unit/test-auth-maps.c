@@ -86,20 +86,92 @@ static const ParseCase parse_cases[] = {
      .error = "map:1: the quoted key is not"},
     {.label = "quoted-key-empty", .text = "\"\"@example.com x\n", .error = "map:1: the quoted key"},
     {.label = "bad-domain", .text = "a@exa..mple.com a\n", .error = "map:1: the key is not"},
-    {.label = "empty-domain", .text = "@ a\n", .error = "map:1: the key is not"},
+    {.label = "empty-domain", .text = "@ a\n", .error = "map:1: '@' alone is no key"},
     {.label = "continuation-first",
      .text = "  a@example.com a\n",
      .error = "map:1: a continuation line with no key"},
-    {.label = "nul", .text = "a@example.com a\0b\n", .len = 18, .error = "NUL byte"},
+    {.label = "nul", .text = "a@example.com a\0b\n", .len = 18, .error = "map:1: NUL byte"},
+    {.label = "nul-line-3",
+     .text = "# x\na@example.com a\nb@example.com \0\n",
+     .len = 36,
+     .error = "map:3: NUL byte in the file"},
+    /* SMTPUTF8: keys in their caseless forms (J, O-umlaut, R, G; B, U-umlaut, CHER) */
+    {.label = "utf8-key-folded",
+     .text = "J\xc3\x96RG@B\xc3\x9c"
+	     "CHER.Example J\xc3\x96RG\n"
+	     "@xn--bcher-kva.example ace\n",
+     .size = 2,
+     .lookups = {"j\xc3\xb6rg@b\xc3\xbc"
+		 "cher.example=J\xc3\x96RG",
+		 "@xn--bcher-kva.example=ace",
+		 "@b\xc3\xbc"
+		 "cher.example="}},
+    {.label = "utf8-key-decomposed",
+     .text = "jo\xcc\x88rg@example.com j\n",
+     .size = 1,
+     .lookups = {"j\xc3\xb6rg@example.com=j", "jo\xcc\x88rg@example.com="}},
+    {.label = "utf8-sharp-s-local-folds-domain-keeps",
+     .text = "STRA\xc3\x9f"
+	     "E@STRA\xc3\x9f"
+	     "E.example s\n",
+     .size = 1,
+     .lookups = {"strasse@stra\xc3\x9f"
+		 "e.example=s",
+		 "strasse@strasse.example="}},
+    {.label = "utf8-invalid",
+     .text = "a@example.com a\nj\xf6rg@example.com j\n",
+     .error = "map:2: not valid UTF-8"},
+    {.label = "utf8-invalid-owner",
+     .text = "a@example.com \xff\n",
+     .error = "map:1: not valid UTF-8"},
+    {.label = "utf8-invalid-continuation",
+     .text = "a@example.com a,\n  \xc3(\n",
+     .error = "map:2: not valid UTF-8"},
+    {.label = "owner-1024", .text = "a@example.com {o*1024}\n", .size = 1},
+    {.label = "owner-1025",
+     .text = "a@example.com b, {o*1025}\n",
+     .error = "map:1: an owner of a@example.com is longer than 1024 octets"},
+    {.label = "key-1025",
+     .text = "{k*1025}@example.com a\n",
+     .error = "map:1: the local part of the key is longer than 1024 octets"},
+    {.label = "utf8-invalid-in-comment",
+     .text = "# J\xf6rg\na@example.com a\n",
+     .size = 1,
+     .lookups = {"a@example.com=a"}},
 };
+
+/* "{x*N}" in a pattern is N times x */
+static char *
+expand(const char *pattern)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = pattern; *p != '\0'; p++) {
+		if (p[0] == '{' && p[1] != '\0' && p[2] == '*' && g_ascii_isdigit(p[3])) {
+			char *end = NULL;
+			guint64 count = g_ascii_strtoull(p + 3, &end, 10);
+
+			if (*end == '}') {
+				for (guint64 i = 0; i < count; i++)
+					g_string_append_c(out, p[1]);
+				p = end;
+				continue;
+			}
+		}
+		g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
 
 static void
 test_parse(gconstpointer data)
 {
 	const ParseCase *test = data;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(AuthMap) map = auth_map_parse(
-	    "map", test->text, test->len != 0 ? test->len : strlen(test->text), &error);
+	g_autofree char *text =
+	    test->len != 0 ? g_memdup2(test->text, test->len) : expand(test->text);
+	g_autoptr(AuthMap) map =
+	    auth_map_parse("map", text, test->len != 0 ? test->len : strlen(text), &error);
 
 	if (test->error != NULL) {
 		g_assert_null(map);
@@ -127,6 +199,186 @@ test_parse(gconstpointer data)
 	}
 }
 
+/*
+ * --- map-file lines, generated ---
+ *
+ * Every form postmap accepts, each quirk class, each placed in a file after
+ * 0, 1 or 3 filler lines, after a comment line or not, with LF or CRLF line
+ * ends, followed by a filler line or by the end of the file: the parse must
+ * give the same result every time, and an error or warning must name the
+ * right line (both lines for a duplicate). Line numbers below count from
+ * 1 in .text; {x*N} is N times x.
+ */
+typedef struct {
+	const char *label;
+	const char *text;   /* the case's physical lines, each ending in \n */
+	const char *lookup; /* valid: "KEY=OWNERS" the map must have */
+	guint error_line;   /* the line an error names; 0: the file is valid */
+	const char *error;  /* what follows "map:LINE: " */
+	guint other_line;   /* a duplicate: the earlier line the message names */
+	guint warning_line; /* a duplicate with the same owners: the warning's line */
+	guint extra_keys;   /* keys in .text besides the one looked up */
+} LineCase;
+
+/* clang-format off */
+static const LineCase line_cases[] = {
+    /* forms postmap accepts, and so do we */
+    {"address", "alice@example.com alice\n", "alice@example.com=alice"},
+    {"owners-commas", "alice@example.com alice,bob , carol\n", "alice@example.com=alice,bob,carol"},
+    {"tab", "alice@example.com\talice\n", "alice@example.com=alice"},
+    {"domain", "@Example.org bob\n", "@example.org=bob"},
+    {"bare", "postmaster alice\n", "postmaster=alice"},
+    {"bare-dotted", "first.last alice\n", "first.last=alice"},
+    {"extension", "alice+news@example.com alice\n", "alice+news@example.com=alice"},
+    {"quoted", "\"John Doe\"@example.com john\n", "john doe@example.com=john"},
+    {"quoted-pair", "\"a\\\"b\"@example.com ab\n", "a\"b@example.com=ab"},
+    {"ip-literal", "x@[192.0.2.1] x\n", "x@[192.0.2.1]=x"},
+    {"trailing-dot", "x@Example.COM. x\n", "x@example.com=x"},
+    {"utf8", "J\xc3\x96RG@B\xc3\x9c" "CHER.example j\n", "j\xc3\xb6rg@b\xc3\xbc" "cher.example=j"},
+    {"a-label", "x@XN--bcher-kva.example x\n", "x@xn--bcher-kva.example=x"},
+    {"continued", "alice@example.com alice,\n  bob\n", "alice@example.com=alice,bob"},
+    {"continued-after-comment", "alice@example.com alice,\n# note\n  bob\n",
+     "alice@example.com=alice,bob"},
+    {"continued-after-blank", "alice@example.com alice\n\n\tbob\n", "alice@example.com=alice,bob"},
+    /* postmap has no trailing comments: the words are owners there too */
+    {"owner-hash", "alice@example.com alice # old\n", "alice@example.com=alice,#,old"},
+    {"owner-1024", "a@example.com {o*1024}\n", "a@example.com={o*1024}"},
+    /* a key repeated with the same owners: kept once, with a warning naming both lines */
+    {"duplicate-same", "dup@example.com a, b\nDUP@Example.COM B a\n", "dup@example.com=a,b",
+     .other_line = 1, .warning_line = 2},
+    {"duplicate-same-caseless", "j\xc3\xb6rg@example.com j\xc3\xb6rg\nJO\xcc\x88RG@example.com J\xc3\x96RG\n",
+     "j\xc3\xb6rg@example.com=j\xc3\xb6rg", .other_line = 1, .warning_line = 2},
+    {"duplicate-same-apart", "dup@example.com a\nother@example.com o\ndup@example.com a\n",
+     "dup@example.com=a", .other_line = 1, .warning_line = 3, .extra_keys = 1},
+
+    /* ambiguous: an error naming the line */
+    {"duplicate-other", "dup@example.com a\ndup@example.com b\n", NULL, 2,
+     "dup@example.com is already listed at line %u with other owners", .other_line = 1},
+    {"duplicate-other-caseless", "Dup@example.com a\nDUP@EXAMPLE.COM a, b\n", NULL, 2,
+     "dup@example.com is already listed at line %u with other owners", .other_line = 1},
+    {"duplicate-other-apart", "dup@example.com a\nother@example.com o\n@example.org x\ndup@example.com c\n",
+     NULL, 4, "dup@example.com is already listed at line %u", .other_line = 1},
+    {"duplicate-continued", "dup@example.com a,\n  b\ndup@example.com a\n", NULL, 3,
+     "dup@example.com is already listed at line %u", .other_line = 1},
+    {"no-owner", "lonely@example.com\n", NULL, 1, "lonely@example.com has no owner"},
+    {"no-owner-blanks", "lonely@example.com   \n", NULL, 1, "lonely@example.com has no owner"},
+    {"no-owner-commas", "lonely@example.com ,, ,\n", NULL, 1, "lonely@example.com has no owner"},
+    {"no-owner-domain", "@example.org\n", NULL, 1, "@example.org has no owner"},
+    {"at-alone", "@ alice\n", NULL, 1, "'@' alone is no key"},
+    {"at-end", "alice@ alice\n", NULL, 1, "a key ending in '@' is never looked up"},
+    {"alias-colon", "alice@example.com: alice\n", NULL, 1, "a key ending in ':'"},
+    {"alias-colon-bare", "postmaster: alice\n", NULL, 1, "a key ending in ':'"},
+    {"quote-unclosed", "\"john doe@example.com john\n", NULL, 1, "the quoted key is not \"local part\"@domain (a quote is not closed)"},
+    {"quote-inside", "john\" \"doe@example.com john\n", NULL, 1,
+     "quotes and backslashes belong around a whole local part"},
+    {"backslash", "john\\ doe@example.com john\n", NULL, 1,
+     "quotes and backslashes belong around a whole local part"},
+    {"quoted-no-domain", "\"john doe\" john\n", NULL, 1, "the quoted key is not"},
+    {"bad-domain", "a@exa..mple.com a\n", NULL, 1, "the key is not user@domain, @domain or user"},
+    {"latin1", "j\xf6rg@example.com j\n", NULL, 1, "not valid UTF-8"},
+    {"latin1-continued", "alice@example.com alice,\n  j\xf6rg\n", NULL, 2, "not valid UTF-8"},
+    {"owner-1025", "a@example.com {o*1025}\n", NULL, 1, "an owner of a@example.com is longer"},
+    {"key-1025", "{k*1025}@example.com a\n", NULL, 1, "the local part of the key is longer"},
+};
+/* clang-format on */
+
+/* the case's text with line ends, fillers before and after, and an optional comment */
+static char *
+line_case_file(const LineCase *test, guint fillers, gboolean comment, gboolean crlf, gboolean after)
+{
+	g_autofree char *body = expand(test->text);
+	g_autoptr(GString) text = g_string_new(NULL);
+
+	for (guint i = 0; i < fillers; i++)
+		g_string_append_printf(text, "f%u@filler.test f%u\n", i, i);
+	if (comment)
+		g_string_append(text, "# the case\n");
+	g_string_append(text, body);
+	if (after)
+		g_string_append(text, "after@filler.test after\n");
+	if (crlf)
+		g_string_replace(text, "\n", "\r\n", 0);
+	return g_string_free(g_steal_pointer(&text), FALSE);
+}
+
+static void
+check_line_case(const LineCase *test, const char *text, guint offset, guint keys)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(AuthMap) map = auth_map_parse("map", text, strlen(text), &error);
+
+	if (test->error_line != 0) {
+		g_autofree char *line = g_strdup_printf("%u", test->other_line + offset);
+		g_autoptr(GString) detail_text = g_string_new(test->error);
+		g_autofree char *detail = NULL;
+		g_autofree char *want = NULL;
+
+		/* "%u" in .error is the earlier line of a duplicate */
+		g_string_replace(detail_text, "%u", line, 0);
+		detail = g_string_free(g_steal_pointer(&detail_text), FALSE);
+		want = g_strdup_printf("map:%u: %s", test->error_line + offset, detail);
+		g_assert_null(map);
+		g_assert_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX);
+		if (!g_str_has_prefix(error->message, want))
+			g_error("%s (offset %u): got \"%s\", want \"%s...\"", test->label, offset,
+				error->message, want);
+		return;
+	}
+	g_assert_no_error(error);
+	if (auth_map_size(map) != keys + test->extra_keys)
+		g_error("%s (offset %u): %u keys, want %u", test->label, offset, auth_map_size(map),
+			keys + test->extra_keys);
+	{
+		const char *equals = strchr(test->lookup, '=');
+		g_autofree char *key = g_strndup(test->lookup, equals - test->lookup);
+		g_autofree char *want = expand(equals + 1);
+		g_autofree char *joined = NULL;
+		const char *const *owners = auth_map_lookup(map, key);
+
+		g_assert_nonnull(owners);
+		joined = g_strjoinv(",", (char **)owners);
+		g_assert_cmpstr(joined, ==, want);
+	}
+	if (test->warning_line != 0) {
+		const char *const *warnings = auth_map_get_warnings(map);
+		g_autofree char *want = g_strdup_printf("map:%u: ", test->warning_line + offset);
+		g_autofree char *repeats = g_strdup_printf(" repeats line %u with the same owners",
+							   test->other_line + offset);
+
+		g_assert_cmpuint(g_strv_length((char **)warnings), ==, 1);
+		g_assert_true(g_str_has_prefix(warnings[0], want));
+		g_assert_nonnull(strstr(warnings[0], repeats));
+	} else {
+		g_assert_cmpuint(g_strv_length((char **)auth_map_get_warnings(map)), ==, 0);
+	}
+}
+
+static void
+test_line_cases(void)
+{
+	static const guint fillers[] = {0, 1, 3};
+	guint n = 0;
+
+	for (gsize c = 0; c < G_N_ELEMENTS(line_cases); c++) {
+		for (gsize f = 0; f < G_N_ELEMENTS(fillers); f++) {
+			for (guint variant = 0; variant < 8; variant++) {
+				gboolean comment = (variant & 1) != 0;
+				gboolean crlf = (variant & 2) != 0;
+				gboolean after = (variant & 4) != 0;
+				g_autofree char *text = line_case_file(&line_cases[c], fillers[f],
+								       comment, crlf, after);
+
+				check_line_case(&line_cases[c], text,
+						fillers[f] + (comment ? 1 : 0),
+						fillers[f] + 1 + (after ? 1 : 0));
+				n++;
+			}
+		}
+	}
+	g_assert_cmpuint(n, ==, G_N_ELEMENTS(line_cases) * 24);
+	g_test_message("%u files from %" G_GSIZE_FORMAT " line cases", n, G_N_ELEMENTS(line_cases));
+}
+
 static void
 test_owners_contain(void)
 {
@@ -139,6 +391,39 @@ test_owners_contain(void)
 	g_assert_false(auth_owners_contain(owners, "alice-app2"));
 	g_assert_false(auth_owners_contain(NULL, "alice"));
 	g_assert_false(auth_owners_contain(owners, NULL));
+}
+
+/* logins and owners in their caseless forms (see pc-addr.h for the escapes) */
+static void
+test_owners_contain_utf8(void)
+{
+	static const struct {
+		const char *owner;
+		const char *login;
+		gboolean want;
+	} cases[] = {
+	    {"j\xc3\xb6rg", "J\xc3\x96RG", TRUE},
+	    {"j\xc3\xb6rg", "JO\xcc\x88RG", TRUE},
+	    {"j\xc3\xb6rg", "jorg", FALSE},
+	    {"stra\xc3\x9f"
+	     "e",
+	     "STRASSE", TRUE},
+	    {"\xcf\x83\xcf\x82", "\xce\xa3\xce\xa3", TRUE},
+	    {"\xc4\xb1", "I", FALSE},
+	    {"\xc4\xb1", "i", FALSE},
+	    {"i", "I", TRUE},
+	    /* not valid UTF-8: matches nothing, not even its own bytes */
+	    {"j\xc3\xb6rg", "j\xf6rg", FALSE},
+	    {"j\xc3\xb6rg", "J\xc3", FALSE},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const char *const owners[] = {"someone", cases[i].owner, NULL};
+
+		if (auth_owners_contain(owners, cases[i].login) != cases[i].want)
+			g_error("owner %s, login %s: want %d", cases[i].owner, cases[i].login,
+				cases[i].want);
+	}
 }
 
 /*
@@ -163,6 +448,11 @@ static const SendersCase senders_cases[] = {
     {.label = "bare-key", .senders = "alice = alice", .error = "not user@domain or @domain"},
     {.label = "bad-domain", .senders = "a@b..c = a", .error = "not user@domain"},
     {.label = "twice", .senders = "a@example.org = a; A@EXAMPLE.ORG = b", .error = "listed twice"},
+    {.label = "utf8", .senders = "J\xc3\x96RG@example.org = j\xc3\xb6rg"},
+    {.label = "twice-caseless",
+     .senders = "j\xc3\xb6rg@example.org = a; JO\xcc\x88RG@EXAMPLE.ORG = b",
+     .error = "listed twice"},
+    {.label = "utf8-invalid", .senders = "j\xf6rg@example.org = j", .error = "not valid UTF-8"},
 };
 
 static void
@@ -333,7 +623,9 @@ main(int argc, char **argv)
 
 		g_test_add_data_func(path, &parse_cases[i], test_parse);
 	}
+	g_test_add_func("/auth/maps/lines", test_line_cases);
 	g_test_add_func("/auth/maps/owners-contain", test_owners_contain);
+	g_test_add_func("/auth/maps/owners-contain-utf8", test_owners_contain_utf8);
 	for (gsize i = 0; i < G_N_ELEMENTS(senders_cases); i++) {
 		g_autofree char *path =
 		    g_strconcat("/auth/maps/senders/validate/", senders_cases[i].label, NULL);

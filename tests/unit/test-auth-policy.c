@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "auth-policy.h"
+#include "pc-addr.h"
 #include "pc-store.h"
 
 #define MAP_TEXT                                                                                   \
@@ -18,7 +19,8 @@
 	"@example.net       bob\n"                                                                 \
 	"postmaster         alice@example.com\n"                                                   \
 	"dave@example.org   dave\n"                                                                \
-	"carol@example.org  mallory\n"
+	"carol@example.org  mallory\n"                                                             \
+	"j\xc3\xb6rg@example.com  J\xc3\x96RG\n"
 
 typedef struct {
 	char *dir;
@@ -181,6 +183,7 @@ typedef struct {
 
 #define NONE "-"
 #define ALICE "alice@example.com"
+#define JORG "j\xc3\xb6rg"
 #define PASS .stage = PC_STAGE_EOH, .want = PC_ACTION_CONTINUE
 #define AT_MAIL(action) .stage = PC_STAGE_MAIL, .want = PC_ACTION_##action
 #define AT_EOH(action) .stage = PC_STAGE_EOH, .want = PC_ACTION_##action
@@ -375,6 +378,29 @@ static const PolicyCase policy_cases[] = {
      .reply = NOT_OWNED("<bob@example.com>", "bob")},
     {.label = "from/smtps-unowned", .listener = "SMTPS", .from = "x@outside.test",
      AT_EOH(REJECT), .reply = NOT_OWNED("<x@outside.test>", ALICE)},
+
+    /* SMTPUTF8: the map has j\xc3\xb6rg@example.com owned by J\xc3\x96RG (see pc-addr.h) */
+    {.label = "utf8/envelope-upper", .login = JORG, .mail = "<J\xc3\x96RG@EXAMPLE.com>",
+     .from = "J\xc3\xb6rg <j\xc3\xb6rg@example.com>", PASS},
+    {.label = "utf8/envelope-decomposed", .login = "jo\xcc\x88rg",
+     .mail = "<Jo\xcc\x88rg@example.com>", PASS},
+    {.label = "utf8/login-upper", .login = "J\xc3\x96RG", .mail = "<j\xc3\xb6rg@example.com>",
+     PASS},
+    {.label = "utf8/ascii-lookalike", .login = "jorg", .mail = "<j\xc3\xb6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xc3\xb6rg@example.com>", "jorg")},
+    {.label = "utf8/ascii-lookalike-sender", .login = JORG, .mail = "<jorg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<jorg@example.com>", JORG)},
+    {.label = "utf8/latin1-sender", .login = JORG, .mail = "<j\xf6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xf6rg@example.com>", JORG)},
+    {.label = "utf8/latin1-login", .login = "j\xf6rg", .mail = "<j\xc3\xb6rg@example.com>",
+     AT_MAIL(REJECT), .reply = NOT_OWNED("<j\xc3\xb6rg@example.com>", "j\xf6rg")},
+    {.label = "utf8/latin1-sender-wildcard", .login = "bob", .mail = "<j\xf6rg@example.net>",
+     PASS},
+    {.label = "utf8/from-case", .login = JORG, .mail = "<j\xc3\xb6rg@example.com>",
+     .from = "=?utf-8?q?J=C3=B6rg?= <JO\xcc\x88RG@Example.COM>", PASS},
+    {.label = "utf8/from-unowned", .login = JORG, .mail = "<j\xc3\xb6rg@example.com>",
+     .from = "J\xc3\xb6rg <jorg@example.com>", AT_EOH(REJECT),
+     .reply = NOT_OWNED("<jorg@example.com>", JORG), .reason = "from-not-owned"},
 };
 /* clang-format on */
 
@@ -574,6 +600,157 @@ test_owned_extensions(Fixture *fx, gconstpointer data)
 }
 
 /*
+ * SMTPUTF8 case folding, a generated table: spellings in classes, where
+ * every spelling of a class is one address (or domain) and no two classes
+ * share one. Each map (and each [auth] senders value) writes every class's
+ * key in one of its spellings and its owner in another; every address
+ * spelling is then looked up with every login spelling, and owned exactly
+ * when both are of the key's class. Escapes: see pc-addr.h and test-addr.c.
+ */
+#define MAX_SPELLINGS 6
+
+/* clang-format off */
+static const char *const local_classes[][MAX_SPELLINGS] = {
+    /* Latin with diacritics, precomposed and decomposed */
+    {"J\xc3\x96RG", "j\xc3\xb6rg", "Jo\xcc\x88rg", "JO\xcc\x88RG", NULL},
+    {"jorg", "JORG", "Jorg", NULL},
+    {"\xc3\x89LODIE", "\xc3\xa9lodie", "e\xcc\x81lodie", "E\xcc\x81LODIE", NULL},
+    {"elodie", "ELODIE", NULL},
+    /* German sharp s: full case folding, as Postfix's ICU casefold */
+    {"stra\xc3\x9f" "e", "STRASSE", "strasse", "STRA\xe1\xba\x9e" "E", "Stra\xc3\x9f" "e", NULL},
+    {"strase", "STRASE", NULL},
+    /* Greek: capital, final and medial sigma */
+    {"\xce\x9f\xce\x94\xce\xa5\xce\xa3\xce\xa3\xce\x95\xce\xa5\xce\xa3",
+     "\xce\xbf\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xb5\xcf\x85\xcf\x82",
+     "\xce\xbf\xce\xb4\xcf\x85\xcf\x83\xcf\x83\xce\xb5\xcf\x85\xcf\x83", NULL},
+    /* Turkish: I/i, dotless i, dotted capital I (no locale tailoring) */
+    {"irmak", "IRMAK", "Irmak", NULL},
+    {"\xc4\xb1rmak", NULL},
+    {"\xc4\xb0rmak", "i\xcc\x87rmak", "I\xcc\x87RMAK", NULL},
+    /* Cyrillic with and without the diaeresis */
+    {"\xd0\x9f\xd0\x81\xd0\xa2\xd0\xa0", "\xd0\xbf\xd1\x91\xd1\x82\xd1\x80",
+     "\xd0\xbf\xd0\xb5\xcc\x88\xd1\x82\xd1\x80", NULL},
+    {"\xd0\xbf\xd0\xb5\xd1\x82\xd1\x80", "\xd0\x9f\xd0\x95\xd0\xa2\xd0\xa0", NULL},
+    /* a compatibility character that case folding maps to ASCII (Kelvin sign) */
+    {"\xe2\x84\xaa" "ate", "kate", "KATE", NULL},
+};
+
+static const char *const domain_classes[][MAX_SPELLINGS] = {
+    {"b\xc3\xbc" "cher.example", "B\xc3\x9c" "CHER.EXAMPLE", "bu\xcc\x88" "cher.example", NULL},
+    /* the A-label of the same name is another string: no IDNA conversion */
+    {"xn--bcher-kva.example", "XN--BCHER-KVA.Example", NULL},
+    /* IDNA2008 keeps sharp s and final sigma: lowercase mapping only */
+    {"stra\xc3\x9f" "e.example", "STRA\xe1\xba\x9e" "E.example", NULL},
+    {"strasse.example", "STRASSE.EXAMPLE", NULL},
+    {"\xce\xb1\xcf\x82.example", NULL},
+    {"\xce\xb1\xcf\x83.example", "\xce\x91\xce\xa3.example", NULL},
+    {"example.com", "EXAMPLE.COM", "Example.Com.", NULL},
+};
+/* clang-format on */
+
+static guint
+class_size(const char *const *spellings)
+{
+	guint n = 0;
+
+	while (n < MAX_SPELLINGS && spellings[n] != NULL)
+		n++;
+	return n;
+}
+
+/* the map text (map) or the senders value (!map) for round m */
+static char *
+caseless_source(guint m, gboolean map)
+{
+	GString *text = g_string_new(NULL);
+
+	for (gsize c = 0; c < G_N_ELEMENTS(local_classes); c++) {
+		guint n = class_size(local_classes[c]);
+
+		g_string_append_printf(text, map ? "%s@local.test %s\n" : "%s@local.test = %s; ",
+				       local_classes[c][m % n], local_classes[c][(m + 1) % n]);
+	}
+	for (gsize d = 0; d < G_N_ELEMENTS(domain_classes); d++)
+		g_string_append_printf(text, map ? "@%s domain-%zu\n" : "@%s = domain-%zu; ",
+				       domain_classes[d][m % class_size(domain_classes[d])], d);
+	return g_string_free(text, FALSE);
+}
+
+static guint
+check_caseless_round(const AuthConfig *auth, const AuthMap *map, guint m)
+{
+	guint n = 0;
+
+	for (gsize ca = 0; ca < G_N_ELEMENTS(local_classes); ca++) {
+		for (guint a = 0; a < class_size(local_classes[ca]); a++) {
+			for (gsize cl = 0; cl < G_N_ELEMENTS(local_classes); cl++) {
+				for (guint l = 0; l < class_size(local_classes[cl]); l++) {
+					const char *address = local_classes[ca][a];
+					const char *login = local_classes[cl][l];
+					PcLookupStatus want =
+					    ca == cl ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+					PcLookupStatus got = auth_sender_owned(
+					    auth, NULL, map, address, "local.test", login);
+
+					if (got != want)
+						g_error("round %u, %s: %s@local.test by %s: got "
+							"%d, want %d",
+							m, map != NULL ? "map" : "senders", address,
+							login, got, want);
+					n++;
+				}
+			}
+		}
+	}
+	for (gsize cd = 0; cd < G_N_ELEMENTS(domain_classes); cd++) {
+		for (guint s = 0; s < class_size(domain_classes[cd]); s++) {
+			const char *spelling = domain_classes[cd][s];
+			g_autofree char *domain =
+			    pc_addr_normalize_domain(spelling, strlen(spelling));
+
+			g_assert_nonnull(domain);
+			for (gsize k = 0; k < G_N_ELEMENTS(domain_classes); k++) {
+				g_autofree char *login = g_strdup_printf("Domain-%zu", k);
+				PcLookupStatus want =
+				    cd == k ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
+
+				if (auth_sender_owned(auth, NULL, map, "anyone", domain, login) !=
+				    want)
+					g_error("round %u, %s: anyone@%s by %s: want %d", m,
+						map != NULL ? "map" : "senders", spelling, login,
+						want);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+static void
+test_owned_caseless(void)
+{
+	guint n = 0;
+
+	for (guint m = 0; m < MAX_SPELLINGS; m++) {
+		g_autofree char *text = caseless_source(m, TRUE);
+		g_autofree char *senders = caseless_source(m, FALSE);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(AuthMap) map = auth_map_parse("map", text, strlen(text), &error);
+		AuthConfig with_map = {.sender_login_maps = (char *)"map"};
+		AuthConfig with_senders = {.senders = senders};
+
+		g_assert_no_error(error);
+		g_assert_true(auth_senders_validate(senders, &error));
+		g_assert_no_error(error);
+		n += check_caseless_round(&with_map, map, m);
+		n += check_caseless_round(&with_senders, NULL, m);
+	}
+	/* the table is what the issue asks for: thousands of pairs */
+	g_assert_cmpuint(n, >, 10000);
+	g_test_message("%u (address, login) pairs", n);
+}
+
+/*
  * bare keys ("postmaster alice@example.com") apply only where Postfix would
  * try them: by default the local_domains without a domains.d file (here
  * example.com and example.net; example.org has a file: a hosted domain),
@@ -638,6 +815,197 @@ test_no_map(Fixture *fx, gconstpointer data)
 	auth_policy_mail(auth, session, pin(session), &verdict, &outcome);
 	g_assert_cmpint(verdict.action, ==, PC_ACTION_REJECT);
 	g_assert_cmpstr(verdict.reason, ==, "sender-not-owned");
+}
+
+static void assert_load_fails(Fixture *fx, const char *extra, const char *want);
+
+/*
+ * unauthenticated_owned_senders: a generated table of configuration x
+ * listener and client x sender. A client not logged in may not use a
+ * sender some key lists, on the roles the value says reject; trusted
+ * clients are not exempt (the internal role is how a site exempts its
+ * applications); submission and smtps require AUTH first.
+ */
+typedef enum {
+	OWNED_YES,
+	OWNED_NO,
+	OWNED_NULL,
+	OWNED_SYNTAX,
+} OwnedKind;
+
+/* .shown: the address as the reply gives it (domain normalised), when not the same */
+static const struct {
+	const char *mail;
+	OwnedKind kind;
+	const char *shown;
+} unauthenticated_senders[] = {
+    {"<alice@example.com>", OWNED_YES}, /* the map's address key */
+    {"<ALICE@Example.COM.>", OWNED_YES, "<ALICE@example.com>"},
+    {"<J\xc3\x96RG@EXAMPLE.COM>", OWNED_YES, "<J\xc3\x96RG@example.com>"}, /* caseless */
+    {"<anyone@example.net>", OWNED_YES},     /* the map's @domain key */
+    {"<postmaster@example.com>", OWNED_YES}, /* a bare key, local domain */
+    {"<postmaster>", OWNED_YES},	     /* a bare key, no domain */
+    {"<carol@example.org>", OWNED_YES},	     /* a domain's senders */
+    {"<x@example.org>", OWNED_YES},	     /* a domain's senders' @domain */
+    {"<postmaster@outside.test>", OWNED_NO}, /* bare keys: local domains only */
+    {"<bob@example.com>", OWNED_NO},	     /* no key lists it */
+    {"<jorg@example.com>", OWNED_NO},	     /* the ASCII look-alike */
+    {"<x@outside.test>", OWNED_NO},
+    {"<>", OWNED_NULL},
+    {"<alice@exa..mple.com>", OWNED_SYNTAX},
+};
+
+static const struct {
+	const char *value; /* NULL: unset */
+	guint reject;	   /* roles that refuse: M mx, S submission, T smtps, I internal */
+} unauthenticated_configs[] = {
+    {NULL, 0x6},
+    {"reject", 0xf},
+    {"accept", 0x0},
+    {"mx:reject", 0x7},
+    {"internal:reject", 0xe},
+    {"accept; mx:reject", 0x1},
+    {"mx:reject, accept", 0x1},
+    {"reject internal:accept", 0x7},
+    {"MX:Reject SMTPS:accept", 0x3},
+    {"", 0x6},
+};
+
+static void
+test_unauthenticated_owned(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *listener;
+		const char *client;
+		PcListenerRole role;
+	} where[] = {
+	    {"MX", "198.51.100.7", PC_ROLE_MX},
+	    {"MX", "10.0.0.5", PC_ROLE_MX}, /* trusted: not exempt */
+	    {"OTHER", "198.51.100.7", PC_ROLE_MX},
+	    {"INTERNAL", "10.2.3.4", PC_ROLE_INTERNAL},
+	    {"ORIGINATING", "198.51.100.7", PC_ROLE_SUBMISSION},
+	    {"SMTPS", "10.0.0.5", PC_ROLE_SMTPS},
+	};
+	guint n = 0;
+	guint refused = 0;
+
+	for (gsize c = 0; c < G_N_ELEMENTS(unauthenticated_configs); c++) {
+		const char *value = unauthenticated_configs[c].value;
+		g_autofree char *extra =
+		    value != NULL ? g_strdup_printf("unauthenticated_owned_senders = %s\n", value)
+				  : NULL;
+
+		load_config(fx, extra);
+		g_assert_cmphex(fx_auth(fx)->unauthenticated_reject_roles, ==,
+				unauthenticated_configs[c].reject);
+		for (gsize w = 0; w < G_N_ELEMENTS(where); w++) {
+			for (gsize m = 0; m < G_N_ELEMENTS(unauthenticated_senders); m++) {
+				const char *mail = unauthenticated_senders[m].mail;
+				OwnedKind kind = unauthenticated_senders[m].kind;
+				gboolean rejects = (unauthenticated_configs[c].reject &
+						    (1u << where[w].role)) != 0;
+				g_autoptr(PcSession) session =
+				    new_session(fx, where[w].listener, where[w].client, NULL,
+						"TLSv1.3", 256, PC_USEC(10));
+				g_auto(PcVerdict) verdict;
+				g_autofree char *reply = NULL;
+				g_autofree char *want = NULL;
+				AuthOutcome outcome;
+
+				pc_verdict_init(&verdict);
+				pc_session_set_sender(session, mail);
+				auth_policy_mail(fx_auth(fx), session, pin(session), &verdict,
+						 &outcome);
+				reply = reply_of(&verdict);
+				if (where[w].role == PC_ROLE_SUBMISSION ||
+				    where[w].role == PC_ROLE_SMTPS)
+					want = g_strdup(REPLY_AUTH_REQUIRED);
+				else if (rejects && kind == OWNED_YES)
+					want = g_strdup_printf(
+					    "553 5.7.1 %s: Sender address rejected: not logged in",
+					    unauthenticated_senders[m].shown != NULL
+						? unauthenticated_senders[m].shown
+						: mail);
+				else if (rejects && kind == OWNED_SYNTAX)
+					want = g_strdup("501 5.1.7 Bad sender address syntax");
+				if (g_strcmp0(reply, want) != 0)
+					g_error("unauthenticated_owned_senders = %s, %s from %s, "
+						"MAIL FROM:%s: got %s, want %s",
+						value != NULL ? value : "(unset)",
+						where[w].listener, where[w].client, mail,
+						reply != NULL ? reply : "continue",
+						want != NULL ? want : "continue");
+				if (want != NULL && strstr(want, "not logged in") != NULL) {
+					g_assert_cmpstr(verdict.reason, ==, "sender-not-logged-in");
+					g_assert_cmpint(outcome.denied, ==,
+							AUTH_REASON_SENDER_NOT_LOGGED_IN);
+					refused++;
+				}
+				n++;
+			}
+		}
+	}
+	g_assert_cmpuint(n, ==,
+			 G_N_ELEMENTS(unauthenticated_configs) * G_N_ELEMENTS(where) *
+			     G_N_ELEMENTS(unauthenticated_senders));
+	g_assert_cmpuint(refused, >, 100);
+	/* nothing was counted for the signals */
+	g_assert_cmpuint(pc_store_size(fx->store), ==, 0);
+}
+
+/* the value's errors name file, line, section and key */
+static void
+test_unauthenticated_errors(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *value;
+		const char *want;
+	} cases[] = {
+	    {"bounce", "'bounce' is not reject, accept or ROLE:reject|accept"},
+	    {"mx:maybe", "'mx:maybe' is not reject, accept"},
+	    {"ports:reject", "'ports:reject' is not"},
+	    {"mx:", "'mx:' is not"},
+	    {":reject", "':reject' is not"},
+	    {"mx:reject:x", "'mx:reject:x' is not"},
+	    {"mx:reject mx:accept", "role mx named twice"},
+	    {"MX:reject mx:reject", "role mx named twice"},
+	    {"reject accept", "more than one value for every role"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *extra =
+		    g_strdup_printf("unauthenticated_owned_senders = %s\n", cases[i].value);
+		g_autofree char *want = g_strdup_printf(
+		    "%s:26: [auth]: unauthenticated_owned_senders: ", fx->config_path);
+
+		assert_load_fails(fx, extra, want);
+		assert_load_fails(fx, extra, cases[i].want);
+	}
+}
+
+/* an owner lookup that cannot answer follows on_error for clients not logged in too */
+static void
+test_unauthenticated_map_unavailable(Fixture *fx, gconstpointer data)
+{
+	for (int accept = 0; accept < 2; accept++) {
+		AuthConfig auth;
+		g_autoptr(PcSession) session = NULL;
+		AuthOutcome outcome;
+		g_auto(PcVerdict) verdict;
+
+		load_config(fx, accept
+				    ? "on_error = accept\nunauthenticated_owned_senders = reject\n"
+				    : "unauthenticated_owned_senders = reject\n");
+		auth = *fx_auth(fx);
+		auth.map = NULL;
+		session = new_session(fx, "MX", "198.51.100.7", NULL, NULL, 0, 0);
+		pc_session_set_sender(session, "<x@outside.test>");
+		pc_verdict_init(&verdict);
+		auth_policy_mail(&auth, session, pin(session), &verdict, &outcome);
+		g_assert_cmpstr(verdict.reason, ==, "map-error");
+		g_assert_cmpint(verdict.action, ==,
+				accept ? PC_ACTION_CONTINUE : PC_ACTION_TEMPFAIL);
+	}
 }
 
 /* on_error: the map lookup cannot answer (a section whose map is missing) */
@@ -1014,10 +1382,12 @@ test_check(Fixture *fx, gconstpointer data)
 	assert_load_fails(fx, "senders = alice@example.com alice\n", "[auth]: senders: an entry");
 	assert_load_fails(fx, "min_tls_version = TLSv1.4\n", "min_tls_version");
 	assert_load_fails(fx, "signal_action = bounce\n", "signal_action");
+	assert_load_fails(fx, "recipient_delimiter = +\xc3\xbc\n",
+			  "[auth]: recipient_delimiter: only printable ASCII characters");
 
 	/* a bad senders value in a domain file names that file */
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = carol = carol\n", -1, NULL));
-	assert_load_fails(fx, NULL, "example.org.conf:1: [auth]: senders: a key is not");
+	assert_load_fails(fx, NULL, "example.org.conf:2: [auth]: senders: a key is not");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsender_login_maps = /x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "cannot be set per domain");
 	g_assert_true(g_file_set_contents(org, "[auth]\nsenders = c@example.org = c\n", -1, NULL));
@@ -1025,10 +1395,42 @@ test_check(Fixture *fx, gconstpointer data)
 	/* a map that cannot be read fails the load and names config, section, key and file */
 	g_assert_cmpint(g_unlink(fx->map_path), ==, 0);
 	want = g_strdup_printf(
-	    "%s:22: [auth]: sender_login_maps: cannot read %s: ", fx->config_path, fx->map_path);
+	    "%s:23: [auth]: sender_login_maps: cannot read %s: ", fx->config_path, fx->map_path);
 	assert_load_fails(fx, NULL, want);
 	g_assert_true(g_file_set_contents(fx->map_path, "bad@@ x\n", -1, NULL));
 	assert_load_fails(fx, NULL, "sender_login_maps: ");
+	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
+}
+
+/*
+ * a key repeated with the same owners is kept once and logged as a warning
+ * naming both lines, when the map is read (start, reload, -n); other
+ * owners fail the load, naming both lines
+ */
+static void
+test_map_duplicates(Fixture *fx, gconstpointer data)
+{
+	g_autofree char *warning = NULL;
+	g_autofree char *error = NULL;
+
+	g_assert_true(g_file_set_contents(
+	    fx->map_path, MAP_TEXT "ALICE@example.com alice-app, Alice@Example.com\n", -1, NULL));
+	warning = g_strdup_printf("sender_login_maps: %s:8: alice@example.com repeats line 2 with "
+				  "the same owners (kept once)",
+				  fx->map_path);
+	g_test_expect_message(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, warning);
+	load_config(fx, NULL);
+	g_test_assert_expected_messages();
+	g_assert_cmpint(auth_sender_owned(fx_auth(fx), fx->slot.current, fx_auth(fx)->map, "alice",
+					  "example.com", "alice-app"),
+			==, PC_LOOKUP_FOUND);
+
+	g_assert_true(
+	    g_file_set_contents(fx->map_path, MAP_TEXT "alice@example.com bob\n", -1, NULL));
+	error = g_strdup_printf("%s:23: [auth]: sender_login_maps: %s:8: alice@example.com is "
+				"already listed at line 2 with other owners",
+				fx->config_path, fx->map_path);
+	assert_load_fails(fx, NULL, error);
 	g_assert_true(g_file_set_contents(fx->map_path, MAP_TEXT, -1, NULL));
 }
 
@@ -1074,8 +1476,12 @@ main(int argc, char **argv)
 	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
 	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
 	ADD("/auth/owned/bare-key-domains", NULL, test_bare_key_domains);
+	g_test_add_func("/auth/owned/caseless", test_owned_caseless);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);
+	ADD("/auth/unauthenticated/owned", NULL, test_unauthenticated_owned);
+	ADD("/auth/unauthenticated/errors", NULL, test_unauthenticated_errors);
+	ADD("/auth/unauthenticated/map-unavailable", NULL, test_unauthenticated_map_unavailable);
 	ADD("/auth/switches", NULL, test_switches);
 	ADD("/auth/signal/networks-quarantine", NULL, test_signal_networks_quarantine);
 	ADD("/auth/signal/actions", NULL, test_signal_actions);
@@ -1085,6 +1491,7 @@ main(int argc, char **argv)
 	ADD("/auth/signal/long-login", "allow_null_sender = yes\n", test_signal_long_login);
 	ADD("/auth/check/errors", NULL, test_check);
 	ADD("/auth/check/reload-map", NULL, test_reload_map);
+	ADD("/auth/check/map-duplicates", NULL, test_map_duplicates);
 #undef ADD
 	return g_test_run();
 }

@@ -997,12 +997,21 @@ test_build_clear(Fixture *fx, gconstpointer data)
 	pc_config_unref(config);
 	g_assert_cmpint(built_live, ==, 0);
 
-	/* a failed build fails the load, names file, line and section, and leaks nothing */
+	/* a failed build fails the load, names file, the key's line and section, and leaks nothing
+	 */
 	write_main(fx, "[sign]\npath = fail\n");
 	config = pc_config_load(fx->path, &built_schema, &error);
 	g_assert_null(config);
 	g_assert_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE);
-	g_assert_nonnull(strstr(error->message, "portcullis.conf:4: [sign]: path: cannot build"));
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:5: [sign]: path: cannot build"));
+	/* ... once, though a domain file's section is built again with the main file's value */
+	g_clear_error(&error);
+	write_domain(fx, "example.org.conf", "[sign]\nname = org\n");
+	config = pc_config_load(fx->path, &built_schema, &error);
+	g_assert_null(config);
+	g_assert_nonnull(strstr(error->message, "portcullis.conf:5: [sign]: path: cannot build"));
+	g_assert_null(strchr(error->message, '\n'));
+	g_assert_null(strstr(error->message, "example.org.conf"));
 	g_assert_cmpint(built_live, ==, 0);
 }
 

@@ -457,6 +457,101 @@ test_lookup_failed(void)
 	g_assert_cmpstr(accept.reason, ==, "map-error");
 }
 
+/* SIZE= and SMTPUTF8 from MAIL's parameters; both belong to the transaction */
+static void
+test_mail_parameters(void)
+{
+	static const struct {
+		const char *parameters[4];
+		gint64 size;
+		gboolean smtputf8;
+	} cases[] = {
+	    {{NULL}, -1, FALSE},
+	    {{"SIZE=512", "BODY=8BITMIME", NULL}, 512, FALSE},
+	    {{"SMTPUTF8", NULL}, -1, TRUE},
+	    {{"BODY=8BITMIME", "smtputf8", "SIZE=7", NULL}, 7, TRUE},
+	    {{"SMTPUTF8=yes", NULL}, -1, FALSE}, /* RFC 6531: no value */
+	    {{"XSMTPUTF8", "SMTPUTF", NULL}, -1, FALSE},
+	    {{"SIZE=x", NULL}, -1, FALSE},
+	};
+	const Macros connect = {(const char *const[]){"{daemon_name}", "MX", NULL}};
+	g_autoptr(PcSession) session = connect_session("192.0.2.1", &connect);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		pc_session_set_mail_parameters(
+		    session, cases[i].parameters[0] != NULL ? cases[i].parameters : NULL);
+		g_assert_cmpint(session->mail_size, ==, cases[i].size);
+		g_assert_cmpint(session->smtputf8, ==, cases[i].smtputf8);
+	}
+	pc_session_set_mail_parameters(session, (const char *const[]){"SMTPUTF8", NULL});
+	pc_session_reset_message(session);
+	g_assert_false(session->smtputf8);
+}
+
+/*
+ * the reply text: ASCII as before, and with SMTPUTF8 its printable UTF-8
+ * kept whole (o-umlaut C3 B6, CJK E4 B8 AD, emoji F0 9F 98 80, C1 control
+ * C2 85, overlong C0 AF, a lone continuation byte 80, a cut sequence E4 B8)
+ */
+static void
+test_reply_text(void)
+{
+	static const struct {
+		const char *text;
+		const char *ascii;
+		const char *utf8;
+	} cases[] = {
+	    {"plain 100%", "plain 100%%", "plain 100%%"},
+	    {"<j\xc3\xb6rg@b\xc3\xbc"
+	     "cher.example>: not owned by user J\xc3\x96RG",
+	     "<j??rg@b??cher.example>: not owned by user J??RG",
+	     "<j\xc3\xb6rg@b\xc3\xbc"
+	     "cher.example>: not owned by user J\xc3\x96RG"},
+	    {"\xe4\xb8\xad \xf0\x9f\x98\x80", "??? ????", "\xe4\xb8\xad \xf0\x9f\x98\x80"},
+	    {"a\r\nb\x7f", "a??b?", "a??b?"},
+	    {"c1 \xc2\x85.", "c1 ??.", "c1 ??."},
+	    {"overlong \xc0\xaf.", "overlong ??.", "overlong ??."},
+	    {"lone \x80.", "lone ?.", "lone ?."},
+	    {"cut \xe4\xb8", "cut ??", "cut ??"},
+	    {"latin1 j\xf6rg", "latin1 j?rg", "latin1 j?rg"},
+	    {"surrogate \xed\xa0\x80.", "surrogate ???.", "surrogate ???."},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_auto(PcVerdict) verdict;
+		g_autofree char *ascii = NULL;
+		g_autofree char *utf8 = NULL;
+
+		pc_verdict_init(&verdict);
+		pc_verdict_set(&verdict, PC_ACTION_REJECT, "553", "5.7.1", "test", "%s",
+			       cases[i].text);
+		ascii = pc_verdict_reply_text(&verdict, FALSE);
+		utf8 = pc_verdict_reply_text(&verdict, TRUE);
+		g_assert_cmpstr(ascii, ==, cases[i].ascii);
+		g_assert_cmpstr(utf8, ==, cases[i].utf8);
+		g_assert_true(g_utf8_validate(utf8, -1, NULL));
+	}
+}
+
+/* the limit never cuts a UTF-8 character or a doubled '%' in two */
+static void
+test_reply_text_limit(void)
+{
+	for (gsize pad = 890; pad < 900; pad++) {
+		g_autofree char *head = g_strnfill(pad, 'x');
+		g_auto(PcVerdict) verdict;
+		g_autofree char *text = NULL;
+
+		pc_verdict_init(&verdict);
+		pc_verdict_set(&verdict, PC_ACTION_REJECT, "553", "5.7.1", "test",
+			       "%s\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xe4\xb8\xad%%%%", head);
+		text = pc_verdict_reply_text(&verdict, TRUE);
+		g_assert_cmpuint(strlen(text), <=, PC_VERDICT_MAX_TEXT);
+		g_assert_true(g_utf8_validate(text, -1, NULL));
+		g_assert_true(g_str_has_prefix(text, head));
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -474,6 +569,9 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/session/queue-id", test_queue_id);
 	g_test_add_func("/pc/session/recipients-bounded", test_recipients_bounded);
 	g_test_add_func("/pc/session/message-data", test_message_data);
+	g_test_add_func("/pc/session/mail-parameters", test_mail_parameters);
+	g_test_add_func("/pc/verdict/reply-text", test_reply_text);
+	g_test_add_func("/pc/verdict/reply-text-limit", test_reply_text_limit);
 	g_test_add_func("/pc/verdict/header-edits", test_header_edits);
 	g_test_add_func("/pc/verdict/lookup-failed", test_lookup_failed);
 	{
