@@ -154,14 +154,44 @@ normalize_key(const char *key, gsize len, gboolean allow_bare)
 }
 
 /*
- * a key with a quoted local part, "john doe"@example.com (all len octets of
- * it): the lookup form is the local part as the sender's address gives it
- * (unquoted, quoted pairs resolved), "@", the domain, folded as any key.
- * NULL when no "@domain" follows the closing quote, the local part is empty
- * or holds a control byte.
+ * TRUE when a local part must be quoted to be written: it is not a
+ * dot-atom (atext, 8-bit octets included, between single dots). Postfix
+ * writes an address in this form (quoted only when it must be) before it
+ * looks it up, so a key quoted without need never matches.
+ */
+static gboolean
+local_needs_quotes(const char *local, gsize len)
+{
+	gboolean after_dot = TRUE;
+
+	for (gsize i = 0; i < len; i++) {
+		guchar octet = (guchar)local[i];
+
+		if (octet == '.') {
+			if (after_dot)
+				return TRUE;
+			after_dot = TRUE;
+		} else if (octet >= 0x80 || g_ascii_isalnum(octet) ||
+			   strchr("!#$%&'*+-/=?^_`{|}~", octet) != NULL) {
+			after_dot = FALSE;
+		} else {
+			return TRUE;
+		}
+	}
+	return after_dot;
+}
+
+/*
+ * a key with a quoted local part, "john doe"@example.com or a bare
+ * "john doe" (all len octets of it): the lookup form is the local part as
+ * the sender's address gives it (unquoted, quoted pairs resolved), with
+ * "@" and the domain when one follows, folded as any key. NULL when
+ * something else follows the closing quote, the local part is empty or
+ * holds a control byte. *needless_out is set when the local part did not
+ * need its quotes: Postfix never matches such a key.
  */
 static char *
-normalize_quoted_key(const char *text, gsize len)
+normalize_quoted_key(const char *text, gsize len, gboolean *needless_out)
 {
 	g_autoptr(GString) local = g_string_new(NULL);
 	gsize i = 1;
@@ -173,7 +203,12 @@ normalize_quoted_key(const char *text, gsize len)
 			return NULL;
 		g_string_append_c(local, text[i]);
 	}
-	if (i + 1 >= len || text[i + 1] != '@' || local->len == 0)
+	if (i >= len || local->len == 0)
+		return NULL;
+	*needless_out = !local_needs_quotes(local->str, local->len);
+	if (i + 1 == len)
+		return pc_addr_fold_local(local->str, local->len);
+	if (text[i + 1] != '@')
 		return NULL;
 	return fold_address(local->str, local->len, text + i + 2, len - i - 2);
 }
@@ -280,30 +315,56 @@ key_quirk(const char *key, gsize len)
 	return NULL;
 }
 
-/* the key's lookup form, or NULL with an error naming the line */
-static char *
-parse_key(const MapParse *parse, guint line, const char *text, gsize len, GError **error)
+/*
+ * the key's lookup form into *key_out, or FALSE with an error naming the
+ * line; TRUE with *key_out NULL when the key can never match (a warning
+ * says so)
+ */
+static gboolean
+parse_key(const MapParse *parse, guint line, const char *text, gsize len, char **key_out,
+	  GError **error)
 {
 	const char *quirk = NULL;
 	char *key = NULL;
 
+	*key_out = NULL;
 	if (text[0] == '"') {
+		gboolean needless = FALSE;
+
 		/* a quoted local part (Postfix 3.2+): blanks inside the quotes belong to the key */
-		key = normalize_quoted_key(text, len);
-		if (key == NULL)
+		key = normalize_quoted_key(text, len, &needless);
+		if (key == NULL) {
 			g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX,
-				    "%s:%u: the quoted key is not \"local part\"@domain",
+				    "%s:%u: the quoted key is not \"local part\"@domain or "
+				    "\"local part\"",
 				    parse->name, line);
-		return key;
+			return FALSE;
+		}
+		if (needless) {
+			/* Postfix loads it and never matches it: so do we, and say so */
+			g_ptr_array_add(parse->warnings,
+					g_strdup_printf("%s:%u: the key's local part needs no "
+							"quotes, and Postfix never matches a key "
+							"quoted without need: the line is ignored "
+							"(write it unquoted)",
+							parse->name, line));
+			g_free(key);
+			return TRUE;
+		}
+		*key_out = key;
+		return TRUE;
 	}
 	quirk = key_quirk(text, len);
 	if (quirk == NULL)
 		key = normalize_key(text, len, TRUE);
-	if (key == NULL)
+	if (key == NULL) {
 		g_set_error(error, AUTH_MAPS_ERROR, AUTH_MAPS_ERROR_SYNTAX, "%s:%u: %s",
 			    parse->name, line,
 			    quirk != NULL ? quirk : "the key is not user@domain, @domain or user");
-	return key;
+		return FALSE;
+	}
+	*key_out = key;
+	return TRUE;
 }
 
 /* the same owners, in any order, compared in their caseless forms */
@@ -361,9 +422,10 @@ add_entry(MapParse *parse, guint line, const char *text, gsize len, GError **err
 			    parse->name, line);
 		return FALSE;
 	}
-	key = parse_key(parse, line, text, key_len, error);
-	if (key == NULL)
+	if (!parse_key(parse, line, text, key_len, &key, error))
 		return FALSE;
+	if (key == NULL)
+		return TRUE; /* a key that never matches: warned, skipped */
 	owners = split_owners(text + key_len, len - key_len);
 	if (owners[0] == NULL) {
 		/* postmap skips the line: the address would fall to the next key */

@@ -160,9 +160,19 @@ owner_lookup_key(const AuthConfig *domain_auth, const AuthMap *map, const char *
 static char *
 strip_extension(const char *local, const char *delimiters)
 {
-	gsize at;
+	gsize at, len = strlen(local);
 
 	if (delimiters == NULL || delimiters[0] == '\0')
+		return NULL;
+	/* Postfix never splits these (split_addr), whatever the delimiters */
+	if (g_ascii_strcasecmp(local, "postmaster") == 0 ||
+	    g_ascii_strcasecmp(local, "mailer-daemon") == 0 ||
+	    g_ascii_strcasecmp(local, "double-bounce") == 0)
+		return NULL;
+	/* nor, with '-' a delimiter, owner-LIST and LIST-request (mailing lists) */
+	if (strchr(delimiters, '-') != NULL &&
+	    (g_ascii_strncasecmp(local, "owner-", 6) == 0 ||
+	     (len > 8 && g_ascii_strcasecmp(local + len - 8, "-request") == 0)))
 		return NULL;
 	at = strcspn(local, delimiters);
 	if (at == 0 || local[at] == '\0')
@@ -353,6 +363,18 @@ set_not_owned(PcVerdict *verdict, AuthReason reason, const char *address, const 
 }
 
 /*
+ * an IP literal written with leading zeros or as an IPv4-mapped IPv6
+ * address: pc-addr gives it the plain spelling, but Postfix compares the
+ * text of its keys, so no key of the plain spelling owns it there; nobody
+ * owns it here either
+ */
+static gboolean
+literal_spelled_oddly(const PcAddress *address)
+{
+	return (address->flags & (PC_ADDR_FLAG_LEADING_ZERO | PC_ADDR_FLAG_V4_MAPPED)) != 0;
+}
+
+/*
  * TRUE when the step may go on: address owned, or the map failed and
  * on_error is accept (noted). field names the address in the log line.
  */
@@ -362,9 +384,13 @@ require_owned(const AuthConfig *auth, PcSession *session, const AuthMessage *sta
 	      AuthReason *denied_out)
 {
 	g_autofree char *shown = format_address(address);
+	PcLookupStatus status =
+	    literal_spelled_oddly(address)
+		? PC_LOOKUP_NOTFOUND
+		: auth_sender_owned(auth, session->config, auth->map, address->local,
+				    address->domain, session->auth_login);
 
-	switch (auth_sender_owned(auth, session->config, auth->map, address->local, address->domain,
-				  session->auth_login)) {
+	switch (status) {
 	case PC_LOOKUP_FOUND:
 		return TRUE;
 	case PC_LOOKUP_NOTFOUND:
@@ -507,7 +533,7 @@ check_unauthenticated(const AuthConfig *auth, PcSession *session, PcVerdict *ver
 		*denied_out = AUTH_REASON_SENDER_SYNTAX;
 		return FALSE;
 	}
-	if (address->flags & PC_ADDR_FLAG_NULL)
+	if ((address->flags & PC_ADDR_FLAG_NULL) || literal_spelled_oddly(address))
 		return TRUE;
 	switch (auth_sender_has_owner(auth, session->config, auth->map, address->local,
 				      address->domain)) {

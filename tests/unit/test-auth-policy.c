@@ -600,6 +600,61 @@ test_owned_extensions(Fixture *fx, gconstpointer data)
 }
 
 /*
+ * local parts Postfix never splits (split_addr): postmaster, mailer-daemon,
+ * double-bounce whatever the delimiters, and with '-' a delimiter owner-*
+ * and *-request; the owner of the stripped key does not own them
+ */
+static void
+test_owned_no_split(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *delimiters;
+		const char *local;
+		const char *login;
+		PcLookupStatus want;
+	} cases[] = {
+	    {"+-", "mailer-daemon", "alice", PC_LOOKUP_NOTFOUND},
+	    {"+-", "MAILER-DAEMON", "alice", PC_LOOKUP_NOTFOUND},
+	    {"+-", "mailer-x", "alice", PC_LOOKUP_FOUND},
+	    {"+-", "owner-list", "alice", PC_LOOKUP_NOTFOUND},
+	    {"+-", "Owner-tag", "alice", PC_LOOKUP_NOTFOUND},
+	    {"+-", "owner+tag", "alice", PC_LOOKUP_FOUND},
+	    {"+", "owner+tag", "alice", PC_LOOKUP_FOUND},
+	    {"+-", "list-request", "bob", PC_LOOKUP_NOTFOUND},
+	    {"+-", "list-REQUEST", "bob", PC_LOOKUP_NOTFOUND},
+	    {"+-", "list-x", "bob", PC_LOOKUP_FOUND},
+	    {"+-", "-request", "bob", PC_LOOKUP_NOTFOUND},
+	    {"+-", "double-bounce", "bob", PC_LOOKUP_NOTFOUND},
+	    {"+", "double+bounce", "bob", PC_LOOKUP_FOUND},
+	    {"+-", "postmaster", "pm", PC_LOOKUP_FOUND},
+	    {"+-", "postmaster+x", "pm", PC_LOOKUP_FOUND},
+	};
+
+	g_assert_true(g_file_set_contents(fx->map_path,
+					  "mailer@example.com alice\n"
+					  "owner@example.com alice\n"
+					  "list@example.com bob\n"
+					  "double@example.com bob\n"
+					  "postmaster@example.com pm\n",
+					  -1, NULL));
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *extra =
+		    g_strdup_printf("recipient_delimiter = %s\n", cases[i].delimiters);
+		const AuthConfig *auth;
+		PcLookupStatus got;
+
+		load_config(fx, extra);
+		auth = fx_auth(fx);
+		got = auth_sender_owned(auth, fx->slot.current, auth->map, cases[i].local,
+					"example.com", cases[i].login);
+		if (got != cases[i].want)
+			g_error("%s@example.com by %s (delimiters %s): got %d, want %d",
+				cases[i].local, cases[i].login, cases[i].delimiters, got,
+				cases[i].want);
+	}
+}
+
+/*
  * SMTPUTF8 case folding, a generated table: spellings in classes, where
  * every spelling of a class is one address (or domain) and no two classes
  * share one. Each map (and each [auth] senders value) writes every class's
@@ -1475,6 +1530,7 @@ main(int argc, char **argv)
 #define ADD(path, extra, fn) g_test_add(path, Fixture, extra, fixture_setup, fn, fixture_teardown)
 	ADD("/auth/owned/lookup-order", NULL, test_owned_lookup_order);
 	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
+	ADD("/auth/owned/no-split", NULL, test_owned_no_split);
 	ADD("/auth/owned/bare-key-domains", NULL, test_bare_key_domains);
 	g_test_add_func("/auth/owned/caseless", test_owned_caseless);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
