@@ -23,9 +23,10 @@ AUTH=$2
 SL=$HERE/lib/sender-login.py
 
 # Unauthenticated pairs: Postfix refuses an owned sender ("not logged in").
-# portcullis-auth answers them with [auth] unauthenticated_owned_senders;
-# until it knows that key they are checked against Postfix's expected answer
-# only. auto: compared when portcullis-auth -n knows the key; yes; no.
+# portcullis-auth answers them with [auth] unauthenticated_owned_senders,
+# set to reject on the MX listener too, where they are sent (on submission
+# it would only ever answer 530: AUTH is required there). auto: compared
+# when portcullis-auth -n knows the key; yes; no.
 COMPARE_UNAUTHENTICATED=${PC_SL_COMPARE_UNAUTHENTICATED:-auto}
 
 # The disagreements that are policy, each written down in docs/DESIGN.md
@@ -50,11 +51,9 @@ auth   route                       5 2 routing form looked up as written
 # the lookup; portcullis-auth does not know $myorigin and looks up the bare
 # key only (an unqualified envelope sender has no place on submission)
 auth   unqualified                 2 5 unqualified sender looked up as a bare key
-# submission requires AUTH: portcullis-auth answers 530 5.7.0 to every
-# unauthenticated MAIL there; reject_sender_login_mismatch refuses only an
-# owned sender and leaves the rest to smtpd_client_restrictions, which
-# this listener leaves out so that MAIL shows the sender check alone.
-unauth any                         2 5 submission requires AUTH
+# the same for a client that is not logged in: <alice> is alice@$myorigin,
+# owned, to Postfix; the bare key alice owns nothing here
+unauth unqualified                 5 2 unqualified sender looked up as a bare key
 '
 
 # Disagreements that are bugs of portcullis-auth (issue 10), kept visible:
@@ -77,7 +76,8 @@ MAP=$PC_DIR/sender_login
 
 export SL_LOGINS=$LOGINS SL_PASSWORD=$PC_E2E_SASL_PASSWORD SL_DELIMITER=$DELIMITER \
 	SL_LOCAL_DOMAINS=$LOCAL_DOMAINS SL_MYORIGIN=example.com SL_CLIENT=$OUTSIDE \
-	SL_POSTFIX_PORT=$CHECK_PORT SL_PORTCULLIS_PORT=$PF_SUBMISSION
+	SL_POSTFIX_PORT=$CHECK_PORT SL_PORTCULLIS_PORT=$PF_SUBMISSION \
+	SL_PORTCULLIS_UNAUTH_PORT=$PF_MX
 
 if ! python3 "$SL" map "$MAP"; then
 	echo "Bail out! lib/sender-login.py could not write the map"
@@ -94,7 +94,8 @@ sender_login_maps = texthash:$MAP
 recipient_delimiter = $DELIMITER
 bare_key_domains = $LOCAL_DOMAINS
 max_networks_per_login = 0
-max_recipients_per_login = 0"
+max_recipients_per_login = 0
+unauthenticated_owned_senders = mx:reject"
 PC_POSTFIX_MAIN_EXTRA="recipient_delimiter = $DELIMITER
 mydestination = ${MYDESTINATION// /, }
 virtual_alias_domains = hosted.example"

@@ -409,8 +409,14 @@ def run(pairs_file, answers_file):
     by_login = {}
     for row in rows:
         by_login.setdefault(row["login"], []).append(row)
+    # a client that is not logged in meets portcullis-auth on the MX
+    # listener (unauthenticated_owned_senders = mx:reject there): on
+    # submission it would only ever get 530, AUTH being required
+    unauth_port = int(os.environ.get("SL_PORTCULLIS_UNAUTH_PORT", ports["portcullis"]))
     for login, group in by_login.items():
         for side, port in ports.items():
+            if side == "portcullis" and login is None:
+                port = unauth_port
             replies = session(port, login, password, [row["sender"] for row in group])
             for row, reply in zip(group, replies):
                 row[side] = reply
