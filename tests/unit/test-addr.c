@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "pc-addr.h"
+#include "test-expand.h"
 
 /* long enough for a log line; an error must never carry the hostile input */
 #define ERROR_MESSAGE_MAX 80
@@ -639,31 +640,6 @@ static const AddrCase path_cases[] = {
      .message = "path is 5014 octets, limit 256"},
 };
 
-/* "{c*N}" becomes N copies of c; everything else is copied */
-static char *
-expand(const char *pattern, gsize *len_out)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = pattern; *p != '\0'; p++) {
-		if (p[0] == '{' && p[1] != '\0' && p[2] == '*' && g_ascii_isdigit(p[3])) {
-			char *end = NULL;
-			guint64 count = g_ascii_strtoull(p + 3, &end, 10);
-
-			if (*end == '}') {
-				for (guint64 i = 0; i < count; i++)
-					g_string_append_c(out, p[1]);
-				p = end;
-				continue;
-			}
-		}
-		g_string_append_c(out, *p);
-	}
-	if (len_out != NULL)
-		*len_out = out->len;
-	return g_string_free(out, FALSE);
-}
-
 static void
 assert_error_is_loggable(const GError *error)
 {
@@ -690,7 +666,7 @@ test_parse_path(gconstpointer data)
 		input = g_memdup2(test->input, test->len);
 		len = test->len;
 	} else {
-		g_autofree char *expanded = expand(test->input, &len);
+		g_autofree char *expanded = test_expand(test->input, &len);
 
 		/* exactly len bytes, no terminator: the parser must honour len */
 		input = g_memdup2(expanded, len);
@@ -711,8 +687,8 @@ test_parse_path(gconstpointer data)
 	g_assert_no_error(error);
 	owned = address;
 	{
-		g_autofree char *want_local = expand(test->local, NULL);
-		g_autofree char *want_domain = expand(test->domain, NULL);
+		g_autofree char *want_local = test_expand(test->local, NULL);
+		g_autofree char *want_domain = test_expand(test->domain, NULL);
 
 		g_assert_cmpstr(owned->local, ==, want_local);
 		g_assert_cmpstr(owned->domain, ==, want_domain);
@@ -772,7 +748,7 @@ test_normalize_domain(gconstpointer data)
 {
 	const DomainCase *test = data;
 	g_autofree char *input = NULL;
-	g_autofree char *want = test->want != NULL ? expand(test->want, NULL) : NULL;
+	g_autofree char *want = test->want != NULL ? test_expand(test->want, NULL) : NULL;
 	g_autofree char *got = NULL;
 	gsize len;
 
@@ -780,7 +756,7 @@ test_normalize_domain(gconstpointer data)
 		input = g_memdup2(test->input, test->len);
 		len = test->len;
 	} else {
-		g_autofree char *expanded = expand(test->input, &len);
+		g_autofree char *expanded = test_expand(test->input, &len);
 
 		input = g_memdup2(expanded, len);
 	}
@@ -867,8 +843,9 @@ test_fold(gconstpointer data)
 {
 	const FoldCase *test = data;
 	g_autofree char *input = NULL;
-	g_autofree char *want_local = test->local != NULL ? expand(test->local, NULL) : NULL;
-	g_autofree char *want_domain = test->domain != NULL ? expand(test->domain, NULL) : NULL;
+	g_autofree char *want_local = test->local != NULL ? test_expand(test->local, NULL) : NULL;
+	g_autofree char *want_domain =
+	    test->domain != NULL ? test_expand(test->domain, NULL) : NULL;
 	g_autofree char *local = NULL;
 	g_autofree char *domain = NULL;
 	gsize len = test->len;
@@ -876,7 +853,7 @@ test_fold(gconstpointer data)
 	if (len != 0)
 		input = g_memdup2(test->input, len);
 	else
-		input = expand(test->input, &len);
+		input = test_expand(test->input, &len);
 	local = pc_addr_fold_local(input, len);
 	domain = pc_addr_fold_domain(input, len);
 	g_assert_cmpstr(local, ==, want_local);
@@ -951,7 +928,7 @@ static const char *const form_inner[][2] = {
 static char *
 form_fill(const char *template, const char *base)
 {
-	g_autofree char *expanded = expand(template, NULL);
+	g_autofree char *expanded = test_expand(template, NULL);
 	g_auto(GStrv) parts = g_strsplit(expanded, "%s", 2);
 
 	return g_strjoinv(base, parts);
@@ -1057,7 +1034,7 @@ test_domain_idempotent(void)
 
 		if (test->fails || test->len != 0)
 			continue;
-		input = expand(test->input, &len);
+		input = test_expand(test->input, &len);
 		g_assert_true(pc_addr_parse_path(input, len, &address, NULL));
 		if (address->domain[0] == '\0')
 			continue;
@@ -1386,7 +1363,7 @@ test_parse_header_list(gconstpointer data)
 		input = g_memdup2(test->input, test->len);
 		len = test->len;
 	} else {
-		g_autofree char *expanded = expand(test->input, &len);
+		g_autofree char *expanded = test_expand(test->input, &len);
 
 		input = g_memdup2(expanded, len);
 	}
@@ -1408,7 +1385,7 @@ test_parse_header_list(gconstpointer data)
 	for (guint i = 0; i < n_want; i++) {
 		g_autofree char *got =
 		    format_header_address(g_ptr_array_index(owned->addresses, i));
-		g_autofree char *want = expand(test->want[i], NULL);
+		g_autofree char *want = test_expand(test->want[i], NULL);
 
 		g_assert_cmpstr(got, ==, want);
 	}
@@ -1426,7 +1403,7 @@ test_header_list_domains_normalised(void)
 
 		if (header_cases[i].fails || header_cases[i].len != 0)
 			continue;
-		input = expand(header_cases[i].input, &len);
+		input = test_expand(header_cases[i].input, &len);
 		g_assert_true(pc_addr_parse_header_list(input, len, &list, NULL));
 		for (guint j = 0; j < list->addresses->len; j++) {
 			const PcAddress *address = g_ptr_array_index(list->addresses, j);

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "auth-maps.h"
+#include "test-expand.h"
 
 /*
  * --- the file syntax ---
@@ -150,36 +151,13 @@ static const ParseCase parse_cases[] = {
      .lookups = {"a@example.com=a"}},
 };
 
-/* "{x*N}" in a pattern is N times x */
-static char *
-expand(const char *pattern)
-{
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = pattern; *p != '\0'; p++) {
-		if (p[0] == '{' && p[1] != '\0' && p[2] == '*' && g_ascii_isdigit(p[3])) {
-			char *end = NULL;
-			guint64 count = g_ascii_strtoull(p + 3, &end, 10);
-
-			if (*end == '}') {
-				for (guint64 i = 0; i < count; i++)
-					g_string_append_c(out, p[1]);
-				p = end;
-				continue;
-			}
-		}
-		g_string_append_c(out, *p);
-	}
-	return g_string_free(out, FALSE);
-}
-
 static void
 test_parse(gconstpointer data)
 {
 	const ParseCase *test = data;
 	g_autoptr(GError) error = NULL;
 	g_autofree char *text =
-	    test->len != 0 ? g_memdup2(test->text, test->len) : expand(test->text);
+	    test->len != 0 ? g_memdup2(test->text, test->len) : test_expand(test->text, NULL);
 	g_autoptr(AuthMap) map =
 	    auth_map_parse("map", text, test->len != 0 ? test->len : strlen(text), &error);
 
@@ -296,7 +274,7 @@ static const LineCase line_cases[] = {
 static char *
 line_case_file(const LineCase *test, guint fillers, gboolean comment, gboolean crlf, gboolean after)
 {
-	g_autofree char *body = expand(test->text);
+	g_autofree char *body = test_expand(test->text, NULL);
 	g_autoptr(GString) text = g_string_new(NULL);
 
 	for (guint i = 0; i < fillers; i++)
@@ -341,7 +319,7 @@ check_line_case(const LineCase *test, const char *text, guint offset, guint keys
 	{
 		const char *equals = strchr(test->lookup, '=');
 		g_autofree char *key = g_strndup(test->lookup, equals - test->lookup);
-		g_autofree char *want = expand(equals + 1);
+		g_autofree char *want = test_expand(equals + 1, NULL);
 		g_autofree char *joined = NULL;
 		const char *const *owners = auth_map_lookup(map, key);
 
