@@ -63,14 +63,22 @@ set_error(VerifyDkimTagList *list, const char *error)
 		list->error = error;
 }
 
-/* the value between start and end, each run of FWS made one space */
+/*
+ * the value between start and end, each run of FWS made one space; a
+ * control byte (a NUL included: the value is a C string) becomes '?'. Such
+ * a value is already an error, and is kept only to be reported
+ */
 static char *
 value_collapse(const char *text, gsize start, gsize end)
 {
 	GString *value = g_string_sized_new(end - start);
 
 	for (gsize i = start; i < end; i++) {
-		if (!is_fws(text[i]))
+		guchar c = (guchar)text[i];
+
+		if ((c < 0x20 || c == 0x7f) && !is_fws(text[i]))
+			g_string_append_c(value, '?');
+		else if (!is_fws(text[i]))
 			g_string_append_c(value, text[i]);
 		else if (value->len > 0 && value->str[value->len - 1] != ' ')
 			g_string_append_c(value, ' ');

@@ -58,7 +58,10 @@ const char *verify_dkim_result_to_string(VerifyDkimResult result);
 
 typedef struct {
 	char *name;
-	/* FWS at both ends removed; inside, each run of FWS is one space */
+	/*
+	 * FWS at both ends removed; inside, each run of FWS is one space; other
+	 * control bytes (an error anyway) are '?'
+	 */
 	char *value;
 } VerifyDkimTag;
 

@@ -64,7 +64,7 @@ static const TagCase tag_cases[] = {
     {.label = "control-char",
      .text = "a=b\001c; d=e",
      .want_error = "invalid character in tag value",
-     .want_tags = "a=b\001c|d=e"},
+     .want_tags = "a=b?c|d=e"},
     {.label = "eight-bit",
      .text = "a=\303\251",
      .want_error = "invalid character in tag value",
@@ -73,7 +73,7 @@ static const TagCase tag_cases[] = {
      .text = "a=b\0c; d=e",
      .len = 10,
      .want_error = "invalid character in tag value",
-     .want_tags = "a=b|d=e"},
+     .want_tags = "a=b?c|d=e"},
     {.label = "empty", .text = "", .want_error = "empty tag-list", .want_tags = ""},
     {.label = "blanks-only", .text = " \r\n\t", .want_error = "empty tag-list", .want_tags = ""},
 };
@@ -100,7 +100,6 @@ test_tags(gconstpointer data)
 	g_autofree char *tags = tags_to_string(list);
 
 	g_assert_cmpstr(list->error, ==, c->want_error);
-	/* a NUL ends what strcmp sees: compare up to it, as the table writes it */
 	g_assert_cmpstr(tags, ==, c->want_tags);
 }
 
