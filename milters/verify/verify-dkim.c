@@ -758,21 +758,20 @@ verify_dkim_header(VerifyDkimMessage *message, const char *name, const char *val
 	g_return_if_fail(name != NULL && value != NULL);
 
 	signature = g_ascii_strcasecmp(name, "DKIM-Signature") == 0;
-	within = within_limits(message, name, value);
-	if (signature && (!within || message->seen->len >= message->max_signatures)) {
+	if (signature && message->seen->len >= message->max_signatures) {
 		/* a DoS bound: not even handed to libopendkim, which would hash for it */
 		message->ignored++;
 		return;
 	}
-	if (!within)
-		return;
+	within = within_limits(message, name, value);
+	/* past the header limits a signature is still reported (neutral), never verified */
 	if (signature) {
 		SignatureSeen *seen = g_new0(SignatureSeen, 1);
 
 		seen->tags = verify_dkim_signature_parse(value, strlen(value));
 		g_ptr_array_add(message->seen, seen);
 	}
-	if (!ensure_handle(message))
+	if (!within || !ensure_handle(message))
 		return;
 	header_text(message->scratch, name, value, message->leading_space);
 	/*

@@ -14,9 +14,11 @@
  *    missing key a temporary failure, lets rsa-sha1 pass, accepts duplicate
  *    tags and base64 with stray characters, and takes an RSA key for an
  *    Ed25519 record);
- *  - the DoS bounds: at most max_signatures signatures, at most
- *    PC_SESSION_MAX_HEADERS headers or PC_SESSION_MAX_HEADER_BYTES of them
- *    handed to libopendkim, the body streamed (never held).
+ *  - the DoS bounds: at most max_signatures signatures (later ones are
+ *    counted, never handed to libopendkim), at most PC_SESSION_MAX_HEADERS
+ *    headers or PC_SESSION_MAX_HEADER_BYTES of them handed to libopendkim
+ *    (past that each signature is reported neutral, not verified), the body
+ *    streamed (never held).
  *
  * This is the only file pair that knows libopendkim's status codes (only
  * verify-dkim.c includes dkim.h); everything past it speaks RFC 8601 result

@@ -10,6 +10,9 @@
  * server) is tests/milter/test-dkim.sh; here libopendkim's per-signature
  * values are given directly (its DKIM_SIGERROR_* and DKIM_SIGFLAG_* codes),
  * which is why this test, unlike the daemon's policy code, includes dkim.h.
+ * Last, the adapter itself on a fixed signed message, keys from pc-dns local
+ * data: header values with and without their leading blanks, the body in
+ * chunks of any size, the bounds.
  */
 #include <opendkim/dkim.h>
 #include <string.h>
@@ -620,6 +623,232 @@ test_authres_hostile(void)
 	}
 }
 
+/*
+ * --- the adapter: libopendkim fed as the MTA feeds us, keys from pc-dns ---
+ */
+
+/*
+ * signed once by dkimpy 1.1.4 (t= in 2023, no x=) with a throwaway Ed25519
+ * key; only its public half is here. The Subject has two blanks after the
+ * colon and is folded, X-Tab has a tab after it: simple canonicalisation
+ * needs those bytes exactly
+ */
+#define FIXTURE_KEY "XxtMib4Dg9WyXUlwwnYgfKfZ7qGYQsKWaMefeF/h5FQ="
+#define FIXTURE_SIMPLE                                                                             \
+	" v=1; a=ed25519-sha256; c=simple/simple; d=dkim.test;\r\n"                                \
+	" i=@dkim.test; q=dns/txt; s=e; t=1700000000; h=from : to : subject :\r\n"                 \
+	" x-tab; bh=wnAV0xfmt7lBZONZK0RaFO1pqzdn61J56qCI4UjeIgw=;\r\n"                             \
+	" b=BJJ4/frE96EWk9SqjlnsNWRzgJF/SxO9M37I2seCNLaAL6jKcSKqanmClgzyH7s3b5uwt\r\n"             \
+	" OldJVEMDV/uUxCoAA=="
+#define FIXTURE_RELAXED                                                                            \
+	" v=1; a=ed25519-sha256; c=relaxed/relaxed; d=dkim.test;\r\n"                              \
+	" i=@dkim.test; q=dns/txt; s=e; t=1700000000; h=from : to : subject :\r\n"                 \
+	" x-tab; bh=7Dhg7IyUIvZrH595hELTjkxLFZullJwW8XXvKE61YUY=;\r\n"                             \
+	" b=iplljfLyJ1dK3CiR0e0kyMNmuqUc1n8gAoCPQqVkYav78/Bunn8Qu+v/s8IdFWBCEr1H5\r\n"             \
+	" 4hgejCFaJevBUHtBg=="
+#define FIXTURE_BODY "Hello Bob,\r\na line with  two spaces \r\n\r\n"
+
+/* the headers under the signature, each value as written after the colon */
+static const char *const fixture_headers[][2] = {
+    {"From", " Alice <alice@dkim.test>"},
+    {"To", " Bob <bob@example.com>"},
+    {"Subject", "  two blanks after the colon\r\n\tand a folded line"},
+    {"X-Tab", "\tvalue"},
+};
+
+static const char *const dkim_zones[] = {"dkim.test. static", NULL};
+static const char *const dkim_data[] = {
+    "dkim.test. 60 IN SOA ns.dkim.test. hostmaster.dkim.test. 1 3600 600 86400 60",
+    "e._domainkey.dkim.test. 300 IN TXT \"v=DKIM1; k=ed25519; p=" FIXTURE_KEY "\"",
+    "rsa._domainkey.dkim.test. 300 IN TXT \"v=DKIM1; k=rsa; p=" FIXTURE_KEY "\"",
+    NULL,
+};
+/* never asked: every name below is in the local zone */
+static const char *const unused_forwarder[] = {"127.0.0.1@9", NULL};
+
+typedef struct {
+	const char *signature;	/* the DKIM-Signature value as written */
+	guint signatures;	/* how many times it is given (default 1) */
+	guint max_signatures;	/* default 5 */
+	gboolean leading_space; /* SMFIP_HDR_LEADSPC was negotiated */
+	gsize chunk;		/* body chunk size; 0: one chunk */
+	const char *body;	/* default FIXTURE_BODY */
+	guint extra_headers;	/* headers added before the others */
+	gboolean no_resolver;
+} Feed;
+
+/* value as the MTA hands it over: LF folding; without LEADSPC, no leading blanks */
+static char *
+mta_value(const char *written, gboolean leading_space)
+{
+	g_autofree char *lf = NULL;
+	const char *start = written;
+	GString *out = g_string_new(NULL);
+
+	if (!leading_space)
+		start += strspn(start, " \t");
+	for (const char *p = start; *p != '\0'; p++) {
+		if (*p != '\r')
+			g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void
+feed_header(VerifyDkimMessage *message, const char *name, const char *written,
+	    gboolean leading_space)
+{
+	g_autofree char *value = mta_value(written, leading_space);
+
+	verify_dkim_header(message, name, value);
+}
+
+/* runs one message through the adapter; (transfer full) its signatures */
+static GPtrArray *
+run_feed(const Feed *feed, guint *ignored_out)
+{
+	PcDnsOptions options = {
+	    .mode = PC_DNS_MODE_FORWARD,
+	    .forwarders = unused_forwarder,
+	    .local_zones = dkim_zones,
+	    .local_data = dkim_data,
+	};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcDns) dns = feed->no_resolver ? NULL : pc_dns_new(&options, &error);
+	g_autoptr(VerifyDkim) verifier = NULL;
+	g_autoptr(VerifyDkimMessage) message = NULL;
+	GPtrArray *signatures = g_ptr_array_new();
+	const char *body = feed->body != NULL ? feed->body : FIXTURE_BODY;
+	gsize body_len = strlen(body);
+	gsize chunk = feed->chunk > 0 ? feed->chunk : body_len;
+	PcDnsBudget budget;
+
+	g_assert_no_error(error);
+	verifier = verify_dkim_new(dns, &error);
+	g_assert_no_error(error);
+	pc_dns_budget_init(&budget, 5 * G_USEC_PER_SEC, G_USEC_PER_SEC);
+	message = verify_dkim_message_new(verifier, "TESTID",
+					  feed->max_signatures > 0 ? feed->max_signatures : 5,
+					  &budget, feed->leading_space);
+	for (guint i = 0; i < feed->extra_headers; i++)
+		feed_header(message, "Received", " from somewhere", feed->leading_space);
+	for (guint i = 0; i < MAX(feed->signatures, 1); i++)
+		feed_header(message, "DKIM-Signature", feed->signature, feed->leading_space);
+	for (gsize i = 0; i < G_N_ELEMENTS(fixture_headers); i++)
+		feed_header(message, fixture_headers[i][0], fixture_headers[i][1],
+			    feed->leading_space);
+	verify_dkim_eoh(message);
+	for (gsize at = 0; at < body_len; at += chunk)
+		verify_dkim_body(message, (const guchar *)body + at, MIN(chunk, body_len - at));
+	verify_dkim_eom(message);
+	*ignored_out = verify_dkim_ignored(message);
+	/* the results outlive the state in this test: copied */
+	for (guint i = 0; i < verify_dkim_signatures(message)->len; i++) {
+		const VerifyDkimSignature *in =
+		    g_ptr_array_index(verify_dkim_signatures(message), i);
+
+		g_ptr_array_add(signatures, GINT_TO_POINTER(in->result));
+		g_ptr_array_add(signatures, (gpointer)in->reason);
+	}
+	return signatures;
+}
+
+typedef struct {
+	const char *label;
+	Feed feed;
+	guint want_signatures;
+	VerifyDkimResult want;
+	const char *want_reason;
+	guint want_ignored;
+} FeedCase;
+
+static const FeedCase feed_cases[] = {
+    {"simple-leadspc", {.signature = FIXTURE_SIMPLE, .leading_space = TRUE}, 1, VERIFY_DKIM_PASS},
+    {"simple-leadspc-byte-chunks",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .chunk = 1},
+     1,
+     VERIFY_DKIM_PASS},
+    {"simple-leadspc-odd-chunks",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .chunk = 7},
+     1,
+     VERIFY_DKIM_PASS},
+    /* without SMFIP_HDR_LEADSPC the two blanks after "Subject:" are lost */
+    {"simple-stripped",
+     {.signature = FIXTURE_SIMPLE},
+     1,
+     VERIFY_DKIM_FAIL,
+     "signature did not verify"},
+    {"relaxed-stripped", {.signature = FIXTURE_RELAXED}, 1, VERIFY_DKIM_PASS},
+    {"relaxed-leadspc", {.signature = FIXTURE_RELAXED, .leading_space = TRUE}, 1, VERIFY_DKIM_PASS},
+    {"body-tampered",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .body = "Hello Eve,\r\n"},
+     1,
+     VERIFY_DKIM_FAIL,
+     "body hash did not verify"},
+    {"no-body",
+     {.signature = FIXTURE_RELAXED, .leading_space = TRUE, .body = ""},
+     1,
+     VERIFY_DKIM_FAIL,
+     "body hash did not verify"},
+    {"no-key",
+     {.signature = " v=1; a=ed25519-sha256; d=dkim.test; s=missing; h=from; bh=AAAA; b=AAAA",
+      .leading_space = TRUE},
+     1,
+     VERIFY_DKIM_PERMERROR,
+     "no key for signature"},
+    {"rsa-record-for-ed25519",
+     {.signature = " v=1; a=ed25519-sha256; d=dkim.test; s=rsa; h=from; bh=AAAA; b=AAAA",
+      .leading_space = TRUE},
+     1,
+     VERIFY_DKIM_PERMERROR,
+     "inappropriate key algorithm"},
+    {"no-resolver",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .no_resolver = TRUE},
+     1,
+     VERIFY_DKIM_TEMPERROR,
+     "key unavailable (resolver error)"},
+    {"max-signatures",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .signatures = 3, .max_signatures = 2},
+     2,
+     VERIFY_DKIM_PASS,
+     NULL,
+     1},
+    /* the signature is the 1001st header: reported, not verified */
+    {"signature-over-limit",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .extra_headers = 1000},
+     1,
+     VERIFY_DKIM_NEUTRAL,
+     "message headers over the verifier's limits"},
+    /* the Subject it signs is the 1001st */
+    {"signed-header-over-limit",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .extra_headers = 997},
+     1,
+     VERIFY_DKIM_NEUTRAL,
+     "message headers over the verifier's limits"},
+    {"headers-at-limit",
+     {.signature = FIXTURE_SIMPLE, .leading_space = TRUE, .extra_headers = 995},
+     1,
+     VERIFY_DKIM_PASS},
+};
+
+static void
+test_feed(gconstpointer data)
+{
+	const FeedCase *c = data;
+	guint ignored = 0;
+	g_autoptr(GPtrArray) results = run_feed(&c->feed, &ignored);
+
+	g_assert_cmpuint(results->len / 2, ==, c->want_signatures);
+	for (guint i = 0; i < results->len; i += 2) {
+		VerifyDkimResult result = GPOINTER_TO_INT(g_ptr_array_index(results, i));
+
+		g_assert_cmpstr(verify_dkim_result_to_string(result), ==,
+				verify_dkim_result_to_string(c->want));
+		g_assert_cmpstr(g_ptr_array_index(results, i + 1), ==, c->want_reason);
+	}
+	g_assert_cmpuint(ignored, ==, c->want_ignored);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -654,5 +883,11 @@ main(int argc, char **argv)
 	g_test_add_func("/verify/dkim/authres/entries", test_authres_entries);
 	g_test_add_func("/verify/dkim/authres/b-prefix", test_authres_b_prefix);
 	g_test_add_func("/verify/dkim/authres/hostile", test_authres_hostile);
+	for (gsize i = 0; i < G_N_ELEMENTS(feed_cases); i++) {
+		g_autofree char *path =
+		    g_strdup_printf("/verify/dkim/feed/%s", feed_cases[i].label);
+
+		g_test_add_data_func(path, &feed_cases[i], test_feed);
+	}
 	return g_test_run();
 }
