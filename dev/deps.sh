@@ -43,8 +43,8 @@ PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev lib
 # anchor a daemon with [global] dnssec = yes reads (a runtime dependency of
 # the daemons that resolve; the tests load it); python3-dkim (dkimpy) and
 # python3-nacl, the independent DKIM signer of the verify tests' corpus
-# (tests/dkim), Ed25519 included
-PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python3-dkim python3-nacl"
+# (tests/dkim), Ed25519 included, and openssl, which makes its RSA keys
+PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python3-dkim python3-nacl openssl"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -434,16 +434,19 @@ def command_generate(directory):
                       "note": case.note})
     with open(os.path.join(directory, "cases.json"), "w") as f:
         json.dump(table, f, indent=1)
-    # the end-to-end test's messages: addresses its MTAs route
-    e2e = {"e2e-pass": ("e2e", None), "e2e-tampered": ("e2e", (b"The last line.",
-                                                              b"The last line!")),
-           "e2e-down-pf": ("e2e-down-pf", None), "e2e-down-sm": ("e2e-down-sm", None)}
-    for name, (selector, tamper) in e2e.items():
-        message = sign(base_message(name), selector, keys["rsa2048"], canon="ss")
-        if tamper:
-            message = message.replace(*tamper)
-        with open(os.path.join(directory, "messages", name + ".eml"), "wb") as f:
-            f.write(message)
+    # the end-to-end test's messages, one per MTA (its token is the name):
+    # simple/simple, so that any change an MTA makes shows
+    for mta in ("pf", "sm"):
+        for kind, selector, tamper in (("pass", "e2e", None),
+                                       ("tampered", "e2e", (b"The last line.",
+                                                            b"The last line!")),
+                                       ("down", f"e2e-down-{mta}", None)):
+            name = f"e2e-{kind}-{mta}"
+            message = sign(base_message(name), selector, keys["rsa2048"], canon="ss")
+            if tamper:
+                message = message.replace(*tamper)
+            with open(os.path.join(directory, "messages", name + ".eml"), "wb") as f:
+                f.write(message)
     return 0
 
 
