@@ -138,6 +138,14 @@ decide_signature(const VerifyDkimFacts *facts, VerifyDkimResult *result, const c
 		*reason = facts->tags->error;
 		return TRUE;
 	}
+	/*
+	 * libopendkim checks what we leave to it (t= and x= digits, c=, q=);
+	 * a signature it could not read may still pass its later checks
+	 */
+	if (facts->lib_syntax) {
+		*reason = "signature syntax error";
+		return TRUE;
+	}
 	if (facts->tags->alg == VERIFY_DKIM_ALG_RSA_SHA1) {
 		*reason = "rsa-sha1 not accepted (RFC 8301)";
 		return TRUE;
@@ -379,6 +387,7 @@ typedef struct {
 /* one DKIM-Signature handed to libopendkim */
 typedef struct {
 	VerifyDkimSigTags *tags;
+	gboolean lib_syntax; /* dkim_header() could not read it */
 } SignatureSeen;
 
 struct _VerifyDkimMessage {
@@ -572,7 +581,8 @@ prescreen(DKIM *handle, DKIM_SIGINFO **sigs, int nsigs)
 	for (int i = 0; i < nsigs; i++) {
 		const SignatureSeen *seen = g_ptr_array_index(message->seen, i);
 
-		if (seen->tags->error != NULL || seen->tags->alg == VERIFY_DKIM_ALG_RSA_SHA1)
+		if (seen->tags->error != NULL || seen->lib_syntax ||
+		    seen->tags->alg == VERIFY_DKIM_ALG_RSA_SHA1)
 			dkim_sig_ignore(sigs[i]);
 	}
 	return DKIM_CBSTAT_CONTINUE;
@@ -751,6 +761,7 @@ within_limits(VerifyDkimMessage *message, const char *name, const char *value)
 void
 verify_dkim_header(VerifyDkimMessage *message, const char *name, const char *value)
 {
+	SignatureSeen *seen = NULL;
 	gboolean signature;
 	gboolean within;
 
@@ -766,8 +777,7 @@ verify_dkim_header(VerifyDkimMessage *message, const char *name, const char *val
 	within = within_limits(message, name, value);
 	/* past the header limits a signature is still reported (neutral), never verified */
 	if (signature) {
-		SignatureSeen *seen = g_new0(SignatureSeen, 1);
-
+		seen = g_new0(SignatureSeen, 1);
 		seen->tags = verify_dkim_signature_parse(value, strlen(value));
 		g_ptr_array_add(message->seen, seen);
 	}
@@ -782,7 +792,10 @@ verify_dkim_header(VerifyDkimMessage *message, const char *name, const char *val
 	switch (
 	    dkim_header(message->handle, (u_char *)message->scratch->str, message->scratch->len)) {
 	case DKIM_STAT_OK:
+		break;
 	case DKIM_STAT_SYNTAX:
+		if (seen != NULL)
+			seen->lib_syntax = TRUE;
 		break;
 	default:
 		message->lib_failed = TRUE;
@@ -898,6 +911,7 @@ decide_all(VerifyDkimMessage *message, DKIM_SIGINFO **sigs, int nsigs)
 		    .over_limits = message->over_limits,
 		    .lib_failed = message->lib_failed,
 		    .tags = seen->tags,
+		    .lib_syntax = seen->lib_syntax,
 		};
 
 		facts_from_lib(&facts, sigs != NULL && (int)i < nsigs ? sigs[i] : NULL);

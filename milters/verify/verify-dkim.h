@@ -157,6 +157,7 @@ typedef struct {
 	gboolean over_limits;	       /* the message was over our header limits */
 	gboolean lib_failed;	       /* libopendkim failed on the message (memory, state) */
 	const VerifyDkimSigTags *tags; /* our reading of the signature */
+	gboolean lib_syntax;	       /* libopendkim could not read the signature either */
 	int lib_error;		       /* dkim_sig_geterror() */
 	guint lib_flags;	       /* dkim_sig_getflags() */
 	int lib_body_hash;	       /* dkim_sig_getbh() */

@@ -357,6 +357,8 @@ def CASES():
          "x= in 2001"),
         ("sig-d-not-a-name", set_tag("d", "dkim..test"), "d= is not a domain name",
          "dkim..test", "rsa2048", ""),
+        ("sig-t-not-a-number", set_tag("t", "yesterday"), "signature syntax error",
+         "dkim.test", "rsa2048", "libopendkim reads t= as 0 and goes on"),
     ]
     for name, edit, reason, d, s, note in sig_cases:
         add(Case(name, "permerror",

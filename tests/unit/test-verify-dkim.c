@@ -325,6 +325,7 @@ typedef struct {
 	const char *signature; /* NULL: a valid rsa-sha256 one */
 	gboolean over_limits;
 	gboolean lib_failed;
+	gboolean lib_syntax;
 	int lib_error;
 	guint lib_flags;
 	int lib_body_hash;
@@ -455,6 +456,9 @@ static const DecideCase decide_cases[] = {
      .want_reason = "signature missing required tag d="},
     {"duplicate-tag", .signature = SIG_HEAD SIG_H SIG_BH SIG_B "; d=other.test", LIB_PASS,
      .want = VERIFY_DKIM_PERMERROR, .want_reason = "duplicate tag"},
+    /* e.g. t=abc: libopendkim marks the set bad, yet its later checks pass */
+    {"lib-syntax", .lib_syntax = TRUE, .key_bits = 2048, DNS_OK, .key = RSA_KEY, LIB_PASS,
+     .want = VERIFY_DKIM_PERMERROR, .want_reason = "signature syntax error"},
     {"expired", .lib_error = DKIM_SIGERROR_EXPIRED, .want = VERIFY_DKIM_PERMERROR,
      .want_reason = "signature expired"},
     {"future", .lib_error = DKIM_SIGERROR_FUTURE, .want = VERIFY_DKIM_PERMERROR,
@@ -495,6 +499,7 @@ test_decide(gconstpointer data)
 	VerifyDkimFacts facts = {
 	    .over_limits = c->over_limits,
 	    .lib_failed = c->lib_failed,
+	    .lib_syntax = c->lib_syntax,
 	    .tags = tags,
 	    .lib_error = c->lib_error,
 	    .lib_flags = c->lib_flags,
