@@ -42,11 +42,13 @@ void pc_milter_watch_unregister(PcSession *session);
 void pc_milter_watch_busy(PcSession *session, gboolean busy);
 
 /*
- * QUIT_NC: the no-reply stages of a context, kept from its close to its
- * next CONNECT; take returns FALSE when there is none. Thread-safe.
+ * QUIT_NC: what a context negotiated (its no-reply stages, and whether
+ * header values keep their leading blanks), kept from its close to its next
+ * CONNECT; take returns FALSE when there is none. Thread-safe.
  */
-void pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply);
-gboolean pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out);
+void pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply, gboolean header_leading_space);
+gboolean pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out,
+			      gboolean *header_leading_space_out);
 void pc_milter_carry_free(void);
 
 G_END_DECLS

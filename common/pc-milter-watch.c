@@ -27,13 +27,14 @@
  * QUIT_NC: an MTA may end one SMTP session and start the next on the same
  * milter connection, without a new OPTNEG. libmilter calls close in between,
  * which frees the PcSession that held what was negotiated; the no-reply
- * stages are kept here, keyed by the libmilter context, from that close to
- * the next CONNECT on the same context. A context closed for good leaves an
- * entry that the watchdog drops after CARRY_TTL_US; a new connection that
- * reuses the context's address negotiates first and drops it too.
+ * stages and the header leading-space flag are kept here, keyed by the libmilter context, from that
+ * close to the next CONNECT on the same context. A context closed for good leaves an entry that the
+ * watchdog drops after CARRY_TTL_US; a new connection that reuses the context's address negotiates
+ * first and drops it too.
  */
 typedef struct {
 	guint32 no_reply;
+	gboolean header_leading_space;
 	gint64 closed_us;
 } Carried;
 
@@ -42,11 +43,12 @@ static GMutex carry_lock;
 static GHashTable *carried; /* SMFICTX * -> Carried *; under carry_lock */
 
 void
-pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply)
+pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply, gboolean header_leading_space)
 {
 	Carried *entry = g_new0(Carried, 1);
 
 	entry->no_reply = no_reply;
+	entry->header_leading_space = header_leading_space;
 	entry->closed_us = g_get_monotonic_time();
 	g_mutex_lock(&carry_lock);
 	if (carried == NULL)
@@ -57,7 +59,7 @@ pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply)
 
 /* takes the entry of ctx; FALSE when there is none */
 gboolean
-pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out)
+pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out, gboolean *header_leading_space_out)
 {
 	gboolean found = FALSE;
 
@@ -67,6 +69,7 @@ pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out)
 
 		if (entry != NULL) {
 			*no_reply_out = entry->no_reply;
+			*header_leading_space_out = entry->header_leading_space;
 			found = TRUE;
 			g_hash_table_remove(carried, ctx);
 		}

@@ -197,6 +197,8 @@ protocol_for(const PcMilterDescriptor *descriptor)
 		else if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) == 0)
 			protocol |= stage_protocol[stage].no_reply;
 	}
+	if (descriptor->header_leading_space)
+		protocol |= SMFIP_HDR_LEADSPC;
 	return protocol;
 }
 
@@ -222,20 +224,28 @@ apply_header_edits(SMFICTX *ctx, PcSession *session, GPtrArray *edits)
 	pc_verdict_sort_header_edits(edits);
 	for (guint i = 0; i < edits->len; i++) {
 		const PcHeaderEdit *edit = g_ptr_array_index(edits, i);
+		g_autofree char *spaced = NULL;
+		char *value = edit->value;
 		int rc = MI_FAILURE;
 
+		/*
+		 * with SMFIP_HDR_LEADSPC the MTA writes a value after the colon as it
+		 * is, without the space it adds otherwise
+		 */
+		if (session->header_leading_space && value != NULL)
+			value = spaced = g_strconcat(" ", value, NULL);
 		switch (edit->kind) {
 		case PC_HEADER_ADD:
-			rc = smfi_addheader(ctx, edit->name, edit->value);
+			rc = smfi_addheader(ctx, edit->name, value);
 			break;
 		case PC_HEADER_INSERT:
 			rc = smfi_insheader(ctx, (int)MIN(edit->index, (guint)G_MAXINT), edit->name,
-					    edit->value);
+					    value);
 			break;
 		case PC_HEADER_CHANGE:
 		case PC_HEADER_DELETE:
 			rc = smfi_chgheader(ctx, edit->name, (int)MIN(edit->index, (guint)G_MAXINT),
-					    edit->value);
+					    value);
 			break;
 		}
 		if (rc != MI_SUCCESS) {
@@ -452,10 +462,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	*pf1 = protocol;
 	*pf2 = 0;
 	*pf3 = 0;
+	/* a stale entry of a reused address */
+	pc_milter_carry_take(ctx, &session->milter_no_reply, &session->header_leading_space);
 	session->milter_no_reply = 0;
-	pc_milter_carry_take(ctx,
-			     &session->milter_no_reply); /* a stale entry of a reused address */
-	session->milter_no_reply = 0;
+	session->header_leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		if (stage_protocol[stage].no_reply != 0 &&
 		    (protocol & stage_protocol[stage].no_reply) != 0)
@@ -486,7 +496,8 @@ connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 
 	/* a session after QUIT_NC: what the connection negotiated still holds */
 	if (fresh) {
-		pc_milter_carry_take(ctx, &session->milter_no_reply);
+		pc_milter_carry_take(ctx, &session->milter_no_reply,
+				     &session->header_leading_space);
 		pc_milter_watch_busy(session, TRUE);
 	}
 
@@ -769,7 +780,7 @@ cb_close(SMFICTX *ctx)
 
 	smfi_setpriv(ctx, NULL);
 	if (session != NULL)
-		pc_milter_carry_put(ctx, session->milter_no_reply);
+		pc_milter_carry_put(ctx, session->milter_no_reply, session->header_leading_space);
 	session_destroy(session);
 	return SMFIS_CONTINUE;
 }

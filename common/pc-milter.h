@@ -99,6 +99,14 @@ typedef struct {
 	gboolean keep_all_headers;
 	gboolean count_body; /* body_bytes counted without a body hook */
 	/*
+	 * header values exactly as in the message, with the blanks after the
+	 * colon (SMFIP_HDR_LEADSPC, when the MTA offers it): DKIM hashes those
+	 * bytes, which both MTAs otherwise strip. session->header_leading_space
+	 * says whether the MTA agreed; header edits are then sent with the one
+	 * leading space the MTA no longer adds itself
+	 */
+	gboolean header_leading_space;
+	/*
 	 * the daemon resolves names (SPF, DKIM, DMARC): the process's resolver
 	 * is made from [global] dns* at start, before init, and freed after
 	 * deinit (pc_milter_get_dns); a failure to set it up stops the start

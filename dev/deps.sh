@@ -33,7 +33,7 @@ pc_install_packages() {
 }
 
 # what building and the unit/milter tests need
-PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev"
+PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev libopendkim-dev"
 
 # what the milter tests and bench/rate.sh start besides the daemons: a private
 # redis-server on a unix socket (tests/milter/test-rate-redis.sh); python3 for
@@ -41,8 +41,10 @@ PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev lib
 # for the formatting check (tests/check-format.sh); unbound for the test DNS
 # server on loopback (tests/dns/pc-test-dns); dns-root-data, the root trust
 # anchor a daemon with [global] dnssec = yes reads (a runtime dependency of
-# the daemons that resolve; the tests load it)
-PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data"
+# the daemons that resolve; the tests load it); python3-dkim (dkimpy) and
+# python3-nacl, the independent DKIM signer of the verify tests' corpus
+# (tests/dkim), Ed25519 included, and openssl, which makes its RSA keys
+PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python3-dkim python3-nacl openssl"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -10,6 +10,9 @@
 
 /* written once in verify_init, before any connection */
 static PcStatsCounter *removed_counter;
+static PcStatsCounter *dkim_counters[VERIFY_DKIM_N_RESULTS];
+/* the process's DKIM verifier (one libopendkim library handle), init to deinit */
+static VerifyDkim *dkim_verifier;
 
 static gboolean
 verify_init(const PcConfig *config, GError **error)
@@ -17,20 +20,113 @@ verify_init(const PcConfig *config, GError **error)
 	removed_counter = pc_stats_counter_register(
 	    "portcullis_verify_authres_removed_total",
 	    "Authentication-Results headers removed because they claimed our authserv-id", NULL);
-	return TRUE;
+	for (guint r = 0; r < VERIFY_DKIM_N_RESULTS; r++) {
+		g_autofree char *label =
+		    g_strdup_printf("result=\"%s\"", verify_dkim_result_to_string(r));
+
+		dkim_counters[r] = pc_stats_counter_register(
+		    "portcullis_verify_dkim_results_total",
+		    "DKIM results reported, one per signature (none: an unsigned message)", label);
+	}
+	dkim_verifier = verify_dkim_new(pc_milter_get_dns(), error);
+	return dkim_verifier != NULL;
 }
+
+static void
+verify_deinit(void)
+{
+	g_clear_pointer(&dkim_verifier, verify_dkim_free);
+}
+
+/* ---------------------------------------------------------------- DKIM */
+
+/* the message's DKIM state, made when the first header arrives */
+static VerifyDkimMessage *
+dkim_message(PcSession *session)
+{
+	VerifyMessage *message = session->message_data;
+	const VerifyConfig *verify = pc_config_get_section(session->config);
+
+	if (message->dkim == NULL)
+		message->dkim = verify_dkim_message_new(
+		    dkim_verifier, pc_session_queue_id(session), (guint)verify->max_signatures,
+		    &message->dns_budget, session->header_leading_space);
+	return message->dkim;
+}
+
+/* ", dkimN_SUFFIX=VALUE" when there is a value */
+static void
+signature_field(PcVerdict *verdict, guint number, const char *suffix, const char *value)
+{
+	g_autofree char *key = g_strdup_printf("dkim%u%s", number, suffix);
+
+	if (value != NULL)
+		pc_verdict_add_field(verdict, key, value);
+}
+
+/* the results into the log line (one set of fields per signature) and the metrics */
+static void
+dkim_note(PcVerdict *verdict, const VerifyDkimMessage *dkim)
+{
+	const GPtrArray *signatures = verify_dkim_signatures(dkim);
+
+	if (signatures->len == 0) {
+		pc_verdict_add_field(verdict, "dkim", "none");
+		pc_stats_counter_inc(dkim_counters[VERIFY_DKIM_NONE]);
+	}
+	for (guint i = 0; i < signatures->len; i++) {
+		const VerifyDkimSignature *signature = g_ptr_array_index(signatures, i);
+		g_autofree char *bits = g_strdup_printf("%u", signature->key_bits);
+
+		pc_stats_counter_inc(dkim_counters[signature->result]);
+		signature_field(verdict, i + 1, "",
+				verify_dkim_result_to_string(signature->result));
+		signature_field(verdict, i + 1, "_d", signature->tags->domain);
+		signature_field(verdict, i + 1, "_s", signature->tags->selector);
+		signature_field(verdict, i + 1, "_a", signature->tags->algorithm);
+		signature_field(verdict, i + 1, "_bits", signature->key_bits > 0 ? bits : NULL);
+		signature_field(verdict, i + 1, "_testing", signature->testing ? "yes" : NULL);
+		signature_field(verdict, i + 1, "_reason", signature->reason);
+	}
+	if (verify_dkim_ignored(dkim) > 0) {
+		g_autofree char *count = g_strdup_printf("%u", verify_dkim_ignored(dkim));
+
+		pc_verdict_add_field(verdict, "dkim_ignored", count);
+	}
+}
+
+/* ---------------------------------------------------------------- hooks */
 
 static void
 verify_on_header(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	verify_policy_header(pc_config_get_section(config), session, session->message_data);
+	verify_dkim_header(dkim_message(session), session->current_header->name,
+			   session->current_header->value);
+}
+
+static void
+verify_on_eoh(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	verify_dkim_eoh(dkim_message(session));
+}
+
+static void
+verify_on_body(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	verify_dkim_body(dkim_message(session), session->current_body, session->current_body_len);
 }
 
 static void
 verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	g_autoptr(PcAuthRes) authres = pc_authres_new(verify_authserv_id(config));
-	guint removed = verify_policy_eom(session, session->message_data, authres, verdict);
+	VerifyDkimMessage *dkim = dkim_message(session);
+	guint removed;
+
+	verify_dkim_eom(dkim);
+	verify_dkim_authres(verify_dkim_signatures(dkim), authres);
+	removed = verify_policy_eom(session, session->message_data, authres, verdict);
 
 	/* every message's results are logged, as OpenDKIM and OpenDMARC do */
 	pc_verdict_note(verdict, "results");
@@ -40,6 +136,7 @@ verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 		pc_stats_counter_add(removed_counter, removed);
 		pc_verdict_add_field(verdict, "authres_removed", count);
 	}
+	dkim_note(verdict, dkim);
 }
 
 static const PcMilterDescriptor verify_milter = {
@@ -49,9 +146,15 @@ static const PcMilterDescriptor verify_milter = {
     .actions = PC_MILTER_EDIT_HEADERS,
     .statistics_offset = 3,
     .init = verify_init,
+    .deinit = verify_deinit,
+    /* DKIM hashes header values as written, blanks after the colon included */
+    .header_leading_space = TRUE,
+    .uses_dns = TRUE,
     .message_new = verify_message_new,
     .message_free = verify_message_free,
     .on_header = verify_on_header,
+    .on_eoh = verify_on_eoh,
+    .on_body = verify_on_body,
     .on_eom = verify_on_eom,
 };
 

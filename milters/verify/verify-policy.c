@@ -12,6 +12,8 @@ verify_message_new(PcSession *session)
 	VerifyMessage *message = g_new0(VerifyMessage, 1);
 
 	message->forged = g_array_new(FALSE, FALSE, sizeof(guint));
+	/* pinned at MAIL, before this is made */
+	pc_dns_budget_init_from_config(&message->dns_budget, pc_config_get_global(session->config));
 	return message;
 }
 
@@ -23,6 +25,7 @@ verify_message_free(gpointer data)
 	if (message == NULL)
 		return;
 	g_array_unref(message->forged);
+	verify_dkim_message_free(message->dkim);
 	g_free(message);
 }
 

@@ -6,9 +6,8 @@
  * claims our authserv-id ([global] authserv_id, else the host name) or one
  * of [verify] remove_authserv_ids is deleted, read after RFC 8601 parsing
  * (pc-authres), and one header of ours is inserted at the top with a
- * "method=result" entry per check made. SPF and DKIM fill it (issue 11,
- * next); until then it says "none", which RFC 8601 defines as "no
- * authentication was done".
+ * "method=result" entry per check made: DKIM's from verify-dkim, one
+ * per signature ("dkim=none" for an unsigned message).
  *
  * Thread-safety: per-message state belongs to one connection's hooks.
  */
@@ -16,8 +15,10 @@
 
 #include "pc-authres.h"
 #include "pc-config.h"
+#include "pc-dns.h"
 #include "pc-session.h"
 #include "pc-verdict.h"
+#include "verify-dkim.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,9 @@ typedef struct {
 	/* instances of Authentication-Results that claim to be ours */
 	GArray *forged; /* guint */
 	guint authres_seen;
+	/* the DNS wait the message may still spend, MAIL to EOM ([global] dns_message_budget) */
+	PcDnsBudget dns_budget;
+	VerifyDkimMessage *dkim; /* made at the first header (main.c), or NULL */
 } VerifyMessage;
 
 gpointer verify_message_new(PcSession *session);

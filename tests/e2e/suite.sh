@@ -14,7 +14,9 @@
 # Set before pc_suite_start: PC_SUITE_DAEMONS ("NAME=BINARY ...": more
 # Portcullis daemons, started after the relay with the same configuration and
 # attached after it, in that order), PC_SUITE_CONF_EXTRA (lines appended to
-# that configuration: the daemons' own sections), PC_POSTFIX_MAIN_EXTRA and
+# that configuration: the daemons' own sections), PC_SUITE_GLOBAL_EXTRA
+# (lines added to its [global] section: dns = ... for the daemons that
+# resolve), PC_POSTFIX_MAIN_EXTRA and
 # PC_POSTFIX_MASTER_EXTRA (lib/postfix.sh), PC_E2E_SASL_EXTRA_USERS
 # (lib/common.sh).
 set -u
@@ -71,7 +73,9 @@ trap 'exit 143' TERM INT
 pc_suite_start() {
 	mkdir -p "$PC_DIR/domains.d"
 	{
-		sed "s|@STATE@|$PC_DIR|g" "$PC_SUITE_HERE/portcullis.conf.in"
+		sed "s|@STATE@|$PC_DIR|g" "$PC_SUITE_HERE/portcullis.conf.in" |
+			PC_GLOBAL_EXTRA="${PC_SUITE_GLOBAL_EXTRA:-}" awk '{ print }
+				/^\[global\]$/ && ENVIRON["PC_GLOBAL_EXTRA"] != "" { print ENVIRON["PC_GLOBAL_EXTRA"] }'
 		printf '\n%s\n' "${PC_SUITE_CONF_EXTRA:-}"
 	} >"$RELAY_CONF"
 	pc_e2e_init "$PC_DIR" && pc_e2e_sink_start "$PC_DIR" "$SINK_PORT" || return 1

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# tests/milter/test-abuse.sh RELAY AUTH RATE CLIENT: each daemon as a real
+# tests/milter/test-abuse.sh RELAY AUTH RATE CLIENT [VERIFY]: each daemon as a real
 # process on a private unix socket, fed what no MTA sends: malformed and
 # oversized milter packets, NUL bytes in addresses and macros, 10,000
 # recipients, 5,000 headers, commands out of order, and an abort, a QUIT and
@@ -11,6 +11,7 @@
 # SIGTERM, with exit status 0 and no sanitizer report in its log (in the
 # ASan build that includes LeakSanitizer). TAP output.
 #
+# portcullis-verify (DKIM over every header and body chunk) joins when given.
 # PC_ABUSE_DAEMONS="relay rate" runs only those daemons; PC_ABUSE_CASES is a
 # grep -E pattern on case names.
 # shellcheck disable=SC2028 # the cases echo \xHH for milter-raw.py to decode
@@ -19,6 +20,7 @@ RELAY=$1
 AUTH=$2
 RATE=$3
 CLIENT=$4
+VERIFY=${5:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 RAW=$HERE/milter-raw.py
@@ -62,7 +64,7 @@ ldd "$RELAY" 2>/dev/null | grep -q libasan && ASAN=yes
 # "not ok ... # TODO reason" and does not fail the suite; SKIP[...] skips a
 # case whose outcome is not deterministic in this build.
 declare -A TODO=() SKIP=()
-for d in relay auth rate; do
+for d in relay auth rate verify; do
 	if [ $ASAN = no ]; then
 		TODO[$d:macro-odd]="libmilter's smfi_getsymval reads past a macro list with an odd number of strings: segfault"
 	else
@@ -88,6 +90,8 @@ trusted_networks = 127.0.0.1/32
 domains_dir = $PC_DIR/domains.d
 statistics =
 user =
+# portcullis-verify resolves: a forwarder nothing is sent to (no case needs a key)
+dns = 127.0.0.1@9
 
 [listener.mx]
 role = mx
@@ -132,6 +136,10 @@ rate = 1000000/1h
 key = client_net
 count = connections
 rate = 1000000/1h
+EOF
+
+write_config verify <<'EOF'
+[verify]
 EOF
 
 # ------------------------------------------------- the normal session, raw
@@ -484,6 +492,7 @@ declare -A EXPECT=(
 	[relay:commands-before-optneg]='^sequence: t*$'
 	[auth:commands-before-optneg]='^sequence: t*$'
 	[rate:commands-before-optneg]='^sequence: t*$'
+	[verify:commands-before-optneg]='^sequence: t*$'
 	# the relay guard still refuses: no CONNECT, a second CONNECT, QUIT_NC
 	[relay:mail-without-connect]='^sequence: Oy'
 	[relay:connect-twice]='^sequence: Ocy'
@@ -573,6 +582,27 @@ expect continue
 quit
 EOF
 		;;
+	verify)
+		# a signature broken enough to be decided without a key lookup
+		cat <<EOF
+mta postfix
+macro {daemon_name} MX
+connect 198.51.100.10 port 40003 name client.test
+helo client.test
+mail <ok-$2@sender.test>
+rcpt <user@example.com>
+data
+header From: <ok-$2@sender.test>
+header DKIM-Signature: v=1; a=rsa-sha256; d=sender.test; s=abuse
+header Subject: follow-up
+body hello
+eom
+expect continue
+expect-mod insheader 0 Authentication-Results:
+expect-mod insheader dkim=permerror
+quit
+EOF
+		;;
 	esac
 }
 
@@ -603,7 +633,7 @@ settle() {
 declare -A RUNS=()
 launch() {
 	local d=$1 bin
-	case $d in relay) bin=$RELAY ;; auth) bin=$AUTH ;; rate) bin=$RATE ;; esac
+	case $d in relay) bin=$RELAY ;; auth) bin=$AUTH ;; rate) bin=$RATE ;; verify) bin=$VERIFY ;; esac
 	RUNS[$d]=$((${RUNS[$d]:-0} + 1))
 	DNAME=${d}_${RUNS[$d]}
 	SOCK=$PC_DIR/$DNAME.sock
@@ -711,7 +741,7 @@ run_case() {
 }
 
 # ----------------------------------------------------------------- the run
-for d in ${PC_ABUSE_DAEMONS:-relay auth rate}; do
+for d in ${PC_ABUSE_DAEMONS:-relay auth rate${VERIFY:+ verify}}; do
 	profile "$d"
 	if ! launch "$d"; then
 		not_ok "$d starts" "$PC_DIR/$DNAME.log"
