@@ -41,8 +41,10 @@ PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev lib
 # for the formatting check (tests/check-format.sh); unbound for the test DNS
 # server on loopback (tests/dns/pc-test-dns); dns-root-data, the root trust
 # anchor a daemon with [global] dnssec = yes reads (a runtime dependency of
-# the daemons that resolve; the tests load it)
-PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data"
+# the daemons that resolve; the tests load it); python3-spf for the RFC 7208
+# test suite it ships (tests/spf, rfc7208-tests.yml.gz; its SPF code is not
+# used) and python3-yaml to read it
+PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python3-spf python3-yaml"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the
