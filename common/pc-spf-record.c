@@ -421,9 +421,10 @@ append_term(GString *out, const PcSpfTerm *term)
 char *
 pc_spf_term_to_string(const PcSpfTerm *term)
 {
-	GString *out = g_string_new(NULL);
+	GString *out;
 
 	g_return_val_if_fail(term != NULL, NULL);
+	out = g_string_new(NULL);
 	append_term(out, term);
 	return g_string_free(out, FALSE);
 }
@@ -431,9 +432,10 @@ pc_spf_term_to_string(const PcSpfTerm *term)
 char *
 pc_spf_record_to_string(const PcSpfRecord *record)
 {
-	GString *out = g_string_new("v=spf1");
+	GString *out;
 
 	g_return_val_if_fail(record != NULL, NULL);
+	out = g_string_new("v=spf1");
 	for (guint i = 0; i < record->terms->len; i++) {
 		g_string_append_c(out, ' ');
 		append_term(out, &g_array_index(record->terms, PcSpfTerm, i));
