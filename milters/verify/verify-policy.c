@@ -12,6 +12,8 @@ verify_message_new(PcSession *session)
 	VerifyMessage *message = g_new0(VerifyMessage, 1);
 
 	message->forged = g_array_new(FALSE, FALSE, sizeof(guint));
+	pc_dns_budget_init_from_config(&message->dns_budget, pc_config_get_global(session->config));
+	verify_spf_charge_helo(session->connection_data, &message->dns_budget);
 	return message;
 }
 
@@ -23,6 +25,7 @@ verify_message_free(gpointer data)
 	if (message == NULL)
 		return;
 	g_array_unref(message->forged);
+	verify_spf_message_clear(&message->spf);
 	g_free(message);
 }
 

@@ -6,9 +6,8 @@
  * claims our authserv-id ([global] authserv_id, else the host name) or one
  * of [verify] remove_authserv_ids is deleted, read after RFC 8601 parsing
  * (pc-authres), and one header of ours is inserted at the top with a
- * "method=result" entry per check made. SPF and DKIM fill it (issue 11,
- * next); until then it says "none", which RFC 8601 defines as "no
- * authentication was done".
+ * "method=result" entry per check made (SPF: verify-spf); without any it
+ * says "none", which RFC 8601 defines as "no authentication was done".
  *
  * Thread-safety: per-message state belongs to one connection's hooks.
  */
@@ -18,6 +17,7 @@
 #include "pc-config.h"
 #include "pc-session.h"
 #include "pc-verdict.h"
+#include "verify-spf.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +41,9 @@ typedef struct {
 	/* instances of Authentication-Results that claim to be ours */
 	GArray *forged; /* guint */
 	guint authres_seen;
+	/* the message's DNS wait (dns_message_budget), less what HELO checks took */
+	PcDnsBudget dns_budget;
+	VerifySpfMessage spf;
 } VerifyMessage;
 
 gpointer verify_message_new(PcSession *session);
