@@ -4,16 +4,20 @@
 # Postfix and a real Sendmail, attached by the shipped snippets (MX list).
 # A message from the outside carries forged Authentication-Results headers
 # in our name (spelled several ways) and one of another authserv-id; the
-# delivered message has exactly one A-R header in our name, at the top, and
-# the other one kept. TAP.
+# delivered message has exactly one A-R header in our name, at the top
+# (with the SPF results: the sender passes, tests/e2e/spf.zone), and the
+# other one kept. TAP.
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/suite.sh"
 VERIFY=$2
 
 PC_SUITE_DAEMONS="verify=$VERIFY"
+PC_SUITE_DNS_ZONES=$HERE/spf.zone
 pc_suite_start_or_bail
 
 # headers TOKEN: the header block of TOKEN's delivered message, unfolded
+# (a folded line is joined to the previous one with a blank, its own
+# leading blank kept)
 headers() {
 	local file
 	file=$(pc_e2e_sink_find "$PC_DIR" "$1")
@@ -40,9 +44,9 @@ for mta in pf sm; do
 	# the first header under what the sink adds (its X-* lines and Received)
 	first=$(awk '/^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):/ { next }
 		!seen && /^Received: .*/ { seen = 1; next }
-		{ print; exit }' "$PC_DIR/$token.headers")
+		{ print; exit }' "$PC_DIR/$token.headers" | tr -s '\t ' ' ')
 	check "$(mta_name $mta): ours is at the top, above the MTA's Received ($first)" \
-		test "$first" = "Authentication-Results: mail.example.com; none"
+		test "$first" = "Authentication-Results: mail.example.com; spf=pass smtp.mailfrom=sender.test; spf=pass smtp.helo=client.example.org"
 	check "$(mta_name $mta): the one of another authserv-id is kept" \
 		grep -qx 'Authentication-Results: other.example; spf=pass smtp.mailfrom=sender.test' \
 		"$PC_DIR/$token.headers"
