@@ -52,10 +52,13 @@ letter_allowed(char letter, PcSpfMacroKind kind)
 void
 pc_spf_macro_quote(GString *out, const char *text, gsize len)
 {
-	gsize shown = MIN(len, 64);
+	gsize start;
+	gsize i;
 
 	g_return_if_fail(out != NULL);
-	for (gsize i = 0; i < shown; i++) {
+	start = out->len;
+	/* at most 64 characters written, whatever the escapes make of the input */
+	for (i = 0; i < len && out->len - start < 64; i++) {
 		guchar c = (guchar)text[i];
 
 		if (c >= 0x20 && c < 0x7f && c != '\\')
@@ -63,7 +66,7 @@ pc_spf_macro_quote(GString *out, const char *text, gsize len)
 		else
 			g_string_append_printf(out, "\\x%02X", c);
 	}
-	if (shown < len)
+	if (i < len)
 		g_string_append(out, "...");
 }
 
@@ -202,10 +205,16 @@ macro_walk(const char *text, gsize len, PcSpfMacroKind kind,
 	   gboolean (*each_token)(const MacroToken *token, gpointer data, GError **error),
 	   gpointer data, GError **error)
 {
-	const char *cursor = text;
-	const char *end = text + len;
+	const char *cursor;
+	const char *end;
 	MacroToken last = {.kind = TOKEN_LITERAL};
 	guint tokens = 0;
+
+	/* an empty string may come as NULL */
+	if (text == NULL)
+		text = "";
+	cursor = text;
+	end = text + len;
 
 	if (len > PC_SPF_MACRO_MAX_INPUT) {
 		g_set_error(error, PC_SPF_MACRO_ERROR, PC_SPF_MACRO_ERROR_TOO_LONG,

@@ -62,8 +62,8 @@ typedef enum {
  * pc_spf_macro_check:
  * @text: need not be NUL-terminated; a NUL byte is a syntax error
  * Returns: TRUE when text is a valid macro string of that kind; FALSE with a
- * PC_SPF_MACRO_ERROR whose message is printable ASCII (input quoted in
- * \xHH form, at most 64 octets of it).
+ * PC_SPF_MACRO_ERROR whose message is printable ASCII (the input quoted
+ * as pc_spf_macro_quote() does).
  */
 gboolean pc_spf_macro_check(const char *text, gsize len, PcSpfMacroKind kind, GError **error);
 
@@ -112,9 +112,9 @@ const char *pc_spf_macro_ip_dotted(const PcNetAddress *ip, char *buf, gsize bufl
 
 /*
  * pc_spf_macro_quote:
- * Appends at most 64 octets of text (len octets, any bytes) to out,
- * printable ASCII kept and everything else as \xHH, "..." when cut: for
- * error messages that show what a record said.
+ * Appends text (len octets, any bytes) to out, printable ASCII kept and
+ * everything else as \xHH, at most 64 characters of that (then "..."):
+ * for error messages that show what a record said.
  */
 void pc_spf_macro_quote(GString *out, const char *text, gsize len);
 

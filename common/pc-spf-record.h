@@ -103,8 +103,9 @@ gboolean pc_spf_record_is_spf1(const char *text, gsize len);
  * pc_spf_record_parse:
  * @text: the record's strings joined (need not be NUL-terminated; may hold NULs)
  * Returns: TRUE and (transfer full) *record_out, or FALSE with a
- * PC_SPF_RECORD_ERROR naming the term (printable ASCII, \xHH for other
- * octets, at most 64 of them quoted); *record_out is untouched then.
+ * PC_SPF_RECORD_ERROR naming the term (printable ASCII, at most a few
+ * hundred characters: the term quoted as pc_spf_macro_quote() does);
+ * *record_out is untouched then.
  */
 gboolean pc_spf_record_parse(const char *text, gsize len, PcSpfRecord **record_out, GError **error);
 
