@@ -114,6 +114,8 @@ verify_spf_mail(PcSession *session, PcDns *dns, VerifySpfConnection *connection,
 	if ((sender->flags & PC_ADDR_FLAG_NULL) != 0) {
 		/* RFC 7208 2.4: the HELO identity, checked at HELO, stands for <> */
 		spf->null_sender = TRUE;
+		if (connection->helo_outcome == NULL)
+			spf->skipped = "no-helo";
 	} else {
 		options = verify_spf_options(session, dns, budget);
 		spf->mailfrom = pc_spf_check_mail_from(&options, &session->client, sender->local,

@@ -42,8 +42,13 @@ void verify_spf_connection_free(gpointer data);
 
 /* per message (in VerifyMessage) */
 typedef struct {
-	const char *skipped;  /* static: why SPF was not checked ("trusted", ...); NULL: checked */
-	gboolean null_sender; /* MAIL FROM:<>: the HELO identity's outcome is the message's */
+	/*
+	 * static: why SPF was not checked ("trusted", "authenticated",
+	 * "no-client-address", "sender-unparsable", "no-helo" for <> without a
+	 * HELO); NULL: checked
+	 */
+	const char *skipped;
+	gboolean null_sender;	/* MAIL FROM:<>: the HELO identity's outcome is the message's */
 	PcSpfOutcome *mailfrom; /* the MAIL FROM identity's check; NULL for <> or when skipped */
 } VerifySpfMessage;
 

@@ -69,5 +69,6 @@ check "none without a record, status 0" status 0 "$PORTCULLIS" spf -c "$PC_DIR/p
 check "... and says none" grep -qx "none	" "$PC_DIR/out"
 check "-v: a third field with why and the lookups" bash -c "'$PORTCULLIS' spf -v -c '$PC_DIR/p.conf' 192.0.2.10 alice@example.org x |
 	grep -qx 'pass		mailfrom example.org: ip4:192.0.2.0/24 in example.org (0 DNS lookups, 0 void, 1 queries)'"
+check "a sender without a domain is none, not the null sender" line 'none\t' 192.0.2.10 user@ helo.example.org
 check "an IPv4-mapped address is IPv4" line 'pass\t' ::ffff:192.0.2.10 alice@example.org helo.example.org
 finish

@@ -23,7 +23,7 @@
  * MAILFROM as an admin types it: "user@example.org", "<user@example.org>",
  * "" or "<>" for the null sender (the HELO identity is checked then), or a
  * bare domain (postmaster's). The local part is everything before the last
- * '@', as RFC 7208 4.3 takes it.
+ * '@', as RFC 7208 4.3 takes it; "user@" has no domain to check.
  */
 static void
 tool_spf_split_sender(const char *text, char **local_out, char **domain_out)
@@ -43,6 +43,11 @@ tool_spf_split_sender(const char *text, char **local_out, char **domain_out)
 	}
 	*local_out = g_strndup(text, (gsize)(at - text));
 	*domain_out = g_strndup(at + 1, len - (gsize)(at + 1 - text));
+	/* "user@" is no null sender: checked as written, it is no domain ("none") */
+	if (**domain_out == '\0') {
+		g_free(*domain_out);
+		*domain_out = g_strndup(text, len);
+	}
 }
 
 static int
