@@ -53,6 +53,7 @@ typedef struct {
 } VerifySpfMessage;
 
 void verify_spf_message_clear(VerifySpfMessage *spf);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(VerifySpfMessage, verify_spf_message_clear)
 
 /*
  * verify_spf_charge_helo:
