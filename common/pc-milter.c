@@ -185,21 +185,49 @@ stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
 	return FALSE;
 }
 
+/*
+ * the stages where the MTA must wait for an answer under the current
+ * configuration: refuse_at, less what refuse_at_for says this snapshot
+ * does not need (a refusal it turns off costs every message a round trip)
+ */
+static PcStageMask
+refuse_at_now(const PcMilterDescriptor *descriptor)
+{
+	PcStageMask refuse_at = descriptor->refuse_at;
+	PcConfig *config;
+
+	if (descriptor->refuse_at_for == NULL)
+		return refuse_at;
+	config = pc_config_slot_acquire(&config_slot);
+	if (config != NULL) {
+		refuse_at &= descriptor->refuse_at_for(config);
+		pc_config_unref(config);
+	}
+	return refuse_at;
+}
+
 /* the SMFIP_* protocol bits the descriptor asks for (before the MTA's offer is applied) */
 static unsigned long
-protocol_for(const PcMilterDescriptor *descriptor)
+protocol_for(const PcMilterDescriptor *descriptor, PcStageMask refuse_at)
 {
 	unsigned long protocol = SMFIP_NOUNKNOWN;
 
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		if (!stage_wanted(descriptor, stage))
 			protocol |= stage_protocol[stage].skip;
-		else if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) == 0)
+		else if ((refuse_at & PC_STAGE_MASK(stage)) == 0)
 			protocol |= stage_protocol[stage].no_reply;
 	}
 	if (descriptor->header_leading_space)
 		protocol |= SMFIP_HDR_LEADSPC;
 	return protocol;
+}
+
+gboolean
+pc_milter_may_refuse(const PcSession *session, PcStage stage)
+{
+	g_return_val_if_fail(session != NULL, FALSE);
+	return stage == PC_STAGE_EOM || (session->milter_no_reply & PC_STAGE_MASK(stage)) == 0;
 }
 
 /* the SMFIF_* actions the descriptor asks for */
@@ -456,7 +484,7 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 {
 	PcSession *session = ensure_session(ctx);
 	/* only what the MTA offers */
-	unsigned long protocol = protocol_for(milter_desc) & f1;
+	unsigned long protocol = protocol_for(milter_desc, refuse_at_now(milter_desc)) & f1;
 
 	*pf0 = (actions_for(milter_desc) | SMFIF_SETSYMLIST) & f0;
 	*pf1 = protocol;
@@ -603,7 +631,7 @@ envrcpt_step(SMFICTX *ctx, char **argv)
 	pc_session_capture(session, PC_STAGE_RCPT, macro_lookup, ctx);
 	pc_session_set_current_rcpt(session, argv != NULL ? argv[0] : NULL);
 	if (session->recipients->len >= PC_SESSION_MAX_RECIPIENTS &&
-	    (milter_desc->refuse_at & PC_STAGE_MASK(PC_STAGE_RCPT)) != 0) {
+	    pc_milter_may_refuse(session, PC_STAGE_RCPT)) {
 		g_auto(PcVerdict) verdict;
 
 		session->recipients_overflow = TRUE;

@@ -73,6 +73,14 @@ typedef struct {
 	/* stages whose hook may refuse: the MTA waits for the answer there */
 	PcStageMask refuse_at;
 	/*
+	 * optional: the stages of refuse_at that this configuration needs
+	 * (verify answers RCPT only with spf_fail_action = reject). Asked at
+	 * each milter connection's negotiation with the current snapshot; a
+	 * connection keeps what it negotiated across reloads, so its hooks
+	 * check pc_milter_may_refuse(). NULL: all of refuse_at, always.
+	 */
+	PcStageMask (*refuse_at_for)(const PcConfig *config);
+	/*
 	 * added to the port of [global] statistics, so that daemons sharing one
 	 * config listen on distinct ports: relay 0, auth 1, rate 2, verify 3, sign 4
 	 */
@@ -140,6 +148,14 @@ typedef struct {
 
 /* runs the daemon; returns the process exit status */
 int pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv);
+
+/*
+ * pc_milter_may_refuse:
+ * TRUE when the MTA awaits an answer at stage on this connection (EOM
+ * always): a refusal there reaches the client. FALSE where the connection
+ * negotiated no reply, which a hook must then not refuse.
+ */
+gboolean pc_milter_may_refuse(const PcSession *session, PcStage stage);
 
 /* the process's store (NULL before start-up); thread-safe */
 PcStore *pc_milter_get_store(void);

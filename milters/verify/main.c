@@ -13,6 +13,61 @@ static PcStatsCounter *removed_counter;
 static PcStatsCounter *dkim_counters[VERIFY_DKIM_N_RESULTS];
 /* the process's DKIM verifier (one libopendkim library handle), init to deinit */
 static VerifyDkim *dkim_verifier;
+static PcStatsCounter *spf_counters[PC_SPF_N_RESULTS];
+
+/* --- SPF (verify-spf.c): HELO, MAIL, RCPT --- */
+
+static void
+verify_spf_register_metrics(void)
+{
+	for (int result = 0; result < PC_SPF_N_RESULTS; result++) {
+		g_autofree char *labels =
+		    g_strdup_printf("result=\"%s\"", pc_spf_result_to_string(result));
+
+		spf_counters[result] = pc_stats_counter_register(
+		    "portcullis_verify_spf_results_total",
+		    "SPF results of messages (the MAIL FROM identity, HELO's for <>)", labels);
+	}
+}
+
+static void
+verify_on_helo(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	verify_spf_helo(session, pc_milter_get_dns(), session->connection_data);
+}
+
+static void
+verify_on_mail(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	VerifyMessage *message = session->message_data;
+	int result = verify_spf_mail(session, pc_milter_get_dns(), session->connection_data,
+				     &message->spf, &message->dns_budget);
+
+	if (result >= 0)
+		pc_stats_counter_inc(spf_counters[result]);
+}
+
+static void
+verify_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
+{
+	const VerifyConfig *verify = pc_config_get_section(config);
+	VerifyMessage *message = session->message_data;
+
+	verify_spf_rcpt(verify->spf_fail_action == VERIFY_SPF_FAIL_REJECT,
+			pc_milter_may_refuse(session, PC_STAGE_RCPT), session->connection_data,
+			&message->spf, verdict);
+}
+
+/* RCPT is answered only when an SPF fail may be refused there */
+static PcStageMask
+verify_refuse_at_for(const PcConfig *config)
+{
+	const VerifyConfig *verify = pc_config_get_section(config);
+
+	return verify->spf_fail_action == VERIFY_SPF_FAIL_REJECT ? PC_STAGE_MASK(PC_STAGE_RCPT) : 0;
+}
+
+/* --- headers and EOM --- */
 
 static gboolean
 verify_init(const PcConfig *config, GError **error)
@@ -28,6 +83,7 @@ verify_init(const PcConfig *config, GError **error)
 		    "portcullis_verify_dkim_results_total",
 		    "DKIM results reported, one per signature (none: an unsigned message)", label);
 	}
+	verify_spf_register_metrics();
 	dkim_verifier = verify_dkim_new(pc_milter_get_dns(), error);
 	return dkim_verifier != NULL;
 }
@@ -121,12 +177,15 @@ static void
 verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 {
 	g_autoptr(PcAuthRes) authres = pc_authres_new(verify_authserv_id(config));
+	VerifyMessage *message = session->message_data;
 	VerifyDkimMessage *dkim = dkim_message(session);
 	guint removed;
 
+	/* the entries in the order the checks ran: SPF (HELO, MAIL), then DKIM */
+	verify_spf_eom(session->connection_data, &message->spf, authres, verdict);
 	verify_dkim_eom(dkim);
 	verify_dkim_authres(verify_dkim_signatures(dkim), authres);
-	removed = verify_policy_eom(session, session->message_data, authres, verdict);
+	removed = verify_policy_eom(session, message, authres, verdict);
 
 	/* every message's results are logged, as OpenDKIM and OpenDMARC do */
 	pc_verdict_note(verdict, "results");
@@ -144,14 +203,21 @@ static const PcMilterDescriptor verify_milter = {
     .schema = &verify_config_schema,
     .all_daemons = portcullis_daemon_schemas,
     .actions = PC_MILTER_EDIT_HEADERS,
+    .refuse_at = PC_STAGE_MASK(PC_STAGE_RCPT),
+    .refuse_at_for = verify_refuse_at_for,
     .statistics_offset = 3,
+    .uses_dns = TRUE,
     .init = verify_init,
     .deinit = verify_deinit,
     /* DKIM hashes header values as written, blanks after the colon included */
     .header_leading_space = TRUE,
-    .uses_dns = TRUE,
+    .connection_new = verify_spf_connection_new,
+    .connection_free = verify_spf_connection_free,
     .message_new = verify_message_new,
     .message_free = verify_message_free,
+    .on_helo = verify_on_helo,
+    .on_mail = verify_on_mail,
+    .on_rcpt = verify_on_rcpt,
     .on_header = verify_on_header,
     .on_eoh = verify_on_eoh,
     .on_body = verify_on_body,

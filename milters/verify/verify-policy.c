@@ -14,6 +14,7 @@ verify_message_new(PcSession *session)
 	message->forged = g_array_new(FALSE, FALSE, sizeof(guint));
 	/* pinned at MAIL, before this is made */
 	pc_dns_budget_init_from_config(&message->dns_budget, pc_config_get_global(session->config));
+	verify_spf_charge_helo(session->connection_data, &message->dns_budget);
 	return message;
 }
 
@@ -26,6 +27,7 @@ verify_message_free(gpointer data)
 		return;
 	g_array_unref(message->forged);
 	verify_dkim_message_free(message->dkim);
+	verify_spf_message_clear(&message->spf);
 	g_free(message);
 }
 

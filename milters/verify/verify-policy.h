@@ -6,8 +6,8 @@
  * claims our authserv-id ([global] authserv_id, else the host name) or one
  * of [verify] remove_authserv_ids is deleted, read after RFC 8601 parsing
  * (pc-authres), and one header of ours is inserted at the top with a
- * "method=result" entry per check made: DKIM's from verify-dkim, one
- * per signature ("dkim=none" for an unsigned message).
+ * "method=result" entry per check made: SPF's from verify-spf, DKIM's
+ * from verify-dkim, one per signature ("dkim=none" for an unsigned message).
  *
  * Thread-safety: per-message state belongs to one connection's hooks.
  */
@@ -19,6 +19,7 @@
 #include "pc-session.h"
 #include "pc-verdict.h"
 #include "verify-dkim.h"
+#include "verify-spf.h"
 
 G_BEGIN_DECLS
 
@@ -42,8 +43,9 @@ typedef struct {
 	/* instances of Authentication-Results that claim to be ours */
 	GArray *forged; /* guint */
 	guint authres_seen;
-	/* the DNS wait the message may still spend, MAIL to EOM ([global] dns_message_budget) */
+	/* the message's DNS wait (dns_message_budget), less what HELO checks took */
 	PcDnsBudget dns_budget;
+	VerifySpfMessage spf;
 	VerifyDkimMessage *dkim; /* made at the first header (main.c), or NULL */
 } VerifyMessage;
 

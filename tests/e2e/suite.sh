@@ -60,6 +60,7 @@ RELAY_CONF=$PC_DIR/portcullis.conf
 pc_suite_stop() {
 	trap '' TERM INT
 	# everything at once: libmilter programs take up to 5 s to notice TERM
+	[ ! -d "$PC_DIR/dns" ] || "$PC_TEST_DNS" stop "$PC_DIR/dns" >/dev/null 2>&1
 	pc_e2e_stop_pid_files "$PC_DIR"/*.pid "$PC_DIR/postfix/spool/pid/master.pid" \
 		"$PC_DIR/postfix/start-fg.pid" "$PC_DIR/sendmail/sendmail-bd.pid" \
 		"$PC_DIR/sink/relay.pid" "$PC_DIR/sink/local.pid" "$PC_DIR/syslog/catcher.pid"
@@ -69,15 +70,37 @@ trap pc_suite_stop EXIT
 # a test killed at meson's timeout still stops what it started
 trap 'exit 143' TERM INT
 
+# pc_suite_dns: the test DNS server for PC_SUITE_DNS_ZONES, and the [global]
+# lines that point the daemons at it (a query that times out ends after 2 s)
+pc_suite_dns() {
+	local address port
+	[ -n "${PC_SUITE_DNS_ZONES:-}" ] || return 0
+	# shellcheck disable=SC2086 # a list of zone files
+	read -r address port < <("${PC_TEST_DNS:?}" start "$PC_DIR/dns" $PC_SUITE_DNS_ZONES) ||
+		return 1
+	[ -n "$port" ] || return 1
+	PC_SUITE_GLOBAL_EXTRA="dns = $address@$port
+dns_timeout = 2s"
+}
+
+# pc_suite_conf: the daemons' configuration, from portcullis.conf.in
+pc_suite_conf() {
+	local line
+	while IFS= read -r line; do
+		if [ "$line" = @GLOBAL_EXTRA@ ]; then
+			printf '%s\n' "${PC_SUITE_GLOBAL_EXTRA:-}"
+		else
+			printf '%s\n' "${line//@STATE@/$PC_DIR}"
+		fi
+	done <"$PC_SUITE_HERE/portcullis.conf.in"
+	printf '\n%s\n' "${PC_SUITE_CONF_EXTRA:-}"
+}
+
 # pc_suite_start [NAME=SOCKET]...: extra milters after portcullis-relay
 pc_suite_start() {
 	mkdir -p "$PC_DIR/domains.d"
-	{
-		sed "s|@STATE@|$PC_DIR|g" "$PC_SUITE_HERE/portcullis.conf.in" |
-			PC_GLOBAL_EXTRA="${PC_SUITE_GLOBAL_EXTRA:-}" awk '{ print }
-				/^\[global\]$/ && ENVIRON["PC_GLOBAL_EXTRA"] != "" { print ENVIRON["PC_GLOBAL_EXTRA"] }'
-		printf '\n%s\n' "${PC_SUITE_CONF_EXTRA:-}"
-	} >"$RELAY_CONF"
+	pc_suite_dns || return 1
+	pc_suite_conf >"$RELAY_CONF"
 	pc_e2e_init "$PC_DIR" && pc_e2e_sink_start "$PC_DIR" "$SINK_PORT" || return 1
 	# the daemon runs as nobody:postfix and removes its socket at exit: the
 	# directory is its own, as in production (Sendmail refuses a socket in

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * portcullis: the admin command. `portcullis SUBCOMMAND ARGS...` runs one
+ * entry of the table below; a new subcommand is one line here and one file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pc-log.h"
+#include "tool.h"
+
+static const ToolCommand tool_commands[] = {
+    {"spf", "[-c FILE] [-v] IP MAILFROM HELO",
+     "check SPF as portcullis-verify does: the result and the explanation, tab-separated",
+     tool_spf},
+};
+
+static void
+tool_usage(FILE *out)
+{
+	fprintf(out, "usage: portcullis SUBCOMMAND [ARGS...]\n\nsubcommands:\n");
+	for (gsize i = 0; i < G_N_ELEMENTS(tool_commands); i++)
+		fprintf(out, "  %s %s\n      %s\n", tool_commands[i].name,
+			tool_commands[i].arguments, tool_commands[i].summary);
+	fprintf(out, "\n`portcullis SUBCOMMAND --help` describes its options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	pc_log_init("portcullis", PC_LOG_TARGET_STDERR);
+	if (argc < 2) {
+		tool_usage(stderr);
+		return TOOL_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		tool_usage(stdout);
+		return TOOL_EXIT_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("portcullis %s\n", PC_VERSION);
+		return TOOL_EXIT_OK;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(tool_commands); i++) {
+		if (strcmp(argv[1], tool_commands[i].name) == 0)
+			return tool_commands[i].run(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "portcullis: unknown subcommand '%s'\n\n", argv[1]);
+	tool_usage(stderr);
+	return TOOL_EXIT_USAGE;
+}

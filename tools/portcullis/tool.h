@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * portcullis: the admin command. main.c holds the table of subcommands;
+ * each subcommand is one file (tool-spf.c, ...) with one entry point that
+ * gets the arguments from its own name on and returns the exit status.
+ *
+ * Exit status, for every subcommand: 0 when it did its job (for a check,
+ * whatever the result), 1 when it could not finish, 2 for a usage or
+ * configuration error.
+ *
+ * Thread-safety: a command-line program; one thread of ours (the resolver
+ * has its own).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define TOOL_EXIT_OK 0
+#define TOOL_EXIT_FAILED 1
+#define TOOL_EXIT_USAGE 2
+
+typedef struct {
+	const char *name;      /* "spf" */
+	const char *arguments; /* "[-c FILE] IP MAILFROM HELO" */
+	const char *summary;   /* one line */
+	/* argv[0] is the subcommand's name */
+	int (*run)(int argc, char **argv);
+} ToolCommand;
+
+/* portcullis spf [-c FILE] [-v] IP MAILFROM HELO */
+int tool_spf(int argc, char **argv);
+
+G_END_DECLS
