@@ -198,6 +198,17 @@ verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	dkim_note(verdict, dkim);
 }
 
+/* the DKIM handle first: verify-policy.c does not link libopendkim */
+static void
+verify_message_free_all(gpointer data)
+{
+	VerifyMessage *message = data;
+
+	if (message != NULL)
+		g_clear_pointer(&message->dkim, verify_dkim_message_free);
+	verify_message_free(message);
+}
+
 static const PcMilterDescriptor verify_milter = {
     .name = "verify",
     .schema = &verify_config_schema,
@@ -214,7 +225,7 @@ static const PcMilterDescriptor verify_milter = {
     .connection_new = verify_spf_connection_new,
     .connection_free = verify_spf_connection_free,
     .message_new = verify_message_new,
-    .message_free = verify_message_free,
+    .message_free = verify_message_free_all,
     .on_helo = verify_on_helo,
     .on_mail = verify_on_mail,
     .on_rcpt = verify_on_rcpt,
