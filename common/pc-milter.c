@@ -213,6 +213,12 @@ actions_for(const PcMilterDescriptor *descriptor)
 	return actions;
 }
 
+/*
+ * the carried negotiation of a milter connection (QUIT_NC): the no-reply
+ * stages, and this bit for SMFIP_HDR_LEADSPC (stages use the low bits)
+ */
+#define CARRY_LEADING_SPACE (1u << 31)
+
 /* applies the message's header edits at EOM; FALSE when the MTA refused one */
 static gboolean
 apply_header_edits(SMFICTX *ctx, PcSession *session, GPtrArray *edits)
@@ -222,20 +228,25 @@ apply_header_edits(SMFICTX *ctx, PcSession *session, GPtrArray *edits)
 	pc_verdict_sort_header_edits(edits);
 	for (guint i = 0; i < edits->len; i++) {
 		const PcHeaderEdit *edit = g_ptr_array_index(edits, i);
+		/* with SMFIP_HDR_LEADSPC the MTA writes the value right after the colon */
+		g_autofree char *spaced = session->header_leading_space && edit->value != NULL
+					      ? g_strconcat(" ", edit->value, NULL)
+					      : NULL;
+		char *value = spaced != NULL ? spaced : edit->value;
 		int rc = MI_FAILURE;
 
 		switch (edit->kind) {
 		case PC_HEADER_ADD:
-			rc = smfi_addheader(ctx, edit->name, edit->value);
+			rc = smfi_addheader(ctx, edit->name, value);
 			break;
 		case PC_HEADER_INSERT:
 			rc = smfi_insheader(ctx, (int)MIN(edit->index, (guint)G_MAXINT), edit->name,
-					    edit->value);
+					    value);
 			break;
 		case PC_HEADER_CHANGE:
 		case PC_HEADER_DELETE:
 			rc = smfi_chgheader(ctx, edit->name, (int)MIN(edit->index, (guint)G_MAXINT),
-					    edit->value);
+					    value);
 			break;
 		}
 		if (rc != MI_SUCCESS) {
@@ -448,6 +459,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
 	/* only what the MTA offers */
 	unsigned long protocol = protocol_for(milter_desc) & f1;
 
+	if (milter_desc->headers_leading_space)
+		protocol |= SMFIP_HDR_LEADSPC & f1;
+	session->header_leading_space = (protocol & SMFIP_HDR_LEADSPC) != 0;
+
 	*pf0 = (actions_for(milter_desc) | SMFIF_SETSYMLIST) & f0;
 	*pf1 = protocol;
 	*pf2 = 0;
@@ -487,6 +502,9 @@ connect_step(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	/* a session after QUIT_NC: what the connection negotiated still holds */
 	if (fresh) {
 		pc_milter_carry_take(ctx, &session->milter_no_reply);
+		session->header_leading_space =
+		    (session->milter_no_reply & CARRY_LEADING_SPACE) != 0;
+		session->milter_no_reply &= ~CARRY_LEADING_SPACE;
 		pc_milter_watch_busy(session, TRUE);
 	}
 
@@ -769,7 +787,9 @@ cb_close(SMFICTX *ctx)
 
 	smfi_setpriv(ctx, NULL);
 	if (session != NULL)
-		pc_milter_carry_put(ctx, session->milter_no_reply);
+		pc_milter_carry_put(ctx,
+				    session->milter_no_reply |
+					(session->header_leading_space ? CARRY_LEADING_SPACE : 0));
 	session_destroy(session);
 	return SMFIS_CONTINUE;
 }

@@ -97,6 +97,15 @@ typedef struct {
 	 */
 	const char *const *keep_headers;
 	gboolean keep_all_headers;
+	/*
+	 * header values as the message has them after the colon, leading blanks
+	 * included (SMFIP_HDR_LEADSPC, when the MTA offers it: both supported
+	 * MTAs do; session->header_leading_space says whether it was agreed),
+	 * for a signer whose simple header canonicalisation needs every byte.
+	 * Hooks still give edit values without the blank after the colon:
+	 * pc-milter adds the one space the protocol then expects.
+	 */
+	gboolean headers_leading_space;
 	gboolean count_body; /* body_bytes counted without a body hook */
 	/*
 	 * the daemon resolves names (SPF, DKIM, DMARC): the process's resolver

@@ -104,7 +104,12 @@ typedef struct {
 	const char *macro_dropped; /* static name of the last over-long macro, or NULL */
 	guint n_transactions;
 	guint32 milter_no_reply; /* PcStageMask negotiated as no-reply (pc-milter only) */
-	gboolean over_cap;	 /* opened over the connection cap (pc-milter only) */
+	/*
+	 * SMFIP_HDR_LEADSPC agreed (PcMilterDescriptor.headers_leading_space):
+	 * header values keep their leading blanks; otherwise the MTA removed them
+	 */
+	gboolean header_leading_space;
+	gboolean over_cap; /* opened over the connection cap (pc-milter only) */
 	/* pc-milter's watchdog (milter_timeout): in a callback, and since when idle */
 	atomic_bool watch_busy;
 	atomic_int_fast64_t watch_idle_since_us;
