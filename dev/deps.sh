@@ -33,7 +33,7 @@ pc_install_packages() {
 }
 
 # what building and the unit/milter tests need
-PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev"
+PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev libopendkim-dev"
 
 # what the milter tests and bench/rate.sh start besides the daemons: a private
 # redis-server on a unix socket (tests/milter/test-rate-redis.sh); python3 for
@@ -43,6 +43,11 @@ PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev lib
 # anchor a daemon with [global] dnssec = yes reads (a runtime dependency of
 # the daemons that resolve; the tests load it)
 PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data"
+# portcullis-sign: its keys are read with OpenSSL's libcrypto (libssl-dev);
+# its tests check signatures with an independent verifier, dkimpy
+# (python3-dkim; Ed25519 needs python3-nacl) and make keys with openssl
+PC_BUILD_PACKAGES="$PC_BUILD_PACKAGES libssl-dev"
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES python3-dkim python3-nacl python3-dnspython openssl"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the
