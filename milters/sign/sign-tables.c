@@ -49,7 +49,7 @@ struct _SignSigningTable {
 /* one meaningful line of a data set file */
 typedef struct {
 	guint line;
-	char *key;
+	char *key;   /* NULL: the line is too long (reported in line order) */
 	char *value; /* NULL when the line has a key only */
 } TableLine;
 
@@ -106,6 +106,16 @@ split_line(const char *text, gsize len, guint number)
 	return result;
 }
 
+/* TRUE when the line is too long, with the error added */
+static gboolean
+line_too_long(const char *path, const TableLine *line, GString *errors)
+{
+	if (line->key != NULL)
+		return FALSE;
+	add_error(errors, path, line->line, "line longer than %d bytes", SIGN_TABLE_MAX_LINE);
+	return TRUE;
+}
+
 /* the lines of a data set file; NULL with errors added when it cannot be read */
 static GPtrArray *
 read_table(const char *path, GString *errors)
@@ -134,11 +144,13 @@ read_table(const char *path, GString *errors)
 		TableLine *line;
 
 		number++;
-		if (len > SIGN_TABLE_MAX_LINE)
-			add_error(errors, path, number, "line longer than %d bytes",
-				  SIGN_TABLE_MAX_LINE);
-		else if ((line = split_line(p, len, number)) != NULL)
+		if (len > SIGN_TABLE_MAX_LINE) {
+			line = g_new0(TableLine, 1);
+			line->line = number;
 			g_ptr_array_add(lines, line);
+		} else if ((line = split_line(p, len, number)) != NULL) {
+			g_ptr_array_add(lines, line);
+		}
 		p += len + 1;
 	}
 	return lines;
@@ -264,9 +276,12 @@ sign_key_table_load(const char *path, guint uid, GPtrArray *warnings, GError **e
 	lines = read_table(path, errors);
 	for (guint i = 0; lines != NULL && i < lines->len; i++) {
 		const TableLine *line = g_ptr_array_index(lines, i);
-		const SignKeyTableEntry *seen = g_hash_table_lookup(table->by_name, line->key);
+		const SignKeyTableEntry *seen;
 		SignKeyTableEntry *entry;
 
+		if (line_too_long(path, line, errors))
+			continue;
+		seen = g_hash_table_lookup(table->by_name, line->key);
 		if (seen != NULL) {
 			add_error(errors, path, line->line,
 				  "%s: key name given twice (line %u too; OpenDKIM uses the first)",
@@ -425,9 +440,12 @@ sign_signing_table_load(const char *spec, const SignKeyTable *keys, GPtrArray *w
 	lines = read_table(path, errors);
 	for (guint i = 0; lines != NULL && i < lines->len; i++) {
 		const TableLine *line = g_ptr_array_index(lines, i);
-		SigningEntry *entry = parse_signing_entry(table, line, keys, warnings, errors);
+		SigningEntry *entry;
 		const SigningEntry *seen;
 
+		if (line_too_long(path, line, errors))
+			continue;
+		entry = parse_signing_entry(table, line, keys, warnings, errors);
 		if (entry == NULL)
 			continue;
 		/*
