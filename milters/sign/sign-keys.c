@@ -61,7 +61,12 @@ check_safe(const char *path, const struct stat *st, guint uid, GError **error)
 			    (unsigned)(st->st_mode & 07777));
 		return FALSE;
 	}
-	if (st->st_uid != 0 && st->st_uid != uid) {
+	/*
+	 * read as root: the start-up read before the privilege drop (the file is
+	 * read again as the daemon's user, who must then own it), or a daemon
+	 * that runs as root (warned at start), where only the mode is checked
+	 */
+	if (st->st_uid != 0 && st->st_uid != uid && uid != 0) {
 		g_autofree char *owner = user_name(st->st_uid);
 		g_autofree char *daemon = user_name(uid);
 

@@ -6,7 +6,9 @@
  *
  * A key file is refused unless it is safe (OpenDKIM's RequireSafeKeys, made
  * stricter): a regular file, owned by root or by the user loading it,
- * without any permission for group or others. Accepted forms: PEM (PKCS#1
+ * without any permission for group or others (read as root, before the
+ * privilege drop, the owner is checked again by the read as the daemon's
+ * user). Accepted forms: PEM (PKCS#1
  * "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY", unencrypted), DER, and for
  * Ed25519 the base64 of the 32-byte private key that dkimpy and rspamd
  * write. Every key is held as unencrypted PKCS#8 PEM, the one form
@@ -54,7 +56,8 @@ typedef struct _SignKey SignKey;
 /*
  * sign_key_load:
  * Reads path as the calling user. uid is the daemon's user (the one the
- * file may belong to besides root). Returns: (transfer full), or NULL with
+ * file may belong to besides root); 0 (root, before the privilege drop)
+ * checks the mode only. Returns: (transfer full), or NULL with
  * an error naming the file and why (SIGN_KEYS_ERROR_*). A key that is
  * usable but weak (RSA under 2048 bits) comes with *warning_out set
  * (transfer full; NULL otherwise) for the caller to log.

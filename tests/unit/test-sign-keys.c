@@ -153,6 +153,8 @@ static const KeyCase key_cases[] = {
      .want_text = "(mode 0610"},
     {"owner/other", &rsa2048, FORM_PKCS8_PEM, 0600, .other_owner = TRUE,
      .want_error = SIGN_KEYS_ERROR_UNSAFE, .want_text = "not root or the daemon's user"},
+    {"owner/read-as-root", &rsa2048, FORM_PKCS8_PEM, 0600, .want_error = LOADS,
+     .want_algorithm = SIGN_ALG_RSA_SHA256, .want_bits = 2048},
     {"directory", NULL, FORM_DIRECTORY, 0700, .want_error = SIGN_KEYS_ERROR_UNSAFE,
      .want_text = "not a regular file"},
     {"missing", NULL, FORM_MISSING, 0600, .want_error = SIGN_KEYS_ERROR_IO,
@@ -177,7 +179,8 @@ test_key_case(gconstpointer data)
 	write_key(path, test->key != NULL ? *test->key : NULL, test->form, test->mode);
 	if (test->other_owner)
 		g_assert_cmpint(chown(path, 65534, 65534), ==, 0);
-	key = sign_key_load(path, geteuid(), &warning, &error);
+	/* the daemon's user is uid 1000 when the file must not be nobody's */
+	key = sign_key_load(path, test->other_owner ? 1000 : geteuid(), &warning, &error);
 	if (test->want_error == LOADS) {
 		g_assert_no_error(error);
 		g_assert_nonnull(key);
