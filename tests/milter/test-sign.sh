@@ -85,13 +85,16 @@ else
 	exit 1
 fi
 
-domain_file() { # domain_file DOMAIN "KEY = VALUE"...
+# domain_file DOMAIN "KEY = VALUE"...: written aside and renamed into place,
+# as provisioning tooling does (a reload never reads half a file)
+domain_file() {
 	local domain=$1
 	shift
 	{
 		echo "[sign]"
 		printf '%s\n' "$@"
-	} >"$PC_DIR/domains.d/$domain.conf"
+	} >"$PC_DIR/domains.d/.$domain.conf.tmp"
+	mv -f "$PC_DIR/domains.d/.$domain.conf.tmp" "$PC_DIR/domains.d/$domain.conf"
 }
 domain_file dual.example "selector = s1" "key = $KEYS/rsa-a.pem" \
 	"selector_ed25519 = e1" "key_ed25519 = $KEYS/ed-a.pem"
@@ -477,6 +480,8 @@ if start_daemon "$SIGN" swap; then
 	burst_ok=yes
 	for pid in "${BURST[@]}"; do wait "$pid" || burst_ok=no; done
 	count=$(ls "$PC_DIR"/burst?/*.eml | wc -l)
+	# every message was signed: none went out without a key
+	grep -q 'reason=no-key' "$PC_DIR/swap.log" && burst_ok="no (unsigned messages)"
 	if [ "$burst_ok" = yes ] && [ "$count" = 240 ] &&
 		verify --expect rsa-sha256 "$PC_DIR"/burst?/*.eml >"$PC_DIR/burst.verify" 2>&1; then
 		ok "20 key swaps during 240 messages on 4 connections: each signed once, all verify"
