@@ -195,7 +195,8 @@ not_signed() {
 
 # --- relaxed/relaxed, the default: algorithms by key
 
-write_conf s
+STATS_PORT=$(pick_port)
+write_conf s "statistics = 127.0.0.1:$STATS_PORT"
 if start_daemon "$SIGN" s; then
 	ok "portcullis-sign starts with RSA and Ed25519 keys"
 else
@@ -299,11 +300,18 @@ check "the logged reasons: from-addresses, no-from, from-invalid, no-key" \
 		grep -q reason=from-invalid '$PC_DIR/s.log' && grep -q 'reason=no-key.*from_domain=nokey.example' '$PC_DIR/s.log'"
 check "role and client refusals are counted, not logged" \
 	bash -c "! grep -qE 'reason=(role|client)' '$PC_DIR/s.log'"
+http_get 127.0.0.1 "$STATS_PORT" /metrics >"$PC_DIR/metrics" 2>/dev/null
+check "metrics: signatures by algorithm, messages by result" bash -c "
+	grep -qE '^portcullis_sign_signatures_total\{algorithm=\"ed25519-sha256\"\} [1-9]' '$PC_DIR/metrics' &&
+	grep -qE '^portcullis_sign_signatures_total\{algorithm=\"rsa-sha256\"\} [1-9]' '$PC_DIR/metrics' &&
+	grep -qE '^portcullis_sign_messages_total\{result=\"several-from\"\} 1\$' '$PC_DIR/metrics' &&
+	grep -qE '^portcullis_sign_messages_total\{result=\"role\"\} 3\$' '$PC_DIR/metrics' &&
+	grep -qE '^portcullis_sign_messages_total\{result=\"client\"\} 1\$' '$PC_DIR/metrics'"
 stop_pid "$PID_s"
 
 # --- each canonicalisation allowed, sign_subdomains, fallback_domain, no oversigning
 for canon in simple/simple simple/relaxed relaxed/simple; do
-	name=c${canon//\//-}
+	name=c${canon//\//_}
 	algorithms="rsa-sha256 ed25519-sha256"
 	expect=rsa-sha256,ed25519-sha256
 	case $canon in simple/*)
