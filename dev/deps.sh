@@ -47,6 +47,10 @@ PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev lib
 # python3-spf for the RFC 7208 test suite it ships (tests/spf,
 # rfc7208-tests.yml.gz; its SPF code is not used) and python3-yaml to read it
 PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python3-dkim python3-nacl openssl python3-spf python3-yaml"
+# portcullis-sign: its keys are read with OpenSSL's libcrypto (libssl-dev);
+# its tests also use dnspython
+PC_BUILD_PACKAGES="$PC_BUILD_PACKAGES libssl-dev"
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES python3-dnspython"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -8,6 +8,7 @@
 #include "auth-policy.h"
 #include "rate-policy.h"
 #include "relay-policy.h"
+#include "sign-policy.h"
 #include "verify-policy.h"
 
 const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
@@ -15,5 +16,7 @@ const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
     {.schema = &auth_config_schema},
     {.schema = &rate_config_schema, .extra_schemas = rate_extra_schemas},
     {.schema = &verify_config_schema},
+    /* syntax only: the other daemons never open a key (sign-config.c) */
+    {.schema = &sign_config_check_schema},
     {.schema = NULL},
 };

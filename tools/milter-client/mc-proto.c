@@ -122,6 +122,8 @@ mc_mod_free(McMod *mod)
 	if (mod == NULL)
 		return;
 	g_free(mod->text);
+	g_free(mod->name);
+	g_free(mod->value);
 	g_free(mod);
 }
 
@@ -639,6 +641,7 @@ decode_header_mod(char cmd, McCursor *cur, gboolean leadspc, McReply *reply, GEr
 	gsize name_len;
 	gsize value_len;
 	guint32 index = 0;
+	McMod *mod;
 
 	if (cmd != MC_REPLY_ADDHEADER && !cursor_u32(cur, &index))
 		return proto_malformed(error, cmd, "missing header index");
@@ -661,6 +664,10 @@ decode_header_mod(char cmd, McCursor *cur, gboolean leadspc, McReply *reply, GEr
 		      : cmd == MC_REPLY_INSHEADER ? MC_MOD_INSHEADER
 						  : MC_MOD_CHGHEADER,
 		      g_string_free(g_steal_pointer(&text), FALSE));
+	mod = g_ptr_array_index(reply->mods, reply->mods->len - 1);
+	mod->index = index;
+	mod->name = g_strndup(name, name_len);
+	mod->value = g_strndup(value, value_len);
 	return TRUE;
 }
 

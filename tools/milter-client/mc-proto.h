@@ -162,6 +162,10 @@ gboolean mc_mod_kind_parse(const char *name, McModKind *kind_out);
 typedef struct {
 	McModKind kind;
 	char *text; /* rendering, printable ASCII (see mc_proto_escape) */
+	/* header modifications: the index (instance or position), name and value as sent */
+	guint32 index;
+	char *name;
+	char *value; /* NUL-free by the protocol */
 } McMod;
 
 void mc_mod_free(McMod *mod);

@@ -25,6 +25,9 @@ struct _McSession {
 	gboolean eoh_pending;	 /* DATA or a header went out, EOH has not */
 	gboolean body_skipped;	 /* the milter answered SMFIR_SKIP to a body chunk */
 	GPtrArray *sent[MC_STAGE_COUNT];
+	/* the transaction's message, for mc_session_message() */
+	GPtrArray *headers; /* "NAME:VALUE" as written, folding with LF */
+	GByteArray *body;
 };
 
 /* how each command is switched off (SMFIP_NO*) or made silent (SMFIP_NR_*) */
@@ -69,6 +72,8 @@ mc_session_new(const char *socket_spec, guint timeout_ms, gboolean trace, guint3
 	session->timeout_ms = timeout_ms;
 	session->trace = trace;
 	session->macros = mc_macros_new(seed);
+	session->headers = g_ptr_array_new_with_free_func(g_free);
+	session->body = g_byte_array_new();
 	return session;
 }
 
@@ -106,6 +111,8 @@ mc_session_free(McSession *session)
 	mc_session_close(session);
 	session_forget_sent(session);
 	mc_macros_free(session->macros);
+	g_ptr_array_unref(session->headers);
+	g_byte_array_unref(session->body);
 	g_free(session->socket_spec);
 	g_free(session);
 }
@@ -412,6 +419,8 @@ step_envelope(McSession *session, const McStep *step, McResult *result, GError *
 	args_join(step, data);
 	if (step->kind == MC_STEP_MAIL) {
 		mc_macros_mail(session->macros, addr, len);
+		g_ptr_array_set_size(session->headers, 0);
+		g_byte_array_set_size(session->body, 0);
 		session->eoh_pending = FALSE;
 		session->body_skipped = FALSE;
 		return session_command(session, MC_STAGE_MAIL, MC_CMD_MAIL, data->data, data->len,
@@ -434,6 +443,9 @@ step_header(McSession *session, const McStep *step, McResult *result, GError **e
 	gsize len;
 	const guint8 *value = g_bytes_get_data(step->data, &len);
 	g_autofree char *value_str = NULL;
+
+	g_ptr_array_add(session->headers,
+			g_strdup_printf("%s:%.*s", step->name, (int)len, (const char *)value));
 
 	/* without SMFIP_HDR_LEADSPC the MTA strips the blanks after the colon */
 	if ((session->negotiation.protocol & MC_P_HDR_LEADSPC) == 0) {
@@ -486,6 +498,7 @@ session_body(McSession *session, GPtrArray *steps, guint first, guint last, McRe
 
 		g_byte_array_append(body, p, (guint)len);
 	}
+	g_byte_array_append(session->body, body->data, body->len);
 	result->outcome = MC_OUTCOME_CONTINUE;
 	if (session->body_skipped) {
 		result->note = "not sent: milter answered SMFIR_SKIP";
@@ -711,4 +724,87 @@ mc_session_run(McSession *session, GPtrArray *steps, guint first, guint last, Mc
 			return FALSE;
 	}
 	return TRUE;
+}
+
+/* the position of the index-th (1-based) header called name, or -1 */
+static gint
+find_instance(GPtrArray *headers, const char *name, guint32 index)
+{
+	gsize name_len = strlen(name);
+	guint32 seen = 0;
+
+	for (guint i = 0; i < headers->len; i++) {
+		const char *header = g_ptr_array_index(headers, i);
+
+		if (g_ascii_strncasecmp(header, name, name_len) == 0 && header[name_len] == ':' &&
+		    ++seen == index)
+			return (gint)i;
+	}
+	return -1;
+}
+
+static void
+apply_header_mod(GPtrArray *headers, const McMod *mod, gboolean leadspc)
+{
+	char *line = g_strdup_printf("%s:%s%s", mod->name, leadspc ? "" : " ", mod->value);
+	gint at;
+
+	switch (mod->kind) {
+	case MC_MOD_ADDHEADER:
+		g_ptr_array_add(headers, line);
+		return;
+	case MC_MOD_INSHEADER:
+		g_ptr_array_insert(headers, (gint)MIN(mod->index, headers->len), line);
+		return;
+	case MC_MOD_CHGHEADER:
+		at = find_instance(headers, mod->name, mod->index);
+		if (at >= 0 && mod->value[0] == '\0')
+			g_ptr_array_remove_index(headers, (guint)at);
+		else if (at >= 0) {
+			g_free(g_ptr_array_index(headers, at));
+			g_ptr_array_index(headers, at) = g_steal_pointer(&line);
+		} else if (mod->value[0] != '\0') {
+			/* as both MTAs: a change of a header that is not there adds it */
+			g_ptr_array_add(headers, g_steal_pointer(&line));
+		}
+		break;
+	default:
+		break;
+	}
+	g_free(line);
+}
+
+/* text with LF line ends as CRLF (a CR already there is kept) */
+static void
+append_crlf(GByteArray *out, const char *text)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == '\n' && (p == text || p[-1] != '\r'))
+			g_byte_array_append(out, (const guint8 *)"\r", 1);
+		g_byte_array_append(out, (const guint8 *)p, 1);
+	}
+}
+
+GBytes *
+mc_session_message(const McSession *session, const GPtrArray *mods)
+{
+	g_autoptr(GPtrArray) headers = g_ptr_array_new_with_free_func(g_free);
+	gboolean leadspc = (session->negotiation.protocol & MC_P_HDR_LEADSPC) != 0;
+	GByteArray *out = g_byte_array_new();
+
+	for (guint i = 0; i < session->headers->len; i++)
+		g_ptr_array_add(headers, g_strdup(g_ptr_array_index(session->headers, i)));
+	for (guint i = 0; mods != NULL && i < mods->len; i++) {
+		const McMod *mod = g_ptr_array_index(mods, i);
+
+		if (mod->name != NULL)
+			apply_header_mod(headers, mod, leadspc);
+	}
+	for (guint i = 0; i < headers->len; i++) {
+		append_crlf(out, g_ptr_array_index(headers, i));
+		g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+	}
+	g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+	g_byte_array_append(out, session->body->data, session->body->len);
+	return g_byte_array_free_to_bytes(out);
 }

@@ -93,6 +93,17 @@ void mc_session_close(McSession *session);
  */
 const GPtrArray *mc_session_sent_macros(const McSession *session, McStage stage);
 
+/*
+ * mc_session_message:
+ * The last transaction's message as the MTA would deliver it: its headers
+ * as the scenario wrote them (leading blanks and folding kept), the header
+ * modifications in mods applied in order (insheader at a position, 0 the
+ * top; chgheader on the Nth header of a name, an empty value deletes it;
+ * addheader at the end), an empty line and the body as sent, lines ending
+ * in CRLF. A replaced body is not applied. (transfer full)
+ */
+GBytes *mc_session_message(const McSession *session, const GPtrArray *mods);
+
 /* the profile's SMTP reply for a plain reject/tempfail, e.g. for "expect" */
 const char *mc_session_default_reply(const McSession *session, McOutcome outcome);
 

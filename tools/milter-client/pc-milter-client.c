@@ -33,7 +33,10 @@ typedef struct {
 	char *last_reply;      /* SMFIR_REPLYCODE text of the last step, or NULL */
 	const char *last_note; /* static */
 	gboolean have_eom;
-	GPtrArray *eom_mods; /* McMod* of the last EOM (a reference), or NULL */
+	GPtrArray *eom_mods;   /* McMod* of the last EOM (a reference), or NULL */
+	const char *write_dir; /* --write-messages, or NULL */
+	guint *n_written;      /* messages written so far by this process */
+	gboolean write_failed;
 } McRunState;
 
 static void
@@ -242,6 +245,23 @@ check_expect_macro(McRunState *state, McSession *session, const McStep *step)
 	fail(state, step, got->str);
 }
 
+/* --write-messages: DIR/msg-N.eml, N counting every EOM of the run from 1 */
+static void
+write_message(McRunState *state, McSession *session, const McResult *result)
+{
+	g_autoptr(GBytes) message = mc_session_message(session, result->mods);
+	g_autofree char *name = g_strdup_printf("msg-%u.eml", ++*state->n_written);
+	g_autofree char *path = g_build_filename(state->write_dir, name, NULL);
+	g_autoptr(GError) error = NULL;
+	gsize len;
+	const char *data = g_bytes_get_data(message, &len);
+
+	if (!g_file_set_contents(path, data, (gssize)len, &error)) {
+		fprintf(stderr, "pc-milter-client: %s\n", error->message);
+		state->write_failed = TRUE;
+	}
+}
+
 static gboolean
 run_hook(McSession *session, const McStep *step, const McResult *result, gpointer user_data)
 {
@@ -251,6 +271,9 @@ run_hook(McSession *session, const McStep *step, const McResult *result, gpointe
 	if (result != NULL) {
 		print_result(result);
 		record_result(state, result);
+		if (state->write_dir != NULL && result->mods != NULL &&
+		    strcmp(result->keyword, "eom") == 0)
+			write_message(state, session, result);
 		return TRUE;
 	}
 	switch (step->kind) {
@@ -282,6 +305,7 @@ typedef struct {
 	gint warmup;
 	char *pids;
 	gboolean json;
+	char *write_dir;
 	char **files;
 } McOptions;
 
@@ -291,6 +315,7 @@ options_clear(McOptions *options)
 	g_free(options->socket_spec);
 	g_strfreev(options->defines);
 	g_free(options->pids);
+	g_free(options->write_dir);
 	g_strfreev(options->files);
 }
 
@@ -298,9 +323,10 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(McOptions, options_clear)
 
 /* runs one scenario file; returns its exit status */
 static int
-run_file(const McOptions *options, const char *path, gboolean header)
+run_file(const McOptions *options, const char *path, gboolean header, guint *n_written)
 {
-	g_auto(McRunState) state = {.verbose = options->verbose};
+	g_auto(McRunState) state = {
+	    .verbose = options->verbose, .write_dir = options->write_dir, .n_written = n_written};
 	g_autoptr(McScenario) scenario = NULL;
 	g_autoptr(McSession) session = NULL;
 	g_autoptr(GError) error = NULL;
@@ -327,6 +353,8 @@ run_file(const McOptions *options, const char *path, gboolean header)
 			error != NULL ? error->message : " stopped");
 		return MC_EXIT_ERROR;
 	}
+	if (state.write_failed)
+		return MC_EXIT_ERROR;
 	return state.failures > 0 ? MC_EXIT_FAILED : MC_EXIT_OK;
 }
 
@@ -356,6 +384,9 @@ options_parse(McOptions *options, int *argc, char ***argv, GError **error)
 	     "Load: milter processes whose CPU time to report", "PID[,PID]"},
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &options->json,
 	     "Load: print a JSON summary line at the end", NULL},
+	    {"write-messages", 'o', 0, G_OPTION_ARG_FILENAME, &options->write_dir,
+	     "After each EOM write the message as the MTA would deliver it to DIR/msg-N.eml",
+	     "DIR"},
 	    {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options->files, NULL,
 	     "FILE..."},
 	    {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -371,7 +402,7 @@ options_parse(McOptions *options, int *argc, char ***argv, GError **error)
 	if (options->socket_spec == NULL || options->files == NULL || options->files[0] == NULL) {
 		g_set_error_literal(error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
 				    "usage: pc-milter-client -s SOCKET [-T SECONDS] [-v] "
-				    "[-D NAME=VALUE] FILE...\n"
+				    "[-D NAME=VALUE] [-o DIR] FILE...\n"
 				    "       pc-milter-client -s SOCKET --load -n COUNT [-C CONNS] "
 				    "[--seconds MAX] [--warmup N] [-p PID[,PID]] [--json] FILE");
 		return FALSE;
@@ -423,6 +454,7 @@ main(int argc, char **argv)
 	g_auto(McOptions) options = {.timeout = 10, .connections = 1, .seconds = 60};
 	g_autoptr(GError) error = NULL;
 	int status = MC_EXIT_OK;
+	guint n_written = 0;
 
 	/* a milter that hangs up must show as "closed", not kill us */
 	signal(SIGPIPE, SIG_IGN);
@@ -433,7 +465,8 @@ main(int argc, char **argv)
 	if (options.load)
 		return load_main(&options);
 	for (guint i = 0; options.files[i] != NULL; i++) {
-		int file_status = run_file(&options, options.files[i], options.files[1] != NULL);
+		int file_status =
+		    run_file(&options, options.files[i], options.files[1] != NULL, &n_written);
 
 		status = MAX(status, file_status);
 	}
