@@ -108,8 +108,9 @@ dkim_check() {
 	first=$(awk '/^X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args):/ { next }
 		!seen && /^Received: .*/ { seen = 1; next }
 		{ print; exit }' "$PC_DIR/$name.headers")
+	# SPF's entries come first (the sender's domain has no SPF record here)
 	check "$(mta_name "$mta"): $name: one A-R of ours ($ours), at the top: $first" \
-		bash -c '[ "$1" = 1 ] && grep -qE "^Authentication-Results: mail\.example\.com;[[:space:]]+$2" <<<"$3"' \
+		bash -c '[ "$1" = 1 ] && grep -qE "^Authentication-Results: mail\.example\.com;([[:space:]]+spf=[^;]*;)*[[:space:]]+$2" <<<"$3"' \
 		_ "$ours" "$pattern" "$first"
 }
 

@@ -180,10 +180,10 @@ SPF_CASES=(
 	'the HELO identity for MAIL FROM:<>|192.0.2.10|client.example.net|<>|mx.example.com;\n\tspf=pass smtp.helo=client.example.net|'
 	'the HELO identity for <>, failing|198.51.100.7|badhelo.example.net|<>|mx.example.com;\n\tspf=fail smtp.helo=badhelo.example.net|'
 	'a HELO name that is no domain: none|198.51.100.7|[198.51.100.7]|<>|mx.example.com;\n\tspf=none smtp.helo="[198.51.100.7]"|'
-	'<> without a HELO: nothing to check|198.51.100.7|-|<>|mx.example.com; none|'
+	'<> without a HELO: nothing to check|198.51.100.7|-|<>|mx.example.com;\n\tdkim=none|'
 	'an IPv6 client|2001:db8::7|-|<alice@example.org>|mx.example.com;\n\tspf=fail smtp.mailfrom=example.org|'
-	'a trusted client is not checked|127.0.0.1|client.example.net|<bob@fail.example.org>|mx.example.com; none|'
-	'an authenticated client is not checked|198.51.100.7|badhelo.example.net|<bob@fail.example.org>|mx.example.com; none|alice'
+	'a trusted client is not checked|127.0.0.1|client.example.net|<bob@fail.example.org>|mx.example.com;\n\tdkim=none|'
+	'an authenticated client is not checked|198.51.100.7|badhelo.example.net|<bob@fail.example.org>|mx.example.com;\n\tdkim=none|alice'
 )
 n=0
 for mta in postfix sendmail; do
