@@ -29,14 +29,14 @@ ours() {
 		grep -i '^Authentication-Results: mail\.example\.com;' | tr -s '\t ' ' '
 }
 
-# label|sender domain|our header after "mail.example.com; "
+# label|sender domain|our header after "mail.example.com; " (no DKIM-Signature, so dkim=none)
 CASES=(
-	"pass|sender.test|spf=pass smtp.mailfrom=sender.test; spf=pass smtp.helo=client.example.org"
-	"fail|fail.sender.test|spf=fail smtp.mailfrom=fail.sender.test; spf=pass smtp.helo=client.example.org"
-	"softfail|soft.sender.test|spf=softfail smtp.mailfrom=soft.sender.test; spf=pass smtp.helo=client.example.org"
-	"permerror|broken.sender.test|spf=permerror smtp.mailfrom=broken.sender.test; spf=pass smtp.helo=client.example.org"
-	"temperror (SERVFAIL)|servfail.sender.test|spf=temperror smtp.mailfrom=servfail.sender.test; spf=pass smtp.helo=client.example.org"
-	"temperror (no answer)|timeout.sender.test|spf=temperror smtp.mailfrom=timeout.sender.test; spf=pass smtp.helo=client.example.org"
+	"pass|sender.test|spf=pass smtp.mailfrom=sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
+	"fail|fail.sender.test|spf=fail smtp.mailfrom=fail.sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
+	"softfail|soft.sender.test|spf=softfail smtp.mailfrom=soft.sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
+	"permerror|broken.sender.test|spf=permerror smtp.mailfrom=broken.sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
+	"temperror (SERVFAIL)|servfail.sender.test|spf=temperror smtp.mailfrom=servfail.sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
+	"temperror (no answer)|timeout.sender.test|spf=temperror smtp.mailfrom=timeout.sender.test; spf=pass smtp.helo=client.example.org; dkim=none"
 )
 for mta in pf sm; do
 	for row in "${CASES[@]}"; do
