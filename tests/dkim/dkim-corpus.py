@@ -14,6 +14,9 @@ committed.
     dkim-corpus.py check DIR MTA REPORT the Authentication-Results of each case
                                         against the table: "ok|WHAT" or
                                         "not ok|WHAT" lines, "# " details
+    dkim-corpus.py check-tool DIR OUT LABEL
+                                        the same for `portcullis verify`: OUT/CASE
+                                        holds what it printed for CASE
     dkim-corpus.py table                the table, for the documentation
 
 Each case carries the result RFC 6376, RFC 8301 and RFC 8463 require for
@@ -575,6 +578,33 @@ def command_check(directory, mta, report):
     return 1 if failed else 0
 
 
+def command_check_tool(directory, outdir, label):
+    with open(os.path.join(directory, "cases.json")) as f:
+        table = json.load(f)
+    failed = 0
+    for case in table:
+        name = case["name"]
+        want = ", ".join(e[0] for e in case["expect"])
+        try:
+            with open(os.path.join(outdir, name), errors="replace") as f:
+                printed = f.read()
+        except OSError:
+            printed = ""
+        if not printed.startswith("Authentication-Results: "):
+            why = "no Authentication-Results printed"
+        else:
+            why = check_case(case, parse_authres(printed[len("Authentication-Results: "):]))
+        if why is None:
+            print(f"ok|{label}: {name}: {want}")
+        else:
+            failed += 1
+            print(f"not ok|{label}: {name}: {want}")
+            print(f"# {why}")
+            for line in printed.splitlines():
+                print(f"# got: {line}")
+    return 1 if failed else 0
+
+
 def command_table():
     counts = {}
     for case in CASES():
@@ -592,6 +622,8 @@ def main(argv):
         return command_scenario(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "check":
         return command_check(argv[2], argv[3], argv[4])
+    if len(argv) == 5 and argv[1] == "check-tool":
+        return command_check_tool(argv[2], argv[3], argv[4])
     if len(argv) == 2 and argv[1] == "table":
         return command_table()
     print(__doc__, file=sys.stderr)

@@ -13,6 +13,8 @@ static const ToolCommand tool_commands[] = {
     {"spf", "[-c FILE] [-v] IP MAILFROM HELO",
      "check SPF as portcullis-verify does: the result and the explanation, tab-separated",
      tool_spf},
+    {"verify", "[-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-]",
+     "the Authentication-Results header portcullis-verify would add to a message", tool_verify},
 };
 
 static void

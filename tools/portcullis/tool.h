@@ -31,5 +31,7 @@ typedef struct {
 
 /* portcullis spf [-c FILE] [-v] IP MAILFROM HELO */
 int tool_spf(int argc, char **argv);
+/* portcullis verify [-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-] */
+int tool_verify(int argc, char **argv);
 
 G_END_DECLS
