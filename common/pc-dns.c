@@ -68,6 +68,25 @@ static const struct {
 static const double latency_bounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
 					0.25,  0.5,   1,    2.5,   5,	 10};
 
+/*
+ * The answer cache in front of libunbound (see pc-dns.h): answers by
+ * "TYPE/name" (the name in our lower-cased text form, so "Example.ORG."
+ * and "example.org" are one entry). Bounded in entries and in bytes: when
+ * an answer would go over either, the expired entries go; when that is not
+ * enough, all of them (the cache refills from libunbound's).
+ */
+#define DNS_CACHE_MAX_ENTRIES 10000
+#define DNS_CACHE_MAX_BYTES (8 * 1024 * 1024)
+/* unbound's own defaults: cache-max-ttl 86400, cache-max-negative-ttl 3600 */
+#define DNS_CACHE_MAX_TTL_S 86400
+#define DNS_CACHE_MAX_NEGATIVE_TTL_S 3600
+
+typedef struct {
+	PcDnsResult *result; /* the cache's own copy; callers get copies of it */
+	gint64 expires_us;
+	gsize cost; /* bytes charged against DNS_CACHE_MAX_BYTES */
+} DnsCacheEntry;
+
 struct _PcDns {
 	struct ub_ctx *ctx;
 	GThread *answer_thread;
@@ -76,6 +95,10 @@ struct _PcDns {
 	atomic_uint live_queries;
 	PcStatsCounter *counters[DNS_N_METRIC_TYPES][PC_DNS_N_STATUS];
 	PcStatsHistogram *latency;
+	PcStatsCounter *cache_hits;
+	GMutex cache_lock;
+	GHashTable *cache; /* char * key -> DnsCacheEntry *, under cache_lock */
+	gsize cache_bytes;
 };
 
 struct _PcDnsQuery {
@@ -84,6 +107,7 @@ struct _PcDnsQuery {
 	PcDnsBudget *budget; /* the caller's, or NULL */
 	char *name;
 	guint16 rrtype;
+	char *cache_key; /* "TYPE/name", NULL when the name cannot be asked */
 	int async_id;
 	gboolean in_flight; /* libunbound has it and may call back */
 	gboolean taken;	    /* the result went to the caller */
@@ -98,6 +122,15 @@ struct _PcDnsQuery {
 	int answer_err;
 	struct ub_result *answer;
 };
+
+static void
+cache_entry_free(gpointer data)
+{
+	DnsCacheEntry *entry = data;
+
+	pc_dns_result_free(entry->result);
+	g_free(entry);
+}
 
 /* ------------------------------------------------------- libunbound's log */
 
@@ -383,6 +416,9 @@ dns_register_metrics(PcDns *dns)
 	dns->latency = pc_stats_histogram_register(
 	    "portcullis_dns_query_seconds", "Time from a DNS query to its result (sent queries)",
 	    latency_bounds, G_N_ELEMENTS(latency_bounds));
+	dns->cache_hits = pc_stats_counter_register(
+	    "portcullis_dns_cache_hits_total",
+	    "DNS queries answered from the answer cache, without a round trip to libunbound", NULL);
 }
 
 PcDns *
@@ -396,6 +432,8 @@ pc_dns_new(const PcDnsOptions *options, GError **error)
 
 	dns = g_new0(PcDns, 1);
 	dns->wake_fd = -1;
+	g_mutex_init(&dns->cache_lock);
+	dns->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, cache_entry_free);
 	dns->timeout_us = options->timeout_us > 0 ? options->timeout_us : PC_DNS_DEFAULT_TIMEOUT_US;
 	dns->ctx = dns_context_new(options, error);
 	if (dns->ctx == NULL)
@@ -485,6 +523,8 @@ pc_dns_free(PcDns *dns)
 		ub_ctx_delete(dns->ctx);
 	if (dns->wake_fd >= 0)
 		close(dns->wake_fd);
+	g_clear_pointer(&dns->cache, g_hash_table_unref);
+	g_mutex_clear(&dns->cache_lock);
 	g_free(dns);
 }
 
@@ -500,6 +540,7 @@ query_unref(PcDnsQuery *query)
 	g_mutex_clear(&query->lock);
 	g_cond_clear(&query->answered_cond);
 	g_free(query->name);
+	g_free(query->cache_key);
 	g_free(query);
 }
 
@@ -573,6 +614,8 @@ result_reason(PcDnsStatus status, int rcode, gboolean bogus)
 	}
 }
 
+static void cache_store(PcDns *dns, const PcDnsQuery *query, const PcDnsResult *result);
+
 /* turns what libunbound delivered into a result; takes answer */
 static PcDnsResult *
 result_from_answer(const PcDnsQuery *query, int err, struct ub_result *answer)
@@ -611,7 +654,152 @@ result_from_answer(const PcDnsQuery *query, int err, struct ub_result *answer)
 		result->reason = "malformed record data";
 	}
 	ub_resolve_free(answer);
+	cache_store(query->dns, query, result);
 	return result;
+}
+
+/* ------------------------------------------------------------ answer cache */
+
+/* a copy of @source for a caller that asked @name: its own records, elapsed 0 */
+static PcDnsResult *
+result_copy(const PcDnsResult *source, const char *name)
+{
+	PcDnsResult *copy = g_new0(PcDnsResult, 1);
+	gsize total = 0;
+	gsize offset = 0;
+
+	copy->status = source->status;
+	copy->name = g_strdup(name);
+	copy->rrtype = source->rrtype;
+	copy->rcode = source->rcode;
+	copy->secure = source->secure;
+	copy->bogus = source->bogus;
+	copy->ttl = source->ttl;
+	copy->canonical_name = g_strdup(source->canonical_name);
+	copy->packet = source->packet != NULL ? g_bytes_ref(source->packet) : NULL;
+	copy->reason = source->reason;
+	copy->why_bogus = g_strdup(source->why_bogus);
+	copy->records = g_array_sized_new(FALSE, TRUE, sizeof(PcDnsRecord), source->records->len);
+	g_array_set_clear_func(copy->records, (GDestroyNotify)pc_dns_record_clear);
+	for (guint i = 0; i < source->records->len; i++)
+		total += pc_dns_result_record(source, i)->rdata_len;
+	copy->rdata_block = g_malloc(MAX(total, 1));
+	for (guint i = 0; i < source->records->len; i++) {
+		const PcDnsRecord *record = pc_dns_result_record(source, i);
+		PcDnsRecord parsed;
+
+		memcpy(copy->rdata_block + offset, record->rdata, record->rdata_len);
+		/* it parsed once: it parses again, into this copy's own block */
+		if (!pc_dns_record_parse(copy->rrtype, copy->rdata_block + offset,
+					 record->rdata_len, &parsed))
+			g_assert_not_reached();
+		g_array_append_val(copy->records, parsed);
+		offset += record->rdata_len;
+	}
+	return copy;
+}
+
+/* "TYPE/name" of a name in wire form, lower-cased */
+static char *
+cache_key_new(guint16 rrtype, const guint8 *wire, gsize wire_len)
+{
+	g_autofree char *text = pc_dns_name_to_text(wire, wire_len, NULL);
+	g_autofree char *lower = g_ascii_strdown(text, -1);
+
+	return g_strdup_printf("%u/%s", rrtype, lower);
+}
+
+/* (transfer full) a copy of the cached answer to @query, or NULL */
+static PcDnsResult *
+cache_lookup(PcDns *dns, const PcDnsQuery *query)
+{
+	PcDnsResult *copy = NULL;
+	DnsCacheEntry *entry;
+	gint64 now = g_get_monotonic_time();
+
+	g_mutex_lock(&dns->cache_lock);
+	entry = g_hash_table_lookup(dns->cache, query->cache_key);
+	if (entry != NULL && entry->expires_us > now) {
+		copy = result_copy(entry->result, query->name);
+		/* the TTL left, as a resolver's cache gives it */
+		copy->ttl = (guint32)((entry->expires_us - now) / G_USEC_PER_SEC);
+	} else if (entry != NULL) {
+		dns->cache_bytes -= entry->cost;
+		g_hash_table_remove(dns->cache, query->cache_key);
+	}
+	g_mutex_unlock(&dns->cache_lock);
+	return copy;
+}
+
+static gboolean
+cache_entry_expired(gpointer key, gpointer value, gpointer data)
+{
+	const DnsCacheEntry *entry = value;
+	const gint64 *now = data;
+
+	return entry->expires_us <= *now;
+}
+
+/* room for @cost more bytes and one more entry; under cache_lock */
+static void
+cache_make_room(PcDns *dns, gsize cost, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if (g_hash_table_size(dns->cache) < DNS_CACHE_MAX_ENTRIES &&
+	    dns->cache_bytes + cost <= DNS_CACHE_MAX_BYTES)
+		return;
+	g_hash_table_foreach_remove(dns->cache, cache_entry_expired, &now);
+	dns->cache_bytes = 0;
+	g_hash_table_iter_init(&iter, dns->cache);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		dns->cache_bytes += ((DnsCacheEntry *)value)->cost;
+	if (g_hash_table_size(dns->cache) < DNS_CACHE_MAX_ENTRIES &&
+	    dns->cache_bytes + cost <= DNS_CACHE_MAX_BYTES)
+		return;
+	g_hash_table_remove_all(dns->cache);
+	dns->cache_bytes = 0;
+}
+
+/*
+ * Keeps a copy of an answer libunbound gave: OK, NODATA and NXDOMAIN with
+ * a TTL (never a failure to find out, never a bogus one), for its TTL
+ * capped as unbound caps its own.
+ */
+static void
+cache_store(PcDns *dns, const PcDnsQuery *query, const PcDnsResult *result)
+{
+	DnsCacheEntry *entry;
+	gint64 now = g_get_monotonic_time();
+	guint32 ttl;
+	gsize cost;
+
+	if (query->cache_key == NULL || !pc_dns_status_is_answer(result->status) || result->bogus ||
+	    result->ttl == 0)
+		return;
+	ttl = MIN(result->ttl,
+		  result->status == PC_DNS_OK ? DNS_CACHE_MAX_TTL_S : DNS_CACHE_MAX_NEGATIVE_TTL_S);
+	cost = sizeof(DnsCacheEntry) + sizeof(PcDnsResult) + strlen(query->cache_key) +
+	       (result->packet != NULL ? 2 * g_bytes_get_size(result->packet) : 0) +
+	       result->records->len * sizeof(PcDnsRecord);
+	if (cost > DNS_CACHE_MAX_BYTES / 16)
+		return;
+	entry = g_new0(DnsCacheEntry, 1);
+	entry->result = result_copy(result, query->name);
+	entry->expires_us = now + (gint64)ttl * G_USEC_PER_SEC;
+	entry->cost = cost;
+	g_mutex_lock(&dns->cache_lock);
+	{
+		DnsCacheEntry *old = g_hash_table_lookup(dns->cache, query->cache_key);
+
+		if (old != NULL)
+			dns->cache_bytes -= old->cost;
+	}
+	cache_make_room(dns, cost, now);
+	g_hash_table_replace(dns->cache, g_strdup(query->cache_key), entry);
+	dns->cache_bytes += cost;
+	g_mutex_unlock(&dns->cache_lock);
 }
 
 static gsize
@@ -698,6 +886,13 @@ pc_dns_query_start(PcDns *dns, const char *name, guint16 rrtype, PcDnsBudget *bu
 	query = query_new(dns, name, rrtype, budget);
 	if (!pc_dns_name_from_text(name, wire, &wire_len)) {
 		query->finished = result_new(query, PC_DNS_BADNAME, "not a domain name");
+		return query;
+	}
+	query->cache_key = cache_key_new(rrtype, wire, wire_len);
+	/* a cached answer costs no budget, and is given even when the budget is spent */
+	query->finished = cache_lookup(dns, query);
+	if (query->finished != NULL) {
+		pc_stats_counter_inc(dns->cache_hits);
 		return query;
 	}
 	if (budget != NULL && pc_dns_budget_is_spent(budget)) {

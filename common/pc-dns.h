@@ -8,6 +8,9 @@
  * thread of ours that hands answers back to the threads waiting for them.
  * A lookup is asynchronous underneath, so that it can end at a deadline of
  * our own: libunbound has no per-query timeout (docs/DESIGN.md, "DNS layer").
+ * In front of it, an answer cache of ours: an answer (OK, NODATA, NXDOMAIN)
+ * with a TTL is given again for that TTL without the round trip through
+ * libunbound's threads; failures to find out are always asked again.
  *
  * Two ways to ask, the same machinery:
  *  - pc_dns_query(): ask and wait for the result (SPF's DNS layer, DMARC);
@@ -160,11 +163,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcDnsResult, pc_dns_result_free)
  * PcDnsBudget: the DNS wait one message may still spend, carried by the
  * caller from MAIL to EOM (one per message, in the message's state).
  *
- * Each query consumes the time from its start to its result (a cache hit
- * consumes almost nothing). A query starts only while some budget is left,
- * and ends at the earlier of dns_timeout and the budget's end; one that the
- * budget cut short is PC_DNS_BUDGET, not PC_DNS_TIMEOUT. Time spent outside
- * DNS (the client sending the body) is not counted.
+ * Each query consumes the time from its start to its result (a hit in
+ * libunbound's cache consumes almost nothing; one in our answer cache
+ * nothing, and is given even when the budget is spent). A query starts only
+ * while some budget is left, and ends at the earlier of dns_timeout and the budget's end; one that
+ * the budget cut short is PC_DNS_BUDGET, not PC_DNS_TIMEOUT. Time spent outside DNS (the client
+ * sending the body) is not counted.
  *
  * An inline member, with nothing to free. Not thread-safe: it belongs to the
  * message's thread, and must outlive every query started with it.

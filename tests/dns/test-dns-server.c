@@ -53,6 +53,8 @@ static const char zone_text[] =
     "alias.example.test. 300 IN CNAME a.example.test.\n"
     "dangling.example.test. 300 IN CNAME nowhere.example.test.\n"
     "leaf.deep.example.test. 300 IN A 192.0.2.9\n"
+    "short.example.test. 2 IN A 192.0.2.10\n"
+    "zero.example.test. 0 IN A 192.0.2.11\n"
     "$ZONE 2.0.192.in-addr.arpa.\n"
     "1.2.0.192.in-addr.arpa. 300 IN PTR a.example.test.\n"
     "1.2.0.192.in-addr.arpa. 300 IN PTR alias.example.test.\n"
@@ -394,12 +396,87 @@ test_budget(void)
 	assert_within(second->elapsed_us, MS(1500) - first->elapsed_us - cached->elapsed_us,
 		      MS(500) + SLACK_US);
 	g_assert_true(pc_dns_budget_is_spent(&budget));
-	third = pc_dns_query(dns, "a.example.test", PC_DNS_TYPE_A, &budget);
+	third = pc_dns_query(dns, "aaaa.example.test", PC_DNS_TYPE_AAAA, &budget);
 	g_assert_cmpint(third->status, ==, PC_DNS_BUDGET);
 	g_assert_cmpint(third->elapsed_us, ==, 0);
 	g_assert_cmpuint(budget.queries, ==, 3);
 	/* the message spent its budget, and not much more */
 	assert_within(g_get_monotonic_time() - start, MS(1500), MS(1500) + 2 * SLACK_US);
+}
+
+/* the answer a fresh query of NAME gets, asked twice: *first_out, *second_out */
+static void
+ask_twice(PcDns *dns, const char *name, guint16 rrtype, PcDnsResult **first_out,
+	  PcDnsResult **second_out)
+{
+	*first_out = pc_dns_query(dns, name, rrtype, NULL);
+	*second_out = pc_dns_query(dns, name, rrtype, NULL);
+}
+
+/*
+ * the answer cache: an answer with a TTL is given again without a round
+ * trip (elapsed 0, the same records, the TTL left), whatever the case of
+ * the name; failures to find out and TTL 0 are asked again every time; an
+ * entry expires with its TTL
+ */
+static void
+test_cache(void)
+{
+	g_autoptr(PcDns) dns = resolver_new(FALSE, NULL);
+	g_autoptr(PcDnsResult) first = NULL;
+	g_autoptr(PcDnsResult) second = NULL;
+	g_autoptr(PcDnsResult) nx = NULL;
+	g_autoptr(PcDnsResult) nx_again = NULL;
+	g_autoptr(PcDnsResult) fail = NULL;
+	g_autoptr(PcDnsResult) fail_again = NULL;
+	g_autoptr(PcDnsResult) zero = NULL;
+	g_autoptr(PcDnsResult) zero_again = NULL;
+	g_autoptr(PcDnsResult) upper = NULL;
+	gint64 end;
+
+	ask_twice(dns, "multi.example.test", PC_DNS_TYPE_TXT, &first, &second);
+	g_assert_cmpint(first->status, ==, PC_DNS_OK);
+	g_assert_cmpint(first->elapsed_us, >, 0);
+	g_assert_cmpint(second->status, ==, PC_DNS_OK);
+	g_assert_cmpint(second->elapsed_us, ==, 0);
+	g_assert_cmpuint(second->records->len, ==, 2);
+	g_assert_cmpstr(pc_dns_result_record(second, 0)->text, ==,
+			pc_dns_result_record(first, 0)->text);
+	g_assert_cmpstr(pc_dns_result_record(second, 1)->text, ==, "second record");
+	g_assert_true(g_bytes_equal(first->packet, second->packet));
+	g_assert_cmpuint(second->ttl, <=, first->ttl);
+	g_assert_cmpuint(second->ttl, >=, first->ttl - 1);
+	upper = pc_dns_query(dns, "MULTI.Example.Test.", PC_DNS_TYPE_TXT, NULL);
+	g_assert_cmpint(upper->elapsed_us, ==, 0);
+	g_assert_cmpstr(upper->name, ==, "MULTI.Example.Test.");
+
+	/* NXDOMAIN carries the SOA's negative TTL: cached too */
+	ask_twice(dns, "nothing.example.test", PC_DNS_TYPE_A, &nx, &nx_again);
+	g_assert_cmpint(nx->status, ==, PC_DNS_NXDOMAIN);
+	g_assert_cmpint(nx_again->status, ==, PC_DNS_NXDOMAIN);
+	g_assert_cmpint(nx_again->elapsed_us, ==, 0);
+
+	ask_twice(dns, "x.servfail.example.test", PC_DNS_TYPE_TXT, &fail, &fail_again);
+	g_assert_cmpint(fail_again->status, ==, PC_DNS_SERVFAIL);
+	g_assert_cmpint(fail_again->elapsed_us, >, 0);
+
+	ask_twice(dns, "zero.example.test", PC_DNS_TYPE_A, &zero, &zero_again);
+	g_assert_cmpint(zero_again->status, ==, PC_DNS_OK);
+	g_assert_cmpint(zero_again->elapsed_us, >, 0);
+
+	/* short.example.test has TTL 2: from the cache, then asked again */
+	g_clear_pointer(&first, pc_dns_result_free);
+	g_clear_pointer(&second, pc_dns_result_free);
+	ask_twice(dns, "short.example.test", PC_DNS_TYPE_A, &first, &second);
+	g_assert_cmpint(second->elapsed_us, ==, 0);
+	end = g_get_monotonic_time() + MS(5000);
+	while (second->elapsed_us == 0 && g_get_monotonic_time() < end) {
+		g_usleep(MS(100));
+		g_clear_pointer(&second, pc_dns_result_free);
+		second = pc_dns_query(dns, "short.example.test", PC_DNS_TYPE_A, NULL);
+	}
+	g_assert_cmpint(second->status, ==, PC_DNS_OK);
+	g_assert_cmpint(second->elapsed_us, >, 0);
 }
 
 /* libopendkim's pattern: start, wait a little, wait again, cancel */
@@ -614,6 +691,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/dns/server/txt-long", test_txt_long);
 	g_test_add_func("/pc/dns/server/timeout", test_timeout);
 	g_test_add_func("/pc/dns/server/budget", test_budget);
+	g_test_add_func("/pc/dns/server/cache", test_cache);
 	g_test_add_func("/pc/dns/server/async", test_async);
 	g_test_add_func("/pc/dns/server/threads", test_threads);
 	g_test_add_func("/pc/dns/server/dnssec-insecure", test_dnssec_insecure);

@@ -631,6 +631,7 @@ test_local_not_sent(void)
 	g_autoptr(PcDnsResult) bad = NULL;
 	g_autoptr(PcDnsResult) spent = NULL;
 	g_autoptr(PcDnsResult) cheap = NULL;
+	g_autoptr(PcDnsResult) cached = NULL;
 
 	pc_dns_budget_init(&budget, S(1), S(1));
 	bad = pc_dns_query(dns, "a..example.test", PC_DNS_TYPE_A, &budget);
@@ -647,10 +648,17 @@ test_local_not_sent(void)
 	g_assert_cmpint(budget.remaining_us, ==, S(1) - cheap->elapsed_us);
 
 	pc_dns_budget_charge(&budget, S(1));
-	spent = pc_dns_query(dns, "a.example.test", PC_DNS_TYPE_A, &budget);
+	spent = pc_dns_query(dns, "txt.example.test", PC_DNS_TYPE_TXT, &budget);
 	g_assert_cmpint(spent->status, ==, PC_DNS_BUDGET);
 	g_assert_cmpint(spent->elapsed_us, ==, 0);
 	g_assert_null(spent->packet);
+	g_assert_cmpuint(budget.queries, ==, 1);
+
+	/* an answer in the cache costs no wait: given even with the budget spent */
+	cached = pc_dns_query(dns, "A.Example.TEST.", PC_DNS_TYPE_A, &budget);
+	g_assert_cmpint(cached->status, ==, PC_DNS_OK);
+	g_assert_cmpstr(cached->name, ==, "A.Example.TEST.");
+	g_assert_cmpint(cached->elapsed_us, ==, 0);
 	g_assert_cmpuint(budget.queries, ==, 1);
 }
 

@@ -1,0 +1,155 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+# bench/verify.sh [RUNS] [COUNT]: portcullis-verify (SPF and DKIM) against
+# OpenDKIM in verify mode (Debian's opendkim 2.11) and the do-nothing
+# libmilter filter (pc-null-milter), side by side in the same run, on the
+# same signed messages (bench/verify-corpus.py: RSA-2048 and Ed25519,
+# relaxed/relaxed, signed by dkimpy for the run), with the keys on the same
+# local DNS server, 1 and 4 milter connections, unix sockets.
+#
+# OpenDKIM asks port 53 and nothing else, so the run happens in a network
+# namespace of its own (unshare --net): unbound (tests/dns/pc-test-dns)
+# listens on 127.0.0.1:53 there, both verifiers resolve through it with
+# their own libunbound caches, and nothing can leave the namespace.
+#
+# Each run measures every filter back to back in alternating order; the
+# summary gives the median of RUNS runs: msg/s, p99 latency (MAIL sent to
+# the final EOM reply), the filter's CPU ms per message, and the throughput
+# ratio portcullis-verify/opendkim (target at 4 connections: >= 2).
+# Before measuring, one message through each verifier must say dkim=pass
+# (and spf=pass for ours). Bounded: COUNT messages (default 5000) and at
+# most 60 s per measurement. Needs root (the namespace); installs opendkim,
+# unbound, python3-dkim, python3-nacl and iproute2 when missing.
+set -eu
+cd "$(dirname "$0")/.."
+RUNS=${1:-5}
+COUNT=${2:-5000}
+BUILD=${BUILD:-build-bench}
+
+if [ -z "${PC_BENCH_NETNS:-}" ]; then
+	need=
+	for package in opendkim unbound python3-dkim python3-nacl iproute2; do
+		dpkg -s "$package" >/dev/null 2>&1 || need="$need $package"
+	done
+	if [ -n "$need" ]; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null
+	fi
+	[ -d "$BUILD" ] || meson setup "$BUILD" --buildtype=release >/dev/null
+	ninja -C "$BUILD" >/dev/null
+	PC_BENCH_NETNS=1 exec unshare --net bash "$0" "$@"
+fi
+ip link set lo up
+
+CLIENT=$BUILD/tools/milter-client/pc-milter-client
+DIR=$(mktemp -d /tmp/pc-bench-verify.XXXXXX)
+PIDS=()
+cleanup() {
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	wait 2>/dev/null
+	tests/dns/pc-test-dns stop "$DIR/dns" >/dev/null 2>&1
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+/usr/bin/python3 bench/verify-corpus.py "$DIR/corpus"
+PC_TEST_DNS_PORT=53 tests/dns/pc-test-dns start "$DIR/dns" "$DIR/corpus/zone" >/dev/null
+
+mkdir -p "$DIR/domains.d"
+cat >"$DIR/verify.conf" <<CONF
+[global]
+local_domains = example.com
+domains_dir = $DIR/domains.d
+user =
+authserv_id = mx.bench.test
+dns = 127.0.0.1@53
+[listener.mx]
+role = mx
+ports = 25
+daemon_names = MX
+CONF
+# OpenDKIM as a site runs it to verify: its defaults, our DNS server
+cat >"$DIR/opendkim.conf" <<CONF
+Syslog                  no
+Mode                    v
+AuthservID              mx.bench.test
+Nameservers             127.0.0.1
+Socket                  local:$DIR/opendkim.sock
+PidFile                 $DIR/opendkim.pid
+UMask                   007
+CONF
+
+"$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock" 2>"$DIR/null.log" &
+PIDS+=($!)
+NULL_PID=$!
+"$BUILD/milters/portcullis-verify" -f -c "$DIR/verify.conf" -p "unix:$DIR/verify.sock" \
+	2>"$DIR/verify.log" &
+PIDS+=($!)
+VERIFY_PID=$!
+opendkim -f -x "$DIR/opendkim.conf" >"$DIR/opendkim.log" 2>&1 &
+PIDS+=($!)
+OPENDKIM_PID=$!
+for name in null verify opendkim; do
+	for _ in $(seq 1 500); do [ -S "$DIR/$name.sock" ] && break; sleep 0.01; done
+	[ -S "$DIR/$name.sock" ] || { echo "verify.sh: $name did not start" >&2; exit 1; }
+done
+
+# the checks really run: one message through each verifier passes
+for alg in rsa2048 ed25519; do
+	for name in verify opendkim; do
+		"$CLIENT" -s "unix:$DIR/$name.sock" "$DIR/corpus/$alg.scn" >"$DIR/check.out" 2>&1 || true
+		want='dkim=pass'
+		[ "$name" = verify ] && want='spf=pass smtp.mailfrom=example.org.*dkim=pass'
+		if ! tr -d '\n' <"$DIR/check.out" | sed 's/\\n\\t/ /g' | grep -q "Authentication-Results:.*$want"; then
+			echo "verify.sh: $name does not pass the $alg message:" >&2
+			cat "$DIR/check.out" "$DIR/$name.log" >&2
+			exit 1
+		fi
+	done
+done
+
+measure() { # measure NAME PID CONNS ALG -> one JSON line
+	"$CLIENT" -s "unix:$DIR/$1.sock" --load -n "$COUNT" -C "$3" --warmup 50 \
+		--seconds 60 -p "$2" --json "$DIR/corpus/$4.scn" | tail -1
+}
+. bench/lib.sh
+
+mkdir -p bench/results
+RAW=bench/results/verify-$(date +%Y%m%d-%H%M%S).jsonl
+FILTERS="null opendkim verify"
+for run in $(seq 1 "$RUNS"); do
+	for alg in rsa2048 ed25519; do
+		for conns in 1 4; do
+			order=$FILTERS
+			[ $((run % 2)) -eq 0 ] && order="verify opendkim null"
+			for name in $order; do
+				pid_var=${name^^}_PID
+				line=$(measure "$name" "${!pid_var}" "$conns" "$alg")
+				echo "{\"run\":$run,\"filter\":\"$name\",\"alg\":\"$alg\",\"conns\":$conns,\"result\":$line}" >>"$RAW"
+			done
+		done
+	done
+done
+
+# no verifier may refuse or fail a message: that would be a cheaper path
+if grep -E '"filter":"(verify|opendkim)"' "$RAW" | grep -qvE '"reject":0,"tempfail":0'; then
+	echo "verify.sh: some messages were refused or failed; raw: $RAW" >&2
+	exit 1
+fi
+
+echo "portcullis-verify (SPF+DKIM) vs opendkim -x (Mode v) vs pc-null-milter, unix sockets,"
+echo "median of $RUNS runs, $COUNT messages each; $(nproc) cores; $(uname -r); raw: $RAW"
+printf '%-8s %-6s %-9s %10s %9s %14s\n' alg conns filter msg/s p99_ms cpu_ms/msg
+for alg in rsa2048 ed25519; do
+	for conns in 1 4; do
+		for name in $FILTERS; do
+			rows=$(grep "\"filter\":\"$name\",\"alg\":\"$alg\",\"conns\":$conns," "$RAW")
+			rate=$(field msgs_per_s <<<"$rows" | median)
+			p99=$(field p99_ms <<<"$rows" | median)
+			cpu=$(field milter_cpu_ms_per_msg <<<"$rows" | median)
+			printf '%-8s %-6s %-9s %10.0f %9.3f %14.4f\n' "$alg" "$conns" "$name" "$rate" "$p99" "$cpu"
+			eval "rate_$name=$rate"
+		done
+		echo "$alg conns=$conns throughput ratio portcullis-verify/opendkim: $(awk "BEGIN {printf \"%.2f\", $rate_verify / $rate_opendkim}")"
+	done
+done
