@@ -893,6 +893,8 @@ pc_dns_query_start(PcDns *dns, const char *name, guint16 rrtype, PcDnsBudget *bu
 	query->finished = cache_lookup(dns, query);
 	if (query->finished != NULL) {
 		pc_stats_counter_inc(dns->cache_hits);
+		if (budget != NULL)
+			budget->queries++;
 		return query;
 	}
 	if (budget != NULL && pc_dns_budget_is_spent(budget)) {

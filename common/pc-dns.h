@@ -176,7 +176,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcDnsResult, pc_dns_result_free)
 typedef struct {
 	gint64 remaining_us;	 /* DNS wait left; <= 0 when spent */
 	gint64 query_timeout_us; /* one query at most */
-	guint queries;		 /* queries started with it, answered or not */
+	guint queries;		 /* queries asked with it: sent, cut short or from the cache */
 } PcDnsBudget;
 
 void pc_dns_budget_init(PcDnsBudget *budget, gint64 total_us, gint64 query_timeout_us);

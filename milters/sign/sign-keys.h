@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sign-keys: private keys for DKIM signing, and OpenDKIM's KeyTable and
- * SigningTable files. Only portcullis-sign links this: no other daemon
- * ever opens a private key.
+ * SigningTable files. Only portcullis-sign links this, and the admin
+ * command (keygen, dkim-check): no other daemon ever opens a private key.
  *
  * A key file is refused unless it is safe (OpenDKIM's RequireSafeKeys, made
  * stricter): a regular file, owned by root or by the user loading it,

@@ -442,7 +442,9 @@ test_cache(void)
 	g_assert_cmpuint(second->records->len, ==, 2);
 	g_assert_cmpstr(pc_dns_result_record(second, 0)->text, ==,
 			pc_dns_result_record(first, 0)->text);
-	g_assert_cmpstr(pc_dns_result_record(second, 1)->text, ==, "second record");
+	/* the order of the first answer (the server rotates its records) */
+	g_assert_cmpstr(pc_dns_result_record(second, 1)->text, ==,
+			pc_dns_result_record(first, 1)->text);
 	g_assert_true(g_bytes_equal(first->packet, second->packet));
 	g_assert_cmpuint(second->ttl, <=, first->ttl);
 	g_assert_cmpuint(second->ttl, >=, first->ttl - 1);

@@ -15,6 +15,14 @@ static const ToolCommand tool_commands[] = {
      tool_spf},
     {"verify", "[-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-]",
      "the Authentication-Results header portcullis-verify would add to a message", tool_verify},
+    {"keygen",
+     "[-t rsa|ed25519|both] [-b BITS] [-d DIR] [-u USER] [--selector-ed25519 NAME] DOMAIN "
+     "SELECTOR",
+     "new DKIM keys for portcullis-sign: the key files, their DNS records, the domains.d lines",
+     tool_keygen},
+    {"dkim-check", "[-c FILE] [-k KEYFILE] DOMAIN SELECTOR",
+     "whether the DKIM record published for DOMAIN and SELECTOR matches the key file",
+     tool_dkim_check},
 };
 
 static void

@@ -6,7 +6,8 @@
  *
  * Exit status, for every subcommand: 0 when it did its job (for a check,
  * whatever the result), 1 when it could not finish, 2 for a usage or
- * configuration error.
+ * configuration error. One exception, for scripts: dkim-check exits 1 when
+ * the record does not match (or cannot be fetched), 0 only on a match.
  *
  * Thread-safety: a command-line program; one thread of ours (the resolver
  * has its own).
@@ -33,5 +34,9 @@ typedef struct {
 int tool_spf(int argc, char **argv);
 /* portcullis verify [-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-] */
 int tool_verify(int argc, char **argv);
+/* portcullis keygen [-t TYPE] [-b BITS] [-d DIR] [-u USER] DOMAIN SELECTOR */
+int tool_keygen(int argc, char **argv);
+/* portcullis dkim-check [-c FILE] [-k KEYFILE] DOMAIN SELECTOR */
+int tool_dkim_check(int argc, char **argv);
 
 G_END_DECLS
