@@ -106,3 +106,18 @@ pick_port() {
 	done
 	return 1
 }
+
+# dkim_python_or_skip: sets PYTHON to Debian's python3 with python3-dkim
+# and python3-nacl (another python3 earlier in PATH may lack them), or
+# prints a TAP skip of the whole script and exits
+dkim_python_or_skip() {
+	PYTHON=
+	for candidate in /usr/bin/python3 python3; do
+		if "$candidate" -c 'import dkim, nacl.signing' 2>/dev/null; then
+			PYTHON=$candidate
+			return 0
+		fi
+	done
+	echo "1..0 # SKIP python3-dkim and python3-nacl are needed (dev/deps.sh PC_TEST_PACKAGES)"
+	exit 0
+}

@@ -18,19 +18,7 @@ CORPUS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
-# the signer: Debian's python3 with python3-dkim and python3-nacl (another
-# python3 earlier in PATH may lack them)
-PYTHON=
-for candidate in /usr/bin/python3 python3; do
-	if "$candidate" -c 'import dkim, nacl.signing' 2>/dev/null; then
-		PYTHON=$candidate
-		break
-	fi
-done
-if [ -z "$PYTHON" ]; then
-	echo "1..0 # SKIP python3-dkim and python3-nacl are needed (dev/deps.sh PC_TEST_PACKAGES)"
-	exit 0
-fi
+dkim_python_or_skip
 if ! command -v unbound >/dev/null && [ ! -x /usr/sbin/unbound ]; then
 	echo "1..0 # SKIP unbound is not installed"
 	exit 0

@@ -13,17 +13,7 @@ CORPUS=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../milter/lib.sh"
 
-PYTHON=
-for candidate in /usr/bin/python3 python3; do
-	if "$candidate" -c 'import dkim, nacl.signing' 2>/dev/null; then
-		PYTHON=$candidate
-		break
-	fi
-done
-if [ -z "$PYTHON" ]; then
-	echo "1..0 # SKIP python3-dkim and python3-nacl are needed (dev/deps.sh PC_TEST_PACKAGES)"
-	exit 0
-fi
+dkim_python_or_skip
 
 PC_DIR=$(mktemp -d /tmp/pc-verify-tool.XXXXXX)
 cleanup() {
