@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * portcullis-sign: DKIM signing. The glue between pc-milter, sign-policy
- * and the libopendkim adapter: per-message state, metrics and the hooks.
+ * and the signer (sign-dkim.c): per-message state, metrics and the hooks.
  * The decision is taken at EOH, when every header is known; the signing
  * handles are fed the body chunk by chunk and sign at EOM, where the
  * signatures are inserted at the top.
@@ -19,7 +19,7 @@ typedef struct {
 	SignDecision decision;
 	gboolean decided;
 	SignDkimMessage *dkim; /* while signing */
-	GError *error;	       /* the first failure of libopendkim */
+	GError *error;	       /* the first failure of the signer */
 } SignMessage;
 
 static gpointer

@@ -2,7 +2,7 @@
 /*
  * sign-build: the [sign] section as portcullis-sign loads it, with the
  * build hook that reads the private keys, the OpenDKIM tables and makes
- * the snapshot's libopendkim library, and the clear hook that frees them
+ * the snapshot's signer settings (SignDkimLib), and the clear hook that frees them
  * with the snapshot. Kept apart from sign-config.c so that the other
  * daemons, which check [sign]'s syntax, never link key loading.
  *

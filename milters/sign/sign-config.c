@@ -290,16 +290,6 @@ sign_config_check(gconstpointer section, GError **error)
 	    !check_selector("key_ed25519", sign->key_ed25519, "selector_ed25519",
 			    sign->selector_ed25519, error))
 		return FALSE;
-	if (sign->header_canon == SIGN_CANON_SIMPLE &&
-	    (sign->algorithms_mask & (1u << SIGN_ALG_ED25519_SHA256)) != 0) {
-		g_set_error_literal(
-		    error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-		    "canonicalization: simple header canonicalisation cannot be used with "
-		    "ed25519-sha256 in algorithms (libopendkim folds an Ed25519 signature "
-		    "differently from what it hashed, and no verifier accepts it): use "
-		    "relaxed/..., or sign with rsa-sha256 only");
-		return FALSE;
-	}
 	return TRUE;
 }
 

@@ -1,19 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sign-dkim: the adapter over libopendkim's signing API, and the only file
- * of the signer that includes dkim.h (DKIM_STAT stops here).
+ * sign-dkim: the DKIM signer (RFC 6376, RFC 8463 dual signing) on
+ * OpenSSL, with keys parsed once per snapshot (sign-keys.c).
  *
- * A SignDkimLib is one DKIM_LIB made for one configuration snapshot, as
- * OpenDKIM makes one per configuration: the oversigned header names and
- * the signature lifetime are options of the library handle, not of a
- * signing handle, so a reload that changes them gets a new library while
- * messages that pinned the old snapshot finish with the old one. Its
- * allocator zeroes every block libopendkim frees (a signing handle holds a
- * copy of the private key).
+ * A SignDkimLib holds what a configuration snapshot says about every
+ * signature: the oversigned header names and the signature lifetime (x=).
  *
- * A SignDkimMessage is one message's signing handles, one per signature
- * (algorithm), all fed the same headers and the same body chunks as they
- * arrive; nothing holds the body.
+ * A SignDkimMessage is one message's signatures, one per algorithm, over
+ * the same headers and the same body: the body is canonicalised and hashed
+ * once as it arrives, and nothing holds it.
  *
  * Thread-safety: a SignDkimLib is immutable after sign_dkim_lib_new and
  * shared by the threads that hold its snapshot; a SignDkimMessage belongs
@@ -29,8 +24,8 @@ G_BEGIN_DECLS
 
 #define SIGN_DKIM_ERROR (sign_dkim_error_quark())
 typedef enum {
-	SIGN_DKIM_ERROR_LIBRARY, /* libopendkim refused: its words in the message */
-	SIGN_DKIM_ERROR_UNSUPPORTED,
+	SIGN_DKIM_ERROR_LIBRARY,     /* OpenSSL failed */
+	SIGN_DKIM_ERROR_UNSUPPORTED, /* d= or s= that cannot be written in the header */
 } SignDkimError;
 GQuark sign_dkim_error_quark(void);
 
@@ -46,8 +41,8 @@ typedef struct _SignDkimLib SignDkimLib;
  * @oversign: header names listed once more in h= than the message has them
  *   (NULL-terminated, may be empty)
  * @ttl_seconds: x= is t= plus this; 0 = no x=
- * Returns: (transfer full), or NULL with an error (Ed25519 not built into
- * libopendkim when ed25519 is TRUE).
+ * @ed25519: kept for the callers; every build signs with Ed25519
+ * Returns: (transfer full); never fails.
  */
 SignDkimLib *sign_dkim_lib_new(const char *const *oversign, guint64 ttl_seconds, gboolean ed25519,
 			       GError **error);
@@ -56,7 +51,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignDkimLib, sign_dkim_lib_free)
 
 typedef struct _SignDkimMessage SignDkimMessage;
 
-/* job_id names the message in libopendkim's own errors (the queue id) */
+/* job_id: the queue id (not used by the signer itself) */
 SignDkimMessage *sign_dkim_message_new(const SignDkimLib *lib, const char *job_id,
 				       SignCanon header_canon, SignCanon body_canon);
 void sign_dkim_message_free(SignDkimMessage *message);
@@ -65,8 +60,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignDkimMessage, sign_dkim_message_free)
 /*
  * sign_dkim_message_add:
  * One more signature: d=domain, s=selector, the key's algorithm. Before the
- * first header. FALSE with an error when libopendkim refuses (a domain or
- * selector that is not printable ASCII, a key it cannot read).
+ * first header. FALSE with an error for a domain or selector that is not
+ * printable ASCII without blanks.
  */
 gboolean sign_dkim_message_add(SignDkimMessage *message, const char *domain, const char *selector,
 			       const SignKey *key, GError **error);

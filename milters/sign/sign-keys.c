@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * sign-keys: reading, checking and holding private keys (see sign-keys.h).
- * OpenSSL reads the key once, here, to learn its type and size and to
- * write it as PKCS#8 PEM; libopendkim reads that text again per message.
+ * OpenSSL reads the key once, here: its type and size, the parsed key the
+ * signer uses for every message, and a PKCS#8 PEM copy.
  * The file's bytes and every copy of the key are zeroed before they are
  * freed.
  */
@@ -29,6 +29,7 @@ struct _SignKey {
 	char *pem; /* zeroed on free */
 	gsize pem_len;
 	char *public_b64;
+	EVP_PKEY *pkey; /* parsed once, for the signer; OpenSSL zeroes it when freed */
 };
 
 /* a name for a uid in messages, "uid N" when it has none */
@@ -193,7 +194,7 @@ parse_private_key(const guchar *data, gsize len)
 	return pkey;
 }
 
-/* PKCS#8 PEM in secure memory: the text libopendkim gets */
+/* PKCS#8 PEM in secure memory */
 static char *
 write_pem(EVP_PKEY *pkey, gsize *len_out)
 {
@@ -274,7 +275,7 @@ sign_key_new_from_data(const char *path, const guchar *data, gsize len, char **w
 	key->bits = (guint)EVP_PKEY_get_bits(pkey);
 	key->pem = write_pem(pkey, &key->pem_len);
 	key->public_b64 = public_base64(pkey, key->algorithm);
-	EVP_PKEY_free(pkey);
+	key->pkey = pkey;
 	if (key->pem == NULL || key->public_b64 == NULL) {
 		g_set_error(error, SIGN_KEYS_ERROR, SIGN_KEYS_ERROR_FORMAT,
 			    "%s: the key could not be converted", path);
@@ -321,6 +322,7 @@ key_clear(gpointer data)
 	if (key->pem != NULL)
 		OPENSSL_cleanse(key->pem, key->pem_len);
 	g_free(key->pem);
+	EVP_PKEY_free(key->pkey);
 	g_free(key->path);
 	g_free(key->public_b64);
 }
@@ -337,6 +339,12 @@ sign_key_unref(SignKey *key)
 {
 	if (key != NULL)
 		g_atomic_rc_box_release_full(key, key_clear);
+}
+
+EVP_PKEY *
+sign_key_get_pkey(const SignKey *key)
+{
+	return key->pkey;
 }
 
 SignAlgorithm

@@ -11,10 +11,10 @@
  * user). Accepted forms: PEM (PKCS#1
  * "RSA PRIVATE KEY" or PKCS#8 "PRIVATE KEY", unencrypted), DER, and for
  * Ed25519 the base64 of the 32-byte private key that dkimpy and rspamd
- * write. Every key is held as unencrypted PKCS#8 PEM, the one form
- * libopendkim reads for Ed25519, in memory that is zeroed when the key is
- * freed. RSA keys under 1024 bits are refused and under 2048 bits warned
- * about (RFC 8301). No function here puts key material in a message.
+ * write. Every key is held parsed (an EVP_PKEY, which the signer uses)
+ * and as unencrypted PKCS#8 PEM, both zeroed when the key is freed. RSA keys under 1024 bits are
+ * refused and under 2048 bits warned about (RFC 8301). No function here puts key material in a
+ * message.
  *
  * KeyTable ("KEYNAME DOMAIN:SELECTOR:KEYPATH") and SigningTable ("PATTERN
  * KEYNAME [SIGNER]", plain or refile: wildcards) as opendkim.conf(5)
@@ -26,6 +26,8 @@
  * any thread holding the snapshot may read them.
  */
 #pragma once
+
+#include <openssl/types.h>
 
 #include <glib.h>
 
@@ -79,8 +81,14 @@ SignAlgorithm sign_key_get_algorithm(const SignKey *key);
 guint sign_key_get_bits(const SignKey *key);
 /* (transfer none) the file it came from, for log lines */
 const char *sign_key_get_path(const SignKey *key);
-/* (transfer none) the unencrypted PKCS#8 PEM text, for libopendkim only: never log it */
+/* (transfer none) the unencrypted PKCS#8 PEM text: never log it */
 const char *sign_key_get_pem(const SignKey *key);
+/*
+ * (transfer none) the key as OpenSSL holds it, parsed once at load, for the
+ * signer (sign-dkim.c): shared by every thread that signs with it (OpenSSL
+ * 3 allows concurrent signing with one EVP_PKEY)
+ */
+EVP_PKEY *sign_key_get_pkey(const SignKey *key);
 /*
  * sign_key_get_public:
  * The p= value of the key's DNS record: base64 of the DER

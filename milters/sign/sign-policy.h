@@ -91,7 +91,7 @@ typedef enum {
 	SIGN_REASON_FROM_ADDRESSES,  /* several addresses in From */
 	SIGN_REASON_NO_KEY,	     /* no key for the From domain */
 	SIGN_REASON_HEADERS_TOO_BIG, /* over the session's header limits */
-	SIGN_REASON_ERROR,	     /* libopendkim failed */
+	SIGN_REASON_ERROR,	     /* the signer failed */
 	SIGN_REASON_LAST,
 } SignReason;
 
