@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# tests/milter/test-sign.sh SIGN CLIENT PC_TEST_DNS: portcullis-sign through
-# pc-milter-client as Postfix and as Sendmail. Every signed message is
-# written as the MTA would deliver it (pc-milter-client -o) and checked by an
-# independent verifier, dkimpy (dkim-verify.py), with the public keys served
+# tests/milter/test-sign.sh SIGN CLIENT PC_TEST_DNS PORTCULLIS: portcullis-sign
+# through pc-milter-client as Postfix and as Sendmail. Every signed message
+# is written as the MTA would deliver it (pc-milter-client -o) and checked
+# by an independent verifier, dkimpy (dkim-verify.py), and by our own
+# (`portcullis verify`, libopendkim underneath), with the public keys served
 # by the test DNS server: RSA, Ed25519 and both; each canonicalisation
 # allowed; headers missing; an added From against the oversigned one; 8-bit
 # headers and body, an empty body, long lines; the OpenDKIM tables; what is
@@ -13,6 +14,7 @@ set -u
 SIGN=$1
 CLIENT=$2
 TEST_DNS=$3
+PORTCULLIS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
 VERIFY=$HERE/dkim-verify.py
 . "$HERE/lib.sh"
@@ -79,6 +81,8 @@ mkkey rsa tiny 512
 } >"$PC_DIR/zone"
 if read -r DNS_ADDR DNS_PORT < <("$TEST_DNS" start "$PC_DIR/dns" "$PC_DIR/zone"); then
 	ok "the test DNS server serves the public keys"
+	printf '[global]\ndomains_dir = %s\nuser =\nauthserv_id = mx.test\ndns = %s@%s\n' \
+		"$PC_DIR/domains.d" "$DNS_ADDR" "$DNS_PORT" >"$PC_DIR/verify.conf"
 else
 	not_ok "the test DNS server serves the public keys" "$PC_DIR/dns/unbound.log"
 	finish
@@ -174,9 +178,21 @@ verify() { # verify [--expect ALGS] [--fail] FILE...
 	/usr/bin/python3 "$VERIFY" --dns "$DNS_ADDR" "$DNS_PORT" "$@"
 }
 # signed_ok DESC NAME SCENARIO EXPECT: signed, and every signature verifies
+# ours_ok ALGS FILE...: portcullis verify says dkim=pass once per algorithm of ALGS
+ours_ok() {
+	local algs=$1 file
+	shift
+	for file in "$@"; do
+		"$PORTCULLIS" verify -c "$PC_DIR/verify.conf" "$file" >"$PC_DIR/ours.out" 2>&1
+		cat "$PC_DIR/ours.out"
+		[ "$(grep -c 'dkim=pass' "$PC_DIR/ours.out")" = "$(tr ',' '\n' <<<"$algs" | wc -l)" ] &&
+			! grep -qE 'dkim=(fail|neutral|permerror|temperror)' "$PC_DIR/ours.out" || return 1
+	done
+}
 signed_ok() {
 	if sign "$2" "$PC_DIR/out" "$3" && verify --expect "$4" "$PC_DIR"/out/*.eml \
-		>"$PC_DIR/verify.out" 2>&1; then
+		>"$PC_DIR/verify.out" 2>&1 &&
+		{ [ -n "${DKIMPY_ONLY:-}" ] || ours_ok "$4" "$PC_DIR"/out/*.eml >>"$PC_DIR/verify.out"; }; then
 		ok "$1"
 	else
 		cat "$3.out" "$PC_DIR/verify.out" >"$PC_DIR/why" 2>/dev/null
@@ -266,9 +282,15 @@ for i in "${!BODY_CASES[@]}"; do
 done
 # sign_bodies NAME CANON: every body case through daemon NAME
 sign_bodies() {
+	local only
 	for i in "${!BODY_CASES[@]}"; do
-		signed_ok "$2: body with ${BODY_CASES[$i]%%|*}: verifies" "$1" "$PC_DIR/body$i.scn" \
-			rsa-sha256,ed25519-sha256
+		# a CR alone: dkimpy and our signer keep it as text (it is not WSP,
+		# RFC 6376 3.4.4); libopendkim's relaxed body does not, so our own
+		# verifier is no judge of it (no MTA delivers a bare CR anyway)
+		only=
+		case ${BODY_CASES[$i]} in "a CR alone"*) only=1 ;; esac
+		DKIMPY_ONLY=$only signed_ok "$2: body with ${BODY_CASES[$i]%%|*}: verifies" "$1" \
+			"$PC_DIR/body$i.scn" rsa-sha256,ed25519-sha256
 	done
 }
 sign_bodies s relaxed/relaxed
