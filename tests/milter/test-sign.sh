@@ -286,7 +286,7 @@ sign_bodies() {
 	for i in "${!BODY_CASES[@]}"; do
 		# a CR alone: dkimpy and our signer keep it as text (it is not WSP,
 		# RFC 6376 3.4.4); libopendkim's relaxed body does not, so our own
-		# verifier is no judge of it (no MTA delivers a bare CR anyway)
+		# verifier is no judge of it (RFC 5321 2.3.8 forbids a bare CR in SMTP)
 		only=
 		case ${BODY_CASES[$i]} in "a CR alone"*) only=1 ;; esac
 		DKIMPY_ONLY=$only signed_ok "$2: body with ${BODY_CASES[$i]%%|*}: verifies" "$1" \
