@@ -79,22 +79,12 @@ PidFile                 $DIR/opendkim.pid
 UMask                   007
 CONF
 
-"$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock" 2>"$DIR/null.log" &
-PIDS+=($!)
-NULL_PID=$!
-opendkim -f -x "$DIR/opendkim.conf" >"$DIR/opendkim.log" 2>&1 &
-PIDS+=($!)
-OPENDKIM_PID=$!
-"$BUILD/milters/portcullis-sign" -f -c "$DIR/rsa.conf" -p "unix:$DIR/sign.sock" 2>"$DIR/sign.log" &
-PIDS+=($!)
-SIGN_PID=$!
-"$BUILD/milters/portcullis-sign" -f -c "$DIR/dual.conf" -p "unix:$DIR/dual.sock" 2>"$DIR/dual.log" &
-PIDS+=($!)
-DUAL_PID=$!
-for name in null opendkim sign dual; do
-	for _ in $(seq 1 500); do [ -S "$DIR/$name.sock" ] && break; sleep 0.01; done
-	[ -S "$DIR/$name.sock" ] || { echo "sign.sh: $name did not start" >&2; cat "$DIR/$name.log" >&2; exit 1; }
-done
+. bench/lib.sh
+start_filter null "$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock"
+start_filter opendkim opendkim -f -x "$DIR/opendkim.conf"
+start_filter sign "$BUILD/milters/portcullis-sign" -f -c "$DIR/rsa.conf" -p "unix:$DIR/sign.sock"
+start_filter dual "$BUILD/milters/portcullis-sign" -f -c "$DIR/dual.conf" -p "unix:$DIR/dual.sock"
+wait_sockets null opendkim sign dual
 
 # the signing really happens: the signatures each signer must add
 for name in opendkim sign dual; do
@@ -113,7 +103,6 @@ measure() { # measure NAME PID CONNS -> one JSON line
 	"$CLIENT" -s "unix:$DIR/$1.sock" --load -n "$COUNT" -C "$3" --warmup 50 \
 		--seconds 60 -p "$2" --json "$SCENARIO" | tail -1
 }
-. bench/lib.sh
 
 mkdir -p bench/results
 RAW=bench/results/sign-$(date +%Y%m%d-%H%M%S).jsonl
@@ -141,10 +130,7 @@ echo "$(nproc) cores; $(uname -r); raw: $RAW"
 printf '%-6s %-9s %10s %9s %14s\n' conns filter msg/s p99_ms cpu_ms/msg
 for conns in 1 4; do
 	for name in $FILTERS; do
-		rows=$(grep "\"filter\":\"$name\",\"conns\":$conns," "$RAW")
-		rate=$(field msgs_per_s <<<"$rows" | median)
-		p99=$(field p99_ms <<<"$rows" | median)
-		cpu=$(field milter_cpu_ms_per_msg <<<"$rows" | median)
+		read -r rate p99 cpu < <(medians "\"filter\":\"$name\",\"conns\":$conns,")
 		printf '%-6s %-9s %10.0f %9.3f %14.4f\n' "$conns" "$name" "$rate" "$p99" "$cpu"
 		eval "rate_$name=$rate"
 	done

@@ -79,20 +79,12 @@ PidFile                 $DIR/opendkim.pid
 UMask                   007
 CONF
 
-"$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock" 2>"$DIR/null.log" &
-PIDS+=($!)
-NULL_PID=$!
-"$BUILD/milters/portcullis-verify" -f -c "$DIR/verify.conf" -p "unix:$DIR/verify.sock" \
-	2>"$DIR/verify.log" &
-PIDS+=($!)
-VERIFY_PID=$!
-opendkim -f -x "$DIR/opendkim.conf" >"$DIR/opendkim.log" 2>&1 &
-PIDS+=($!)
-OPENDKIM_PID=$!
-for name in null verify opendkim; do
-	for _ in $(seq 1 500); do [ -S "$DIR/$name.sock" ] && break; sleep 0.01; done
-	[ -S "$DIR/$name.sock" ] || { echo "verify.sh: $name did not start" >&2; exit 1; }
-done
+. bench/lib.sh
+start_filter null "$BUILD/bench/pc-null-milter" -p "unix:$DIR/null.sock"
+start_filter verify "$BUILD/milters/portcullis-verify" -f -c "$DIR/verify.conf" \
+	-p "unix:$DIR/verify.sock"
+start_filter opendkim opendkim -f -x "$DIR/opendkim.conf"
+wait_sockets null verify opendkim
 
 # the checks really run: one message through each verifier passes
 for alg in rsa2048 ed25519; do
@@ -112,7 +104,6 @@ measure() { # measure NAME PID CONNS ALG -> one JSON line
 	"$CLIENT" -s "unix:$DIR/$1.sock" --load -n "$COUNT" -C "$3" --warmup 50 \
 		--seconds 60 -p "$2" --json "$DIR/corpus/$4.scn" | tail -1
 }
-. bench/lib.sh
 
 mkdir -p bench/results
 RAW=bench/results/verify-$(date +%Y%m%d-%H%M%S).jsonl
@@ -143,10 +134,7 @@ printf '%-8s %-6s %-9s %10s %9s %14s\n' alg conns filter msg/s p99_ms cpu_ms/msg
 for alg in rsa2048 ed25519; do
 	for conns in 1 4; do
 		for name in $FILTERS; do
-			rows=$(grep "\"filter\":\"$name\",\"alg\":\"$alg\",\"conns\":$conns," "$RAW")
-			rate=$(field msgs_per_s <<<"$rows" | median)
-			p99=$(field p99_ms <<<"$rows" | median)
-			cpu=$(field milter_cpu_ms_per_msg <<<"$rows" | median)
+			read -r rate p99 cpu < <(medians "\"filter\":\"$name\",\"alg\":\"$alg\",\"conns\":$conns,")
 			printf '%-8s %-6s %-9s %10.0f %9.3f %14.4f\n' "$alg" "$conns" "$name" "$rate" "$p99" "$cpu"
 			eval "rate_$name=$rate"
 		done
