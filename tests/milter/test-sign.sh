@@ -273,6 +273,7 @@ BODY_CASES=(
 	"leading blanks, runs of blanks and tabs, blanks at line ends|body \\\\x20  lead\nbody a \\t  b\\t\nbody \\\\x09\\t x  \n"
 	"a last line of blanks only|body x\nbody \\\\x09\n"
 	"a CR alone inside a line|body a\\\\x0Db\nbody c\\\\x0D\\\\x0D d\n"
+	"3000 empty lines, then text, then 3000 more|body a\n$(printf 'body\\n%.0s' $(seq 3000))body z\n$(printf 'body\\n%.0s' $(seq 3000))"
 )
 for i in "${!BODY_CASES[@]}"; do
 	# (the x keeps the last newline from $(...))
