@@ -2,15 +2,19 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """verify-corpus: the messages of bench/verify.sh, made fresh by each run.
 
-    verify-corpus.py DIR    DIR/zone (a tests/dns/pc-test-dns description),
+    verify-corpus.py DIR [SPF-IP4]
+                            DIR/zone (a tests/dns/pc-test-dns description),
                             DIR/rsa2048.scn and DIR/ed25519.scn (pc-milter-client
                             scenarios: one transaction from 192.0.2.10, HELO
-                            mail.example.org, MAIL FROM <alice@example.org>)
+                            mail.example.org, MAIL FROM <alice@example.org>),
+                            and the signed messages as DIR/rsa2048.eml and
+                            DIR/ed25519.eml (CRLF; bench/stack.sh sends them)
 
 One message of ordinary size (seven headers, about 3 KB of text), signed
 relaxed/relaxed by dkimpy (python3-dkim) as example.org with a fresh
 RSA-2048 key (selector rsa2048) or Ed25519 key (ed25519). example.org
-publishes SPF "ip4:192.0.2.0/24 -all", so the client passes SPF too. The
+publishes SPF "ip4:SPF-IP4 -all" (default 192.0.2.0/24, the scenarios'
+client), so the client passes SPF too, and DMARC p=none. The
 keys, signer and scenario writer are tests/dkim/dkim-corpus.py's.
 """
 import importlib.util
@@ -51,15 +55,17 @@ def scenario(signed):
 
 
 def main(argv):
-    if len(argv) != 2:
+    if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     directory = argv[1]
+    spf_ip4 = argv[2] if len(argv) == 3 else "192.0.2.0/24"
     os.makedirs(directory, exist_ok=True)
     rsa = corpus.rsa_key(2048)
     ed = corpus.ed25519_key()
     zone = ["; bench/verify-corpus.py: keys of this run", "$ZONE example.org.",
-            'example.org. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"',
+            f'example.org. 300 IN TXT "v=spf1 ip4:{spf_ip4} -all"',
+            '_dmarc.example.org. 300 IN TXT "v=DMARC1; p=none"',
             corpus.txt("rsa2048._domainkey.example.org.", f"v=DKIM1; k=rsa; p={rsa['public']}"),
             corpus.txt("ed25519._domainkey.example.org.", f"v=DKIM1; k=ed25519; p={ed['public']}")]
     with open(os.path.join(directory, "zone"), "w") as f:
@@ -69,6 +75,8 @@ def main(argv):
                              headers=HEADERS)
         with open(os.path.join(directory, f"{name}.scn"), "w") as f:
             f.write(scenario(signed))
+        with open(os.path.join(directory, f"{name}.eml"), "wb") as f:
+            f.write(signed)
     return 0
 
 
