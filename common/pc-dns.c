@@ -699,11 +699,10 @@ result_copy(const PcDnsResult *source, const char *name)
 	return copy;
 }
 
-/* "TYPE/name" of a name in wire form, lower-cased */
+/* "TYPE/name" of a name in our text form, lower-cased */
 static char *
-cache_key_new(guint16 rrtype, const guint8 *wire, gsize wire_len)
+cache_key_new(guint16 rrtype, const char *text)
 {
-	g_autofree char *text = pc_dns_name_to_text(wire, wire_len, NULL);
 	g_autofree char *lower = g_ascii_strdown(text, -1);
 
 	return g_strdup_printf("%u/%s", rrtype, lower);
@@ -888,7 +887,9 @@ pc_dns_query_start(PcDns *dns, const char *name, guint16 rrtype, PcDnsBudget *bu
 		query->finished = result_new(query, PC_DNS_BADNAME, "not a domain name");
 		return query;
 	}
-	query->cache_key = cache_key_new(rrtype, wire, wire_len);
+	/* our own escaping, which libunbound's text parser reads back octet for octet */
+	text = pc_dns_name_to_text(wire, wire_len, NULL);
+	query->cache_key = cache_key_new(rrtype, text);
 	/* a cached answer costs no budget, and is given even when the budget is spent */
 	query->finished = cache_lookup(dns, query);
 	if (query->finished != NULL) {
@@ -901,8 +902,6 @@ pc_dns_query_start(PcDns *dns, const char *name, guint16 rrtype, PcDnsBudget *bu
 		query->finished = result_new(query, PC_DNS_BUDGET, "message DNS budget spent");
 		return query;
 	}
-	/* our own escaping, which libunbound's text parser reads back octet for octet */
-	text = pc_dns_name_to_text(wire, wire_len, NULL);
 	query->started_us = g_get_monotonic_time();
 	query->deadline_us = budget != NULL ? pc_dns_budget_deadline(budget, query->started_us,
 								     &query->deadline_by_budget)

@@ -90,8 +90,7 @@ start_signing(const PcConfig *config, PcSession *session, SignMessage *message, 
 {
 	const SignConfig *sign = pc_config_get_section(config);
 
-	message->dkim = sign_dkim_message_new(sign->lib, pc_session_queue_id(session),
-					      sign->header_canon, sign->body_canon);
+	message->dkim = sign_dkim_message_new(sign->lib, sign->header_canon, sign->body_canon);
 	for (int algorithm = 0; algorithm < SIGN_ALG_LAST; algorithm++) {
 		const SignRequest *request = &message->decision.requests[algorithm];
 

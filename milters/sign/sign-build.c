@@ -96,13 +96,7 @@ sign_config_build(gpointer section, gconstpointer main_section, GError **error)
 		return TRUE;
 	if (!build_tables(sign, error))
 		return FALSE;
-	sign->lib = sign_dkim_lib_new(
-	    oversign, (guint64)(sign->signature_ttl / G_USEC_PER_SEC),
-	    (sign->algorithms_mask & (1u << SIGN_ALG_ED25519_SHA256)) != 0, error);
-	if (sign->lib == NULL) {
-		g_prefix_error(error, "algorithms: ");
-		return FALSE;
-	}
+	sign->lib = sign_dkim_lib_new(oversign, (guint64)(sign->signature_ttl / G_USEC_PER_SEC));
 	return TRUE;
 }
 

@@ -70,8 +70,7 @@ struct _SignDkimMessage {
 };
 
 SignDkimLib *
-sign_dkim_lib_new(const char *const *oversign, guint64 ttl_seconds, gboolean ed25519,
-		  GError **error)
+sign_dkim_lib_new(const char *const *oversign, guint64 ttl_seconds)
 {
 	SignDkimLib *lib = g_new0(SignDkimLib, 1);
 
@@ -113,8 +112,7 @@ header_free(gpointer data)
 }
 
 SignDkimMessage *
-sign_dkim_message_new(const SignDkimLib *lib, const char *job_id, SignCanon header_canon,
-		      SignCanon body_canon)
+sign_dkim_message_new(const SignDkimLib *lib, SignCanon header_canon, SignCanon body_canon)
 {
 	SignDkimMessage *message;
 

@@ -41,19 +41,16 @@ typedef struct _SignDkimLib SignDkimLib;
  * @oversign: header names listed once more in h= than the message has them
  *   (NULL-terminated, may be empty)
  * @ttl_seconds: x= is t= plus this; 0 = no x=
- * @ed25519: kept for the callers; every build signs with Ed25519
- * Returns: (transfer full); never fails.
+ * Returns: (transfer full)
  */
-SignDkimLib *sign_dkim_lib_new(const char *const *oversign, guint64 ttl_seconds, gboolean ed25519,
-			       GError **error);
+SignDkimLib *sign_dkim_lib_new(const char *const *oversign, guint64 ttl_seconds);
 void sign_dkim_lib_free(SignDkimLib *lib);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignDkimLib, sign_dkim_lib_free)
 
 typedef struct _SignDkimMessage SignDkimMessage;
 
-/* job_id: the queue id (not used by the signer itself) */
-SignDkimMessage *sign_dkim_message_new(const SignDkimLib *lib, const char *job_id,
-				       SignCanon header_canon, SignCanon body_canon);
+SignDkimMessage *sign_dkim_message_new(const SignDkimLib *lib, SignCanon header_canon,
+				       SignCanon body_canon);
 void sign_dkim_message_free(SignDkimMessage *message);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SignDkimMessage, sign_dkim_message_free)
 

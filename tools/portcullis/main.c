@@ -25,6 +25,29 @@ static const ToolCommand tool_commands[] = {
      tool_dkim_check},
 };
 
+gboolean
+tool_load(const char *command, const char *path, const PcConfigSchema *schema,
+	  PcConfig **config_out, PcDns **dns_out)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config =
+	    pc_config_load(path != NULL ? path : PC_CONFIG_DEFAULT_FILE, schema, &error);
+
+	if (config == NULL) {
+		fprintf(stderr, "portcullis %s: %s\n", command, error->message);
+		return FALSE;
+	}
+	if (dns_out != NULL) {
+		*dns_out = pc_dns_new_from_config(pc_config_get_global(config), &error);
+		if (*dns_out == NULL) {
+			fprintf(stderr, "portcullis %s: %s\n", command, error->message);
+			return FALSE;
+		}
+	}
+	*config_out = g_steal_pointer(&config);
+	return TRUE;
+}
+
 static void
 tool_usage(FILE *out)
 {

@@ -79,12 +79,8 @@ dkim_check_run(const char *config_path, const char *key_path, const char *domain
 	g_autofree char *why = NULL;
 	ToolDkimCheck check;
 
-	config = pc_config_load(config_path != NULL ? config_path : PC_CONFIG_DEFAULT_FILE,
-				&sign_config_check_schema, &error);
-	if (config == NULL) {
-		fprintf(stderr, "portcullis dkim-check: %s\n", error->message);
+	if (!tool_load("dkim-check", config_path, &sign_config_check_schema, &config, &dns))
 		return TOOL_EXIT_USAGE;
-	}
 	if (key_path == NULL) {
 		key_path = dkim_check_key_path(config, domain, selector);
 		if (key_path == NULL) {
@@ -103,11 +99,6 @@ dkim_check_run(const char *config_path, const char *key_path, const char *domain
 	}
 	if (warning != NULL)
 		fprintf(stderr, "portcullis dkim-check: warning: %s\n", warning);
-	dns = pc_dns_new_from_config(pc_config_get_global(config), &error);
-	if (dns == NULL) {
-		fprintf(stderr, "portcullis dkim-check: %s\n", error->message);
-		return TOOL_EXIT_USAGE;
-	}
 	result = pc_dns_query(dns, name, PC_DNS_TYPE_TXT, NULL);
 	switch (result->status) {
 	case PC_DNS_OK:

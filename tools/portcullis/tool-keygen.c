@@ -222,7 +222,6 @@ keygen_owner(KeygenOptions *options, uid_t *uid_out, gid_t *gid_out, gboolean *c
 	struct passwd *pw;
 
 	if (options->user == NULL) {
-		g_autoptr(GError) error = NULL;
 		g_autoptr(PcConfig) config = NULL;
 		const char *path =
 		    options->config_path != NULL ? options->config_path : PC_CONFIG_DEFAULT_FILE;
@@ -231,11 +230,8 @@ keygen_owner(KeygenOptions *options, uid_t *uid_out, gid_t *gid_out, gboolean *c
 		if (options->config_path == NULL && !g_file_test(path, G_FILE_TEST_EXISTS)) {
 			options->user = g_strdup("portcullis");
 		} else {
-			config = pc_config_load(path, &sign_config_check_schema, &error);
-			if (config == NULL) {
-				fprintf(stderr, "portcullis keygen: %s\n", error->message);
+			if (!tool_load("keygen", path, &sign_config_check_schema, &config, NULL))
 				return FALSE;
-			}
 			options->user = g_strdup(pc_config_get_global(config)->user);
 		}
 	}

@@ -106,17 +106,8 @@ tool_spf(int argc, char **argv)
 		return tool_spf_usage(context, "expected IP MAILFROM HELO");
 	if (!pc_net_address_parse(argv[1], &ip))
 		return tool_spf_usage(context, "IP is not an IPv4 or IPv6 address");
-	config = pc_config_load(config_path != NULL ? config_path : PC_CONFIG_DEFAULT_FILE,
-				&verify_config_schema, &error);
-	if (config == NULL) {
-		fprintf(stderr, "portcullis spf: %s\n", error->message);
+	if (!tool_load("spf", config_path, &verify_config_schema, &config, &dns))
 		return TOOL_EXIT_USAGE;
-	}
-	dns = pc_dns_new_from_config(pc_config_get_global(config), &error);
-	if (dns == NULL) {
-		fprintf(stderr, "portcullis spf: %s\n", error->message);
-		return TOOL_EXIT_USAGE;
-	}
 	/* one check is one message's worth of DNS, as in the daemon */
 	pc_dns_budget_init_from_config(&budget, pc_config_get_global(config));
 	options.dns = dns;

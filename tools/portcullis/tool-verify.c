@@ -284,19 +284,9 @@ run(const ToolVerifyOptions *options, const char *path)
 			options->ip);
 		return TOOL_EXIT_USAGE;
 	}
-	config = pc_config_load(options->config_path != NULL ? options->config_path
-							     : PC_CONFIG_DEFAULT_FILE,
-				&verify_config_schema, &error);
-	if (config == NULL) {
-		fprintf(stderr, "portcullis verify: %s\n", error->message);
+	if (!tool_load("verify", options->config_path, &verify_config_schema, &config, &dns))
 		return TOOL_EXIT_USAGE;
-	}
 	verify = pc_config_get_section(config);
-	dns = pc_dns_new_from_config(pc_config_get_global(config), &error);
-	if (dns == NULL) {
-		fprintf(stderr, "portcullis verify: %s\n", error->message);
-		return TOOL_EXIT_USAGE;
-	}
 	dkim = verify_dkim_new(dns, &error);
 	if (dkim == NULL) {
 		fprintf(stderr, "portcullis verify: %s\n", error->message);

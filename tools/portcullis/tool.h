@@ -16,6 +16,9 @@
 
 #include <glib.h>
 
+#include "pc-config.h"
+#include "pc-dns.h"
+
 G_BEGIN_DECLS
 
 #define TOOL_EXIT_OK 0
@@ -29,6 +32,16 @@ typedef struct {
 	/* argv[0] is the subcommand's name */
 	int (*run)(int argc, char **argv);
 } ToolCommand;
+
+/*
+ * tool_load:
+ * The configuration at @path (NULL: the default file) read with @schema,
+ * and, when @dns_out is not NULL, the resolver its [global] section
+ * describes. On failure prints "portcullis COMMAND: why" and returns FALSE
+ * (a configuration error: the caller exits TOOL_EXIT_USAGE).
+ */
+gboolean tool_load(const char *command, const char *path, const PcConfigSchema *schema,
+		   PcConfig **config_out, PcDns **dns_out);
 
 /* portcullis spf [-c FILE] [-v] IP MAILFROM HELO */
 int tool_spf(int argc, char **argv);
