@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * pc-milter-private: what pc-milter.c (the callbacks and start-up) and
- * pc-milter-watch.c (the watchdog and the QUIT_NC carry) share. Not for
- * daemons.
+ * pc-milter-private: what the three parts of the milter skeleton share. Not
+ * for daemons.
  *
- * Thread-safety: each function says; the watch functions take the watch
- * module's own lock.
+ *   pc-milter.c       the stages: a command's arguments to the session, the
+ *                     hooks, their verdict to a reply
+ *   pc-milter-conn.c  the connections: accept, a thread per connection,
+ *                     packets, macros, timeouts, replies written
+ *   pc-milter-main.c  start-up and teardown: options, config, socket,
+ *                     privileges, signals
+ *
+ * Thread-safety: a PcMilterConn belongs to its connection's thread; the
+ * functions on the process's counters say what they lock.
  */
 #pragma once
 
-#include <libmilter/mfapi.h>
-
 #include <glib.h>
 
+#include "pc-milter-wire.h"
+#include "pc-milter.h"
+#include "pc-net.h"
 #include "pc-session.h"
 #include "pc-stats.h"
 
@@ -21,34 +28,119 @@ G_BEGIN_DECLS
 /* descriptors kept for the daemon itself: store pool, statistics, logs, files */
 #define RESERVED_DESCRIPTORS 64
 
+/*
+ * the process-wide state, written once at start-up before the first
+ * connection is accepted (pc-milter.c defines it, pc-milter-main.c fills
+ * it); the config slot is the one member that changes afterwards, under its
+ * own mutex
+ */
+typedef struct {
+	const PcMilterDescriptor *desc;
+	PcConfigSlot config_slot;
+	PcStore *store;
+	PcDns *dns; /* a daemon that uses_dns; NULL otherwise */
+	guint connection_cap;
+} PcMilterProcess;
+
+extern PcMilterProcess pc_milter_process;
+
+/* what a stage answers: a reply byte, or none (a stage negotiated as no-reply) */
+typedef enum {
+	PC_MILTER_NOREPLY = 0,
+	PC_MILTER_CONTINUE = PC_MILTER_REPLY_CONTINUE,
+	PC_MILTER_ACCEPT = PC_MILTER_REPLY_ACCEPT,
+	PC_MILTER_REJECT = PC_MILTER_REPLY_REJECT,
+	PC_MILTER_TEMPFAIL = PC_MILTER_REPLY_TEMPFAIL,
+	PC_MILTER_DISCARD = PC_MILTER_REPLY_DISCARD,
+} PcMilterStatus;
+
+/* one MTA connection; several SMTP sessions in a row with QUIT_NC */
+typedef struct {
+	int fd;
+	/* the SMTP session's state; NULL before OPTNEG and between sessions */
+	PcSession *session;
+	gboolean negotiated;
+	/* CONNECT seen in this SMTP session */
+	gboolean connected;
+	/* what OPTNEG settled, for every SMTP session on the connection */
+	PcStageMask no_reply;
+	gboolean header_leading_space;
+	/* opened over the connection cap: tempfailed at CONNECT */
+	gboolean over_cap;
+	/* the macros, per list: a copy of the packet and the name/value views into it */
+	guint8 *macro_data[PC_MILTER_MACROS_N];
+	const char **macros[PC_MILTER_MACROS_N];
+	/* how far the current transaction is, for which macro lists are current */
+	guint position;
+	/* replies not written yet, and the SMTP reply a refusal carries */
+	GByteArray *out;
+	char *reply_text;
+} PcMilterConn;
+
+/* ---------------------------------------- pc-milter-conn.c, for the stages */
+
+/* the value of macro name ("{x}" and "x" are one name) as the MTA sent it for this stage */
+const char *pc_milter_conn_macro(PcMilterConn *conn, const char *name);
+
+/* the SMTP reply ("550 5.7.1 text") that goes with the stage's reject or tempfail */
+void pc_milter_conn_set_reply(PcMilterConn *conn, const char *text);
+
+/* ---------------------------------------- pc-milter.c, for the connections */
+
+/* the connection cap: counted at accept; FALSE when this one is over it */
+gboolean pc_milter_connection_open(void);
+void pc_milter_connection_closed(void);
+guint pc_milter_connections(void);
+
+/* the descriptor sets a hook for stage */
+gboolean pc_milter_stage_has_hook(const PcMilterDescriptor *descriptor, PcStage stage);
+/* -M: the macro lists OPTNEG asks for, one stage a line */
+void pc_milter_print_macro_lists(const PcMilterDescriptor *descriptor);
+/* the verdict and connection-cap metrics, before the statistics listener starts */
+void pc_milter_register_stage_metrics(void);
+
+/* OPTNEG: the MTA's offer to what is asked, written to conn->out */
+void pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions,
+			      guint32 protocol);
+PcMilterStatus pc_milter_step_connect(PcMilterConn *conn, const char *hostname,
+				      const PcNetAddress *address);
+PcMilterStatus pc_milter_step_helo(PcMilterConn *conn, const char *helo);
+PcMilterStatus pc_milter_step_mail(PcMilterConn *conn, const char *const *argv);
+PcMilterStatus pc_milter_step_rcpt(PcMilterConn *conn, const char *const *argv);
+PcMilterStatus pc_milter_step_data(PcMilterConn *conn);
+PcMilterStatus pc_milter_step_header(PcMilterConn *conn, const char *name, const char *value);
+PcMilterStatus pc_milter_step_eoh(PcMilterConn *conn);
+PcMilterStatus pc_milter_step_body(PcMilterConn *conn, const guint8 *chunk, gsize len);
+/* EOM: header edits and quarantine go to conn->out before the final reply */
+PcMilterStatus pc_milter_step_eom(PcMilterConn *conn);
+/* SMFIC_UNKNOWN: never asked for; answered when the MTA waits */
+PcMilterStatus pc_milter_step_unknown(PcMilterConn *conn);
+void pc_milter_step_abort(PcMilterConn *conn);
+/* the SMTP session ends (QUIT, QUIT_NC, the connection closed) */
+void pc_milter_step_close(PcMilterConn *conn);
+
+/* ------------------------------------------ pc-milter-conn.c, for start-up */
+
 /* the path of a unix socket spec ("unix:/p", "local:/p", "/p"); FALSE for inet */
 gboolean pc_milter_unix_socket_path(const char *spec, const char **path_out);
 
 /*
- * the watchdog (milter_timeout): metrics before the statistics listener
- * starts; start once before smfi_main (name for log lines, the socket spec to
- * recognise MTA connections, the descriptor limit in force or 0); stop joins
- * the thread; free once no connection is left
+ * opens and listens on spec (unix:/PATH, local:/PATH, /PATH, inet:PORT,
+ * inet:PORT@ADDRESS, inet6:PORT@ADDRESS; addresses are literals or
+ * localhost, nothing is resolved); -1 and error on failure
  */
-void pc_milter_watch_register_metrics(void);
-void pc_milter_watch_start(const char *name, gint64 timeout_us, const char *socket_spec,
-			   guint64 limit);
-void pc_milter_watch_stop(void);
-void pc_milter_watch_free(void);
-/* a session opens (its connection's descriptor is found in ctx) and closes */
-void pc_milter_watch_register(SMFICTX *ctx, PcSession *session);
-void pc_milter_watch_unregister(PcSession *session);
-/* a callback starts (busy) or ends (the idle clock restarts); lock-free */
-void pc_milter_watch_busy(PcSession *session, gboolean busy);
+int pc_milter_listen(const char *spec, GError **error);
+
+/* the connection metrics, before the statistics listener starts */
+void pc_milter_conn_register_metrics(void);
 
 /*
- * QUIT_NC: what a context negotiated (its no-reply stages, and whether
- * header values keep their leading blanks), kept from its close to its next
- * CONNECT; take returns FALSE when there is none. Thread-safe.
+ * serves listen_fd until stop_fd becomes readable: a thread per connection.
+ * name for log lines; timeout_us is milter_timeout; limit the descriptor
+ * limit in force (0: unknown). Returns when no new connection is accepted
+ * any more; pc_milter_connections() tells how many are still open.
  */
-void pc_milter_carry_put(SMFICTX *ctx, guint32 no_reply, gboolean header_leading_space);
-gboolean pc_milter_carry_take(SMFICTX *ctx, guint32 *no_reply_out,
-			      gboolean *header_leading_space_out);
-void pc_milter_carry_free(void);
+void pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
+		     guint64 limit);
 
 G_END_DECLS

@@ -62,17 +62,10 @@ ldd "$RELAY" 2>/dev/null | grep -q libasan && ASAN=yes
 
 # Known bugs: "DAEMON:CASE" -> reason. Such a failing check is reported as
 # "not ok ... # TODO reason" and does not fail the suite; SKIP[...] skips a
-# case whose outcome is not deterministic in this build.
+# case whose outcome is not deterministic in this build. None at present
+# (the odd macro list that crashed libmilter's smfi_getsymval is read by
+# our own decoder, which drops the unpaired name).
 declare -A TODO=() SKIP=()
-for d in relay auth rate verify; do
-	if [ $ASAN = no ]; then
-		TODO[$d:macro-odd]="libmilter's smfi_getsymval reads past a macro list with an odd number of strings: segfault"
-	else
-		# ASan's allocator puts a redzone there, whose contents libmilter
-		# (not instrumented) reads unchecked: a crash or not, by chance
-		SKIP[$d:macro-odd]="libmilter's over-read of an odd macro list lands in an ASan redzone"
-	fi
-done
 
 # ---------------------------------------------------------------- configs
 mkdir -p "$PC_DIR/domains.d"
@@ -282,11 +275,9 @@ case_macro-stage() { upto connect; echo "macro Z {daemon_name} MX"; rest connect
 add macro-odd "MACRO with a name and no value (an odd number of strings), read at EOM"
 case_macro-odd() {
 	upto eoh
-	# libmilter's smfi_getsymval() steps over such a list two strings at a
-	# time, past its NULL end. glibc hands the freed buffer of this 40-byte
-	# body chunk to the next 32-byte malloc in the same thread, libmilter's
-	# array for the macro packet after it, so the word past the end is
-	# "xxxxxxxx", every time. One write, so that one worker thread reads all.
+	# libmilter's smfi_getsymval() stepped over such a list two strings at a
+	# time, past its end, and crashed; the freed 40-byte body chunk before it
+	# made the word past the end "xxxxxxxx" every time. Kept as it was.
 	echo "batch packet B $(printf 'x%.0s' $(seq 1 40)) ; macro E i 4A1B2C3D {odd} ; eom"
 	echo "quit"
 }
@@ -498,7 +489,9 @@ declare -A EXPECT=(
 	[verify:commands-before-optneg]='^sequence: t*$'
 	# the relay guard still refuses: no CONNECT, a second CONNECT, QUIT_NC
 	[relay:mail-without-connect]='^sequence: Oy'
-	[relay:connect-twice]='^sequence: Ocy'
+	# a second CONNECT without QUIT_NC: no MTA sends one; the connection is
+	# closed (the MTA tempfails), the trusted address never applies
+	[relay:connect-twice]='^sequence: Oc$'
 	[relay:quit-nc]='^sequence: Occccy'
 	# the first 1,000 accepted recipients (2,000 RCPTs) are judged, 1,000
 	# foreign ones refused; the 8,000 past the limit get 452 4.5.3
