@@ -37,8 +37,18 @@
 #define PRESSURE_HANDSHAKE_US G_USEC_PER_SEC
 /* how often a connection waiting for OPTNEG looks at the descriptor pressure again */
 #define HANDSHAKE_SLICE_MS 250
-/* the read buffer's first size: one body chunk and its header */
-#define INITIAL_BUFFER 65544u
+/* the read buffer's first size (most commands are small); kept by an idle thread up to BUFFER_KEPT
+ */
+#define INITIAL_BUFFER 4096u
+#define BUFFER_KEPT (65535u + 5u)
+/*
+ * connection threads kept for the next connection, each for at most
+ * IDLE_THREAD_US: an MTA opens a milter connection per SMTP session, and
+ * a thread made and torn down for each cost more than the session's
+ * commands (stack pages, clone, the allocator's arena)
+ */
+#define MAX_IDLE_THREADS 32u
+#define IDLE_THREAD_US (30 * G_USEC_PER_SEC)
 /* connection threads need little stack: the deepest is a DNS or DKIM call */
 #define CONNECTION_STACK (512u * 1024u)
 
@@ -58,9 +68,8 @@ static PcStatsCounter *timeout_counter;
  * list and those before it are current; later ones are a past transaction's
  */
 static const PcMilterMacroList macro_order[PC_MILTER_MACROS_N] = {
-    PC_MILTER_MACROS_CONNECT, PC_MILTER_MACROS_HELO, PC_MILTER_MACROS_MAIL,
-    PC_MILTER_MACROS_RCPT,    PC_MILTER_MACROS_DATA, PC_MILTER_MACROS_EOH,
-    PC_MILTER_MACROS_EOM,
+    PC_MILTER_MACROS_CONNECT, PC_MILTER_MACROS_HELO, PC_MILTER_MACROS_MAIL, PC_MILTER_MACROS_RCPT,
+    PC_MILTER_MACROS_DATA,    PC_MILTER_MACROS_EOH,  PC_MILTER_MACROS_EOM,
 };
 
 /* the place of a command in macro_order */
@@ -199,8 +208,8 @@ flush(PcMilterConn *conn)
 	gsize done = 0;
 
 	while (done < conn->out->len) {
-		ssize_t n = send(conn->fd, conn->out->data + done, conn->out->len - done,
-				 MSG_NOSIGNAL);
+		ssize_t n =
+		    send(conn->fd, conn->out->data + done, conn->out->len - done, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -409,10 +418,10 @@ wait_input(PcMilterConn *conn, gint64 started_us, gint64 deadline_us)
 		int n;
 
 		if (!conn->negotiated)
-			deadline_us =
-			    started_us + MIN(atomic_load(&descriptor_pressure) ? PRESSURE_HANDSHAKE_US
-										: HANDSHAKE_TIMEOUT_US,
-					     serve_timeout_us);
+			deadline_us = started_us + MIN(atomic_load(&descriptor_pressure)
+							   ? PRESSURE_HANDSHAKE_US
+							   : HANDSHAKE_TIMEOUT_US,
+						       serve_timeout_us);
 		left = deadline_us - now;
 		if (left <= 0)
 			return WAIT_TIMEOUT;
@@ -445,13 +454,12 @@ conn_free(PcMilterConn *conn)
 	g_free(conn);
 }
 
-/* the connection's thread: packets in, replies out, until QUIT, EOF, an error or a timeout */
-static void *
-connection_main(void *data)
+/* one connection: packets in, replies out, until QUIT, EOF, an error or a timeout */
+static void
+serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 {
-	PcMilterConn *conn = data;
-	gsize size = INITIAL_BUFFER;
-	guint8 *buf = g_malloc(size);
+	gsize size = *size_inout;
+	guint8 *buf = *buf_inout;
 	gsize start = 0;
 	gsize end = 0;
 	gint64 started = g_get_monotonic_time();
@@ -462,8 +470,8 @@ connection_main(void *data)
 		PcMilterPacket packet;
 		gsize used = 0;
 		gsize need = 0;
-		PcMilterFrame frame = pc_milter_wire_frame(buf + start, end - start, &packet,
-							   &used, &need);
+		PcMilterFrame frame =
+		    pc_milter_wire_frame(buf + start, end - start, &packet, &used, &need);
 		Wait wait;
 		ssize_t n;
 
@@ -513,7 +521,8 @@ connection_main(void *data)
 			if (!conn->negotiated)
 				g_info("%s: closing a milter connection that sent no OPTNEG for "
 				       "%" G_GINT64_FORMAT " s",
-				       serve_name, (g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+				       serve_name,
+				       (g_get_monotonic_time() - started) / G_USEC_PER_SEC);
 			else
 				g_info("%s: closing a milter connection that finished no command "
 				       "for %" G_GINT64_FORMAT " s ([global] milter_timeout)",
@@ -528,11 +537,90 @@ connection_main(void *data)
 		else
 			end += (gsize)n;
 	}
-	g_free(buf);
+	/* a buffer a big header made big is not kept by an idle thread */
+	if (size > BUFFER_KEPT) {
+		size = INITIAL_BUFFER;
+		buf = g_realloc(buf, size);
+	}
+	*buf_inout = buf;
+	*size_inout = size;
 	conn_free(conn);
 	pc_milter_connection_closed();
 	pressure_update(pc_milter_connections());
+}
+
+/* the connections handed to idle threads, and how many wait for one */
+static GMutex pool_lock;
+static GCond pool_cond;
+static GQueue pool_queue = G_QUEUE_INIT; /* PcMilterConn * */
+static guint pool_idle;
+static gboolean pool_stopping;
+
+/*
+ * a connection thread: serves its first connection, then waits (named
+ * "conn-idle") for the next one the accept loop hands over; it ends after
+ * IDLE_THREAD_US without one, when enough others wait, or at stop
+ */
+static void *
+connection_main(void *data)
+{
+	PcMilterConn *conn = data;
+	gsize size = INITIAL_BUFFER;
+	guint8 *buf = g_malloc(size);
+
+	while (conn != NULL) {
+		gint64 until;
+
+		pthread_setname_np(pthread_self(), "conn");
+		serve_connection(conn, &buf, &size);
+		conn = NULL;
+		g_mutex_lock(&pool_lock);
+		if (!pool_stopping && pool_idle < MAX_IDLE_THREADS) {
+			pthread_setname_np(pthread_self(), "conn-idle");
+			pool_idle++;
+			until = g_get_monotonic_time() + IDLE_THREAD_US;
+			while (!pool_stopping && g_queue_is_empty(&pool_queue))
+				if (!g_cond_wait_until(&pool_cond, &pool_lock, until))
+					break;
+			conn = g_queue_pop_head(&pool_queue);
+			pool_idle--;
+		}
+		g_mutex_unlock(&pool_lock);
+	}
+	g_free(buf);
 	return NULL;
+}
+
+/* hands conn to an idle thread; FALSE when none is free */
+static gboolean
+pool_hand_over(PcMilterConn *conn)
+{
+	gboolean taken = FALSE;
+
+	g_mutex_lock(&pool_lock);
+	if (!pool_stopping && pool_idle > g_queue_get_length(&pool_queue)) {
+		g_queue_push_tail(&pool_queue, conn);
+		g_cond_signal(&pool_cond);
+		taken = TRUE;
+	}
+	g_mutex_unlock(&pool_lock);
+	return taken;
+}
+
+/* at stop: idle threads end; a connection handed over but not taken yet is closed */
+static void
+pool_stop(void)
+{
+	PcMilterConn *conn;
+
+	g_mutex_lock(&pool_lock);
+	pool_stopping = TRUE;
+	g_cond_broadcast(&pool_cond);
+	while ((conn = g_queue_pop_head(&pool_queue)) != NULL) {
+		conn_free(conn);
+		pc_milter_connection_closed();
+	}
+	g_mutex_unlock(&pool_lock);
 }
 
 static void
@@ -554,6 +642,8 @@ start_connection(int fd)
 	pressure_update(pc_milter_connections());
 	/* an MTA that does not read our replies gives the thread back too */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	if (pool_hand_over(conn))
+		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, CONNECTION_STACK);
@@ -599,10 +689,10 @@ pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
 			if (errno == EINTR)
 				continue;
 			g_critical("%s: poll on the milter socket: %s", name, g_strerror(errno));
-			return;
+			break;
 		}
 		if ((fds[1].revents & POLLIN) != 0)
-			return;
+			break;
 		fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0) {
 			start_connection(fd);
@@ -613,7 +703,8 @@ pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
 		case ENFILE:
 		case ENOBUFS:
 		case ENOMEM:
-			/* out of descriptors: say so, and let connections close before trying again */
+			/* out of descriptors: say so, and let connections close before trying again
+			 */
 			pressure_begin();
 			poll(&fds[1], 1, 100);
 			break;
@@ -622,6 +713,7 @@ pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
 			break;
 		}
 	}
+	pool_stop();
 }
 
 /* ------------------------------------------------------------ the socket */
@@ -642,13 +734,13 @@ pc_milter_unix_socket_path(const char *spec, const char **path_out)
 
 /* inet:PORT[@ADDRESS] and inet6:PORT[@ADDRESS] to a socket address */
 static gboolean
-inet_address(const char *spec, struct sockaddr_storage *address, socklen_t *len_out,
-	     GError **error)
+inet_address(const char *spec, struct sockaddr_storage *address, socklen_t *len_out, GError **error)
 {
 	gboolean v6 = g_str_has_prefix(spec, "inet6:");
 	const char *rest = spec + (v6 ? 6 : 5);
 	const char *at = strchr(rest, '@');
-	g_autofree char *port_text = g_strndup(rest, at != NULL ? (gsize)(at - rest) : strlen(rest));
+	g_autofree char *port_text =
+	    g_strndup(rest, at != NULL ? (gsize)(at - rest) : strlen(rest));
 	const char *host = at != NULL ? at + 1 : NULL;
 	guint64 port = 0;
 
@@ -662,8 +754,8 @@ inet_address(const char *spec, struct sockaddr_storage *address, socklen_t *len_
 		gsize len = strlen(host);
 
 		if (len < 2 || host[len - 1] != ']') {
-			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-				    "bad socket spec '%s'", spec);
+			g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "bad socket spec '%s'",
+				    spec);
 			return FALSE;
 		}
 		port_text = g_strndup(host + 1, len - 2);

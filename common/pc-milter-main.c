@@ -7,8 +7,6 @@
  * metrics, statistics, the signal thread, then the connections
  * (pc-milter-conn.c). Teardown runs in reverse.
  */
-#include "pc-milter.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -27,6 +25,7 @@
 
 #include "pc-log.h"
 #include "pc-milter-private.h"
+#include "pc-milter.h"
 #include "pc-stats.h"
 
 #define milter_desc (pc_milter_process.desc)

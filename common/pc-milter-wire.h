@@ -159,11 +159,11 @@ int pc_milter_wire_macro_list(guint8 command);
 void pc_milter_wire_put(GByteArray *out, guint8 command, const void *data, gsize len);
 
 /* appends OPTNEG's reply; lists[i] NULL or empty: none sent for list i */
-void pc_milter_wire_put_optneg(GByteArray *out, guint32 version, guint32 actions,
-			       guint32 protocol, const char *const lists[PC_MILTER_MACROS_N]);
+void pc_milter_wire_put_optneg(GByteArray *out, guint32 version, guint32 actions, guint32 protocol,
+			       const char *const lists[PC_MILTER_MACROS_N]);
 
 /* appends a packet whose data are NUL-terminated strings, after an index when with_index */
-void pc_milter_wire_put_strings(GByteArray *out, guint8 command, gboolean with_index,
-				guint32 index, const char *first, const char *second);
+void pc_milter_wire_put_strings(GByteArray *out, guint8 command, gboolean with_index, guint32 index,
+				const char *first, const char *second);
 
 G_END_DECLS

@@ -271,8 +271,7 @@ apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStag
 	case PC_ACTION_QUARANTINE: {
 		g_autofree char *text = pc_verdict_milter_text(verdict);
 
-		if (stage != PC_STAGE_EOM ||
-		    (milter_desc->actions & PC_MILTER_QUARANTINE) == 0) {
+		if (stage != PC_STAGE_EOM || (milter_desc->actions & PC_MILTER_QUARANTINE) == 0) {
 			g_warning("%s: %s: could not quarantine at %s; tempfailing instead",
 				  pc_session_queue_id(session), milter_desc->name,
 				  pc_stage_to_string(stage));

@@ -131,7 +131,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		PcMilterPacket packet;
 		gsize used = 0;
 		gsize need = 0;
-		PcMilterFrame frame = pc_milter_wire_frame(data + at, size - at, &packet, &used, &need);
+		PcMilterFrame frame =
+		    pc_milter_wire_frame(data + at, size - at, &packet, &used, &need);
 
 		if (frame == PC_MILTER_FRAME_MORE) {
 			g_assert_cmpuint(need, >, size - at);

@@ -50,8 +50,8 @@ test_frame_every_split(void)
 			PcMilterPacket p;
 			gsize used = 0;
 			gsize need = 0;
-			PcMilterFrame frame =
-			    pc_milter_wire_frame(stream->data + at, available - at, &p, &used, &need);
+			PcMilterFrame frame = pc_milter_wire_frame(
+			    stream->data + at, available - at, &p, &used, &need);
 
 			g_assert_cmpint(frame, !=, PC_MILTER_FRAME_ERROR);
 			if (frame == PC_MILTER_FRAME_MORE) {
@@ -159,14 +159,10 @@ test_strings(void)
 		gsize len;
 		int n; /* -1: refused */
 	} cases[] = {
-	    {"", 0, -1},
-	    {"a", 1, -1},
-	    {"\0", 1, 1},
-	    {"a\0", 2, 1},
-	    {"a\0b", 3, -1},
-	    {"a\0b\0", 4, 2},
-	    {"\0\0\0", 3, 3},
-	    {"<a@b>\0SIZE=10\0BODY=8BITMIME\0", 28, 3},
+	    {"", 0, -1},      {"a", 1, -1},
+	    {"\0", 1, 1},     {"a\0", 2, 1},
+	    {"a\0b", 3, -1},  {"a\0b\0", 4, 2},
+	    {"\0\0\0", 3, 3}, {"<a@b>\0SIZE=10\0BODY=8BITMIME\0", 28, 3},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -355,15 +351,17 @@ static void
 test_put(void)
 {
 	g_autoptr(GByteArray) out = g_byte_array_new();
-	const char *lists[PC_MILTER_MACROS_N] = {
-	    [PC_MILTER_MACROS_CONNECT] = "j", [PC_MILTER_MACROS_EOH] = "i", [PC_MILTER_MACROS_RCPT] = ""};
+	const char *lists[PC_MILTER_MACROS_N] = {[PC_MILTER_MACROS_CONNECT] = "j",
+						 [PC_MILTER_MACROS_EOH] = "i",
+						 [PC_MILTER_MACROS_RCPT] = ""};
 	/* written out from the layout: length, 'O', version, actions, protocol, lists */
-	const guint8 want_optneg[] = {0,   0,	0,   0x19, 'O', 0, 0, 0, 6, 0, 0, 0x01, 0x11,
-				      0,   0x10, 0x01, 0x00, 0,   0, 0, 0, 'j', 0, 0, 0,    0,
-				      6,   'i',	0};
+	const guint8 want_optneg[] = {0, 0,    0,    0x19, 'O',	 0,    0,    0,	  6, 0,
+				      0, 0x01, 0x11, 0,	   0x10, 0x01, 0x00, 0,	  0, 0,
+				      0, 'j',  0,    0,	   0,	 0,    6,    'i', 0};
 	const guint8 want_continue[] = {0, 0, 0, 1, 'c'};
 	const guint8 want_ins[] = {0, 0, 0, 0x0b, 'i', 0, 0, 0, 2, 'X', '-', 'A', 0, 'v', 0};
-	const guint8 want_reply[] = {0, 0, 0, 0x0b, 'y', '5', '5', '0', ' ', '5', '.', '7', '.', '1', 0};
+	const guint8 want_reply[] = {0,	  0,   0,   0x0b, 'y', '5', '5', '0',
+				     ' ', '5', '.', '7',  '.', '1', 0};
 
 	pc_milter_wire_put_optneg(out, 6, 0x111, 0x100100, lists);
 	g_assert_cmpmem(out->data, out->len, want_optneg, sizeof(want_optneg));
