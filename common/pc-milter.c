@@ -93,7 +93,6 @@ stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
 {
 	switch (stage) {
 	case PC_STAGE_CONNECT:
-	case PC_STAGE_HELO: /* HELO and TLS macros for every daemon's session */
 	case PC_STAGE_MAIL:
 	case PC_STAGE_RCPT:
 	case PC_STAGE_EOM:
@@ -105,6 +104,12 @@ stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
 		       (descriptor->actions & PC_MILTER_EDIT_HEADERS) != 0;
 	case PC_STAGE_BODY:
 		return descriptor->on_body != NULL || descriptor->count_body;
+	case PC_STAGE_HELO:
+		/*
+		 * only with a hook: the TLS macros come at MAIL too, and every
+		 * stage asked for costs the MTA an event and a write per SMTP
+		 * session (see "Milter skeleton" in docs/DESIGN.md)
+		 */
 	case PC_STAGE_DATA:
 	case PC_STAGE_EOH:
 		return pc_milter_stage_has_hook(descriptor, stage);
