@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # bench/stack.sh [RUNS] [COUNT]: "how much does it slow my mail server?"
 # A private Postfix on loopback (tests/e2e/lib, the shipped snippets) fed
-# by Postfix's own smtp-source and delivering to smtp-sink, in three set-ups
+# by Postfix's own smtp-source and delivering to smtp-sink, in four set-ups
 # measured in the same run:
 #   none       no milters
 #   portcullis the suite as conf/postfix/*.portcullis attach it: relay, auth,
@@ -10,6 +10,8 @@
 #              on submission
 #   anchors    OpenDKIM (Mode sv: signs for internal hosts, verifies the
 #              rest) and OpenDMARC on both, Debian 12's packages
+#   one        portcullis-relay alone on both: what attaching one milter
+#              costs at all (the floor for any suite)
 # on two sides: port 25 (an untrusted client sends a DKIM-signed message
 # for a local user: SPF, DKIM, A-R, DMARC for the anchors) and submission
 # (a message From a local domain to a foreign one: it is signed).
@@ -192,6 +194,8 @@ postfix_with() { # postfix_with SETUP: Postfix restarted with that set-up's milt
 		"${PORTCULLIS_MILTERS[@]}" ;;
 	anchors) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
 		"${ANCHOR_MILTERS[@]}" ;;
+	one) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
+		"${PORTCULLIS_MILTERS[0]}" ;;
 	esac || die "Postfix did not start with $1"
 	pc_e2e_wait 10 pc_e2e_listening "${BENCH_MX##*:}" || die "no $BENCH_MX"
 }
@@ -220,10 +224,11 @@ clean_log() {
 . bench/lib.sh
 mkdir -p bench/results
 RAW=bench/results/stack-$(date +%Y%m%d-%H%M%S).jsonl
-SETUPS="none portcullis anchors"
+# one: portcullis-relay alone, the cost of attaching one milter at all
+SETUPS="none portcullis anchors one"
 for run in $(seq 1 "$RUNS"); do
 	order=$SETUPS
-	[ $((run % 2)) -eq 0 ] && order="anchors portcullis none"
+	[ $((run % 2)) -eq 0 ] && order="one anchors portcullis none"
 	for setup in $order; do
 		postfix_with "$setup"
 		: >"$STATE/postfix/maillog"
@@ -250,7 +255,8 @@ for name in relay auth rate verify sign opendkim opendmarc; do
 	[ -r "/proc/$pid/stat" ] || continue
 	ms=$(cpu_ms "$pid")
 	case $name in
-	relay | auth | rate | opendkim | opendmarc) seen=$((2 * PER_SIDE)) ;;
+	relay) seen=$((4 * PER_SIDE)) ;; # the portcullis and the one set-ups, both sides
+	auth | rate | opendkim | opendmarc) seen=$((2 * PER_SIDE)) ;;
 	*) seen=$PER_SIDE ;;
 	esac
 	echo "cpu $name: $ms ms for $seen messages: $(awk -v a="$ms" -v b="$seen" 'BEGIN { printf "%.3f", a / b }') ms/msg" >&2
