@@ -3,8 +3,8 @@
  * pc-milter-conn: the MTA's connections. The main thread accepts; each
  * connection gets a thread of its own that reads the MTA's packets, runs the
  * stages in pc-milter.c and writes the replies, in blocking calls, with no
- * handoff between threads: a command costs one poll, one read and at most
- * one write. (libmilter's worker pool, which this replaces, handed each idle
+ * handoff between threads: a command costs one read and at most one
+ * write. (libmilter's worker pool, which this replaces, handed each idle
  * session back to a manager thread between commands; behind a busy MTA that
  * was most of a milter's cost.)
  *
@@ -12,7 +12,8 @@
  * OPTNEG within HANDSHAKE_TIMEOUT_US (1 s near the descriptor limit), and
  * every later command within milter_timeout of the end of the previous
  * one, however the bytes trickle in. Time spent in our own stages does not
- * count. On stop a connection between two commands is closed at once.
+ * count. On stop a connection between two commands is closed within a
+ * second (its receive slice).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,8 +36,6 @@
 #define HANDSHAKE_TIMEOUT_US (10 * G_USEC_PER_SEC)
 /* near the descriptor limit, connections that do not negotiate within a second are cut */
 #define PRESSURE_HANDSHAKE_US G_USEC_PER_SEC
-/* how often a connection waiting for OPTNEG looks at the descriptor pressure again */
-#define HANDSHAKE_SLICE_MS 250
 /* the read buffer's first size (most commands are small); kept by an idle thread up to BUFFER_KEPT
  */
 #define INITIAL_BUFFER 4096u
@@ -54,7 +53,8 @@
 
 static const char *serve_name;
 static gint64 serve_timeout_us;
-static int serve_stop_fd = -1;
+/* set at stop: connection threads look at it after each receive slice */
+static atomic_bool serve_stopping;
 static guint64 descriptor_limit;
 /* descriptors open when serving started (logs, store, statistics) */
 static guint base_descriptors;
@@ -397,47 +397,35 @@ pressure_begin(void)
 			  serve_name, descriptor_limit);
 }
 
-typedef enum {
-	WAIT_READABLE,
-	WAIT_TIMEOUT,
-	WAIT_STOP,
-} Wait;
+/*
+ * a connection reads with blocking recv() and SO_RCVTIMEO: one system call
+ * a command where poll() and recv() were two (on a loaded machine, system
+ * calls and wake-ups are most of a milter's cost). The receive timeout is a
+ * slice, after which the deadline and stop are looked at again: 250 ms
+ * before OPTNEG (the handshake bound follows the descriptor pressure), 1 s
+ * after; stop is therefore seen within a second by an idle connection.
+ */
+#define SLICE_HANDSHAKE_US (250 * 1000)
+#define SLICE_US G_USEC_PER_SEC
 
-/* waits for input until deadline_us (handshake: the bound follows the pressure) */
-static Wait
-wait_input(PcMilterConn *conn, gint64 started_us, gint64 deadline_us)
+static void
+set_receive_slice(int fd, gint64 slice_us)
 {
-	for (;;) {
-		struct pollfd fds[2] = {
-		    {.fd = conn->fd, .events = POLLIN},
-		    {.fd = serve_stop_fd, .events = POLLIN},
-		};
-		gint64 now = g_get_monotonic_time();
-		gint64 left;
-		int timeout_ms;
-		int n;
+	struct timeval slice = {.tv_sec = (time_t)(slice_us / G_USEC_PER_SEC),
+				.tv_usec = (suseconds_t)(slice_us % G_USEC_PER_SEC)};
 
-		if (!conn->negotiated)
-			deadline_us = started_us + MIN(atomic_load(&descriptor_pressure)
-							   ? PRESSURE_HANDSHAKE_US
-							   : HANDSHAKE_TIMEOUT_US,
-						       serve_timeout_us);
-		left = deadline_us - now;
-		if (left <= 0)
-			return WAIT_TIMEOUT;
-		timeout_ms = (int)MIN((left + 999) / 1000, (gint64)G_MAXINT);
-		if (!conn->negotiated)
-			timeout_ms = MIN(timeout_ms, HANDSHAKE_SLICE_MS);
-		n = poll(fds, 2, timeout_ms);
-		if (n < 0 && errno != EINTR)
-			return WAIT_STOP;
-		if (n <= 0)
-			continue;
-		if ((fds[1].revents & POLLIN) != 0)
-			return WAIT_STOP;
-		if (fds[0].revents != 0)
-			return WAIT_READABLE;
-	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, sizeof(slice));
+}
+
+/* the deadline in force: the command's, or the handshake's before OPTNEG */
+static gint64
+deadline_now(const PcMilterConn *conn, gint64 started_us, gint64 deadline_us)
+{
+	if (conn->negotiated)
+		return deadline_us;
+	return started_us +
+	       MIN(atomic_load(&descriptor_pressure) ? PRESSURE_HANDSHAKE_US : HANDSHAKE_TIMEOUT_US,
+		   serve_timeout_us);
 }
 
 /* ---------------------------------------------------------- connections */
@@ -464,15 +452,14 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 	gsize end = 0;
 	gint64 started = g_get_monotonic_time();
 	gint64 deadline = started + HANDSHAKE_TIMEOUT_US;
-	gboolean open = TRUE;
+	gboolean sliced_for_handshake = TRUE;
 
-	while (open) {
+	for (;;) {
 		PcMilterPacket packet;
 		gsize used = 0;
 		gsize need = 0;
 		PcMilterFrame frame =
 		    pc_milter_wire_frame(buf + start, end - start, &packet, &used, &need);
-		Wait wait;
 		ssize_t n;
 
 		if (frame == PC_MILTER_FRAME_ERROR) {
@@ -499,6 +486,10 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 			}
 			/* the next command has milter_timeout from the end of this one */
 			deadline = g_get_monotonic_time() + serve_timeout_us;
+			if (conn->negotiated && sliced_for_handshake) {
+				set_receive_slice(conn->fd, MIN(SLICE_US, serve_timeout_us));
+				sliced_for_handshake = FALSE;
+			}
 			continue;
 		}
 		/* no complete packet: answer what was asked, then wait for more */
@@ -513,10 +504,17 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 			size = MAX(need, MIN(size * 2, (gsize)PC_MILTER_WIRE_MAX_PACKET + 4));
 			buf = g_realloc(buf, size);
 		}
-		wait = wait_input(conn, started, deadline);
-		if (wait == WAIT_STOP)
+		n = recv(conn->fd, buf + end, size - end, 0);
+		if (n > 0) {
+			end += (gsize)n;
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			break;
-		if (wait == WAIT_TIMEOUT) {
+		} else if (atomic_load(&serve_stopping)) {
+			break;
+		}
+		/* however the bytes trickle in, the command has its deadline */
+		if (g_get_monotonic_time() >= deadline_now(conn, started, deadline) &&
+		    pc_milter_wire_frame(buf, end, &packet, &used, &need) == PC_MILTER_FRAME_MORE) {
 			pc_stats_counter_inc(timeout_counter);
 			if (!conn->negotiated)
 				g_info("%s: closing a milter connection that sent no OPTNEG for "
@@ -529,13 +527,6 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 				       serve_name, serve_timeout_us / G_USEC_PER_SEC);
 			break;
 		}
-		n = recv(conn->fd, buf + end, size - end, 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0)
-			open = FALSE;
-		else
-			end += (gsize)n;
 	}
 	/* a buffer a big header made big is not kept by an idle thread */
 	if (size > BUFFER_KEPT) {
@@ -642,6 +633,7 @@ start_connection(int fd)
 	pressure_update(pc_milter_connections());
 	/* an MTA that does not read our replies gives the thread back too */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout));
+	set_receive_slice(fd, SLICE_HANDSHAKE_US);
 	if (pool_hand_over(conn))
 		return;
 	pthread_attr_init(&attr);
@@ -675,7 +667,6 @@ pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
 {
 	serve_name = name;
 	serve_timeout_us = timeout_us;
-	serve_stop_fd = stop_fd;
 	descriptor_limit = limit;
 	base_descriptors = count_descriptors();
 	for (;;) {
@@ -713,6 +704,7 @@ pc_milter_serve(int listen_fd, int stop_fd, const char *name, gint64 timeout_us,
 			break;
 		}
 	}
+	atomic_store(&serve_stopping, TRUE);
 	pool_stop();
 }
 
