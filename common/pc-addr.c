@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * pc-addr: RFC 5321 envelope paths as libmilter hands them over.
+ * pc-addr: RFC 5321 envelope paths as the MTA hands them over.
  *
  * The parser is lenient where Postfix and Sendmail are (no brackets, 8-bit
  * octets, dots anywhere in the local part, '@' in the local part) because

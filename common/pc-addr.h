@@ -2,7 +2,7 @@
 /*
  * pc-addr: RFC 5321 path parsing as the envelope arrives from the MTA.
  *
- * Parses what libmilter hands to xxfi_envfrom/xxfi_envrcpt (argv[0]):
+ * Parses what the MTA sends in MAIL and RCPT (argv[0]):
  * "<user@example.com>", a bare "user@example.com", "<>", source routes
  * "<@a,@b:user@example.com>", quoted local parts, IP literals. It does not
  * reject the tricks open relays were abused with; it recognises them and sets

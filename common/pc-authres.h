@@ -85,7 +85,7 @@ void pc_authres_add_property(PcAuthResResult *result, const char *ptype, const c
 /*
  * pc_authres_format:
  * Returns: (transfer full) the header value: "ID;\n\tMETHOD=RESULT ...;\n\t..."
- * (LF folding, as libmilter takes it), or "ID; none" without results.
+ * (LF folding, as the milter protocol takes it), or "ID; none" without results.
  */
 char *pc_authres_format(const PcAuthRes *authres);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * pc-milter: the libmilter skeleton every daemon runs in, and the only code
- * that calls smfi_* or includes libmilter's headers.
+ * pc-milter: the milter skeleton every daemon runs in, and the only code
+ * that speaks the milter protocol (pc-milter-wire, pc-milter-conn).
  *
  * A daemon's main() is `return pc_milter_main(&relay_milter, argc, argv);`.
  * The descriptor names the daemon, its config schemas, the hooks it has, the
@@ -29,7 +29,7 @@
  * and at every reload (see docs/DESIGN.md, "Who reads which file").
  *
  * Thread-safety: pc_milter_main() runs once per process. Hooks run on
- * libmilter's worker threads, one connection's hooks serialised; init,
+ * the connection threads, one connection's hooks serialised; init,
  * reconfigure and deinit run on the main or reload thread, never while a
  * hook of the same kind runs.
  */

@@ -137,12 +137,12 @@ gboolean
 pc_net_address_from_sockaddr(const struct sockaddr *sa, PcNetAddress *address_out)
 {
 	PcNetAddress address = {0};
-	/* byte copies: libmilter's sockaddr need not be aligned for sockaddr_in6 */
+	/* byte copies: a caller's sockaddr need not be aligned for sockaddr_in6 */
 	const char *base = (const char *)sa;
 
 	g_return_val_if_fail(address_out != NULL, FALSE);
 
-	/* libmilter passes NULL for unix-socket and unknown clients */
+	/* NULL for unix-socket and unknown clients */
 	if (sa == NULL)
 		return FALSE;
 	switch (sa->sa_family) {

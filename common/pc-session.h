@@ -19,10 +19,9 @@
  *    macro_dropped: the daemons then take the strictest reading (not
  *    authenticated, unknown listener = mx).
  *
- * Thread-safety: a PcSession belongs to its connection (libmilter's
- * per-connection private data) and has no locks; only that connection's
- * callbacks, which libmilter serialises, may touch it, even though they may
- * run on different worker threads.
+ * Thread-safety: a PcSession belongs to its milter connection and has no
+ * locks; only that connection's stages, which run one at a time on the
+ * connection's thread, may touch it.
  */
 #pragma once
 

@@ -12,7 +12,7 @@
  * of the Redis host's wall clock shifts buckets by that step at most until
  * their keys expire.
  *
- * Connections: a small pool (max_connections) shared by libmilter's
+ * Connections: a small pool (max_connections) shared by the connection
  * connection threads; a thread takes one for a command and gives it back, and
  * waits at most the command timeout for one to be free. Connect and command
  * timeouts default to 50 ms: a rate limiter that waits longer than that for

@@ -32,7 +32,7 @@ typedef enum {
 
 const char *pc_action_to_string(PcAction action);
 
-/* longest reply text libmilter passes on (smfi_setreply refuses more) */
+/* longest reply text sent (libmilter's smfi_setreply refused more; MTAs expect no more) */
 #define PC_VERDICT_MAX_TEXT 900
 
 /*
@@ -124,7 +124,7 @@ void pc_verdict_add_field(PcVerdict *verdict, const char *key, const char *value
 /*
  * pc_verdict_milter_text:
  * (transfer full) the text as smfi_setreply needs it: printable ASCII only
- * (others become '?'), '%' doubled (libmilter's rule), at most
+ * (others become '?'), '%' doubled (the milter reply rule: both MTAs show one), at most
  * PC_VERDICT_MAX_TEXT bytes. NULL when the verdict has no text. The same as
  * pc_verdict_reply_text(verdict, FALSE).
  */

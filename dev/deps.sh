@@ -32,7 +32,8 @@ pc_install_packages() {
 	fi
 }
 
-# what building and the unit/milter tests need
+# what building and the unit/milter tests need (libmilter-dev: only for the
+# reference filters of tests/e2e and bench/, never linked into a daemon)
 PC_BUILD_PACKAGES="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libmilter-dev libmicrohttpd-dev libhiredis-dev libunbound-dev libopendkim-dev"
 
 # what the milter tests and bench/rate.sh start besides the daemons: a private

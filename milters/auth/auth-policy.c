@@ -490,7 +490,7 @@ check_envelope(const AuthConfig *auth, PcSession *session, const AuthMessage *st
 	g_autoptr(PcAddress) address = NULL;
 	gboolean submission = session->role == PC_ROLE_SUBMISSION || session->role == PC_ROLE_SMTPS;
 
-	/* libmilter hands a C string; past the limit it is too long, never truncated */
+	/* the MTA's argument is a C string; past the limit it is too long, never truncated */
 	if (!pc_addr_parse_path(sender, strnlen(sender, PC_ADDR_MAX_PATH * 4), &address, NULL)) {
 		pc_verdict_set(verdict, PC_ACTION_REJECT, "501", "5.1.7",
 			       auth_reason_to_string(AUTH_REASON_SENDER_SYNTAX),

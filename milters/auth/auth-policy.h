@@ -36,7 +36,7 @@
  * or log.
  *
  * Pure decisions on (session, config, store, session->now_us, the pinned
- * map): no logging, no libmilter, no cache access.
+ * map): no logging, no milter protocol, no cache access.
  *
  * Thread-safety: no state of its own; the store is thread-safe and the map
  * immutable.

@@ -23,7 +23,7 @@
  * the refusal. Greylisting ([greylist], rate-greylist.c) runs at RCPT.
  *
  * Pure decisions on (session, config, store, session->now_us): no logging,
- * no libmilter.
+ * no milter protocol.
  *
  * Thread-safety: no state of its own; RateSession belongs to its connection
  * (session->daemon_data), the store is thread-safe.

@@ -56,7 +56,7 @@ relay_classify_recipient(const PcConfig *config, const PcSession *session, const
 
 	if (rcpt == NULL)
 		return RELAY_REASON_SYNTAX;
-	/* libmilter hands a C string; anything past the limit is too long, not truncated */
+	/* the MTA's argument is a C string; anything past the limit is too long, not truncated */
 	len = strnlen(rcpt, PC_ADDR_MAX_PATH * 4);
 	if (!pc_addr_parse_path(rcpt, len, &address, &error))
 		return g_error_matches(error, PC_ADDR_ERROR, PC_ADDR_ERROR_TOO_LONG)

@@ -12,7 +12,7 @@
  * and at CONNECT afterwards.
  *
  * Pure decisions on (session, config, store, session->now_us): no logging,
- * no libmilter.
+ * no milter protocol.
  *
  * Thread-safety: no state of its own; the store is thread-safe.
  */

@@ -417,7 +417,7 @@ struct _VerifyDkimMessage {
  * dkim_eom() on the calling thread, so the message they are for (its
  * budget, the statuses it collects) is named by this thread-local for the
  * length of exactly that call, and cleared after it: never across
- * callbacks, which libmilter may run on other threads.
+ * callbacks, which may run on other connection threads.
  */
 static _Thread_local VerifyDkimMessage *resolving_message;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * verify-policy: portcullis-verify's decisions, apart from libmilter.
+ * verify-policy: portcullis-verify's decisions, apart from the milter protocol.
  *
  * Today: the Authentication-Results header. Every received A-R header that
  * claims our authserv-id ([global] authserv_id, else the host name) or one

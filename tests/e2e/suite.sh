@@ -59,7 +59,7 @@ RELAY_CONF=$PC_DIR/portcullis.conf
 
 pc_suite_stop() {
 	trap '' TERM INT
-	# everything at once: libmilter programs take up to 5 s to notice TERM
+	# everything at once: libmilter programs (the macro recorder) take up to 5 s to notice TERM
 	[ ! -d "$PC_DIR/dns" ] || "$PC_TEST_DNS" stop "$PC_DIR/dns" >/dev/null 2>&1
 	pc_e2e_stop_pid_files "$PC_DIR"/*.pid "$PC_DIR/postfix/spool/pid/master.pid" \
 		"$PC_DIR/postfix/start-fg.pid" "$PC_DIR/sendmail/sendmail-bd.pid" \

@@ -75,7 +75,7 @@ process_gone() {
 	[ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null
 }
 
-# stop_pid PID: TERM, wait up to 7 s (libmilter notices at its poll timeout), then KILL
+# stop_pid PID: TERM, wait up to 7 s (a daemon notices within a second), then KILL
 stop_pid() {
 	local pid=$1
 	[ -n "$pid" ] || return 0

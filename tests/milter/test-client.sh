@@ -170,8 +170,8 @@ else
 	ok "load: milter CPU time measured"
 fi
 
-# libmilter notices a stop request only at its next poll timeout (seconds),
-# so stop all the milters at once and wait for them together
+# stop all the milters at once and wait for them together (the reference
+# libmilter filter notices a stop request only at its next poll timeout)
 kill -TERM "${milter_pids[@]}" 2>/dev/null
 deadline=$((SECONDS + 20))
 alive=1

@@ -54,7 +54,7 @@ start_relay() { start_daemon "$RELAY" "$1" "$2"; }
 
 # ------------------------------------------------------------ the battery
 # rcpt as the MTA passes it | expected reply from an untrusted client, as on the
-# milter wire (libmilter doubles "%"; the MTA shows one)
+# milter wire (the reply doubles "%"; the MTA shows one)
 BATTERY=(
 	"<victim@outside.test>|reject 554 5.7.1 <victim@outside.test>: Relay access denied"
 	"<VICTIM@OUTSIDE.TEST>|reject 554 5.7.1 <VICTIM@OUTSIDE.TEST>: Relay access denied"

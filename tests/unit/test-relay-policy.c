@@ -282,7 +282,7 @@ test_refusal_reply(Fixture *fx, gconstpointer data)
 	g_assert_cmpstr(verdict.text, ==, "<user%outside.test@example.com>: Relay access denied");
 	g_assert_cmpstr(verdict.reason, ==, "percent-hack");
 	{
-		/* libmilter's rule: '%' doubled on the way to the MTA */
+		/* the milter reply rule: '%' doubled on the way to the MTA */
 		g_autofree char *text = pc_verdict_milter_text(&verdict);
 
 		g_assert_cmpstr(text, ==, "<user%%outside.test@example.com>: Relay access denied");

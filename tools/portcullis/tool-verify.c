@@ -11,7 +11,7 @@
  * as the MTA would fill it: client address (--ip), HELO (--helo), MAIL FROM
  * (--mail-from), then each header with the value as the MTA passes it
  * (blanks after the colon kept, folding as LF), then the body in CRLF
- * lines, in chunks of libmilter's size. Without --ip there is no client
+ * lines, in chunks of the MTAs' size. Without --ip there is no client
  * address and SPF is not checked, as in the daemon; without --mail-from
  * only the HELO identity is.
  *
@@ -32,7 +32,7 @@
 #include "verify-policy.h"
 
 #define TOOL_VERIFY_MAX_HEADER PC_SESSION_MAX_HEADER_BYTES
-/* libmilter's MILTER_CHUNK_SIZE: the body reaches the daemon in pieces this big */
+/* the MTAs' body chunk (libmilter's MILTER_CHUNK_SIZE): the body reaches the daemon in pieces this big */
 #define TOOL_VERIFY_BODY_CHUNK 65535
 
 typedef struct {

@@ -74,8 +74,9 @@ pc_e2e_pid() {
 }
 
 # pc_e2e_stop_pid_files FILE...: TERM every recorded PID at once, wait up to
-# 7 s for all of them (a libmilter program notices TERM only at its listener's
-# poll timeout, up to 5 s later: stopping in parallel saves that per daemon),
+# 7 s for all of them (a libmilter program, like the macro recorder, notices
+# TERM only at its listener's poll timeout, up to 5 s later: stopping in
+# parallel saves that per daemon),
 # then KILL what is left. The files are removed.
 pc_e2e_stop_pid_files() {
 	local file pid pids="" deadline
