@@ -32,7 +32,8 @@
 #include "verify-policy.h"
 
 #define TOOL_VERIFY_MAX_HEADER PC_SESSION_MAX_HEADER_BYTES
-/* the MTAs' body chunk (libmilter's MILTER_CHUNK_SIZE): the body reaches the daemon in pieces this big */
+/* the MTAs' body chunk (libmilter's MILTER_CHUNK_SIZE): the body reaches the daemon in pieces this
+ * big */
 #define TOOL_VERIFY_BODY_CHUNK 65535
 
 typedef struct {
