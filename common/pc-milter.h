@@ -10,14 +10,17 @@
  * asked of the MTA is derived from that:
  *
  *  - a stage is sent when a hook for it is set, or when the session needs it
- *    (CONNECT, HELO, MAIL and RCPT always: they fill the PcSession; headers
- *    when headers are kept or edited; the body when counted);
+ *    (CONNECT, MAIL and RCPT always: they fill the PcSession; HELO with a
+ *    HELO hook; headers when headers are kept or edited; the body when
+ *    counted);
  *  - the MTA waits for an answer only at the stages in `refuse_at` (and at
  *    EOM, which always has one); elsewhere hooks observe and the MTA is told
  *    not to wait (SMFIP_NR_*);
  *  - header actions are negotiated only with PC_MILTER_EDIT_HEADERS.
  *
- * This file owns the rest: options (-c -p -f -n -V -v -M), config load and
+ * The skeleton (pc-milter.c, pc-milter-conn.c, pc-milter-main.c; see
+ * pc-milter-private.h) owns the rest: the protocol and the connection
+ * threads, options (-c -p -f -n -V -v -M), config load and
  * reload (SIGHUP and SIGUSR1), logging, the statistics listener, the store,
  * the resolver of a daemon that resolves (uses_dns),
  * socket set-up (a stale unix socket is removed; a path that is not a socket
@@ -30,7 +33,7 @@
  *
  * Thread-safety: pc_milter_main() runs once per process. Hooks run on
  * the connection threads, one connection's hooks serialised; init,
- * reconfigure and deinit run on the main or reload thread, never while a
+ * reconfigure and deinit run on the main or signal thread, never while a
  * hook of the same kind runs.
  */
 #pragma once
