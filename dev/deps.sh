@@ -52,6 +52,9 @@ PC_TEST_PACKAGES="redis-server python3 clang-format unbound dns-root-data python
 # its tests also use dnspython
 PC_BUILD_PACKAGES="$PC_BUILD_PACKAGES libssl-dev"
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES python3-dnspython"
+# portcullis-verify's DMARC with dmarc_org_domain = psl reads Debian's public
+# suffix list; its unit test checks the real list
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES publicsuffix"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the
