@@ -12,8 +12,8 @@
  * OPTNEG within HANDSHAKE_TIMEOUT_US (1 s near the descriptor limit), and
  * every later command within milter_timeout of the end of the previous
  * one, however the bytes trickle in. Time spent in our own stages does not
- * count. On stop a connection between two commands is closed within a
- * second (its receive slice).
+ * count. On stop a connection between two messages is closed within a
+ * second (its receive slice); one inside a message is served to its end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -250,6 +250,27 @@ connect_command(PcMilterConn *conn, const PcMilterPacket *packet, gboolean *ok)
 	return pc_milter_step_connect(conn, connect.hostname, known ? &address : NULL);
 }
 
+/* TRUE when OPTNEG settled that the MTA awaits no reply to command */
+static gboolean
+no_reply_command(const PcMilterConn *conn, guint8 command)
+{
+	static const struct {
+		guint8 command;
+		PcStage stage;
+	} stages[] = {
+	    {PC_MILTER_CMD_CONNECT, PC_STAGE_CONNECT}, {PC_MILTER_CMD_HELO, PC_STAGE_HELO},
+	    {PC_MILTER_CMD_MAIL, PC_STAGE_MAIL},       {PC_MILTER_CMD_RCPT, PC_STAGE_RCPT},
+	    {PC_MILTER_CMD_DATA, PC_STAGE_DATA},       {PC_MILTER_CMD_HEADER, PC_STAGE_HEADER},
+	    {PC_MILTER_CMD_EOH, PC_STAGE_EOH},	       {PC_MILTER_CMD_BODY, PC_STAGE_BODY},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(stages); i++) {
+		if (stages[i].command == command)
+			return (conn->no_reply & PC_STAGE_MASK(stages[i].stage)) != 0;
+	}
+	return FALSE;
+}
+
 /* runs one packet; the stage's reply goes to conn->out */
 static Outcome
 dispatch(PcMilterConn *conn, const PcMilterPacket *packet)
@@ -333,8 +354,12 @@ dispatch(PcMilterConn *conn, const PcMilterPacket *packet)
 		 * EOM may carry the last chunk of the body: it is a body stage
 		 * whose answer the MTA does not wait for; EOM's is the message's
 		 */
-		if (packet->len > 0)
-			pc_milter_step_body(conn, packet->data, packet->len);
+		if (packet->len > 0) {
+			status = pc_milter_step_body(conn, packet->data, packet->len);
+			/* a refusal of the body is the message's answer; EOM does not run */
+			if (status != PC_MILTER_CONTINUE && status != PC_MILTER_NOREPLY)
+				break;
+		}
 		g_clear_pointer(&conn->reply_text, g_free);
 		status = pc_milter_step_eom(conn);
 		break;
@@ -358,6 +383,12 @@ dispatch(PcMilterConn *conn, const PcMilterPacket *packet)
 	}
 	if (!ok)
 		return BROKEN;
+	if (status != PC_MILTER_NOREPLY && no_reply_command(conn, packet->command)) {
+		/* the MTA does not read it: it would answer its next command */
+		g_critical("%s: a reply to command 0x%02x, negotiated as no-reply; not sent",
+			   serve_name, packet->command);
+		status = PC_MILTER_NOREPLY;
+	}
 	put_status(conn, status);
 	return NEXT;
 }
@@ -463,9 +494,10 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 		ssize_t n;
 
 		if (frame == PC_MILTER_FRAME_ERROR) {
-			g_info("%s: a milter packet of a length out of bounds (0, or over %u "
-			       "bytes); closing the connection",
-			       serve_name, PC_MILTER_WIRE_MAX_PACKET);
+			g_warning("%s: a milter packet of a length out of bounds (0, or over %u "
+				  "bytes); closing the connection (the MTA applies its "
+				  "milter_default_action)",
+				  serve_name, PC_MILTER_WIRE_MAX_PACKET);
 			break;
 		}
 		if (frame == PC_MILTER_FRAME_PACKET) {
@@ -475,9 +507,10 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 			if (outcome == BROKEN) {
 				/* the commands before it were fine: their answers go out */
 				flush(conn);
-				g_info("%s: a malformed or misplaced milter command (0x%02x); "
-				       "closing the connection",
-				       serve_name, packet.command);
+				g_warning("%s: a malformed or misplaced milter command (0x%02x); "
+					  "closing the connection (the MTA applies its "
+					  "milter_default_action)",
+					  serve_name, packet.command);
 				break;
 			}
 			if (outcome == CLOSE) {
@@ -509,7 +542,12 @@ serve_connection(PcMilterConn *conn, guint8 **buf_inout, gsize *size_inout)
 			end += (gsize)n;
 		} else if (n == 0 || (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			break;
-		} else if (atomic_load(&serve_stopping)) {
+		} else if (atomic_load(&serve_stopping) &&
+			   (conn->session == NULL || !conn->session->in_message)) {
+			/*
+			 * stop: a connection between messages closes; one inside a
+			 * message is served to its end (or until the exit, 5 s on)
+			 */
 			break;
 		}
 		/* however the bytes trickle in, the command has its deadline */
@@ -734,6 +772,7 @@ inet_address(const char *spec, struct sockaddr_storage *address, socklen_t *len_
 	g_autofree char *port_text =
 	    g_strndup(rest, at != NULL ? (gsize)(at - rest) : strlen(rest));
 	const char *host = at != NULL ? at + 1 : NULL;
+	g_autofree char *bracketed = NULL;
 	guint64 port = 0;
 
 	memset(address, 0, sizeof(*address));
@@ -750,8 +789,8 @@ inet_address(const char *spec, struct sockaddr_storage *address, socklen_t *len_
 				    spec);
 			return FALSE;
 		}
-		port_text = g_strndup(host + 1, len - 2);
-		host = port_text;
+		bracketed = g_strndup(host + 1, len - 2);
+		host = bracketed;
 	}
 	if (host != NULL && g_ascii_strcasecmp(host, "localhost") == 0)
 		host = v6 ? "::1" : "127.0.0.1";

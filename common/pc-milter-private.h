@@ -64,6 +64,7 @@ typedef struct {
 	gboolean connected;
 	/* what OPTNEG settled, for every SMTP session on the connection */
 	PcStageMask no_reply;
+	guint32 actions; /* PC_MILTER_ACT_* granted */
 	gboolean header_leading_space;
 	/* opened over the connection cap: tempfailed at CONNECT */
 	gboolean over_cap;

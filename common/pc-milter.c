@@ -245,17 +245,53 @@ keep_header_edits(PcSession *session, PcVerdict *verdict, PcStage stage)
 				g_ptr_array_steal_index(verdict->header_edits, i--));
 }
 
-/* the SMTP reply line of a refusal: CODE [XCODE] TEXT, one line */
+/* an enhanced status code x.y.z (RFC 3463) of the reply code's class */
+static gboolean
+xcode_valid(const char *xcode, char class)
+{
+	guint digits = 0;
+	guint dots = 0;
+
+	if (xcode[0] != class || xcode[1] != '.')
+		return FALSE;
+	for (const char *p = xcode + 2; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (digits == 0 || ++dots > 1)
+				return FALSE;
+			digits = 0;
+		} else if (g_ascii_isdigit(*p) && ++digits <= 3) {
+			continue;
+		} else {
+			return FALSE;
+		}
+	}
+	return dots == 1 && digits > 0;
+}
+
+/*
+ * the SMTP reply line of a refusal, "CODE [XCODE ]TEXT", checked the way
+ * Postfix checks it (three digits of the action's class, a space, an
+ * enhanced code of the same class): a reply it would call malformed makes
+ * it apply its default action, and the refusal would be lost. NULL when
+ * the verdict's reply does not pass: the bare reject or tempfail is sent,
+ * with the MTA's own text.
+ */
 static char *
 reply_line(const PcVerdict *verdict, gboolean smtputf8)
 {
+	char class = verdict->action == PC_ACTION_REJECT ? '5' : '4';
 	g_autofree char *text = pc_verdict_reply_text(verdict, smtputf8);
-	GString *line = g_string_new(verdict->code);
+	GString *line;
 
+	if (strlen(verdict->code) != 3 || verdict->code[0] != class ||
+	    !g_ascii_isdigit(verdict->code[1]) || !g_ascii_isdigit(verdict->code[2]) ||
+	    text == NULL || text[0] == '\0' ||
+	    (verdict->xcode[0] != '\0' && !xcode_valid(verdict->xcode, class)))
+		return NULL;
+	line = g_string_new(verdict->code);
 	if (verdict->xcode[0] != '\0')
 		g_string_append_printf(line, " %s", verdict->xcode);
-	if (text != NULL && text[0] != '\0')
-		g_string_append_printf(line, " %s", text);
+	g_string_append_printf(line, " %s", text);
 	return g_string_free(line, FALSE);
 }
 
@@ -276,7 +312,7 @@ apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStag
 	case PC_ACTION_QUARANTINE: {
 		g_autofree char *text = pc_verdict_milter_text(verdict);
 
-		if (stage != PC_STAGE_EOM || (milter_desc->actions & PC_MILTER_QUARANTINE) == 0) {
+		if (stage != PC_STAGE_EOM || (conn->actions & PC_MILTER_ACT_QUARANTINE) == 0) {
 			g_warning("%s: %s: could not quarantine at %s; tempfailing instead",
 				  pc_session_queue_id(session), milter_desc->name,
 				  pc_stage_to_string(stage));
@@ -293,17 +329,18 @@ apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStag
 		 * no custom reply at connect (the MTA's default is used there), and
 		 * only a code of the action's class: the MTA would refuse the reply
 		 */
-		if (stage != PC_STAGE_CONNECT && verdict->code[0] != '\0' &&
-		    verdict->code[0] == (verdict->action == PC_ACTION_REJECT ? '5' : '4')) {
+		if (stage != PC_STAGE_CONNECT && verdict->code[0] != '\0') {
 			/* UTF-8 stays UTF-8 for a client that asked for SMTPUTF8 */
 			g_autofree char *line = reply_line(verdict, session->smtputf8);
 
-			pc_milter_conn_set_reply(conn, line);
-		} else if (stage != PC_STAGE_CONNECT && verdict->code[0] != '\0') {
-			g_warning("%s: %s: reply %s does not match %s; the MTA's default reply is "
-				  "used",
-				  pc_session_queue_id(session), milter_desc->name, verdict->code,
-				  pc_action_to_string(verdict->action));
+			if (line != NULL)
+				pc_milter_conn_set_reply(conn, line);
+			else
+				g_warning("%s: %s: reply %s %s is not a valid %s reply; the MTA's "
+					  "default text is used",
+					  pc_session_queue_id(session), milter_desc->name,
+					  verdict->code, verdict->xcode,
+					  pc_action_to_string(verdict->action));
 		}
 		return verdict->action == PC_ACTION_REJECT ? PC_MILTER_REJECT : PC_MILTER_TEMPFAIL;
 	}
@@ -448,6 +485,7 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 	char *lists[PC_MILTER_MACROS_N] = {NULL};
 
 	conn->no_reply = 0;
+	conn->actions = our_actions;
 	conn->header_leading_space = (asked & PC_MILTER_P_HDR_LEADSPC) != 0;
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		if (stage_protocol[stage].no_reply != 0 &&
@@ -465,14 +503,31 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 	ensure_session(conn);
 }
 
+/*
+ * a session opened over the connection cap runs no hook: the MTA is told to
+ * tempfail at the first stage where it awaits an answer (CONNECT for the
+ * relay guard, at the latest EOM), and nothing at the others, where a reply
+ * it does not read would answer its next command
+ */
+static gboolean
+over_cap(const PcSession *session, PcStage stage, PcMilterStatus *status_out)
+{
+	if (!session->over_cap)
+		return FALSE;
+	*status_out = pc_milter_may_refuse(session, stage) ? PC_MILTER_TEMPFAIL : PC_MILTER_NOREPLY;
+	return TRUE;
+}
+
 PcMilterStatus
 pc_milter_step_connect(PcMilterConn *conn, const char *hostname, const PcNetAddress *address)
 {
 	PcSession *session = ensure_session(conn);
 
+	PcMilterStatus capped;
+
 	/* over the connection cap: the MTA tempfails this SMTP session, nothing passes */
-	if (session->over_cap)
-		return PC_MILTER_TEMPFAIL;
+	if (over_cap(session, PC_STAGE_CONNECT, &capped))
+		return capped;
 	session->now_us = g_get_monotonic_time();
 	pc_session_pin_config(session, &pc_milter_process.config_slot);
 	pc_session_set_client(session, hostname, address);
@@ -528,7 +583,10 @@ PcMilterStatus
 pc_milter_step_helo(PcMilterConn *conn, const char *helo)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 
+	if (over_cap(session, PC_STAGE_HELO, &capped))
+		return capped;
 	pc_session_set_helo(session, helo);
 	pc_session_capture(session, PC_STAGE_HELO, macro_lookup, conn);
 	return run_hook(conn, session, milter_desc->on_helo, PC_STAGE_HELO);
@@ -538,7 +596,10 @@ PcMilterStatus
 pc_milter_step_mail(PcMilterConn *conn, const char *const *argv)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 
+	if (over_cap(session, PC_STAGE_MAIL, &capped))
+		return capped;
 	/* a new transaction: forget any leftovers, see the newest configuration */
 	pc_session_reset_message(session);
 	pc_session_pin_config(session, &pc_milter_process.config_slot);
@@ -555,8 +616,11 @@ PcMilterStatus
 pc_milter_step_rcpt(PcMilterConn *conn, const char *const *argv)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 	PcMilterStatus status;
 
+	if (over_cap(session, PC_STAGE_RCPT, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_RCPT);
 	pc_session_capture(session, PC_STAGE_RCPT, macro_lookup, conn);
@@ -581,7 +645,10 @@ PcMilterStatus
 pc_milter_step_data(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 
+	if (over_cap(session, PC_STAGE_DATA, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_DATA);
 	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, conn);
@@ -606,8 +673,11 @@ PcMilterStatus
 pc_milter_step_header(PcMilterConn *conn, const char *name, const char *value)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 	PcMilterStatus status;
 
+	if (over_cap(session, PC_STAGE_HEADER, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_HEADER);
 	pc_session_add_header(session, name, value, keep_header(name));
@@ -620,7 +690,10 @@ PcMilterStatus
 pc_milter_step_eoh(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 
+	if (over_cap(session, PC_STAGE_EOH, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOH);
 	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, conn);
@@ -631,8 +704,11 @@ PcMilterStatus
 pc_milter_step_body(PcMilterConn *conn, const guint8 *chunk, gsize len)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 	PcMilterStatus status;
 
+	if (over_cap(session, PC_STAGE_BODY, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_BODY);
 	session->body_bytes += (gint64)len;
@@ -648,11 +724,14 @@ PcMilterStatus
 pc_milter_step_eom(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
+	PcMilterStatus capped;
 	g_auto(PcVerdict) verdict;
 	PcMilterStatus status;
 
 	/* before any return: the cleanup reads it */
 	pc_verdict_init(&verdict);
+	if (over_cap(session, PC_STAGE_EOM, &capped))
+		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOM);
 	pc_session_capture(session, PC_STAGE_EOM, macro_lookup, conn);
@@ -662,8 +741,18 @@ pc_milter_step_eom(PcMilterConn *conn)
 	status = apply_verdict(conn, session, &verdict, PC_STAGE_EOM);
 	/* edits go with a message that goes on; a refused one is not the MTA's any more */
 	if ((status == PC_MILTER_CONTINUE || status == PC_MILTER_ACCEPT) &&
-	    session->header_edits != NULL && session->header_edits->len > 0)
-		put_header_edits(conn, session, session->header_edits);
+	    session->header_edits != NULL && session->header_edits->len > 0) {
+		/* an MTA that did not grant header changes gets no message without them */
+		if ((conn->actions & (PC_MILTER_ACT_ADDHDRS | PC_MILTER_ACT_CHGHDRS)) !=
+		    (PC_MILTER_ACT_ADDHDRS | PC_MILTER_ACT_CHGHDRS)) {
+			g_warning("%s: %s: the MTA did not grant header changes at negotiation; "
+				  "tempfailing",
+				  pc_session_queue_id(session), milter_desc->name);
+			status = PC_MILTER_TEMPFAIL;
+		} else {
+			put_header_edits(conn, session, session->header_edits);
+		}
+	}
 	pc_session_reset_message(session);
 	return status;
 }

@@ -127,6 +127,32 @@ check "below the cap again: connections are served" wait_until 10 run_client c "
 check "... and the end of the episode is logged" grep -q 'below the cap of 2 again' "$PC_DIR/c.log"
 stop_pid "$PID_c"
 
+# the same with portcullis-auth, which answers no CONNECT (SMFIP_NR_CONN): the
+# tempfail waits for the first stage the MTA awaits an answer at (MAIL), and
+# no reply the MTA would not read is written, so the session stays in step
+start_daemon "$AUTH" ca "$PC_DIR/c.conf" || not_ok "auth with max_connections = 2 starts" "$PC_DIR/ca.log"
+held=()
+rm -f "$PC_DIR/release"
+for i in 1 2; do
+	"$CLIENT" -s "unix:$PC_DIR/ca.sock" "$PC_DIR/hold.scn" >"$PC_DIR/hold-a$i.out" 2>&1 &
+	held+=($!)
+done
+cat >"$PC_DIR/over-auth.scn" <<EOF
+connect 198.51.100.31
+mail <a@sender.test>
+expect tempfail
+rcpt <user@example.com>
+expect tempfail
+eom
+expect tempfail
+quit
+EOF
+check "over the cap, auth (no reply at CONNECT): tempfail at MAIL, RCPT and EOM, in step" \
+	wait_until 10 run_client ca "$PC_DIR/over-auth.scn"
+touch "$PC_DIR/release"
+for pid in "${held[@]}"; do wait "$pid"; done
+stop_pid "$PID_ca"
+
 # -------------------------------------------------- milter_timeout
 write_config "$PC_DIR/t.conf" "milter_timeout = 2s" ""
 start_daemon "$RELAY" t "$PC_DIR/t.conf" || not_ok "relay with milter_timeout = 2s starts" "$PC_DIR/t.log"
