@@ -281,6 +281,17 @@ dispatch(PcMilterConn *conn, const PcMilterPacket *packet)
 	if (!conn->negotiated && packet->command != PC_MILTER_CMD_OPTNEG)
 		return BROKEN;
 	conn->position = command_position(packet->command);
+	/*
+	 * over the connection cap: no hook runs, and the MTA is told to tempfail
+	 * at the first stage it awaits an answer at (CONNECT for the relay
+	 * guard, at the latest EOM); nothing passes unfiltered
+	 */
+	if (conn->over_cap && packet->command != '\0' &&
+	    strchr("CHMRTLNBEU", packet->command) != NULL) {
+		put_status(conn, no_reply_command(conn, packet->command) ? PC_MILTER_NOREPLY
+									 : PC_MILTER_TEMPFAIL);
+		return NEXT;
+	}
 	switch (packet->command) {
 	case PC_MILTER_CMD_OPTNEG: {
 		guint32 version;

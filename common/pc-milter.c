@@ -424,7 +424,6 @@ ensure_session(PcMilterConn *conn)
 	if (session != NULL)
 		return session;
 	session = pc_session_new(pc_milter_process.store, g_get_monotonic_time());
-	session->over_cap = conn->over_cap;
 	session->milter_no_reply = conn->no_reply;
 	session->header_leading_space = conn->header_leading_space;
 	if (milter_desc->connection_new != NULL) {
@@ -503,31 +502,11 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 	ensure_session(conn);
 }
 
-/*
- * a session opened over the connection cap runs no hook: the MTA is told to
- * tempfail at the first stage where it awaits an answer (CONNECT for the
- * relay guard, at the latest EOM), and nothing at the others, where a reply
- * it does not read would answer its next command
- */
-static gboolean
-over_cap(const PcSession *session, PcStage stage, PcMilterStatus *status_out)
-{
-	if (!session->over_cap)
-		return FALSE;
-	*status_out = pc_milter_may_refuse(session, stage) ? PC_MILTER_TEMPFAIL : PC_MILTER_NOREPLY;
-	return TRUE;
-}
-
 PcMilterStatus
 pc_milter_step_connect(PcMilterConn *conn, const char *hostname, const PcNetAddress *address)
 {
 	PcSession *session = ensure_session(conn);
 
-	PcMilterStatus capped;
-
-	/* over the connection cap: the MTA tempfails this SMTP session, nothing passes */
-	if (over_cap(session, PC_STAGE_CONNECT, &capped))
-		return capped;
 	session->now_us = g_get_monotonic_time();
 	pc_session_pin_config(session, &pc_milter_process.config_slot);
 	pc_session_set_client(session, hostname, address);
@@ -583,10 +562,7 @@ PcMilterStatus
 pc_milter_step_helo(PcMilterConn *conn, const char *helo)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 
-	if (over_cap(session, PC_STAGE_HELO, &capped))
-		return capped;
 	pc_session_set_helo(session, helo);
 	pc_session_capture(session, PC_STAGE_HELO, macro_lookup, conn);
 	return run_hook(conn, session, milter_desc->on_helo, PC_STAGE_HELO);
@@ -596,10 +572,7 @@ PcMilterStatus
 pc_milter_step_mail(PcMilterConn *conn, const char *const *argv)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 
-	if (over_cap(session, PC_STAGE_MAIL, &capped))
-		return capped;
 	/* a new transaction: forget any leftovers, see the newest configuration */
 	pc_session_reset_message(session);
 	pc_session_pin_config(session, &pc_milter_process.config_slot);
@@ -616,11 +589,8 @@ PcMilterStatus
 pc_milter_step_rcpt(PcMilterConn *conn, const char *const *argv)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 	PcMilterStatus status;
 
-	if (over_cap(session, PC_STAGE_RCPT, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_RCPT);
 	pc_session_capture(session, PC_STAGE_RCPT, macro_lookup, conn);
@@ -645,10 +615,7 @@ PcMilterStatus
 pc_milter_step_data(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 
-	if (over_cap(session, PC_STAGE_DATA, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_DATA);
 	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, conn);
@@ -673,11 +640,8 @@ PcMilterStatus
 pc_milter_step_header(PcMilterConn *conn, const char *name, const char *value)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 	PcMilterStatus status;
 
-	if (over_cap(session, PC_STAGE_HEADER, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_HEADER);
 	pc_session_add_header(session, name, value, keep_header(name));
@@ -690,10 +654,7 @@ PcMilterStatus
 pc_milter_step_eoh(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 
-	if (over_cap(session, PC_STAGE_EOH, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOH);
 	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, conn);
@@ -704,11 +665,8 @@ PcMilterStatus
 pc_milter_step_body(PcMilterConn *conn, const guint8 *chunk, gsize len)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 	PcMilterStatus status;
 
-	if (over_cap(session, PC_STAGE_BODY, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_BODY);
 	session->body_bytes += (gint64)len;
@@ -724,14 +682,11 @@ PcMilterStatus
 pc_milter_step_eom(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
-	PcMilterStatus capped;
 	g_auto(PcVerdict) verdict;
 	PcMilterStatus status;
 
 	/* before any return: the cleanup reads it */
 	pc_verdict_init(&verdict);
-	if (over_cap(session, PC_STAGE_EOM, &capped))
-		return capped;
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOM);
 	pc_session_capture(session, PC_STAGE_EOM, macro_lookup, conn);

@@ -108,7 +108,6 @@ typedef struct {
 	 * values keep the blanks after the colon; without it the MTA stripped them
 	 */
 	gboolean header_leading_space;
-	gboolean over_cap; /* opened over the connection cap (pc-milter only) */
 	/* pc-milter's watchdog (milter_timeout): in a callback, and since when idle */
 	atomic_bool watch_busy;
 	atomic_int_fast64_t watch_idle_since_us;
