@@ -389,5 +389,8 @@ verify_dmarc_record_parse(const char *text, gsize len, GError **error)
 	}
 	if (ignored->len > 0)
 		record->ignored = g_strdup(ignored->str);
+	record->policy_valid = record->p_valid &&
+			       (!seen[TAG_SP] || record->sp != VERIFY_DMARC_POLICY_ABSENT) &&
+			       (!seen[TAG_NP] || record->np != VERIFY_DMARC_POLICY_ABSENT);
 	return g_steal_pointer(&record);
 }

@@ -59,6 +59,12 @@ typedef struct {
 	gboolean p_valid;     /* p= was present and a policy */
 	VerifyDmarcPolicy sp; /* ABSENT: p applies to subdomains */
 	VerifyDmarcPolicy np; /* ABSENT: sp (or p) applies to non-existent subdomains */
+	/*
+	 * p= present and a policy, and sp= and np= policies where given: without
+	 * it RFC 9989 4.10.1 reads the record as p=none when it has a reporting
+	 * URI, and applies no DMARC at all otherwise
+	 */
+	gboolean policy_valid;
 	gboolean adkim_strict;
 	gboolean aspf_strict;
 	guint pct;	      /* 0..100; 100 when absent */

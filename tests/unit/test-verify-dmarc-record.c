@@ -138,6 +138,36 @@ test_policies(void)
 	}
 }
 
+/* policy_valid: p= a policy, and sp=, np= policies where given (RFC 9989 4.10.1) */
+static void
+test_policy_valid(void)
+{
+	const char *ps[] = {NULL, "reject", "bogus", ""};
+	const char *sps[] = {NULL, "none", "bogus"};
+	const char *nps[] = {NULL, "quarantine", "x"};
+
+	for (gsize a = 0; a < G_N_ELEMENTS(ps); a++)
+		for (gsize b = 0; b < G_N_ELEMENTS(sps); b++)
+			for (gsize c = 0; c < G_N_ELEMENTS(nps); c++) {
+				g_autoptr(GString) text = g_string_new("v=DMARC1");
+				g_autoptr(GError) error = NULL;
+				g_autoptr(VerifyDmarcRecord) record = NULL;
+				gboolean want = a == 1 && b != 2 && c != 2;
+
+				if (ps[a] != NULL)
+					g_string_append_printf(text, "; p=%s", ps[a]);
+				if (sps[b] != NULL)
+					g_string_append_printf(text, "; sp=%s", sps[b]);
+				if (nps[c] != NULL)
+					g_string_append_printf(text, "; np=%s", nps[c]);
+				record = parse(text->str, &error);
+				g_assert_no_error(error);
+				if (record->policy_valid != want)
+					g_error("%s: policy_valid %d", text->str,
+						record->policy_valid);
+			}
+}
+
 static void
 test_defaults(void)
 {
@@ -147,6 +177,7 @@ test_defaults(void)
 	g_assert_no_error(error);
 	g_assert_cmpint(record->p, ==, VERIFY_DMARC_POLICY_NONE);
 	g_assert_false(record->p_valid);
+	g_assert_false(record->policy_valid);
 	g_assert_cmpint(record->sp, ==, VERIFY_DMARC_POLICY_ABSENT);
 	g_assert_cmpint(record->np, ==, VERIFY_DMARC_POLICY_ABSENT);
 	g_assert_false(record->adkim_strict);
@@ -399,6 +430,7 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/verify/dmarc-record/version", test_version);
 	g_test_add_func("/verify/dmarc-record/policies", test_policies);
+	g_test_add_func("/verify/dmarc-record/policy-valid", test_policy_valid);
 	g_test_add_func("/verify/dmarc-record/defaults", test_defaults);
 	g_test_add_func("/verify/dmarc-record/small-tags", test_small_tags);
 	g_test_add_func("/verify/dmarc-record/fo", test_fo);
