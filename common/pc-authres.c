@@ -38,6 +38,7 @@ result_free(gpointer data)
 	g_free(result->method);
 	g_free(result->result);
 	g_free(result->reason);
+	g_free(result->comment);
 	g_ptr_array_unref(result->properties);
 	g_free(result);
 }
@@ -112,6 +113,20 @@ pc_authres_set_reason(PcAuthResResult *result, const char *reason)
 	g_return_if_fail(result != NULL && reason != NULL);
 	g_free(result->reason);
 	result->reason = g_strdup(reason);
+}
+
+void
+pc_authres_set_comment(PcAuthResResult *result, const char *comment)
+{
+	GString *kept = g_string_new(NULL);
+
+	g_return_if_fail(result != NULL && comment != NULL);
+	for (const char *p = comment; *p != '\0' && kept->len < 200; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '(' && *p != ')' && *p != '\\')
+			g_string_append_c(kept, *p);
+	}
+	g_free(result->comment);
+	result->comment = g_string_free(kept, FALSE);
 }
 
 void
@@ -268,6 +283,8 @@ pc_authres_format(const PcAuthRes *authres)
 		const PcAuthResResult *entry = authres->results->pdata[i];
 
 		g_string_append_printf(out, ";\n\t%s=%s", entry->method, entry->result);
+		if (entry->comment != NULL && entry->comment[0] != '\0')
+			g_string_append_printf(out, " (%s)", entry->comment);
 		if (entry->reason != NULL) {
 			g_string_append(out, " reason=");
 			append_value(out, entry->reason, FALSE);

@@ -51,6 +51,7 @@ typedef struct {
 	char *method;	       /* lowercased, "dkim"; a method version is dropped */
 	char *result;	       /* lowercased, "pass" */
 	char *reason;	       /* dequoted, or NULL */
+	char *comment;	       /* built only: "(COMMENT)" after the result, or NULL */
 	GPtrArray *properties; /* of PcAuthResProperty */
 } PcAuthResResult;
 
@@ -78,6 +79,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcAuthRes, pc_authres_free)
  */
 PcAuthResResult *pc_authres_add_result(PcAuthRes *authres, const char *method, const char *result);
 void pc_authres_set_reason(PcAuthResResult *result, const char *reason);
+/*
+ * a comment after the result ("dmarc=fail (p=reject dis=none)"): printable
+ * ASCII other than parentheses and backslashes is kept, at most 200 bytes
+ */
+void pc_authres_set_comment(PcAuthResResult *result, const char *comment);
 /* @value: any text; written as a token, addr-spec or quoted string */
 void pc_authres_add_property(PcAuthResResult *result, const char *ptype, const char *property,
 			     const char *value);

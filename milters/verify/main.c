@@ -14,6 +14,9 @@ static PcStatsCounter *dkim_counters[VERIFY_DKIM_N_RESULTS];
 /* the process's DKIM verifier (one libopendkim library handle), init to deinit */
 static VerifyDkim *dkim_verifier;
 static PcStatsCounter *spf_counters[PC_SPF_N_RESULTS];
+static PcStatsCounter *dmarc_counters[VERIFY_DMARC_N_RESULTS];
+static PcStatsCounter *dmarc_action_counters[VERIFY_DMARC_ACTION_REJECT + 1];
+static PcStatsCounter *dmarc_from_counter;
 
 /* --- SPF (verify-spf.c): HELO, MAIL, RCPT --- */
 
@@ -67,6 +70,45 @@ verify_refuse_at_for(const PcConfig *config)
 	return verify->spf_fail_action == VERIFY_SPF_FAIL_REJECT ? PC_STAGE_MASK(PC_STAGE_RCPT) : 0;
 }
 
+/* --- DMARC (verify-dmarc-eom.c): EOM --- */
+
+static void
+verify_dmarc_register_metrics(void)
+{
+	static const char *const actions[] = {"none", "quarantine", "reject"};
+
+	for (int result = 0; result < VERIFY_DMARC_N_RESULTS; result++) {
+		g_autofree char *labels =
+		    g_strdup_printf("result=\"%s\"", verify_dmarc_result_to_string(result));
+
+		dmarc_counters[result] =
+		    pc_stats_counter_register("portcullis_verify_dmarc_results_total",
+					      "DMARC results of messages evaluated", labels);
+	}
+	for (guint action = 0; action < G_N_ELEMENTS(actions); action++) {
+		g_autofree char *labels = g_strdup_printf("action=\"%s\"", actions[action]);
+
+		dmarc_action_counters[action] = pc_stats_counter_register(
+		    "portcullis_verify_dmarc_fail_actions_total",
+		    "What DMARC fails got here (after local policy and forwarders)", labels);
+	}
+	dmarc_from_counter = pc_stats_counter_register(
+	    "portcullis_verify_dmarc_from_invalid_total",
+	    "Messages without exactly one From address to evaluate DMARC on", NULL);
+}
+
+static void
+dmarc_count(const VerifyDmarcMessage *dmarc)
+{
+	if (dmarc->from_problem != NULL)
+		pc_stats_counter_inc(dmarc_from_counter);
+	if (!dmarc->evaluated)
+		return;
+	pc_stats_counter_inc(dmarc_counters[dmarc->outcome.result]);
+	if (dmarc->outcome.result == VERIFY_DMARC_FAIL)
+		pc_stats_counter_inc(dmarc_action_counters[dmarc->action]);
+}
+
 /* --- headers and EOM --- */
 
 static gboolean
@@ -84,6 +126,7 @@ verify_init(const PcConfig *config, GError **error)
 		    "DKIM results reported, one per signature (none: an unsigned message)", label);
 	}
 	verify_spf_register_metrics();
+	verify_dmarc_register_metrics();
 	dkim_verifier = verify_dkim_new(pc_milter_get_dns(), error);
 	return dkim_verifier != NULL;
 }
@@ -181,14 +224,21 @@ verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	VerifyDkimMessage *dkim = dkim_message(session);
 	guint removed;
 
-	/* the entries in the order the checks ran: SPF (HELO, MAIL), then DKIM */
-	verify_spf_eom(session->connection_data, &message->spf, authres, verdict);
-	verify_dkim_eom(dkim);
-	verify_dkim_authres(verify_dkim_signatures(dkim), authres);
-	removed = verify_policy_eom(session, message, authres, verdict);
+	VerifyDmarcDnsContext dns = {pc_milter_get_dns(), &message->dns_budget};
+	VerifyDmarcResolver resolver;
 
 	/* every message's results are logged, as OpenDKIM and OpenDMARC do */
 	pc_verdict_note(verdict, "results");
+	/* the entries in the order the checks ran: SPF (HELO, MAIL), DKIM, then DMARC */
+	verify_spf_eom(session->connection_data, &message->spf, authres, verdict);
+	verify_dkim_eom(dkim);
+	verify_dkim_authres(verify_dkim_signatures(dkim), authres);
+	verify_dmarc_resolver_init(&resolver, &dns);
+	verify_dmarc_eom(session, pc_config_get_section(config), &resolver,
+			 verify_spf_message_outcome(session->connection_data, &message->spf),
+			 verify_dkim_signatures(dkim), authres, verdict, &message->dmarc);
+	dmarc_count(&message->dmarc);
+	removed = verify_policy_eom(session, message, authres, verdict);
 	if (removed > 0) {
 		g_autofree char *count = g_strdup_printf("%u", removed);
 
@@ -209,11 +259,13 @@ verify_message_free_all(gpointer data)
 	verify_message_free(message);
 }
 
+static const char *const verify_headers[] = {"From", NULL};
+
 static const PcMilterDescriptor verify_milter = {
     .name = "verify",
     .schema = &verify_config_schema,
     .all_daemons = portcullis_daemon_schemas,
-    .actions = PC_MILTER_EDIT_HEADERS,
+    .actions = PC_MILTER_EDIT_HEADERS | PC_MILTER_QUARANTINE,
     .refuse_at = PC_STAGE_MASK(PC_STAGE_RCPT),
     .refuse_at_for = verify_refuse_at_for,
     .statistics_offset = 3,
@@ -222,6 +274,8 @@ static const PcMilterDescriptor verify_milter = {
     .deinit = verify_deinit,
     /* DKIM hashes header values as written, blanks after the colon included */
     .header_leading_space = TRUE,
+    /* DMARC's author domain */
+    .keep_headers = verify_headers,
     .connection_new = verify_spf_connection_new,
     .connection_free = verify_spf_connection_free,
     .message_new = verify_message_new,

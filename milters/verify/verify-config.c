@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * verify-config: the [verify] section. Nothing is per domain yet: what a
- * receiving server checks does not depend on which local domain the mail is
- * for (DMARC policy overrides, part 2, will be).
+ * verify-config: the [verify] section. What a receiving server checks does
+ * not depend on which local domain the mail is for; what it does with a
+ * DMARC fail may (dmarc_enforce and the two actions, per domain in
+ * domains.d: a domain that receives mailing lists or forwarded mail turns
+ * enforcement into reporting for itself alone).
  */
 #include "verify-policy.h"
 
 static const char *const spf_fail_choices[] = {"none", "reject", NULL};
+static const char *const org_domain_choices[] = {"tree-walk", "psl", NULL};
+static const char *const reject_action_choices[] = {"reject", "quarantine", "none", NULL};
+static const char *const quarantine_action_choices[] = {"hold", "none", NULL};
 
 static const PcConfigKey verify_keys[] = {
     {"spf_fail_action", PC_CONFIG_ENUM, "none", 0, 0, spf_fail_choices,
@@ -20,11 +25,66 @@ static const PcConfigKey verify_keys[] = {
      G_STRUCT_OFFSET(VerifyConfig, remove_authserv_ids), 0,
      "Authentication-Results headers of these authserv-ids are removed too (besides "
      "our own): the other hosts of this site"},
+    {"dmarc", PC_CONFIG_BOOL, "yes", 0, 0, NULL, G_STRUCT_OFFSET(VerifyConfig, dmarc), 0,
+     "evaluate DMARC (RFC 9989) for mail from clients that neither logged in nor are trusted"},
+    {"dmarc_org_domain", PC_CONFIG_ENUM, "tree-walk", 0, 0, org_domain_choices,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_org_domain), 0,
+     "how organisational domains are found: tree-walk (RFC 9989's DNS tree walk) or psl "
+     "(RFC 7489's public suffix list, dmarc_psl_file)"},
+    {"dmarc_psl_file", PC_CONFIG_STRING, VERIFY_PSL_DEFAULT_FILE, 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_psl_file), 0,
+     "the public suffix list for dmarc_org_domain = psl (Debian's publicsuffix package)"},
+    {"dmarc_enforce", PC_CONFIG_BOOL, "yes", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_enforce), PC_CONFIG_KEY_PER_DOMAIN,
+     "act on DMARC fails for this recipient domain; no: report them only (mailing lists, "
+     "forwarded mail)"},
+    {"dmarc_reject_action", PC_CONFIG_ENUM, "reject", 0, 0, reject_action_choices,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_reject_action), PC_CONFIG_KEY_PER_DOMAIN,
+     "a DMARC fail under p=reject: reject (550 5.7.1), quarantine (the MTA's hold queue) "
+     "or none"},
+    {"dmarc_quarantine_action", PC_CONFIG_ENUM, "hold", 0, 0, quarantine_action_choices,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_quarantine_action), PC_CONFIG_KEY_PER_DOMAIN,
+     "a DMARC fail under p=quarantine: hold (the MTA's hold queue, for review) or none"},
+    {"dmarc_trusted_forwarders", PC_CONFIG_NETWORKS, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_trusted_forwarders), 0,
+     "clients whose DMARC fails are reported, never acted on (forwarders, list servers)"},
 };
+
+/* the public suffix list, read once per snapshot when it is used (main section only) */
+static gboolean
+verify_config_build(gpointer section, gconstpointer main_section, GError **error)
+{
+	VerifyConfig *verify = section;
+
+	if (main_section != NULL || !verify->dmarc ||
+	    verify->dmarc_org_domain != VERIFY_DMARC_DISCOVERY_PSL)
+		return TRUE;
+	if (verify->dmarc_psl_file == NULL) {
+		g_set_error_literal(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
+				    "dmarc_org_domain = psl needs dmarc_psl_file");
+		return FALSE;
+	}
+	verify->psl = verify_psl_load(verify->dmarc_psl_file, error);
+	if (verify->psl == NULL) {
+		g_prefix_error(error, "dmarc_psl_file: ");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static void
+verify_config_clear(gpointer section)
+{
+	VerifyConfig *verify = section;
+
+	g_clear_pointer(&verify->psl, verify_psl_free);
+}
 
 const PcConfigSchema verify_config_schema = {
     .name = "verify",
     .keys = verify_keys,
     .n_keys = G_N_ELEMENTS(verify_keys),
     .size = sizeof(VerifyConfig),
+    .build = verify_config_build,
+    .clear = verify_config_clear,
 };

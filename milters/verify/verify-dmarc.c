@@ -256,6 +256,23 @@ aligned(Context *context, const VerifyDmarcInput *input, const char *org, const 
 									      : ALIGN_NO;
 }
 
+/* an identifier whose check did not finish might have aligned (no lookup made) */
+static gboolean
+could_align(const VerifyDmarcInput *input, const char *org, const VerifyDmarcRecord *record)
+{
+	const char *spf = input->spf_unknown_domain;
+
+	if (spf != NULL && (g_ascii_strcasecmp(spf, input->author_domain) == 0 ||
+			    (!record->aspf_strict && org != NULL && at_or_below(spf, org))))
+		return TRUE;
+	for (const char *const *d = input->dkim_unknown_domains; d != NULL && *d != NULL; d++) {
+		if (g_ascii_strcasecmp(*d, input->author_domain) == 0 ||
+		    (!record->adkim_strict && org != NULL && at_or_below(*d, org)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /*
  * --- discovery ---
  */
@@ -277,14 +294,18 @@ find_entry(GPtrArray *entries, const char *domain)
 static gboolean
 needs_org(const VerifyDmarcInput *input, const VerifyDmarcRecord *record)
 {
-	const char *author = input->author_domain;
+	const char *spfs[] = {input->spf_domain, input->spf_unknown_domain};
+	const char *const *dkims[] = {input->dkim_domains, input->dkim_unknown_domains};
 
-	if (input->spf_domain != NULL && !record->aspf_strict &&
-	    g_ascii_strcasecmp(input->spf_domain, author) != 0)
-		return TRUE;
-	for (const char *const *d = input->dkim_domains; d != NULL && *d != NULL; d++) {
-		if (!record->adkim_strict && g_ascii_strcasecmp(*d, author) != 0)
+	for (guint i = 0; i < 2; i++) {
+		if (spfs[i] != NULL && !record->aspf_strict &&
+		    g_ascii_strcasecmp(spfs[i], input->author_domain) != 0)
 			return TRUE;
+		for (const char *const *d = dkims[i]; d != NULL && *d != NULL; d++) {
+			if (!record->adkim_strict &&
+			    g_ascii_strcasecmp(*d, input->author_domain) != 0)
+				return TRUE;
+		}
 	}
 	return FALSE;
 }
@@ -484,6 +505,11 @@ verify_dmarc_evaluate(const VerifyDmarcInput *input, const VerifyDmarcResolver *
 		requested_policy(&context, input, FALSE, outcome);
 		outcome->lookups = context.lookups;
 		outcome->disposition = VERIFY_DMARC_POLICY_NONE;
+		return;
+	}
+	if (!unknown && could_align(input, outcome->org_domain, record)) {
+		outcome->result = VERIFY_DMARC_TEMPERROR;
+		outcome->reason = "identifier-dns-error";
 		return;
 	}
 	if (unknown || !requested_policy(&context, input, TRUE, outcome)) {

@@ -41,7 +41,8 @@
  * RFC 7489 pct= below 100 leaves the message out of its sample.
  *
  * DNS failures (SERVFAIL, timeout, the message's budget spent) where the
- * result depends on them give temperror, never a pass or a fail; a DMARC
+ * result depends on them give temperror (also an SPF or DKIM temperror for
+ * an identifier that could have aligned, where nothing else did), never a pass or a fail; a DMARC
  * record that cannot be read (verify-dmarc-record's invalid) where the
  * policy is taken from gives permerror.
  *
@@ -98,6 +99,13 @@ typedef struct {
 	const char *spf_domain;
 	/* d= of each DKIM signature that passed; NULL-terminated, or NULL */
 	const char *const *dkim_domains;
+	/*
+	 * identifiers whose check could not finish (SPF or DKIM temperror): a
+	 * message that would fail is temperror instead when one of them could
+	 * have aligned. NULL / NULL-terminated, or NULL
+	 */
+	const char *spf_unknown_domain;
+	const char *const *dkim_unknown_domains;
 	VerifyDmarcDiscovery discovery;
 	const VerifyPsl *psl; /* with VERIFY_DMARC_DISCOVERY_PSL */
 	/* 0..99, drawn per message: the pct= sample takes it when below pct */

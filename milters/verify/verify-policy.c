@@ -29,6 +29,7 @@ verify_message_free(gpointer data)
 	/* message->dkim is main.c's (verify_message_free_all): libopendkim is linked there only */
 	g_assert(message->dkim == NULL);
 	verify_spf_message_clear(&message->spf);
+	verify_dmarc_message_clear(&message->dmarc);
 	g_free(message);
 }
 

@@ -19,6 +19,7 @@
 #include "pc-session.h"
 #include "pc-verdict.h"
 #include "verify-dkim.h"
+#include "verify-dmarc-eom.h"
 #include "verify-spf.h"
 
 G_BEGIN_DECLS
@@ -28,10 +29,41 @@ typedef enum {
 	VERIFY_SPF_FAIL_REJECT, /* 550 5.7.23 at RCPT */
 } VerifySpfFailAction;
 
+/* what a DMARC fail asking p=reject gets here ([verify] dmarc_reject_action) */
+typedef enum {
+	VERIFY_DMARC_REJECT_REJECT,	/* 550 5.7.1 at EOM */
+	VERIFY_DMARC_REJECT_QUARANTINE, /* the MTA's hold queue */
+	VERIFY_DMARC_REJECT_NONE,	/* reported only */
+} VerifyDmarcRejectAction;
+
+/* what a DMARC fail asking p=quarantine gets here ([verify] dmarc_quarantine_action) */
+typedef enum {
+	VERIFY_DMARC_QUARANTINE_HOLD,
+	VERIFY_DMARC_QUARANTINE_NONE,
+} VerifyDmarcQuarantineAction;
+
+/* what is done with a message, least to most severe (the order matters: see verify-dmarc-eom.c) */
+typedef enum {
+	VERIFY_DMARC_ACTION_NONE,
+	VERIFY_DMARC_ACTION_HOLD,
+	VERIFY_DMARC_ACTION_REJECT,
+} VerifyDmarcAction;
+
 typedef struct {
 	int spf_fail_action; /* VerifySpfFailAction */
 	gint64 max_signatures;
 	char **remove_authserv_ids; /* besides our own */
+	gboolean dmarc;
+	int dmarc_org_domain; /* VerifyDmarcDiscovery */
+	char *dmarc_psl_file;
+	/* per recipient domain (domains.d) */
+	gboolean dmarc_enforce;
+	int dmarc_reject_action;     /* VerifyDmarcRejectAction */
+	int dmarc_quarantine_action; /* VerifyDmarcQuarantineAction */
+	/* main section only */
+	PcNetList *dmarc_trusted_forwarders;
+	/* built: the public suffix list with dmarc_org_domain = psl (main section only) */
+	VerifyPsl *psl;
 } VerifyConfig;
 
 extern const PcConfigSchema verify_config_schema;
@@ -47,6 +79,7 @@ typedef struct {
 	PcDnsBudget dns_budget;
 	VerifySpfMessage spf;
 	VerifyDkimMessage *dkim; /* made at the first header (main.c), or NULL */
+	VerifyDmarcMessage dmarc;
 } VerifyMessage;
 
 gpointer verify_message_new(PcSession *session);
@@ -69,5 +102,18 @@ void verify_policy_header(const VerifyConfig *verify, PcSession *session, Verify
  */
 guint verify_policy_eom(PcSession *session, VerifyMessage *message, const PcAuthRes *authres,
 			PcVerdict *verdict);
+
+/*
+ * verify_dmarc_eom:
+ * DMARC for the message (see verify-dmarc-eom.h): evaluates it through
+ * resolver with spf (the outcome standing for the message, or NULL) and the
+ * DKIM signatures reported, adds the "dmarc=" entry to authres, sets the
+ * verdict when the message is refused, held or tempfailed, and the log
+ * fields; the result in dmarc_out (cleared by verify_message_free).
+ */
+void verify_dmarc_eom(PcSession *session, const VerifyConfig *verify,
+		      const VerifyDmarcResolver *resolver, const PcSpfOutcome *spf,
+		      const GPtrArray *dkim_signatures, PcAuthRes *authres, PcVerdict *verdict,
+		      VerifyDmarcMessage *dmarc_out);
 
 G_END_DECLS

@@ -35,6 +35,9 @@ if [ -n "$PYTHON" ] && "$PYTHON" "$CORPUS" generate "$PC_DIR/corpus" >"$PC_DIR/c
 fi
 
 PC_SUITE_DAEMONS="verify=$VERIFY"
+# DMARC has an end-to-end test of its own (test-dmarc.sh): here the A-R, SPF and DKIM
+PC_SUITE_CONF_EXTRA="[verify]
+dmarc = no"
 pc_suite_start_or_bail
 
 # headers TOKEN: the header block of TOKEN's delivered message, unfolded

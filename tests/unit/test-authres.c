@@ -59,6 +59,36 @@ test_format_reason(void)
 			"\tdkim=permerror reason=\"no key for signature\" header.d=example.org");
 }
 
+/* a comment after the result; what could end or nest it is dropped, and it parses back */
+static void
+test_format_comment(void)
+{
+	g_autoptr(PcAuthRes) ar = pc_authres_new("mx.example.com");
+	g_autoptr(PcAuthRes) back = NULL;
+	g_autoptr(GError) error = NULL;
+	PcAuthResResult *dmarc = pc_authres_add_result(ar, "dmarc", "fail");
+	PcAuthResResult *other = pc_authres_add_result(ar, "dkim", "none");
+	g_autofree char *text = NULL;
+	g_autofree char *long_comment = g_strnfill(300, 'x');
+
+	pc_authres_set_comment(dmarc, "p=reject sp=none dis=none");
+	pc_authres_add_property(dmarc, "header", "from", "example.com");
+	pc_authres_set_comment(other, "a) b(\\c\n\x01"
+				      "d");
+	text = pc_authres_format(ar);
+	g_assert_cmpstr(text, ==,
+			"mx.example.com;\n"
+			"\tdmarc=fail (p=reject sp=none dis=none) header.from=example.com;\n"
+			"\tdkim=none (a bcd)");
+	g_assert_true(pc_authres_parse(text, strlen(text), &back, &error));
+	g_assert_no_error(error);
+	pc_authres_set_comment(other, long_comment);
+	g_clear_pointer(&text, g_free);
+	text = pc_authres_format(ar);
+	g_assert_nonnull(strstr(text, "(xxxx"));
+	g_assert_null(strstr(text, long_comment + 99));
+}
+
 /* a value the client wrote must stay one value: no new entry, property or line */
 typedef struct {
 	const char *label;
@@ -441,6 +471,7 @@ main(int argc, char **argv)
 	g_test_add_func("/pc/authres/format/plain", test_format_plain);
 	g_test_add_func("/pc/authres/format/none", test_format_none);
 	g_test_add_func("/pc/authres/format/reason", test_format_reason);
+	g_test_add_func("/pc/authres/format/comment", test_format_comment);
 	g_test_add_func("/pc/authres/format/long-value", test_format_long_value);
 	for (gsize i = 0; i < G_N_ELEMENTS(value_cases); i++) {
 		g_autofree char *path =

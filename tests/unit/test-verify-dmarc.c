@@ -734,6 +734,52 @@ test_dns_failures(void)
 	}
 }
 
+/* an SPF or DKIM temperror for an identifier that could have aligned: temperror, not fail */
+static void
+test_unknown_identifiers(void)
+{
+	const struct {
+		const char *record;
+		const char *spf_unknown;
+		const char *dkim_unknown;
+		const char *dkim_pass;
+		VerifyDmarcResult want;
+	} cases[] = {
+	    {"v=DMARC1; p=reject", "example.com", NULL, NULL, VERIFY_DMARC_TEMPERROR},
+	    {"v=DMARC1; p=reject", "mail.example.com", NULL, NULL, VERIFY_DMARC_TEMPERROR},
+	    {"v=DMARC1; p=reject; aspf=s", "mail.example.com", NULL, NULL, VERIFY_DMARC_FAIL},
+	    {"v=DMARC1; p=reject", "example.org", NULL, NULL, VERIFY_DMARC_FAIL},
+	    {"v=DMARC1; p=reject", NULL, "example.com", NULL, VERIFY_DMARC_TEMPERROR},
+	    {"v=DMARC1; p=reject", NULL, "Sign.Example.COM", NULL, VERIFY_DMARC_TEMPERROR},
+	    {"v=DMARC1; p=reject; adkim=s", NULL, "sign.example.com", NULL, VERIFY_DMARC_FAIL},
+	    {"v=DMARC1; p=reject", NULL, "badexample.com", NULL, VERIFY_DMARC_FAIL},
+	    /* another identifier aligned: the unknown one does not matter */
+	    {"v=DMARC1; p=reject", "example.com", NULL, "example.com", VERIFY_DMARC_PASS},
+	    {"v=DMARC1; p=reject", NULL, "example.com", "example.com", VERIFY_DMARC_PASS},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(Zone) zone = zone_new();
+		const char *unknown[] = {cases[i].dkim_unknown, NULL};
+		const char *pass[] = {cases[i].dkim_pass, NULL};
+		VerifyDmarcInput input = {
+		    .author_domain = "example.com",
+		    .dkim_domains = pass,
+		    .spf_unknown_domain = cases[i].spf_unknown,
+		    .dkim_unknown_domains = unknown,
+		};
+		VerifyDmarcOutcome outcome;
+
+		zone_add(zone, "example.com", cases[i].record);
+		verify_dmarc_evaluate(&input, &zone->resolver, &outcome);
+		if (outcome.result != cases[i].want)
+			g_error("case %" G_GSIZE_FORMAT ": %s, want %s", i,
+				verify_dmarc_result_to_string(outcome.result),
+				verify_dmarc_result_to_string(cases[i].want));
+		verify_dmarc_outcome_clear(&outcome);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -748,5 +794,6 @@ main(int argc, char **argv)
 	g_test_add_func("/verify/dmarc/policy-matrix", test_policy_matrix);
 	g_test_add_func("/verify/dmarc/pct-and-testing", test_pct_and_testing);
 	g_test_add_func("/verify/dmarc/dns-failures", test_dns_failures);
+	g_test_add_func("/verify/dmarc/unknown-identifiers", test_unknown_identifiers);
 	return g_test_run();
 }

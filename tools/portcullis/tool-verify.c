@@ -86,7 +86,8 @@ free_message_data(gpointer data)
 static void
 feed_header(PcSession *session, VerifyMessage *message, const char *name, const char *value)
 {
-	pc_session_add_header(session, name, value, FALSE);
+	/* From is kept, as the daemon keeps it (DMARC's author domain) */
+	pc_session_add_header(session, name, value, g_ascii_strcasecmp(name, "From") == 0);
 	verify_policy_header(pc_config_get_section(session->config), session, message);
 	verify_dkim_header(message->dkim, name, value);
 	session->current_header = NULL;
@@ -202,6 +203,42 @@ json_dkim(ToolJson *json, const VerifyDkimSignature *signature)
 }
 
 static void
+json_dmarc(ToolJson *json, const VerifyDmarcMessage *dmarc)
+{
+	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
+	static const char *const actions[] = {"none", "quarantine", "reject"};
+
+	tool_json_begin_object(json, "dmarc");
+	tool_json_string(json, "skipped", dmarc->skipped);
+	tool_json_string(json, "result",
+			 dmarc->evaluated ? verify_dmarc_result_to_string(outcome->result)
+			 : dmarc->from_problem != NULL ? "permerror"
+						       : NULL);
+	tool_json_string(json, "from_problem", dmarc->from_problem);
+	tool_json_string(json, "author_domain", dmarc->author_domain);
+	tool_json_string(json, "reason", outcome->reason);
+	tool_json_string(json, "org_domain", outcome->org_domain);
+	tool_json_string(json, "policy_domain", outcome->policy_domain);
+	if (outcome->policy_tag != NULL) {
+		g_autofree char *asked =
+		    g_strdup_printf("%s=%s", outcome->policy_tag,
+				    verify_dmarc_policy_to_string(outcome->requested));
+
+		tool_json_string(json, "policy", asked);
+	}
+	if (outcome->result == VERIFY_DMARC_FAIL)
+		tool_json_string(json, "disposition",
+				 verify_dmarc_policy_to_string(outcome->disposition));
+	tool_json_bool(json, "spf_aligned", outcome->spf_aligned);
+	tool_json_string(json, "dkim_aligned", outcome->dkim_aligned);
+	if (dmarc->evaluated || dmarc->from_problem != NULL)
+		tool_json_string(json, "action", actions[dmarc->action]);
+	tool_json_string(json, "override", dmarc->override);
+	tool_json_int(json, "lookups", outcome->lookups);
+	tool_json_end_object(json);
+}
+
+static void
 print_json(const char *authserv_id, const char *header, const VerifySpfConnection *connection,
 	   const VerifyMessage *message)
 {
@@ -223,6 +260,7 @@ print_json(const char *authserv_id, const char *header, const VerifySpfConnectio
 		json_dkim(&json, g_ptr_array_index(signatures, i));
 	tool_json_end_array(&json);
 	tool_json_int(&json, "dkim_ignored", verify_dkim_ignored(message->dkim));
+	json_dmarc(&json, &message->dmarc);
 	tool_json_int(&json, "authres_removed", message->forged->len);
 	tool_json_end_object(&json);
 	text = tool_json_finish(&json);
@@ -277,6 +315,8 @@ run(const ToolVerifyOptions *options, const char *path)
 	VerifySpfConnection *connection;
 	VerifyMessage *message;
 	const VerifyConfig *verify;
+	VerifyDmarcDnsContext dmarc_dns;
+	VerifyDmarcResolver resolver;
 	gboolean read_ok;
 
 	pc_verdict_init(&verdict);
@@ -337,10 +377,15 @@ run(const ToolVerifyOptions *options, const char *path)
 	if (!read_ok)
 		return TOOL_EXIT_FAILED;
 
-	/* EOM: the entries in the daemon's order, SPF (MAIL, HELO) then DKIM */
+	/* EOM: the entries in the daemon's order, SPF (MAIL, HELO), DKIM, then DMARC */
 	authres = pc_authres_new(verify_authserv_id(config));
 	verify_spf_eom(connection, &message->spf, authres, &verdict);
 	verify_dkim_authres(verify_dkim_signatures(message->dkim), authres);
+	dmarc_dns = (VerifyDmarcDnsContext){dns, &message->dns_budget};
+	verify_dmarc_resolver_init(&resolver, &dmarc_dns);
+	verify_dmarc_eom(session, verify, &resolver,
+			 verify_spf_message_outcome(connection, &message->spf),
+			 verify_dkim_signatures(message->dkim), authres, &verdict, &message->dmarc);
 	value = pc_authres_format(authres);
 	header = g_strdup_printf("Authentication-Results: %s", value);
 	if (options->json) {
@@ -353,6 +398,12 @@ run(const ToolVerifyOptions *options, const char *path)
 		else if (options->mail_from == NULL && options->ip != NULL)
 			fprintf(stderr, "portcullis verify: no --mail-from: only the HELO "
 					"identity is checked\n");
+		if (verdict.action != PC_ACTION_CONTINUE)
+			fprintf(stderr, "portcullis verify: the daemon would %s the message: %s\n",
+				verdict.action == PC_ACTION_QUARANTINE ? "hold"
+				: verdict.action == PC_ACTION_REJECT   ? "reject"
+								       : "tempfail",
+				verdict.text != NULL ? verdict.text : "");
 		if (message->forged->len > 0)
 			fprintf(stderr,
 				"portcullis verify: %u Authentication-Results header(s) in our "

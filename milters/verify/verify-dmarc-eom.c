@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * verify-dmarc-eom: see verify-dmarc-eom.h.
+ */
+#include "verify-dmarc-eom.h"
+
+#include <string.h>
+
+#include "pc-addr.h"
+#include "pc-config.h"
+#include "verify-policy.h"
+
+void
+verify_dmarc_message_clear(VerifyDmarcMessage *message)
+{
+	g_clear_pointer(&message->author_domain, g_free);
+	verify_dmarc_outcome_clear(&message->outcome);
+	memset(message, 0, sizeof(*message));
+}
+
+/* --- DNS through pc-dns --- */
+
+static PcDnsStatus
+dns_txt(gpointer user_data, const char *name, GPtrArray *texts_out)
+{
+	VerifyDmarcDnsContext *context = user_data;
+	g_autoptr(PcDnsResult) result =
+	    pc_dns_query(context->dns, name, PC_DNS_TYPE_TXT, context->budget);
+
+	for (guint i = 0; result->status == PC_DNS_OK && i < result->records->len; i++) {
+		const PcDnsRecord *record = pc_dns_result_record(result, i);
+
+		if (record->text != NULL)
+			g_ptr_array_add(texts_out, g_bytes_new(record->text, record->text_len));
+	}
+	return result->status;
+}
+
+static PcDnsStatus
+dns_address(gpointer user_data, const char *name)
+{
+	VerifyDmarcDnsContext *context = user_data;
+	g_autoptr(PcDnsResult) result =
+	    pc_dns_query(context->dns, name, PC_DNS_TYPE_A, context->budget);
+
+	return result->status;
+}
+
+void
+verify_dmarc_resolver_init(VerifyDmarcResolver *resolver, VerifyDmarcDnsContext *context)
+{
+	resolver->txt = dns_txt;
+	resolver->address = dns_address;
+	resolver->user_data = context;
+}
+
+/* --- the author domain --- */
+
+char *
+verify_dmarc_author_domain(const PcSession *session, const char **problem_out)
+{
+	const PcHeader *header;
+	g_autoptr(PcAddrList) list = NULL;
+	const PcAddress *address;
+	g_autofree char *ascii = NULL;
+
+	switch (pc_session_count_headers(session, "From")) {
+	case 0:
+		*problem_out = "no-from";
+		return NULL;
+	case 1:
+		break;
+	default:
+		*problem_out = "several-from";
+		return NULL;
+	}
+	header = pc_session_find_header(session, "From");
+	if (header == NULL) {
+		/* counted but not kept: past the session's header limits */
+		*problem_out = "from-not-kept";
+		return NULL;
+	}
+	if (!pc_addr_parse_header_list(header->value, strlen(header->value), &list, NULL) ||
+	    (list->flags & (PC_ADDR_LIST_FLAG_NO_ADDRESS | PC_ADDR_LIST_FLAG_GROUP)) != 0) {
+		*problem_out = "from-invalid";
+		return NULL;
+	}
+	if (list->addresses->len != 1) {
+		*problem_out = "from-several-addresses";
+		return NULL;
+	}
+	address = g_ptr_array_index(list->addresses, 0);
+	/* RFC 9989 5.3.1: a U-label is compared as its A-label */
+	ascii = address->domain[0] != '[' ? g_hostname_to_ascii(address->domain) : NULL;
+	if (ascii == NULL || ascii[0] == '\0' || strchr(ascii, '.') == NULL) {
+		*problem_out = "from-domain-invalid";
+		return NULL;
+	}
+	*problem_out = NULL;
+	return g_ascii_strdown(ascii, -1);
+}
+
+/* --- what is done --- */
+
+static VerifyDmarcAction
+action_for(const VerifyConfig *section, VerifyDmarcPolicy disposition)
+{
+	if (!section->dmarc_enforce)
+		return VERIFY_DMARC_ACTION_NONE;
+	switch (disposition) {
+	case VERIFY_DMARC_POLICY_REJECT:
+		switch (section->dmarc_reject_action) {
+		case VERIFY_DMARC_REJECT_REJECT:
+			return VERIFY_DMARC_ACTION_REJECT;
+		case VERIFY_DMARC_REJECT_QUARANTINE:
+			return VERIFY_DMARC_ACTION_HOLD;
+		default:
+			return VERIFY_DMARC_ACTION_NONE;
+		}
+	case VERIFY_DMARC_POLICY_QUARANTINE:
+		return section->dmarc_quarantine_action == VERIFY_DMARC_QUARANTINE_HOLD
+			   ? VERIFY_DMARC_ACTION_HOLD
+			   : VERIFY_DMARC_ACTION_NONE;
+	default:
+		return VERIFY_DMARC_ACTION_NONE;
+	}
+}
+
+/*
+ * The least severe action of the recipients' domains for disposition (each
+ * domain's [verify] as domains.d overrides it); *enforced_out is TRUE when
+ * some recipient's domain enforces DMARC at all.
+ */
+static VerifyDmarcAction
+recipients_action(const PcSession *session, VerifyDmarcPolicy disposition, gboolean *enforced_out)
+{
+	VerifyDmarcAction least = VERIFY_DMARC_ACTION_REJECT;
+	gboolean any = FALSE;
+
+	*enforced_out = FALSE;
+	for (guint i = 0; i < session->recipients->len; i++) {
+		const char *rcpt = g_ptr_array_index(session->recipients, i);
+		g_autoptr(PcAddress) address = NULL;
+		const VerifyConfig *section = pc_config_get_section(session->config);
+		VerifyDmarcAction action;
+
+		if (pc_addr_parse_path(rcpt, strlen(rcpt), &address, NULL) &&
+		    address->domain[0] != '\0')
+			section = pc_config_get_domain_section(session->config, address->domain);
+		action = action_for(section, disposition);
+		*enforced_out |= section->dmarc_enforce;
+		least = MIN(least, action);
+		any = TRUE;
+	}
+	if (!any) {
+		const VerifyConfig *section = pc_config_get_section(session->config);
+
+		*enforced_out = section->dmarc_enforce;
+		return action_for(section, disposition);
+	}
+	return least;
+}
+
+static const char *
+action_to_string(VerifyDmarcAction action)
+{
+	switch (action) {
+	case VERIFY_DMARC_ACTION_HOLD:
+		return "quarantine";
+	case VERIFY_DMARC_ACTION_REJECT:
+		return "reject";
+	default:
+		return "none";
+	}
+}
+
+/* the A-R entry: "dmarc=fail (p=reject sp=none dis=quarantine) header.from=DOMAIN" */
+static void
+add_authres(const VerifyDmarcMessage *dmarc, PcAuthRes *authres)
+{
+	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
+	PcAuthResResult *entry = pc_authres_add_result(
+	    authres, "dmarc",
+	    dmarc->evaluated ? verify_dmarc_result_to_string(outcome->result) : "permerror");
+
+	if (dmarc->from_problem != NULL)
+		pc_authres_set_reason(entry, dmarc->from_problem);
+	if (outcome->record != NULL) {
+		const VerifyDmarcRecord *record = outcome->record;
+		g_autoptr(GString) comment = g_string_new(NULL);
+
+		g_string_append_printf(comment, "p=%s", verify_dmarc_policy_to_string(record->p));
+		if (record->sp != VERIFY_DMARC_POLICY_ABSENT)
+			g_string_append_printf(comment, " sp=%s",
+					       verify_dmarc_policy_to_string(record->sp));
+		if (record->np != VERIFY_DMARC_POLICY_ABSENT)
+			g_string_append_printf(comment, " np=%s",
+					       verify_dmarc_policy_to_string(record->np));
+		g_string_append_printf(comment, " dis=%s", action_to_string(dmarc->action));
+		pc_authres_set_comment(entry, comment->str);
+	}
+	if (dmarc->author_domain != NULL)
+		pc_authres_add_property(entry, "header", "from", dmarc->author_domain);
+	/* a local policy made the action milder than the domain asked */
+	if (dmarc->override != NULL)
+		pc_authres_add_property(entry, "policy", "dmarc", action_to_string(dmarc->action));
+}
+
+static void
+add_fields(const VerifyDmarcMessage *dmarc, PcVerdict *verdict)
+{
+	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
+
+	if (dmarc->skipped != NULL) {
+		pc_verdict_add_field(verdict, "dmarc_skipped", dmarc->skipped);
+		return;
+	}
+	pc_verdict_add_field(verdict, "dmarc",
+			     dmarc->evaluated ? verify_dmarc_result_to_string(outcome->result)
+					      : "permerror");
+	if (dmarc->author_domain != NULL)
+		pc_verdict_add_field(verdict, "dmarc_from", dmarc->author_domain);
+	if (dmarc->from_problem != NULL)
+		pc_verdict_add_field(verdict, "dmarc_reason", dmarc->from_problem);
+	else if (outcome->reason != NULL)
+		pc_verdict_add_field(verdict, "dmarc_reason", outcome->reason);
+	if (outcome->policy_domain != NULL)
+		pc_verdict_add_field(verdict, "dmarc_policy_domain", outcome->policy_domain);
+	if (outcome->policy_tag != NULL) {
+		g_autofree char *asked =
+		    g_strdup_printf("%s=%s", outcome->policy_tag,
+				    verify_dmarc_policy_to_string(outcome->requested));
+
+		pc_verdict_add_field(verdict, "dmarc_policy", asked);
+	}
+	if (outcome->result == VERIFY_DMARC_FAIL) {
+		pc_verdict_add_field(verdict, "dmarc_disposition",
+				     verify_dmarc_policy_to_string(outcome->disposition));
+		if (outcome->downgraded)
+			pc_verdict_add_field(verdict, "dmarc_downgraded",
+					     outcome->record->testing ? "t=y" : "pct");
+	}
+	if (outcome->result == VERIFY_DMARC_PASS)
+		pc_verdict_add_field(verdict, "dmarc_aligned",
+				     outcome->dkim_aligned != NULL
+					 ? (outcome->spf_aligned ? "spf,dkim" : "dkim")
+					 : "spf");
+	if (dmarc->evaluated || dmarc->from_problem != NULL)
+		pc_verdict_add_field(verdict, "dmarc_action", action_to_string(dmarc->action));
+	if (dmarc->override != NULL)
+		pc_verdict_add_field(verdict, "dmarc_override", dmarc->override);
+}
+
+/* the input's identifiers from SPF and the DKIM signatures */
+static void
+collect_identifiers(const PcSpfOutcome *spf, const GPtrArray *signatures, VerifyDmarcInput *input,
+		    GPtrArray *pass, GPtrArray *unknown)
+{
+	if (spf != NULL && spf->domain != NULL) {
+		if (spf->result == PC_SPF_PASS)
+			input->spf_domain = spf->domain;
+		else if (spf->result == PC_SPF_TEMPERROR)
+			input->spf_unknown_domain = spf->domain;
+	}
+	for (guint i = 0; signatures != NULL && i < signatures->len; i++) {
+		const VerifyDkimSignature *signature = g_ptr_array_index(signatures, i);
+
+		if (signature->tags == NULL || signature->tags->domain == NULL)
+			continue;
+		if (signature->result == VERIFY_DKIM_PASS)
+			g_ptr_array_add(pass, signature->tags->domain);
+		else if (signature->result == VERIFY_DKIM_TEMPERROR)
+			g_ptr_array_add(unknown, signature->tags->domain);
+	}
+	g_ptr_array_add(pass, NULL);
+	g_ptr_array_add(unknown, NULL);
+	input->dkim_domains = (const char *const *)pass->pdata;
+	input->dkim_unknown_domains = (const char *const *)unknown->pdata;
+}
+
+void
+verify_dmarc_eom(PcSession *session, const VerifyConfig *verify,
+		 const VerifyDmarcResolver *resolver, const PcSpfOutcome *spf,
+		 const GPtrArray *dkim_signatures, PcAuthRes *authres, PcVerdict *verdict,
+		 VerifyDmarcMessage *dmarc)
+{
+	g_autoptr(GPtrArray) pass = g_ptr_array_new();
+	g_autoptr(GPtrArray) unknown = g_ptr_array_new();
+	VerifyDmarcInput input = {0};
+	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
+	gboolean forwarder;
+	gboolean enforced;
+
+	if (!verify->dmarc)
+		return;
+	if (pc_session_is_authenticated(session) || session->trusted) {
+		dmarc->skipped = pc_session_is_authenticated(session) ? "authenticated" : "trusted";
+		add_fields(dmarc, verdict);
+		return;
+	}
+	forwarder = session->client_known &&
+		    pc_net_list_contains(verify->dmarc_trusted_forwarders, &session->client);
+	dmarc->author_domain = verify_dmarc_author_domain(session, &dmarc->from_problem);
+	if (dmarc->author_domain == NULL) {
+		add_authres(dmarc, authres);
+		if (session->role == PC_ROLE_MX && !forwarder) {
+			dmarc->action = VERIFY_DMARC_ACTION_REJECT;
+			pc_verdict_set(verdict, PC_ACTION_REJECT, "550", "5.7.1", "dmarc-from",
+				       "%s",
+				       strcmp(dmarc->from_problem, "several-from") == 0 ||
+					       strcmp(dmarc->from_problem, "no-from") == 0
+					   ? "Message must have exactly one From header"
+					   : "From header must hold exactly one address with a "
+					     "domain name");
+		}
+		add_fields(dmarc, verdict);
+		return;
+	}
+	input.author_domain = dmarc->author_domain;
+	collect_identifiers(spf, dkim_signatures, &input, pass, unknown);
+	input.discovery = verify->dmarc_org_domain;
+	input.psl = verify->psl;
+	input.sample = (guint)g_random_int_range(0, 100);
+	verify_dmarc_evaluate(&input, resolver, &dmarc->outcome);
+	dmarc->evaluated = TRUE;
+
+	switch (outcome->result) {
+	case VERIFY_DMARC_FAIL:
+		dmarc->action = recipients_action(session, outcome->disposition, &enforced);
+		if (forwarder && dmarc->action != VERIFY_DMARC_ACTION_NONE) {
+			dmarc->action = VERIFY_DMARC_ACTION_NONE;
+			dmarc->override = "trusted-forwarder";
+		} else if (outcome->disposition != VERIFY_DMARC_POLICY_NONE &&
+			   (guint)dmarc->action <
+			       (guint)(outcome->disposition == VERIFY_DMARC_POLICY_REJECT
+					   ? VERIFY_DMARC_ACTION_REJECT
+					   : VERIFY_DMARC_ACTION_HOLD)) {
+			dmarc->override = enforced ? "local-action" : "not-enforced";
+		}
+		break;
+	case VERIFY_DMARC_TEMPERROR:
+		/* refused wherever a fail could have been acted on */
+		recipients_action(session, VERIFY_DMARC_POLICY_REJECT, &enforced);
+		if (!enforced || forwarder) {
+			dmarc->override = forwarder ? "trusted-forwarder" : "not-enforced";
+			break;
+		}
+		if (pc_config_get_daemon(session->config)->on_error == PC_ON_ERROR_ACCEPT) {
+			dmarc->override = "on-error-accept";
+			break;
+		}
+		pc_verdict_set(verdict, PC_ACTION_TEMPFAIL, "451", "4.4.3", "dmarc-temperror",
+			       "Temporary DNS failure evaluating DMARC for %s, try again later",
+			       dmarc->author_domain);
+		break;
+	default:
+		break;
+	}
+	add_authres(dmarc, authres);
+	switch ((VerifyDmarcAction)dmarc->action) {
+	case VERIFY_DMARC_ACTION_REJECT:
+		pc_verdict_set(verdict, PC_ACTION_REJECT, "550", "5.7.1", "dmarc-reject",
+			       "Rejected by DMARC policy for %s", dmarc->author_domain);
+		break;
+	case VERIFY_DMARC_ACTION_HOLD:
+		/* the hold reason the MTA records: the admin reads it, the sender never does */
+		pc_verdict_set(verdict, PC_ACTION_QUARANTINE, NULL, NULL, "dmarc-quarantine",
+			       "portcullis-verify: DMARC policy %s=%s for %s", outcome->policy_tag,
+			       verify_dmarc_policy_to_string(outcome->requested),
+			       dmarc->author_domain);
+		break;
+	case VERIFY_DMARC_ACTION_NONE:
+		break;
+	}
+	add_fields(dmarc, verdict);
+}
