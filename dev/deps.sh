@@ -55,6 +55,8 @@ PC_TEST_PACKAGES="$PC_TEST_PACKAGES python3-dnspython"
 # portcullis-verify's DMARC with dmarc_org_domain = psl reads Debian's public
 # suffix list; its unit test checks the real list
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES publicsuffix"
+# the DMARC aggregate reports are checked against their schemas with xmllint
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES libxml2-utils"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

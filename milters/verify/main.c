@@ -11,12 +11,15 @@
 /* written once in verify_init, before any connection */
 static PcStatsCounter *removed_counter;
 static PcStatsCounter *dkim_counters[VERIFY_DKIM_N_RESULTS];
+/* the DMARC history writer (thread-safe), init to deinit */
+static VerifyDmarcHistory *dmarc_history;
 /* the process's DKIM verifier (one libopendkim library handle), init to deinit */
 static VerifyDkim *dkim_verifier;
 static PcStatsCounter *spf_counters[PC_SPF_N_RESULTS];
 static PcStatsCounter *dmarc_counters[VERIFY_DMARC_N_RESULTS];
 static PcStatsCounter *dmarc_action_counters[VERIFY_DMARC_ACTION_REJECT + 1];
 static PcStatsCounter *dmarc_from_counter;
+static PcStatsCounter *dmarc_history_dropped;
 
 /* --- SPF (verify-spf.c): HELO, MAIL, RCPT --- */
 
@@ -95,6 +98,9 @@ verify_dmarc_register_metrics(void)
 	dmarc_from_counter = pc_stats_counter_register(
 	    "portcullis_verify_dmarc_from_invalid_total",
 	    "Messages without exactly one From address to evaluate DMARC on", NULL);
+	dmarc_history_dropped = pc_stats_counter_register(
+	    "portcullis_verify_dmarc_history_dropped_total",
+	    "DMARC evaluations not kept for reports (the day's file full or unwritable)", NULL);
 }
 
 static void
@@ -107,6 +113,33 @@ dmarc_count(const VerifyDmarcMessage *dmarc)
 	pc_stats_counter_inc(dmarc_counters[dmarc->outcome.result]);
 	if (dmarc->outcome.result == VERIFY_DMARC_FAIL)
 		pc_stats_counter_inc(dmarc_action_counters[dmarc->action]);
+}
+
+/* the evaluation into the day's history, for aggregate reports */
+static void
+dmarc_remember(PcSession *session, const VerifyConfig *verify, VerifyMessage *message)
+{
+	g_autoptr(VerifyDmarcHistoryEntry) entry = NULL;
+
+	if (!verify_dmarc_history_is_on(dmarc_history))
+		return;
+	entry = verify_dmarc_history_entry_for(
+	    session, verify->dmarc_org_domain, &message->dmarc,
+	    verify_spf_message_outcome(session->connection_data, &message->spf),
+	    verify_dkim_signatures(message->dkim), g_get_real_time() / G_USEC_PER_SEC);
+
+	if (entry != NULL && !verify_dmarc_history_append(dmarc_history, entry))
+		pc_stats_counter_inc(dmarc_history_dropped);
+}
+
+static void
+verify_reconfigure(const PcConfig *config)
+{
+	const VerifyConfig *verify = pc_config_get_section(config);
+
+	verify_dmarc_history_configure(dmarc_history,
+				       verify->dmarc ? verify->dmarc_history_dir : NULL,
+				       verify->dmarc_history_max_size);
 }
 
 /* --- headers and EOM --- */
@@ -127,6 +160,7 @@ verify_init(const PcConfig *config, GError **error)
 	}
 	verify_spf_register_metrics();
 	verify_dmarc_register_metrics();
+	dmarc_history = verify_dmarc_history_new();
 	dkim_verifier = verify_dkim_new(pc_milter_get_dns(), error);
 	return dkim_verifier != NULL;
 }
@@ -135,6 +169,7 @@ static void
 verify_deinit(void)
 {
 	g_clear_pointer(&dkim_verifier, verify_dkim_free);
+	g_clear_pointer(&dmarc_history, verify_dmarc_history_free);
 }
 
 /* ---------------------------------------------------------------- DKIM */
@@ -238,6 +273,7 @@ verify_on_eom(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 			 verify_spf_message_outcome(session->connection_data, &message->spf),
 			 verify_dkim_signatures(dkim), authres, verdict, &message->dmarc);
 	dmarc_count(&message->dmarc);
+	dmarc_remember(session, pc_config_get_section(config), message);
 	removed = verify_policy_eom(session, message, authres, verdict);
 	if (removed > 0) {
 		g_autofree char *count = g_strdup_printf("%u", removed);
@@ -271,6 +307,7 @@ static const PcMilterDescriptor verify_milter = {
     .statistics_offset = 3,
     .uses_dns = TRUE,
     .init = verify_init,
+    .reconfigure = verify_reconfigure,
     .deinit = verify_deinit,
     /* DKIM hashes header values as written, blanks after the colon included */
     .header_leading_space = TRUE,

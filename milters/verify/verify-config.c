@@ -48,6 +48,28 @@ static const PcConfigKey verify_keys[] = {
     {"dmarc_trusted_forwarders", PC_CONFIG_NETWORKS, "", 0, 0, NULL,
      G_STRUCT_OFFSET(VerifyConfig, dmarc_trusted_forwarders), 0,
      "clients whose DMARC fails are reported, never acted on (forwarders, list servers)"},
+    {"dmarc_history_dir", PC_CONFIG_STRING, "/var/lib/portcullis/dmarc", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_history_dir), 0,
+     "where each day's DMARC evaluations are kept for aggregate reports (portcullis "
+     "dmarc-report); it must exist and be writable by the daemon's user; empty: none kept"},
+    {"dmarc_history_max_size", PC_CONFIG_SIZE, "256M", 1024 * 1024, G_GINT64_CONSTANT(1) << 40,
+     NULL, G_STRUCT_OFFSET(VerifyConfig, dmarc_history_max_size), 0,
+     "a day's history file stops growing at this size"},
+    {"dmarc_history_keep", PC_CONFIG_DURATION, "7d", PC_USEC(86400), PC_USEC(366 * 86400), NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_history_keep), 0,
+     "portcullis dmarc-report removes day files older than this"},
+    {"dmarc_report_org_name", PC_CONFIG_STRING, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_report_org_name), 0,
+     "the reporting organisation named in aggregate reports (default: the authserv-id)"},
+    {"dmarc_report_email", PC_CONFIG_STRING, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_report_email), 0,
+     "the address aggregate reports are sent from (needed to send them)"},
+    {"dmarc_report_sendmail", PC_CONFIG_STRING, "/usr/sbin/sendmail", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_report_sendmail), 0,
+     "the sendmail program reports are handed to (Postfix's, Sendmail's or any MTA's)"},
+    {"dmarc_no_report_domains", PC_CONFIG_DOMAINS, "", 0, 0, NULL,
+     G_STRUCT_OFFSET(VerifyConfig, dmarc_no_report_domains), 0,
+     "policy domains never sent reports (\".example.com\": its subdomains too)"},
 };
 
 /* the public suffix list, read once per snapshot when it is used (main section only) */

@@ -374,3 +374,128 @@ verify_dmarc_eom(PcSession *session, const VerifyConfig *verify,
 	}
 	add_fields(dmarc, verdict);
 }
+
+/* --- the history line --- */
+
+/* the domain of an RCPT or MAIL argument, or NULL */
+static char *
+path_domain(const char *path)
+{
+	g_autoptr(PcAddress) address = NULL;
+
+	if (path == NULL || !pc_addr_parse_path(path, strlen(path), &address, NULL) ||
+	    address->domain[0] == '\0')
+		return NULL;
+	return g_strdup(address->domain);
+}
+
+/* a DKIM d= or s= inside the "D/S/RESULT,..." list: its separators replaced */
+static void
+append_part(GString *out, const char *value)
+{
+	for (const char *p = value != NULL ? value : "?"; *p != '\0'; p++)
+		g_string_append_c(out, *p == '/' || *p == ',' ? '?' : *p);
+}
+
+VerifyDmarcHistoryEntry *
+verify_dmarc_history_entry_for(const PcSession *session, VerifyDmarcDiscovery discovery,
+			       const VerifyDmarcMessage *dmarc, const PcSpfOutcome *spf,
+			       const GPtrArray *signatures, gint64 now)
+{
+	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
+	const VerifyDmarcRecord *record = outcome->record;
+	g_autoptr(VerifyDmarcHistoryEntry) entry = NULL;
+	g_autoptr(GString) rua = g_string_new(NULL);
+	g_autoptr(GString) reasons = g_string_new(NULL);
+	g_autoptr(GString) dkim = g_string_new(NULL);
+	g_autofree char *envelope_from = path_domain(session->sender);
+	g_autofree char *envelope_to = session->recipients->len > 0
+					   ? path_domain(g_ptr_array_index(session->recipients, 0))
+					   : NULL;
+
+	if (!dmarc->evaluated || record == NULL || !session->client_known ||
+	    (outcome->result != VERIFY_DMARC_PASS && outcome->result != VERIFY_DMARC_FAIL))
+		return NULL;
+	entry = verify_dmarc_history_entry_new();
+	entry->time = now;
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SOURCE_IP, session->client_ip);
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_HEADER_FROM,
+				       dmarc->author_domain);
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_ENVELOPE_FROM, envelope_from);
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_ENVELOPE_TO, envelope_to);
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_POLICY_DOMAIN,
+				       outcome->policy_domain);
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_DISCOVERY,
+				       discovery == VERIFY_DMARC_DISCOVERY_PSL ? "psl"
+									       : "treewalk");
+	/* a record using a tag only RFC 9989 has is reported in RFC 9990's form */
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_FORM,
+				       record->np != VERIFY_DMARC_POLICY_ABSENT ||
+					       record->testing || record->psd != 'u'
+					   ? "9990"
+					   : "7489");
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_P,
+				       verify_dmarc_policy_to_string(record->p));
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SP,
+				       verify_dmarc_policy_to_string(record->sp));
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_NP,
+				       verify_dmarc_policy_to_string(record->np));
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_ADKIM,
+				       record->adkim_strict ? "s" : "r");
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_ASPF,
+				       record->aspf_strict ? "s" : "r");
+	if (record->pct_present) {
+		g_autofree char *pct = g_strdup_printf("%u", record->pct);
+
+		verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_PCT, pct);
+	}
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_TESTING,
+				       record->testing ? "y" : "n");
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_FO, record->fo);
+	for (guint i = 0; i < record->rua->len; i++) {
+		const VerifyDmarcUri *uri = g_ptr_array_index(record->rua, i);
+
+		if (rua->len > 0)
+			g_string_append_c(rua, ',');
+		g_string_append(rua, uri->uri);
+		if (uri->max_bytes > 0)
+			g_string_append_printf(rua, "!%" G_GUINT64_FORMAT, uri->max_bytes);
+	}
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_RUA, rua->str);
+	verify_dmarc_history_entry_set(
+	    entry, VERIFY_DMARC_HISTORY_DISPOSITION,
+	    outcome->result == VERIFY_DMARC_PASS ? "pass" : action_to_string(dmarc->action));
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_DKIM,
+				       outcome->dkim_aligned != NULL ? "pass" : "fail");
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SPF,
+				       outcome->spf_aligned ? "pass" : "fail");
+	if (dmarc->override != NULL)
+		g_string_append(reasons, dmarc->override);
+	if (outcome->downgraded)
+		g_string_append_printf(reasons, "%s%s", reasons->len > 0 ? "," : "",
+				       record->testing ? "testing" : "sampled-out");
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_REASONS, reasons->str);
+	if (spf != NULL && spf->domain != NULL) {
+		verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SPF_DOMAIN, spf->domain);
+		verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SPF_SCOPE,
+					       spf->identity == PC_SPF_IDENTITY_MAILFROM ? "mfrom"
+											 : "helo");
+		verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SPF_RESULT,
+					       pc_spf_result_to_string(spf->result));
+	}
+	for (guint i = 0; signatures != NULL && i < signatures->len; i++) {
+		const VerifyDkimSignature *signature = g_ptr_array_index(signatures, i);
+
+		if (signature->tags == NULL || signature->tags->domain == NULL)
+			continue;
+		if (dkim->len > 0)
+			g_string_append_c(dkim, ',');
+		append_part(dkim, signature->tags->domain);
+		g_string_append_c(dkim, '/');
+		append_part(dkim, signature->tags->selector);
+		g_string_append_printf(dkim, "/%s",
+				       verify_dkim_result_to_string(signature->result));
+	}
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_DKIM_RESULTS, dkim->str);
+	return g_steal_pointer(&entry);
+}

@@ -38,6 +38,7 @@
 #include "pc-session.h"
 #include "pc-verdict.h"
 #include "verify-dkim.h"
+#include "verify-dmarc-history.h"
 #include "verify-dmarc.h"
 #include "verify-spf.h"
 
@@ -74,5 +75,16 @@ void verify_dmarc_resolver_init(VerifyDmarcResolver *resolver, VerifyDmarcDnsCon
  * NULL with *problem_out set (a static tag).
  */
 char *verify_dmarc_author_domain(const PcSession *session, const char **problem_out);
+
+/*
+ * verify_dmarc_history_entry_for:
+ * Returns: (transfer full) the history line of an evaluation that found a
+ * policy record and came to pass or fail (what aggregate reports are made
+ * of), or NULL; now is seconds since the epoch.
+ */
+VerifyDmarcHistoryEntry *
+verify_dmarc_history_entry_for(const PcSession *session, VerifyDmarcDiscovery discovery,
+			       const VerifyDmarcMessage *dmarc, const PcSpfOutcome *spf,
+			       const GPtrArray *dkim_signatures, gint64 now);
 
 G_END_DECLS

@@ -62,6 +62,13 @@ typedef struct {
 	int dmarc_quarantine_action; /* VerifyDmarcQuarantineAction */
 	/* main section only */
 	PcNetList *dmarc_trusted_forwarders;
+	char *dmarc_history_dir; /* NULL: no history, no reports */
+	gint64 dmarc_history_max_size;
+	gint64 dmarc_history_keep; /* microseconds */
+	char *dmarc_report_org_name;
+	char *dmarc_report_email;
+	char *dmarc_report_sendmail;
+	char **dmarc_no_report_domains;
 	/* built: the public suffix list with dmarc_org_domain = psl (main section only) */
 	VerifyPsl *psl;
 } VerifyConfig;

@@ -12,11 +12,18 @@
 # enforcement (domains.d: dmarc_enforce = no, dmarc_reject_action) with
 # the least severe action for mixed recipients; trusted forwarders;
 # trusted and authenticated clients not evaluated; messages with ARC
-# headers; the log line and the metrics. TAP.
+# headers; the log line and the metrics. Then the aggregate reports of
+# what it saw (portcullis dmarc-report over the day's history): each
+# validates against its form's schema (tests/dmarc/*.xsd, xmllint), its
+# counts add up to the history's lines, and --send hands sendmail (a
+# capturing stand-in) the right recipients and attachment: an external
+# destination only when its DNS agrees, none over a URI's size limit,
+# none for dmarc_no_report_domains; old day files are removed. TAP.
 set -u
 VERIFY=$1
 CLIENT=$2
 PC_TEST_DNS=$3
+PORTCULLIS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
 
@@ -39,13 +46,13 @@ _dmarc.dmarc.test. 300 IN TXT "v=DMARC1; p=none; psd=y"
 reject.dmarc.test. 300 IN TXT $SPF
 _dmarc.reject.dmarc.test. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:agg@reject.dmarc.test"
 quar.dmarc.test. 300 IN TXT $SPF
-_dmarc.quar.dmarc.test. 300 IN TXT "v=DMARC1; p=quarantine"
+_dmarc.quar.dmarc.test. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@reports.test,mailto:x@unauth.test"
 none.dmarc.test. 300 IN TXT $SPF
-_dmarc.none.dmarc.test. 300 IN TXT "v=DMARC1; p=none"
+_dmarc.none.dmarc.test. 300 IN TXT "v=DMARC1; p=none; rua=mailto:agg@none.dmarc.test"
 testing.dmarc.test. 300 IN TXT $SPF
-_dmarc.testing.dmarc.test. 300 IN TXT "v=DMARC1; p=reject; t=y"
+_dmarc.testing.dmarc.test. 300 IN TXT "v=DMARC1; p=reject; t=y; rua=mailto:agg@testing.dmarc.test!1"
 org.dmarc.test. 300 IN TXT $SPF
-_dmarc.org.dmarc.test. 300 IN TXT "v=DMARC1; p=none; sp=reject; np=quarantine"
+_dmarc.org.dmarc.test. 300 IN TXT "v=DMARC1; p=none; sp=reject; np=quarantine; rua=mailto:agg@org.dmarc.test"
 sub.org.dmarc.test. 300 IN A 192.0.2.99
 broken.dmarc.test. 300 IN TXT $SPF
 _dmarc.broken.dmarc.test. 300 IN TXT "v=DMARC1; p=reject; p=none"
@@ -53,6 +60,8 @@ nopolicy.dmarc.test. 300 IN TXT $SPF
 _dmarc.xn--bcher-kva.dmarc.test. 300 IN TXT "v=DMARC1; p=reject"
 \$ZONE example.org.
 example.org. 300 IN TXT $SPF
+\$ZONE reports.test.
+quar.dmarc.test._report._dmarc.reports.test. 300 IN TXT "v=DMARC1"
 \$SERVFAIL dmarcfail.test.
 \$TIMEOUT dmarcslow.test.
 EOF
@@ -86,7 +95,20 @@ dns_timeout = 1s
 
 [verify]
 dmarc_trusted_forwarders = 203.0.113.0/24
+dmarc_history_dir = $PC_DIR/history
+dmarc_report_email = reports@mx.example.com
+dmarc_report_sendmail = $PC_DIR/sendmail
+dmarc_no_report_domains = none.dmarc.test
 EOF
+mkdir -p "$PC_DIR/history" "$PC_DIR/sent"
+# a stand-in for sendmail: each call's arguments and message, kept
+cat >"$PC_DIR/sendmail" <<EOF
+#!/bin/sh
+n=\$(ls "$PC_DIR/sent" | wc -l)
+printf '%s\n' "\$@" >"$PC_DIR/sent/\$n.args"
+cat >"$PC_DIR/sent/\$n.eml"
+EOF
+chmod +x "$PC_DIR/sendmail"
 
 if start_daemon "$VERIFY" v; then
 	ok "portcullis-verify starts"
@@ -235,4 +257,117 @@ check "the metrics count the fails' actions" \
 check "the metrics count the From problems (2 MTAs x 4)" \
 	grep -q '^portcullis_verify_dmarc_from_invalid_total 8$' <<<"$metrics"
 
+# ------------------------------------------------------- aggregate reports
+SCHEMAS=$HERE/../dmarc
+# an old day file: removed by --send and --out
+printf 'old\n' >"$PC_DIR/history/2000-01-01.log"
+DAYS=$(cd "$PC_DIR/history" && ls 20[0-9][0-9]-*.log | grep -v '^2000-' | sed 's/\.log$//')
+check "the day's history is kept ($DAYS)" test -n "$DAYS"
+# history_count DOMAIN: lines of the history for that policy domain (field 7)
+history_count() {
+	cat "$PC_DIR/history/"*.log | awk -F'\t' -v d="$1" '$1 == 1 && $7 == d { n++ } END { print n + 0 }'
+}
+check "a pass, a refusal, a held and a forwarded message are in it" \
+	bash -c "grep -qP '\tpass\t' '$PC_DIR/history/'*.log && grep -qP '\treject\t' '$PC_DIR/history/'*.log &&
+		grep -qP '\tquarantine\t' '$PC_DIR/history/'*.log && grep -q 'trusted-forwarder' '$PC_DIR/history/'*.log"
+check "nothing is kept for temperror, none or permerror" \
+	bash -c "! grep -qE 'dmarcfail|dmarcslow|broken\.dmarc' '$PC_DIR/history/'*.log &&
+		! awk -F'\t' '\$7 == \"example.org\"' '$PC_DIR/history/'*.log | grep -q ."
+
+for day in $DAYS; do
+	check "the listing ($day) succeeds" "$PORTCULLIS" dmarc-report -c "$PC_DIR/v.conf" --day "$day"
+	check "a listing changes nothing (the old day file is there)" test -e "$PC_DIR/history/2000-01-01.log"
+	mkdir -p "$PC_DIR/out-$day"
+	check "--out writes the reports ($day)" \
+		"$PORTCULLIS" dmarc-report -c "$PC_DIR/v.conf" --day "$day" --out "$PC_DIR/out-$day"
+done
+check "the day files older than dmarc_history_keep are removed" \
+	test ! -e "$PC_DIR/history/2000-01-01.log"
+
+# validate FILE.xml.gz: against the schema of its form
+validate() {
+	local xml=${1%.gz}
+	gunzip -c "$1" >"$xml" || return 1
+	if grep -q 'urn:ietf:params:xml:ns:dmarc-2.0' "$xml"; then
+		xmllint --noout --schema "$SCHEMAS/rfc9990-aggregate.xsd" "$xml"
+	else
+		xmllint --noout --schema "$SCHEMAS/rfc7489-aggregate.xsd" "$xml"
+	fi
+}
+# counted DOMAIN: the sum of the <count>s of DOMAIN's reports
+counted() {
+	local total=0 f n
+	for f in "$PC_DIR"/out-*/"mx.example.com!$1!"*.xml; do
+		[ -e "$f" ] || continue
+		n=$(xmllint --xpath 'sum(//*[local-name()="count"])' "$f")
+		total=$((total + n))
+	done
+	echo $total
+}
+# every policy domain of the history has a report (but none.dmarc.test) that
+# validates and counts what the history holds
+for domain in $(cat "$PC_DIR/history/"*.log | awk -F'\t' '$1 == 1 { print $7 }' | sort -u); do
+	[ "$domain" = none.dmarc.test ] && continue
+	files=$(ls "$PC_DIR"/out-*/"mx.example.com!$domain!"*.xml.gz 2>/dev/null)
+	if [ -z "$files" ]; then
+		not_ok "$domain: a report is written"
+		continue
+	fi
+	for f in $files; do
+		check "$domain: $(basename "$f") validates against its schema" validate "$f"
+	done
+	check "$domain: the report counts what the history holds ($(history_count "$domain"))" \
+		test "$(counted "$domain")" = "$(history_count "$domain")"
+done
+check "the report of a DMARCbis record is in RFC 9990's form, with the discovery method" \
+	bash -c "grep -q '<discovery_method>treewalk</discovery_method>' '$PC_DIR'/out-*/'mx.example.com!testing.dmarc.test!'*.xml"
+check "an RFC 7489 record's report gives sp and pct" \
+	bash -c "grep -q '<sp>reject</sp>' '$PC_DIR'/out-*/'mx.example.com!reject.dmarc.test!'*.xml &&
+		grep -q '<pct>100</pct>' '$PC_DIR'/out-*/'mx.example.com!reject.dmarc.test!'*.xml"
+check "a trusted forwarder's fail is reported as such" \
+	bash -c "grep -q '<type>trusted_forwarder</type>' '$PC_DIR'/out-*/'mx.example.com!reject.dmarc.test!'*.xml"
+check "t=y is reported as policy_test_mode" \
+	bash -c "grep -q '<type>policy_test_mode</type>' '$PC_DIR'/out-*/'mx.example.com!testing.dmarc.test!'*.xml"
+check "no report for a domain in dmarc_no_report_domains" \
+	bash -c "! ls '$PC_DIR'/out-*/'mx.example.com!none.dmarc.test!'* 2>/dev/null"
+
+# --send: the captured calls of the sendmail stand-in
+for day in $DAYS; do
+	"$PORTCULLIS" dmarc-report -c "$PC_DIR/v.conf" --day "$day" --send >"$PC_DIR/send-$day.out" 2>&1
+	echo $? >"$PC_DIR/send-$day.status"
+done
+# sent_to ADDRESS...: some call's arguments are exactly -i -f FROM -- ADDRESS...
+sent_to() {
+	local want f
+	want=$(printf '%s\n' -i -f reports@mx.example.com -- "$@")
+	for f in "$PC_DIR"/sent/*.args; do
+		[ "$(cat "$f")" = "$want" ] && return 0
+	done
+	return 1
+}
+check "--send ends well" bash -c "! grep -qv '^0$' '$PC_DIR'/send-*.status"
+check "the report for reject.dmarc.test goes to its rua (same organisation)" \
+	sent_to agg@reject.dmarc.test
+check "an external destination that agrees in the DNS gets its report" \
+	sent_to dmarc@reports.test
+check "no mail to the external destination that did not agree" \
+	bash -c "! grep -q 'x@unauth.test' '$PC_DIR'/sent/*.args"
+check "a report over the URI's size limit is not sent" \
+	bash -c "! grep -q 'agg@testing.dmarc.test' '$PC_DIR'/sent/*.args && grep -q 'larger than its limit' '$PC_DIR'/send-*.out"
+check "nothing for dmarc_no_report_domains" \
+	bash -c "! grep -q 'agg@none.dmarc.test' '$PC_DIR'/sent/*.args"
+# the message handed over: Subject, attachment name, and the attachment itself
+mail=$(grep -l 'agg@reject.dmarc.test' "$PC_DIR"/sent/*.args | head -1)
+mail=${mail%.args}.eml
+check "the report mail's Subject is the RFC's" \
+	grep -qE '^Subject: Report Domain: reject\.dmarc\.test Submitter: mx\.example\.com' "$mail"
+check "the attachment has the RFC's file name" \
+	grep -qE 'filename="mx\.example\.com!reject\.dmarc\.test![0-9]+![0-9]+\.xml\.gz"' "$mail"
+extract_attachment() {
+	awk '/^Content-Transfer-Encoding: base64/ { on = 1; getline; next } on && /^--/ { on = 0 } on' "$mail" |
+		tr -d '\r' | base64 -d >"$PC_DIR/attached.xml.gz" && validate "$PC_DIR/attached.xml.gz"
+}
+check "the attachment is the gzipped report, and it validates" extract_attachment
+
 finish
+

@@ -23,6 +23,9 @@ static const ToolCommand tool_commands[] = {
     {"dkim-check", "[-c FILE] [-k KEYFILE] DOMAIN SELECTOR",
      "whether the DKIM record published for DOMAIN and SELECTOR matches the key file",
      tool_dkim_check},
+    {"dmarc-report", "[-c FILE] [--day YYYY-MM-DD] [--send | --out DIR]",
+     "DMARC aggregate reports from portcullis-verify's history: listed, written or mailed",
+     tool_dmarc_report},
 };
 
 gboolean

@@ -51,5 +51,7 @@ int tool_verify(int argc, char **argv);
 int tool_keygen(int argc, char **argv);
 /* portcullis dkim-check [-c FILE] [-k KEYFILE] DOMAIN SELECTOR */
 int tool_dkim_check(int argc, char **argv);
+/* portcullis dmarc-report [-c FILE] [--day YYYY-MM-DD] [--send | --out DIR] */
+int tool_dmarc_report(int argc, char **argv);
 
 G_END_DECLS
