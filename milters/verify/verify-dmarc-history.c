@@ -147,6 +147,8 @@ verify_dmarc_history_parse(const char *line, gsize len, const char **why_out)
 			return NULL;
 		}
 		entry->time = (gint64)time;
+		/* the time lives in entry->time only, as in an entry made by hand */
+		g_clear_pointer(&entry->fields[VERIFY_DMARC_HISTORY_TIME], g_free);
 	}
 	if (entry->fields[VERIFY_DMARC_HISTORY_POLICY_DOMAIN] == NULL ||
 	    entry->fields[VERIFY_DMARC_HISTORY_HEADER_FROM] == NULL ||
