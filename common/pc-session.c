@@ -394,6 +394,40 @@ pc_session_find_header(const PcSession *session, const char *name)
 	return NULL;
 }
 
+PcAddress *
+pc_session_single_from(const PcSession *session, PcFromStatus *status_out)
+{
+	const PcHeader *header;
+	g_autoptr(PcAddrList) list = NULL;
+
+	switch (pc_session_count_headers(session, "From")) {
+	case 0:
+		*status_out = PC_FROM_NONE;
+		return NULL;
+	case 1:
+		break;
+	default:
+		*status_out = PC_FROM_SEVERAL;
+		return NULL;
+	}
+	header = pc_session_find_header(session, "From");
+	if (header == NULL) {
+		*status_out = PC_FROM_NOT_KEPT;
+		return NULL;
+	}
+	if (!pc_addr_parse_header_list(header->value, strlen(header->value), &list, NULL) ||
+	    (list->flags & (PC_ADDR_LIST_FLAG_NO_ADDRESS | PC_ADDR_LIST_FLAG_GROUP)) != 0) {
+		*status_out = PC_FROM_INVALID;
+		return NULL;
+	}
+	if (list->addresses->len != 1) {
+		*status_out = PC_FROM_ADDRESSES;
+		return NULL;
+	}
+	*status_out = PC_FROM_OK;
+	return g_ptr_array_steal_index(list->addresses, 0);
+}
+
 guint
 pc_session_count_headers(const PcSession *session, const char *name)
 {

@@ -29,6 +29,7 @@
 
 #include <glib.h>
 
+#include "pc-addr.h"
 #include "pc-config.h"
 #include "pc-net.h"
 #include "pc-store.h"
@@ -209,6 +210,25 @@ gboolean pc_session_add_header(PcSession *session, const char *name, const char 
 const PcHeader *pc_session_find_header(const PcSession *session, const char *name);
 /* number of headers called name seen so far in the message, kept or not */
 guint pc_session_count_headers(const PcSession *session, const char *name);
+
+/* why a message has no single From address (pc_session_single_from) */
+typedef enum {
+	PC_FROM_OK,
+	PC_FROM_NONE,	   /* no From header */
+	PC_FROM_SEVERAL,   /* more than one From header */
+	PC_FROM_NOT_KEPT,  /* one, but past the session's header limits: not kept */
+	PC_FROM_INVALID,   /* it does not parse, holds no address, or a group */
+	PC_FROM_ADDRESSES, /* it holds more than one address */
+} PcFromStatus;
+
+/*
+ * pc_session_single_from:
+ * The one address of the message's one From header (the daemon keeps
+ * "From": PcMilterDescriptor.keep_headers), parsed as pc-addr parses
+ * header lists. Returns: (transfer full) the address, or NULL with why in
+ * *status_out (PC_FROM_OK with an address).
+ */
+PcAddress *pc_session_single_from(const PcSession *session, PcFromStatus *status_out);
 
 /* TRUE when the client authenticated ({auth_authen} seen) */
 gboolean pc_session_is_authenticated(const PcSession *session);

@@ -89,36 +89,20 @@ ascii_only(const char *text)
 PcAddress *
 sign_policy_from(const PcSession *session, SignReason *reason_out)
 {
-	const PcHeader *header;
-	g_autoptr(PcAddrList) list = NULL;
-	g_autoptr(GError) error = NULL;
-	PcAddress *address;
+	static const SignReason reasons[] = {
+	    [PC_FROM_NONE] = SIGN_REASON_NO_FROM,
+	    [PC_FROM_SEVERAL] = SIGN_REASON_SEVERAL_FROM,
+	    [PC_FROM_NOT_KEPT] = SIGN_REASON_HEADERS_TOO_BIG,
+	    [PC_FROM_INVALID] = SIGN_REASON_FROM_INVALID,
+	    [PC_FROM_ADDRESSES] = SIGN_REASON_FROM_ADDRESSES,
+	};
+	PcFromStatus status;
+	PcAddress *address = pc_session_single_from(session, &status);
 
-	switch (pc_session_count_headers(session, "From")) {
-	case 0:
-		*reason_out = SIGN_REASON_NO_FROM;
-		return NULL;
-	case 1:
-		break;
-	default:
-		*reason_out = SIGN_REASON_SEVERAL_FROM;
+	if (address == NULL) {
+		*reason_out = reasons[status];
 		return NULL;
 	}
-	header = pc_session_find_header(session, "From");
-	if (header == NULL) {
-		*reason_out = SIGN_REASON_HEADERS_TOO_BIG;
-		return NULL;
-	}
-	if (!pc_addr_parse_header_list(header->value, strlen(header->value), &list, &error) ||
-	    (list->flags & (PC_ADDR_LIST_FLAG_NO_ADDRESS | PC_ADDR_LIST_FLAG_GROUP)) != 0) {
-		*reason_out = SIGN_REASON_FROM_INVALID;
-		return NULL;
-	}
-	if (list->addresses->len != 1) {
-		*reason_out = SIGN_REASON_FROM_ADDRESSES;
-		return NULL;
-	}
-	address = g_ptr_array_steal_index(list->addresses, 0);
 	/* d= is an A-label: a From domain in UTF-8 has no key of that name here */
 	if (address->domain[0] == '\0' || address->domain[0] == '[' ||
 	    !ascii_only(address->domain)) {

@@ -59,37 +59,19 @@ verify_dmarc_resolver_init(VerifyDmarcResolver *resolver, VerifyDmarcDnsContext 
 char *
 verify_dmarc_author_domain(const PcSession *session, const char **problem_out)
 {
-	const PcHeader *header;
-	g_autoptr(PcAddrList) list = NULL;
-	const PcAddress *address;
+	static const char *const problems[] = {
+	    [PC_FROM_NONE] = "no-from",		  [PC_FROM_SEVERAL] = "several-from",
+	    [PC_FROM_NOT_KEPT] = "from-not-kept", /* past the session's header limits */
+	    [PC_FROM_INVALID] = "from-invalid",	  [PC_FROM_ADDRESSES] = "from-several-addresses",
+	};
+	PcFromStatus status;
+	g_autoptr(PcAddress) address = pc_session_single_from(session, &status);
 	g_autofree char *ascii = NULL;
 
-	switch (pc_session_count_headers(session, "From")) {
-	case 0:
-		*problem_out = "no-from";
-		return NULL;
-	case 1:
-		break;
-	default:
-		*problem_out = "several-from";
+	if (address == NULL) {
+		*problem_out = problems[status];
 		return NULL;
 	}
-	header = pc_session_find_header(session, "From");
-	if (header == NULL) {
-		/* counted but not kept: past the session's header limits */
-		*problem_out = "from-not-kept";
-		return NULL;
-	}
-	if (!pc_addr_parse_header_list(header->value, strlen(header->value), &list, NULL) ||
-	    (list->flags & (PC_ADDR_LIST_FLAG_NO_ADDRESS | PC_ADDR_LIST_FLAG_GROUP)) != 0) {
-		*problem_out = "from-invalid";
-		return NULL;
-	}
-	if (list->addresses->len != 1) {
-		*problem_out = "from-several-addresses";
-		return NULL;
-	}
-	address = g_ptr_array_index(list->addresses, 0);
 	/* RFC 9989 5.3.1: a U-label is compared as its A-label */
 	ascii = address->domain[0] != '[' ? g_hostname_to_ascii(address->domain) : NULL;
 	if (ascii == NULL || ascii[0] == '\0' || strchr(ascii, '.') == NULL) {
@@ -227,9 +209,7 @@ add_fields(const VerifyDmarcMessage *dmarc, PcVerdict *verdict)
 	if (outcome->policy_domain != NULL)
 		pc_verdict_add_field(verdict, "dmarc_policy_domain", outcome->policy_domain);
 	if (outcome->policy_tag != NULL) {
-		g_autofree char *asked =
-		    g_strdup_printf("%s=%s", outcome->policy_tag,
-				    verify_dmarc_policy_to_string(outcome->requested));
+		g_autofree char *asked = verify_dmarc_outcome_policy(outcome);
 
 		pc_verdict_add_field(verdict, "dmarc_policy", asked);
 	}

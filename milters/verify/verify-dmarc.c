@@ -28,6 +28,15 @@ verify_dmarc_outcome_clear(VerifyDmarcOutcome *outcome)
 	memset(outcome, 0, sizeof(*outcome));
 }
 
+char *
+verify_dmarc_outcome_policy(const VerifyDmarcOutcome *outcome)
+{
+	if (outcome->policy_tag == NULL)
+		return NULL;
+	return g_strdup_printf("%s=%s", outcome->policy_tag,
+			       verify_dmarc_policy_to_string(outcome->requested));
+}
+
 /*
  * --- one lookup: _dmarc.NAME ---
  */
@@ -221,15 +230,10 @@ at_or_below(const char *domain, const char *org)
 	       g_ascii_strcasecmp(domain + len - org_len, org) == 0;
 }
 
-typedef enum {
-	ALIGN_NO,
-	ALIGN_YES,
-	ALIGN_UNKNOWN, /* a lookup failed */
-} Alignment;
-
-static Alignment
+/* TRUE when identifier aligns with the author domain; *unknown_out set when a lookup failed */
+static gboolean
 aligned(Context *context, const VerifyDmarcInput *input, const char *org, const char *identifier,
-	gboolean strict)
+	gboolean strict, gboolean *unknown_out)
 {
 	g_autofree char *domain_org = NULL;
 	/* as signatures and envelopes spell it: any case, perhaps a trailing dot */
@@ -240,20 +244,21 @@ aligned(Context *context, const VerifyDmarcInput *input, const char *org, const 
 		domain[len - 1] = '\0';
 
 	if (g_ascii_strcasecmp(domain, input->author_domain) == 0)
-		return ALIGN_YES;
+		return TRUE;
 	if (strict || org == NULL || !at_or_below(domain, org))
-		return ALIGN_NO;
+		return FALSE;
 	if (input->discovery == VERIFY_DMARC_DISCOVERY_PSL) {
 		domain_org = verify_psl_org_domain(input->psl, domain);
 	} else {
 		g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func(entry_free);
 
-		if (!walk(context, domain, entries))
-			return ALIGN_UNKNOWN;
+		if (!walk(context, domain, entries)) {
+			*unknown_out = TRUE;
+			return FALSE;
+		}
 		domain_org = g_strdup(select_org(entries));
 	}
-	return domain_org != NULL && g_ascii_strcasecmp(domain_org, org) == 0 ? ALIGN_YES
-									      : ALIGN_NO;
+	return domain_org != NULL && g_ascii_strcasecmp(domain_org, org) == 0;
 }
 
 /* an identifier whose check did not finish might have aligned (no lookup made) */
@@ -471,32 +476,14 @@ verify_dmarc_evaluate(const VerifyDmarcInput *input, const VerifyDmarcResolver *
 	outcome->record = g_steal_pointer(&found->record);
 	record = outcome->record;
 
-	if (input->spf_domain != NULL) {
-		switch (aligned(&context, input, outcome->org_domain, input->spf_domain,
-				record->aspf_strict)) {
-		case ALIGN_YES:
-			outcome->spf_aligned = TRUE;
-			break;
-		case ALIGN_UNKNOWN:
-			unknown = TRUE;
-			break;
-		case ALIGN_NO:
-			break;
-		}
-	}
-	for (const char *const *d = input->dkim_domains; d != NULL && *d != NULL; d++) {
-		if (outcome->dkim_aligned != NULL)
-			break;
-		switch (aligned(&context, input, outcome->org_domain, *d, record->adkim_strict)) {
-		case ALIGN_YES:
+	outcome->spf_aligned =
+	    input->spf_domain != NULL && aligned(&context, input, outcome->org_domain,
+						 input->spf_domain, record->aspf_strict, &unknown);
+	for (const char *const *d = input->dkim_domains;
+	     d != NULL && *d != NULL && outcome->dkim_aligned == NULL; d++) {
+		if (aligned(&context, input, outcome->org_domain, *d, record->adkim_strict,
+			    &unknown))
 			outcome->dkim_aligned = g_strdup(*d);
-			break;
-		case ALIGN_UNKNOWN:
-			unknown = TRUE;
-			break;
-		case ALIGN_NO:
-			break;
-		}
 	}
 	outcome->lookups = context.lookups;
 	if (outcome->spf_aligned || outcome->dkim_aligned != NULL) {

@@ -141,6 +141,9 @@ void verify_dmarc_evaluate(const VerifyDmarcInput *input, const VerifyDmarcResol
 			   VerifyDmarcOutcome *outcome_out);
 void verify_dmarc_outcome_clear(VerifyDmarcOutcome *outcome);
 
+/* (transfer full) "p=reject", "sp=none": the policy asked and its tag; NULL without a record */
+char *verify_dmarc_outcome_policy(const VerifyDmarcOutcome *outcome);
+
 /*
  * verify_dmarc_org_domain:
  * (transfer full) the organisational domain of domain by the tree walk, or

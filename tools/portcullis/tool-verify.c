@@ -219,10 +219,8 @@ json_dmarc(ToolJson *json, const VerifyDmarcMessage *dmarc)
 	tool_json_string(json, "reason", outcome->reason);
 	tool_json_string(json, "org_domain", outcome->org_domain);
 	tool_json_string(json, "policy_domain", outcome->policy_domain);
-	if (outcome->policy_tag != NULL) {
-		g_autofree char *asked =
-		    g_strdup_printf("%s=%s", outcome->policy_tag,
-				    verify_dmarc_policy_to_string(outcome->requested));
+	{
+		g_autofree char *asked = verify_dmarc_outcome_policy(outcome);
 
 		tool_json_string(json, "policy", asked);
 	}
