@@ -29,6 +29,8 @@ else
 	finish
 	exit 1
 fi
+# the corpus's domain publishes DMARC p=reject (the DMARC cases below)
+echo '_dmarc.dkim.test. 300 IN TXT "v=DMARC1; p=reject"' >>"$PC_DIR/corpus/zone"
 cat >"$PC_DIR/spf.zone" <<'EOF2'
 $ZONE spf.test.
 spf.test. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"
@@ -170,6 +172,23 @@ check "an empty message: dkim=none, status 0" status 0 verify "$PC_DIR/empty.eml
 } >"$PC_DIR/huge.eml"
 check "a header over 1 MiB: status 1, named" status 1 verify "$PC_DIR/huge.eml"
 check "... with the file's name" grep -q 'huge.eml: a header of more than' "$PC_DIR/err"
+
+# ------------------------------------------------------------------ DMARC
+# the same configuration with DMARC on: the daemon's evaluation and action
+sed 's/^dmarc = no$/dmarc = yes\ndmarc_history_dir =/' "$PC_DIR/v.conf" >"$PC_DIR/dmarc.conf"
+status 0 "$PORTCULLIS" verify -c "$PC_DIR/dmarc.conf" --ip 198.51.100.7 --mail-from alice@spf.test "$MSG"
+check "DMARC: a pass by the aligned signature, after SPF and DKIM" \
+	has "dkim=pass header.d=dkim.test header.i=@dkim.test header.s=rsa2048 header.a=rsa-sha256 header.b="
+check "... the dmarc entry last" has "; dmarc=pass (p=reject dis=none) header.from=dkim.test"
+status 0 "$PORTCULLIS" verify -c "$PC_DIR/dmarc.conf" --json --ip 198.51.100.7 --mail-from alice@spf.test "$MSG"
+check "DMARC: --json names the result, the policy and what aligned" \
+	bash -c "grep -q '\"result\": *\"pass\"' '$PC_DIR/out' && grep -q '\"policy\": *\"p=reject\"' '$PC_DIR/out' &&
+		grep -q '\"dkim_aligned\": *\"dkim.test\"' '$PC_DIR/out'"
+status 0 "$PORTCULLIS" verify -c "$PC_DIR/dmarc.conf" --ip 198.51.100.7 --mail-from alice@spf.test \
+	"$PC_DIR/corpus/messages/body-tampered-rsa2048-rr.eml"
+check "DMARC: a broken signature fails, and what the daemon would do is said" \
+	bash -c "grep -q 'dmarc=fail (p=reject dis=reject) header.from=dkim.test' <(tr -s '\n\t ' '   ' <'$PC_DIR/out') &&
+		grep -q 'would reject the message: Rejected by DMARC policy for dkim.test' '$PC_DIR/err'"
 
 # ---------------------------------------------------------- exit statuses
 check "a missing file: status 1" status 1 verify "$PC_DIR/none.eml"
