@@ -1265,6 +1265,13 @@ pc_config_get_n_listeners(const PcConfig *config)
 	return config->listeners->len;
 }
 
+const PcListener *
+pc_config_get_listener(const PcConfig *config, guint index)
+{
+	g_return_val_if_fail(config != NULL && index < config->listeners->len, NULL);
+	return g_ptr_array_index(config->listeners, index);
+}
+
 gboolean
 pc_config_is_local_domain(const PcConfig *config, const char *domain)
 {

@@ -263,6 +263,8 @@ const PcConfigSection *pc_config_get_sections(const PcConfig *config, const char
 gconstpointer pc_config_get_domain_group(const PcConfig *config, const char *group,
 					 const char *domain);
 guint pc_config_get_n_listeners(const PcConfig *config);
+/* (transfer none) the index-th [listener.NAME], in file order; index < n_listeners */
+const PcListener *pc_config_get_listener(const PcConfig *config, guint index);
 
 /*
  * pc_config_is_local_domain:

@@ -25,6 +25,14 @@ rate_action_to_string(RateAction action)
 }
 
 const char *
+rate_key_to_string(RateKey key)
+{
+	if ((guint)key <= RATE_KEY_RECIPIENT_DOMAIN)
+		return key_choices[key];
+	return "unknown";
+}
+
+const char *
 rate_count_to_string(RateCount count)
 {
 	if ((guint)count <= RATE_COUNT_BYTES)

@@ -100,6 +100,8 @@ extern const PcConfigSchema *const rate_extra_schemas[];
 
 const char *rate_action_to_string(RateAction action);
 const char *rate_count_to_string(RateCount count);
+/* "client_ip", "sender_domain", ... as the key is written */
+const char *rate_key_to_string(RateKey key);
 
 typedef enum {
 	RATE_GREY_NONE,	    /* not consulted (disabled, or no recipient) */

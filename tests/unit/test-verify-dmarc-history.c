@@ -63,8 +63,11 @@ test_round_trip(void)
 	again = verify_dmarc_history_format(back);
 	g_assert_cmpstr(again, ==, line);
 	g_assert_true(g_str_has_suffix(line, "\n"));
-	g_assert_cmpuint(g_strv_length(g_strsplit(line, "\t", -1)), ==,
-			 VERIFY_DMARC_HISTORY_N_FIELDS);
+	{
+		g_auto(GStrv) fields = g_strsplit(line, "\t", -1);
+
+		g_assert_cmpuint(g_strv_length(fields), ==, VERIFY_DMARC_HISTORY_N_FIELDS);
+	}
 }
 
 /* values from the network: nothing may end a field or a line */

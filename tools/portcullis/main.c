@@ -10,6 +10,9 @@
 #include "tool.h"
 
 static const ToolCommand tool_commands[] = {
+    {"check", "[-c FILE] [--daemons-dir DIR] [--no-daemons]",
+     "the configuration as all five daemons would load it: every error, then the warnings",
+     tool_check},
     {"spf", "[-c FILE] [-v] IP MAILFROM HELO",
      "check SPF as portcullis-verify does: the result and the explanation, tab-separated",
      tool_spf},

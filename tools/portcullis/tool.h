@@ -43,6 +43,8 @@ typedef struct {
 gboolean tool_load(const char *command, const char *path, const PcConfigSchema *schema,
 		   PcConfig **config_out, PcDns **dns_out);
 
+/* portcullis check [-c FILE] [--daemons-dir DIR] [--no-daemons] */
+int tool_check(int argc, char **argv);
 /* portcullis spf [-c FILE] [-v] IP MAILFROM HELO */
 int tool_spf(int argc, char **argv);
 /* portcullis verify [-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-] */

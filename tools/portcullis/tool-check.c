@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * portcullis check: the whole configuration, as all five daemons would load
+ * it, at once.
+ *  1. every section and every domains.d file with every daemon's schemas
+ *     (pc_config_check_all): each error with its file, line, section and key;
+ *  2. each daemon installed beside this command (or on PATH) run with -n:
+ *     what only the daemon itself checks (the [global] user and group, its
+ *     socket directory, the files it reads as that user, portcullis-sign's
+ *     keys and their permissions); its lines, less the ones already said;
+ *  3. with no error, the warnings of tool-check-rules.c: what is legal but
+ *     rarely meant.
+ * Exit status 0 when nothing is wrong (warnings or not), 1 with an error, 2
+ * for a usage error.
+ */
+#include <gio/gio.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "auth-policy.h"
+#include "daemons.h"
+#include "rate-policy.h"
+#include "relay-policy.h"
+#include "tool-check-rules.h"
+#include "tool.h"
+#include "verify-policy.h"
+
+#define TOOL_NAME "portcullis check"
+
+static const char *const daemon_names[] = {"relay", "auth", "rate", "verify", "sign"};
+
+typedef struct {
+	char *config_path;
+	char *daemons_dir;
+	gboolean no_daemons;
+} CheckOptions;
+
+/* the directory of this program: where the daemons are installed too (sbindir) */
+static char *
+own_directory(void)
+{
+	g_autofree char *self = g_file_read_link("/proc/self/exe", NULL);
+
+	return self != NULL ? g_path_get_dirname(self) : NULL;
+}
+
+static char *
+find_daemon(const CheckOptions *options, const char *name)
+{
+	g_autofree char *program = g_strdup_printf("portcullis-%s", name);
+	g_autofree char *own = options->daemons_dir == NULL ? own_directory() : NULL;
+	const char *dir = options->daemons_dir != NULL ? options->daemons_dir : own;
+
+	if (dir != NULL) {
+		g_autofree char *path = g_build_filename(dir, program, NULL);
+
+		if (g_file_test(path, G_FILE_TEST_IS_EXECUTABLE))
+			return g_steal_pointer(&path);
+		if (options->daemons_dir != NULL)
+			return NULL;
+	}
+	return g_find_program_in_path(program);
+}
+
+/* a daemon's -n line without its "portcullis-NAME: " prefix, as check_all says it */
+static const char *
+unprefixed(const char *line)
+{
+	if (g_str_has_prefix(line, "portcullis-")) {
+		const char *colon = strstr(line, ": ");
+
+		if (colon != NULL)
+			return colon + 2;
+	}
+	return line;
+}
+
+/* runs BIN -n -c PATH; its error lines not yet in seen are printed; FALSE when it failed */
+static gboolean
+run_daemon_check(const char *binary, const char *path, GHashTable *seen, guint *errors)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) process =
+	    g_subprocess_new(G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE,
+			     &error, binary, "-n", "-c", path, NULL);
+	g_autofree char *out = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (process == NULL ||
+	    !g_subprocess_communicate_utf8(process, NULL, NULL, &out, NULL, &error) ||
+	    !g_subprocess_wait(process, NULL, &error)) {
+		printf("error: %s: %s\n", binary, error->message);
+		(*errors)++;
+		return FALSE;
+	}
+	if (g_subprocess_get_if_exited(process) && g_subprocess_get_exit_status(process) == 0)
+		return TRUE;
+	lines = g_strsplit(out != NULL ? out : "", "\n", -1);
+	for (char **l = lines; *l != NULL; l++) {
+		const char *text = unprefixed(*l);
+
+		/* the "running as root" notice and empty lines are not errors */
+		if (*text == '\0' || strstr(*l, "warning: running as root") != NULL)
+			continue;
+		if (!g_hash_table_add(seen, g_strdup(text)))
+			continue;
+		printf("error: %s\n", *l);
+		(*errors)++;
+	}
+	return FALSE;
+}
+
+static PcConfig *
+load_as(const char *path, const PcConfigSchema *schema, const PcConfigSchema *const *extra)
+{
+	return pc_config_load_full(path, schema, extra, NULL);
+}
+
+static int
+run(const CheckOptions *options)
+{
+	const char *path =
+	    options->config_path != NULL ? options->config_path : PC_CONFIG_DEFAULT_FILE;
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	guint errors = 0, daemons_run = 0;
+
+	if (!pc_config_check_all(path, portcullis_daemon_schemas, &error)) {
+		g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
+
+		for (char **l = lines; *l != NULL; l++) {
+			if (**l == '\0' || !g_hash_table_add(seen, g_strdup(*l)))
+				continue;
+			printf("error: %s\n", *l);
+			errors++;
+		}
+	}
+	for (gsize i = 0; !options->no_daemons && i < G_N_ELEMENTS(daemon_names); i++) {
+		g_autofree char *binary = find_daemon(options, daemon_names[i]);
+
+		if (binary == NULL)
+			continue;
+		daemons_run++;
+		run_daemon_check(binary, path, seen, &errors);
+	}
+	if (!options->no_daemons && daemons_run == 0)
+		printf("note: no portcullis daemon found beside this command or on PATH: what only "
+		       "they check (user, socket directories, keys) was not checked\n");
+	if (errors == 0) {
+		g_autoptr(PcConfig) relay = load_as(path, &relay_config_schema, NULL);
+		g_autoptr(PcConfig) auth = load_as(path, &auth_config_schema, NULL);
+		g_autoptr(PcConfig) rate = load_as(path, &rate_config_schema, rate_extra_schemas);
+		g_autoptr(PcConfig) verify = load_as(path, &verify_config_schema, NULL);
+		ToolCheckInput input = {path, relay, auth, rate, verify};
+
+		tool_check_warnings(&input, warnings);
+		for (guint i = 0; i < warnings->len; i++)
+			printf("warning: %s\n", (const char *)warnings->pdata[i]);
+	}
+	printf("%s: %u error%s, %u warning%s (%u daemon%s checked themselves)\n", path, errors,
+	       errors == 1 ? "" : "s", warnings->len, warnings->len == 1 ? "" : "s", daemons_run,
+	       daemons_run == 1 ? "" : "s");
+	return errors > 0 ? TOOL_EXIT_FAILED : TOOL_EXIT_OK;
+}
+
+int
+tool_check(int argc, char **argv)
+{
+	CheckOptions options = {0};
+	GOptionEntry entries[] = {
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &options.config_path,
+	     "configuration file (default " PC_CONFIG_DEFAULT_FILE ")", "FILE"},
+	    {"daemons-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.daemons_dir,
+	     "where the daemons are (default: beside this command, then PATH)", "DIR"},
+	    {"no-daemons", 0, 0, G_OPTION_ARG_NONE, &options.no_daemons,
+	     "do not run the daemons' own -n", NULL},
+	    G_OPTION_ENTRY_NULL,
+	};
+	g_autoptr(GOptionContext) context =
+	    g_option_context_new("- the configuration as all five daemons would load it");
+	g_autoptr(GError) error = NULL;
+	int status;
+
+	g_option_context_add_main_entries(context, entries, NULL);
+	g_option_context_set_summary(
+	    context, "Prints every error (file, line, section, key) and, without errors, the\n"
+		     "warnings: what is legal but rarely meant. Exit status 0 without errors,\n"
+		     "1 with, 2 for a usage error.");
+	if (!g_option_context_parse(context, &argc, &argv, &error)) {
+		g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
+
+		fprintf(stderr, TOOL_NAME ": %s\n\n%s", error->message, help);
+		status = TOOL_EXIT_USAGE;
+	} else if (argc > 1) {
+		fprintf(stderr, TOOL_NAME ": no arguments besides the options\n");
+		status = TOOL_EXIT_USAGE;
+	} else {
+		status = run(&options);
+	}
+	g_free(options.config_path);
+	g_free(options.daemons_dir);
+	return status;
+}
