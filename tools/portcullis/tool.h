@@ -53,6 +53,8 @@ int tool_verify(int argc, char **argv);
 int tool_keygen(int argc, char **argv);
 /* portcullis dkim-check [-c FILE] [-k KEYFILE] DOMAIN SELECTOR */
 int tool_dkim_check(int argc, char **argv);
+/* portcullis stats [-c FILE] [--watch SECONDS [--count N]] */
+int tool_stats(int argc, char **argv);
 /* portcullis dmarc-report [-c FILE] [--day YYYY-MM-DD] [--send | --out DIR] */
 int tool_dmarc_report(int argc, char **argv);
 
