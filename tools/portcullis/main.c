@@ -10,7 +10,9 @@
 #include "tool.h"
 
 static const ToolCommand tool_commands[] = {
-    {"check", "[-c FILE] [--daemons-dir DIR] [--no-daemons]",
+    {"check",
+     "[-c FILE] [--daemons-dir DIR] [--no-daemons] [--postfix [--config-dir DIR] | --sendmail "
+     "FILE.cf]",
      "the configuration as all five daemons would load it: every error, then the warnings",
      tool_check},
     {"spf", "[-c FILE] [-v] IP MAILFROM HELO",

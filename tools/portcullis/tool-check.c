@@ -10,19 +10,29 @@
  *     keys and their permissions); its lines, less the ones already said;
  *  3. with no error, the warnings of tool-check-rules.c: what is legal but
  *     rarely meant.
+ * With --postfix [--config-dir DIR] or --sendmail FILE.cf, the wiring doctor
+ * (tool-doctor.c) then reads the MTA's own configuration (postconf -n... or
+ * the .cf file) and says, listener by listener, what is attached and what
+ * is missing; and whether Postfix's user may open each daemon's socket
+ * (with the one command that fixes it).
  * Exit status 0 when nothing is wrong (warnings or not), 1 with an error, 2
  * for a usage error.
  */
 #include <gio/gio.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth-policy.h"
 #include "daemons.h"
 #include "rate-policy.h"
 #include "relay-policy.h"
+#include "sign-policy.h"
 #include "tool-check-rules.h"
+#include "tool-doctor.h"
 #include "tool.h"
 #include "verify-policy.h"
 
@@ -34,6 +44,9 @@ typedef struct {
 	char *config_path;
 	char *daemons_dir;
 	gboolean no_daemons;
+	gboolean postfix;
+	char *postfix_dir;
+	char *sendmail_cf;
 } CheckOptions;
 
 /* the directory of this program: where the daemons are installed too (sbindir) */
@@ -117,6 +130,197 @@ load_as(const char *path, const PcConfigSchema *schema, const PcConfigSchema *co
 	return pc_config_load_full(path, schema, extra, NULL);
 }
 
+/* --- the wiring doctor --- */
+
+/* runs argv, its standard output in *out_out; FALSE (said) when it failed */
+static gboolean
+run_program(const char *const *argv, char **out_out)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSubprocess) process = g_subprocess_newv(
+	    argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+	g_autofree char *err = NULL;
+
+	if (process == NULL ||
+	    !g_subprocess_communicate_utf8(process, NULL, NULL, out_out, &err, &error)) {
+		printf("error: %s: %s\n", argv[0], error->message);
+		return FALSE;
+	}
+	if (!g_subprocess_get_if_exited(process) || g_subprocess_get_exit_status(process) != 0) {
+		printf("error: %s: %s\n", argv[0], err != NULL ? g_strstrip(err) : "failed");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* user may search every directory of path and write to it (a socket) when it exists */
+static gboolean
+user_reaches(const struct passwd *user, const gid_t *groups, int n_groups, const char *path,
+	     char **blocker_out)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
+	g_autoptr(GString) at = g_string_new(NULL);
+	guint n = g_strv_length(parts);
+
+	for (guint i = 0; i < n; i++) {
+		struct stat st;
+		gboolean last = i + 1 == n;
+		mode_t need = last ? S_IWOTH : S_IXOTH;
+		mode_t mode;
+
+		if (parts[i][0] == '\0')
+			continue;
+		g_string_append_printf(at, "/%s", parts[i]);
+		if (stat(at->str, &st) != 0)
+			return TRUE; /* said separately: missing */
+		if (user->pw_uid == 0)
+			continue;
+		if (st.st_uid == user->pw_uid) {
+			mode = (st.st_mode >> 6) & 7;
+		} else {
+			gboolean member = FALSE;
+
+			for (int g = 0; g < n_groups; g++)
+				member |= groups[g] == st.st_gid;
+			mode = member ? (st.st_mode >> 3) & 7 : st.st_mode & 7;
+		}
+		if ((mode & need) == 0) {
+			*blocker_out = g_strdup(at->str);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+/* Postfix's user and each daemon socket: reachable, or the command that makes it so */
+static guint
+check_socket_access(const char *user_name, const char *const sockets[5], GPtrArray *findings)
+{
+	struct passwd *user = getpwnam(user_name);
+	gid_t groups[256];
+	int n_groups = G_N_ELEMENTS(groups);
+	guint errors = 0;
+	static const char *const names[5] = {"relay", "auth", "rate", "verify", "sign"};
+
+	if (user == NULL) {
+		printf("warning: no user %s on this system: socket access not checked\n",
+		       user_name);
+		return 0;
+	}
+	if (getgrouplist(user_name, user->pw_gid, groups, &n_groups) < 0)
+		n_groups = 0;
+	for (int d = 0; d < 5; d++) {
+		g_autofree char *blocker = NULL;
+		const char *path;
+		struct stat st;
+
+		if (sockets[d] == NULL || !g_str_has_prefix(sockets[d], "unix:"))
+			continue;
+		path = sockets[d] + 5;
+		if (stat(path, &st) != 0) {
+			printf(
+			    "warning: %s does not exist: portcullis-%s is not running (or listens "
+			    "elsewhere)\n",
+			    path, names[d]);
+			continue;
+		}
+		if (!user_reaches(user, groups, n_groups, path, &blocker)) {
+			struct stat where;
+			struct group *group =
+			    stat(blocker, &where) == 0 ? getgrgid(where.st_gid) : NULL;
+
+			printf("error: the %s user cannot open %s (%s is mode %04o): run `usermod "
+			       "-a -G "
+			       "%s %s` and restart the MTA\n",
+			       user_name, path, blocker, (unsigned)(where.st_mode & 07777),
+			       group != NULL ? group->gr_name : "GROUP", user_name);
+			errors++;
+		}
+	}
+	(void)findings;
+	return errors;
+}
+
+static guint doctor_run(const CheckOptions *options, const char *path,
+			const PcConfigSchema *schemas[5], PcConfig *daemons_config[5],
+			const char *sockets[5]);
+
+/* the wiring doctor: the number of errors it printed */
+static guint
+doctor(const CheckOptions *options, const char *path)
+{
+	const char *sockets[5] = {NULL};
+	PcConfig *daemons_config[5] = {NULL};
+	const PcConfigSchema *schemas[5] = {&relay_config_schema, &auth_config_schema,
+					    &rate_config_schema, &verify_config_schema,
+					    &sign_config_check_schema};
+	guint errors = 0;
+
+	errors = doctor_run(options, path, schemas, daemons_config, sockets);
+	for (int d = 0; d < 5; d++)
+		g_clear_pointer(&daemons_config[d], pc_config_unref);
+	return errors;
+}
+
+static guint
+doctor_run(const CheckOptions *options, const char *path, const PcConfigSchema *schemas[5],
+	   PcConfig *daemons_config[5], const char *sockets[5])
+{
+	g_autoptr(PcConfig) config = NULL;
+	g_autoptr(ToolDoctorMta) mta = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
+	guint errors = 0;
+
+	config = pc_config_load(path, NULL, &error);
+	if (config == NULL)
+		return 1; /* said by the check above */
+	for (int d = 0; d < 5; d++) {
+		daemons_config[d] =
+		    pc_config_load_full(path, schemas[d], d == 2 ? rate_extra_schemas : NULL, NULL);
+		if (daemons_config[d] != NULL)
+			sockets[d] = pc_config_get_daemon(daemons_config[d])->socket;
+	}
+	if (options->postfix) {
+		g_autofree char *main_all = NULL;
+		g_autofree char *master = NULL;
+		const char *main_argv[] = {"postconf", "-c", options->postfix_dir, NULL};
+		const char *master_argv[] = {"postconf", "-c", options->postfix_dir, "-M", NULL};
+
+		if (options->postfix_dir == NULL) {
+			main_argv[1] = NULL;
+			master_argv[1] = "-M";
+			master_argv[2] = NULL;
+		}
+		if (!run_program(main_argv, &main_all) || !run_program(master_argv, &master))
+			return 1;
+		mta = tool_doctor_read_postfix(main_all, master, &error);
+	} else {
+		g_autofree char *cf = NULL;
+
+		if (!g_file_get_contents(options->sendmail_cf, &cf, NULL, &error)) {
+			printf("error: %s\n", error->message);
+			return 1;
+		}
+		mta = tool_doctor_read_sendmail(cf, &error);
+	}
+	if (mta == NULL) {
+		printf("error: %s\n", error->message);
+		return 1;
+	}
+	tool_doctor_judge(mta, config, sockets, findings);
+	for (guint i = 0; i < findings->len; i++) {
+		const ToolDoctorFinding *finding = g_ptr_array_index(findings, i);
+
+		printf("%s: %s\n", finding->severity, finding->text);
+		errors += strcmp(finding->severity, "error") == 0;
+	}
+	if (options->postfix)
+		errors += check_socket_access("postfix", sockets, findings);
+	return errors;
+}
+
 static int
 run(const CheckOptions *options)
 {
@@ -148,6 +352,8 @@ run(const CheckOptions *options)
 	if (!options->no_daemons && daemons_run == 0)
 		printf("note: no portcullis daemon found beside this command or on PATH: what only "
 		       "they check (user, socket directories, keys) was not checked\n");
+	if (options->postfix || options->sendmail_cf != NULL)
+		errors += doctor(options, path);
 	if (errors == 0) {
 		g_autoptr(PcConfig) relay = load_as(path, &relay_config_schema, NULL);
 		g_autoptr(PcConfig) auth = load_as(path, &auth_config_schema, NULL);
@@ -176,6 +382,12 @@ tool_check(int argc, char **argv)
 	     "where the daemons are (default: beside this command, then PATH)", "DIR"},
 	    {"no-daemons", 0, 0, G_OPTION_ARG_NONE, &options.no_daemons,
 	     "do not run the daemons' own -n", NULL},
+	    {"postfix", 0, 0, G_OPTION_ARG_NONE, &options.postfix,
+	     "the wiring doctor: how Postfix attaches the daemons (postconf)", NULL},
+	    {"config-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.postfix_dir,
+	     "with --postfix: Postfix's configuration directory (postconf -c)", "DIR"},
+	    {"sendmail", 0, 0, G_OPTION_ARG_FILENAME, &options.sendmail_cf,
+	     "the wiring doctor for Sendmail: its sendmail.cf", "FILE.cf"},
 	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context =
@@ -196,10 +408,18 @@ tool_check(int argc, char **argv)
 	} else if (argc > 1) {
 		fprintf(stderr, TOOL_NAME ": no arguments besides the options\n");
 		status = TOOL_EXIT_USAGE;
+	} else if (options.postfix && options.sendmail_cf != NULL) {
+		fprintf(stderr, TOOL_NAME ": --postfix or --sendmail, not both\n");
+		status = TOOL_EXIT_USAGE;
+	} else if (options.postfix_dir != NULL && !options.postfix) {
+		fprintf(stderr, TOOL_NAME ": --config-dir goes with --postfix\n");
+		status = TOOL_EXIT_USAGE;
 	} else {
 		status = run(&options);
 	}
 	g_free(options.config_path);
 	g_free(options.daemons_dir);
+	g_free(options.postfix_dir);
+	g_free(options.sendmail_cf);
 	return status;
 }
