@@ -106,7 +106,7 @@ expand(const char *value, GHashTable *overrides, GHashTable *main_table, guint d
 		g_autofree char *name = NULL;
 		const char *found;
 
-		if (*p != '$' || depth >= DOCTOR_MAX_DEPTH) {
+		if (*p != '$') {
 			g_string_append_c(out, *p);
 			continue;
 		}
@@ -137,7 +137,8 @@ expand(const char *value, GHashTable *overrides, GHashTable *main_table, guint d
 		found = overrides != NULL ? g_hash_table_lookup(overrides, name) : NULL;
 		if (found == NULL)
 			found = g_hash_table_lookup(main_table, name);
-		if (found != NULL) {
+		/* past the depth bound (a loop) the reference expands to nothing */
+		if (found != NULL && depth + 1 < DOCTOR_MAX_DEPTH) {
 			g_autofree char *inner = expand(found, overrides, main_table, depth + 1);
 
 			g_string_append(out, inner);
