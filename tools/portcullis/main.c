@@ -31,6 +31,10 @@ static const ToolCommand tool_commands[] = {
     {"stats", "[-c FILE] [--watch SECONDS [--count N]]",
      "every daemon's statistics in one table (a daemon that cannot be reached is down)",
      tool_stats},
+    {"audit", "domain [-c FILE] [--selector S]... [--json] DOMAIN",
+     "the DNS side of a domain's mail: SPF, DMARC, DKIM keys, MX and reverse DNS, MTA-STS, "
+     "TLS-RPT, DANE",
+     tool_audit},
     {"dmarc-report", "[-c FILE] [--day YYYY-MM-DD] [--send | --out DIR]",
      "DMARC aggregate reports from portcullis-verify's history: listed, written or mailed",
      tool_dmarc_report},

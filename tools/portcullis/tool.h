@@ -55,6 +55,9 @@ int tool_keygen(int argc, char **argv);
 int tool_dkim_check(int argc, char **argv);
 /* portcullis stats [-c FILE] [--watch SECONDS [--count N]] */
 int tool_stats(int argc, char **argv);
+/* portcullis audit domain [-c FILE] [--selector S]... [--json] DOMAIN */
+int tool_audit(int argc, char **argv);
+int tool_audit_domain(int argc, char **argv);
 /* portcullis dmarc-report [-c FILE] [--day YYYY-MM-DD] [--send | --out DIR] */
 int tool_dmarc_report(int argc, char **argv);
 
