@@ -57,6 +57,8 @@ PC_TEST_PACKAGES="$PC_TEST_PACKAGES python3-dnspython"
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES publicsuffix"
 # the DMARC aggregate reports are checked against their schemas with xmllint
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES libxml2-utils"
+# the man pages are rendered (man-db, groff-base) and the bash completion tried
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES man-db groff-base bash-completion"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the
