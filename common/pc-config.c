@@ -173,6 +173,10 @@ static const PcConfigKey global_keys[] = {
      "bound on the memory store's entries"},
     {"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, statistics),
      PC_CONFIG_KEY_RESTART, "HOST:PORT of /metrics for relay; each daemon adds its offset to PORT"},
+    {"control_dir", PC_CONFIG_STRING, "/run/portcullis", 0, 0, NULL,
+     G_STRUCT_OFFSET(PcGlobalConfig, control_dir), PC_CONFIG_KEY_RESTART,
+     "where each daemon's control socket NAME.control is (portcullis bans, limits, reload); "
+     "empty: none"},
     {"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
      G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
     {"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),

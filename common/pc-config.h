@@ -168,6 +168,7 @@ typedef struct {
 	gint64 store_max_keys;
 	char *statistics;
 	char *domains_dir;
+	char *control_dir; /* NULL: no control sockets */
 	char *user;
 	char *group;
 	gint64 store_timeout;	      /* us: a shared store's command timeout */

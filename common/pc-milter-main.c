@@ -225,6 +225,42 @@ reload_config(void)
 		  pc_config_get_n_domain_files(config), pc_config_get_n_listeners(config));
 }
 
+PcConfig *
+pc_milter_acquire_config(void)
+{
+	return pc_config_slot_acquire(&config_slot);
+}
+
+/* "reload" on the control socket: the signal thread reloads, as for SIGHUP */
+static void
+control_reload(void)
+{
+	kill(getpid(), SIGHUP);
+}
+
+/*
+ * the control socket, [global] control_dir/NAME.control: a directory that
+ * is not there means none (said once); one that cannot be made is a warning,
+ * never a reason not to serve mail
+ */
+static void
+start_control(const PcConfig *config, const PcMilterDescriptor *descriptor)
+{
+	const char *dir = pc_config_get_global(config)->control_dir;
+	g_autofree char *path = NULL;
+	g_autoptr(GError) error = NULL;
+
+	if (dir == NULL)
+		return;
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_message("control socket off: [global] control_dir %s does not exist", dir);
+		return;
+	}
+	path = g_strdup_printf("%s/%s" PC_CONTROL_SUFFIX, dir, descriptor->name);
+	if (!pc_control_start(path, descriptor->control, control_reload, &error))
+		g_warning("control socket off: %s", error->message);
+}
+
 /* wakes every poll in the process: the accept loop and each idle connection */
 static void
 request_stop(void)
@@ -723,6 +759,7 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		return 1;
 	}
 	signal_thread_handle = g_thread_new("signals", signal_thread, NULL);
+	start_control(config, descriptor);
 
 	g_message("starting: version %s, config %s, socket %s, %u listeners, %u domain files, "
 		  "at most %u connections",
@@ -735,6 +772,7 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	/* teardown in reverse: no new connection, then the open ones end */
 	close(listen_fd);
 	request_stop();
+	pc_control_stop();
 	stop_signal_thread();
 	pc_stats_stop();
 	if (wait_for_connections()) {

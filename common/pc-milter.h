@@ -41,6 +41,7 @@
 #include <glib.h>
 
 #include "pc-config.h"
+#include "pc-control.h"
 #include "pc-dns.h"
 #include "pc-session.h"
 #include "pc-store.h"
@@ -147,6 +148,11 @@ typedef struct {
 	PcMilterHook on_abort; /* no verdict is applied */
 	/* the connection ends (also after a refusal); config may be NULL */
 	void (*on_close)(PcSession *session, const PcConfig *config);
+	/*
+	 * optional: the daemon's own control commands (pc-control: bans,
+	 * limits); ping and reload are built in. Runs on the control thread.
+	 */
+	PcControlHandler control;
 } PcMilterDescriptor;
 
 /* runs the daemon; returns the process exit status */
@@ -159,6 +165,13 @@ int pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv);
  * negotiated no reply, which a hook must then not refuse.
  */
 gboolean pc_milter_may_refuse(const PcSession *session, PcStage stage);
+
+/*
+ * pc_milter_acquire_config:
+ * (transfer full) the running configuration snapshot, for code outside a
+ * session (the control commands); release it with pc_config_unref.
+ */
+PcConfig *pc_milter_acquire_config(void);
 
 /* the process's store (NULL before start-up); thread-safe */
 PcStore *pc_milter_get_store(void);

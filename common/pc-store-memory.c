@@ -589,6 +589,29 @@ pc_store_memory_count_prefix(gpointer backend, const char *prefix, gint64 now_us
 	return total;
 }
 
+static void
+pc_store_memory_list_prefix(gpointer backend, const char *prefix, gint64 now_us, gsize max,
+			    GPtrArray *keys_out)
+{
+	PcStoreMemory *mem = backend;
+	gsize prefix_len = strlen(prefix);
+	gsize listed = 0;
+
+	for (guint i = 0; i < mem->n_shards && listed < max; i++) {
+		PcStoreShard *shard = &mem->shards[i];
+		g_autoptr(GMutexLocker) locker = g_mutex_locker_new(&shard->mutex);
+
+		for (const PcStoreEntry *entry = shard->lru_newest; entry != NULL && listed < max;
+		     entry = entry->lru_older) {
+			if (pc_store_entry_expired(entry, now_us) || entry->key_len < prefix_len ||
+			    memcmp(entry->key, prefix, prefix_len) != 0)
+				continue;
+			g_ptr_array_add(keys_out, g_strndup(entry->key, entry->key_len));
+			listed++;
+		}
+	}
+}
+
 static gsize
 pc_store_memory_size(gpointer backend)
 {
@@ -615,6 +638,7 @@ const PcStoreBackend pc_store_memory_backend = {
     .get = pc_store_memory_get,
     .delete = pc_store_memory_delete,
     .count_prefix = pc_store_memory_count_prefix,
+    .list_prefix = pc_store_memory_list_prefix,
     .size = pc_store_memory_size,
     .free = pc_store_memory_free,
     .gcra = pc_store_memory_gcra,

@@ -31,6 +31,9 @@ typedef struct {
 			      gint64 *value_out, gint64 *ttl_out_us);
 	PcLookupStatus (*delete)(gpointer backend, const char *key, gsize key_len);
 	gsize (*count_prefix)(gpointer backend, const char *prefix, gint64 now_us);
+	/* appends up to max live keys starting with prefix (char *, without any backend prefix) */
+	void (*list_prefix)(gpointer backend, const char *prefix, gint64 now_us, gsize max,
+			    GPtrArray *keys_out);
 	gsize (*size)(gpointer backend);
 	void (*free)(gpointer backend);
 	/* windows checked: 1..PC_STORE_MAX_GCRA_WINDOWS, keys valid, arguments in range */

@@ -759,6 +759,43 @@ pc_store_redis_count_prefix(gpointer backend, const char *prefix, gint64 now_us)
 	return total;
 }
 
+static void
+pc_store_redis_list_prefix(gpointer backend, const char *prefix, gint64 now_us, gsize max,
+			   GPtrArray *keys_out)
+{
+	PcStoreRedis *redis = backend;
+	g_autofree char *pattern = redis_glob_prefix(prefix);
+	g_autofree char *cursor = g_strdup("0");
+	gsize listed = 0;
+
+	for (guint i = 0; i < REDIS_SCAN_MAX_ITERATIONS && listed < max; i++) {
+		const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"};
+		g_autoptr(redisReply) reply = redis_run(redis, G_N_ELEMENTS(argv), argv, NULL, -1);
+
+		if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+		    reply->element[0]->type != REDIS_REPLY_STRING ||
+		    reply->element[1]->type != REDIS_REPLY_ARRAY) {
+			if (redis_use_fallback(redis))
+				pc_store_list_prefix(redis->fallback, prefix, now_us, max,
+						     keys_out);
+			return;
+		}
+		for (gsize k = 0; k < reply->element[1]->elements && listed < max; k++) {
+			const redisReply *key = reply->element[1]->element[k];
+
+			if (key->type != REDIS_REPLY_STRING ||
+			    !g_str_has_prefix(key->str, REDIS_KEY_PREFIX))
+				continue;
+			g_ptr_array_add(keys_out, g_strdup(key->str + strlen(REDIS_KEY_PREFIX)));
+			listed++;
+		}
+		g_free(cursor);
+		cursor = g_strdup(reply->element[0]->str);
+		if (strcmp(cursor, "0") == 0)
+			break;
+	}
+}
+
 static gsize
 pc_store_redis_size(gpointer backend)
 {
@@ -872,6 +909,7 @@ const PcStoreBackend pc_store_redis_backend = {
     .get = pc_store_redis_get,
     .delete = pc_store_redis_delete,
     .count_prefix = pc_store_redis_count_prefix,
+    .list_prefix = pc_store_redis_list_prefix,
     .size = pc_store_redis_size,
     .free = pc_store_redis_free,
     .gcra = pc_store_redis_gcra,

@@ -205,6 +205,14 @@ pc_store_count_prefix(PcStore *store, const char *prefix, gint64 now_us)
 	return store->ops->count_prefix(store->backend, prefix, now_us);
 }
 
+void
+pc_store_list_prefix(PcStore *store, const char *prefix, gint64 now_us, gsize max,
+		     GPtrArray *keys_out)
+{
+	g_return_if_fail(store != NULL && prefix != NULL && keys_out != NULL);
+	store->ops->list_prefix(store->backend, prefix, now_us, max, keys_out);
+}
+
 gsize
 pc_store_size(PcStore *store)
 {

@@ -148,6 +148,15 @@ PcLookupStatus pc_store_delete(PcStore *store, const char *key);
  */
 gsize pc_store_count_prefix(PcStore *store, const char *prefix, gint64 now_us);
 
+/*
+ * pc_store_list_prefix:
+ * Appends to keys_out (char *, transfer full) up to max live keys starting
+ * with prefix, in no order: for the admin's control commands (bans,
+ * limits), O(keys), never per message. A backend failure lists nothing.
+ */
+void pc_store_list_prefix(PcStore *store, const char *prefix, gint64 now_us, gsize max,
+			  GPtrArray *keys_out);
+
 /* number of entries held, expired or not (tests, metrics) */
 gsize pc_store_size(PcStore *store);
 

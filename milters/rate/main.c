@@ -10,6 +10,76 @@
 #include "pc-stats.h"
 #include "rate-policy.h"
 
+/* --- the control socket: limits show|reset VALUE --- */
+
+static gboolean
+rate_control(const char *const *argv, guint argc, GString *reply, GError **error)
+{
+	g_autoptr(PcConfig) config = NULL;
+	g_autoptr(GPtrArray) windows = NULL;
+	PcStore *store = pc_milter_get_store();
+	gint64 now = g_get_monotonic_time();
+	gboolean reset;
+	guint changed = 0;
+
+	if (strcmp(argv[0], "limits") != 0 || argc != 3 ||
+	    (strcmp(argv[1], "show") != 0 && strcmp(argv[1], "reset") != 0)) {
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_UNKNOWN,
+			    "portcullis-rate knows: ping, reload, limits show VALUE, limits reset "
+			    "VALUE");
+		return FALSE;
+	}
+	reset = strcmp(argv[1], "reset") == 0;
+	config = pc_milter_acquire_config();
+	windows = rate_admin_windows(config, argv[2]);
+	if (windows->len == 0) {
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_ARGUMENTS,
+			    "no [rate.NAME] limit counts a value like %s", argv[2]);
+		return FALSE;
+	}
+	for (guint i = 0; i < windows->len; i++) {
+		const RateAdminWindow *w = g_ptr_array_index(windows, i);
+		PcStoreGcraWindow gcra = {w->store_key, w->emission_interval_us,
+					  w->burst_tolerance_us, 1};
+		gboolean allowed = FALSE;
+		gint64 retry = 0, available = 0;
+
+		if (reset) {
+			PcLookupStatus status = pc_store_delete(store, w->store_key);
+
+			if (status != PC_LOOKUP_FOUND && status != PC_LOOKUP_NOTFOUND) {
+				g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_FAILED,
+					    "the store failed resetting [rate.%s]", w->limit);
+				return FALSE;
+			}
+			changed += status == PC_LOOKUP_FOUND;
+			g_string_append_printf(
+			    reply,
+			    "[rate.%s] %s %s, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "s: %s\n",
+			    w->limit, w->key_type, w->value, w->count,
+			    w->period_us / G_USEC_PER_SEC,
+			    status == PC_LOOKUP_FOUND ? "reset" : "nothing counted");
+			continue;
+		}
+		/* a check that commits nothing: the units left, by the store's own clock */
+		if (pc_store_gcra_multi(store, &gcra, 1, FALSE, now, &allowed, &retry,
+					&available) != PC_LOOKUP_FOUND) {
+			g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_FAILED,
+				    "the store failed reading [rate.%s]", w->limit);
+			return FALSE;
+		}
+		g_string_append_printf(reply,
+				       "[rate.%s] %s %s, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+				       "s: %" G_GINT64_FORMAT " left%s\n",
+				       w->limit, w->key_type, w->value, w->count,
+				       w->period_us / G_USEC_PER_SEC, MAX(available, 0),
+				       allowed ? "" : ", over the limit now");
+	}
+	if (reset)
+		g_string_append_printf(reply, "%u windows reset\n", changed);
+	return TRUE;
+}
+
 /*
  * portcullis_rate_limited_total{limit,action}: one series per limit of the
  * configuration the daemon started with (metrics are registered before the
@@ -144,6 +214,7 @@ static const PcMilterDescriptor rate_milter = {
     .on_mail = rate_on_mail,
     .on_rcpt = rate_on_rcpt,
     .on_eom = rate_on_eom,
+    .control = rate_control,
 };
 
 int

@@ -215,6 +215,90 @@ rate_store_key(const char *name, gint64 period_us, const char *value)
 			       value);
 }
 
+void
+rate_admin_window_free(gpointer data)
+{
+	RateAdminWindow *window = data;
+
+	g_free(window->limit);
+	g_free(window->value);
+	g_free(window->store_key);
+	g_free(window);
+}
+
+/* the value limit keys for what an admin typed, or NULL when it cannot be one */
+static char *
+rate_admin_value(const RateLimitConfig *limit, const char *text)
+{
+	PcNetAddress address;
+	char buf[PC_NET_ADDRESS_STRLEN];
+	gboolean is_address = pc_net_address_parse(text, &address);
+	g_autofree char *domain = NULL;
+	g_autofree char *normal = NULL;
+
+	switch ((RateKey)limit->key) {
+	case RATE_KEY_CLIENT_IP:
+		return is_address ? g_strdup(pc_net_address_to_string(&address, buf, sizeof(buf)))
+				  : NULL;
+	case RATE_KEY_CLIENT_NET:
+		if (is_address)
+			return g_strdup(pc_net_address_network_key(
+			    &address, (guint)limit->ipv4_prefix, (guint)limit->ipv6_prefix, buf,
+			    sizeof(buf)));
+		return strchr(text, '/') != NULL ? g_strdup(text) : NULL;
+	case RATE_KEY_LOGIN:
+		return is_address ? NULL : g_ascii_strdown(text, -1);
+	case RATE_KEY_SENDER:
+	case RATE_KEY_RECIPIENT:
+		if (is_address || strchr(text, '@') == NULL)
+			return NULL;
+		{
+			g_autofree char *path = g_strdup_printf("<%s>", text);
+
+			normal = rate_normalize_address(path, &domain);
+		}
+		return g_steal_pointer(&normal);
+	case RATE_KEY_SENDER_DOMAIN:
+	case RATE_KEY_RECIPIENT_DOMAIN:
+		if (is_address)
+			return NULL;
+		return g_ascii_strdown(strchr(text, '@') != NULL ? strrchr(text, '@') + 1 : text,
+				       -1);
+	}
+	return NULL;
+}
+
+GPtrArray *
+rate_admin_windows(const PcConfig *config, const char *value)
+{
+	GPtrArray *windows = g_ptr_array_new_with_free_func(rate_admin_window_free);
+	guint n = 0;
+	const PcConfigSection *sections = pc_config_get_sections(config, "rate", &n);
+
+	for (guint i = 0; i < n; i++) {
+		const RateLimitConfig *limit = sections[i].data;
+		g_autofree char *keyed = rate_admin_value(limit, value);
+
+		for (guint w = 0; keyed != NULL && w < limit->rate->len; w++) {
+			const PcConfigRateWindow *rate =
+			    &g_array_index(limit->rate, PcConfigRateWindow, w);
+			RateAdminWindow *window = g_new0(RateAdminWindow, 1);
+
+			window->limit = g_strdup(sections[i].name);
+			window->key_type = rate_key_to_string(limit->key);
+			window->value = g_strdup(keyed);
+			window->store_key =
+			    rate_store_key(sections[i].name, rate->period_us, keyed);
+			window->count = rate->count;
+			window->period_us = rate->period_us;
+			pc_gcra_limit(rate->count, rate->period_us, limit->burst,
+				      &window->emission_interval_us, &window->burst_tolerance_us);
+			g_ptr_array_add(windows, window);
+		}
+	}
+	return windows;
+}
+
 /* one GCRA window per window of the candidate's limit; keys owned by keys */
 static void
 rate_append_windows(GArray *windows, GPtrArray *keys, const RateCandidate *candidate)

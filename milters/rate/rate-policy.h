@@ -100,6 +100,30 @@ extern const PcConfigSchema *const rate_extra_schemas[];
 
 const char *rate_action_to_string(RateAction action);
 const char *rate_count_to_string(RateCount count);
+/* one window of one limit, for the admin's "limits show|reset VALUE" */
+typedef struct {
+	char *limit;	      /* NAME of [rate.NAME] */
+	const char *key_type; /* "client_ip", ... */
+	char *value;	      /* the value as the limit keys it */
+	char *store_key;
+	gint64 count;
+	gint64 period_us;
+	double emission_interval_us;
+	gint64 burst_tolerance_us;
+} RateAdminWindow;
+
+void rate_admin_window_free(gpointer window);
+
+/*
+ * rate_admin_windows:
+ * The store windows of every [rate.NAME] limit of config (as the main
+ * file sets it) for a value an admin typed: an address (client_ip, and
+ * client_net as its network), a network ("192.0.2.0/24"), a login, a
+ * sender or recipient address, or a domain (sender_domain and
+ * recipient_domain). Pure. Returns: (transfer full) RateAdminWindow *.
+ */
+GPtrArray *rate_admin_windows(const PcConfig *config, const char *value);
+
 /* "client_ip", "sender_domain", ... as the key is written */
 const char *rate_key_to_string(RateKey key);
 

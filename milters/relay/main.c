@@ -3,6 +3,8 @@
  * portcullis-relay: the open-relay guard. The glue between pc-milter and
  * relay-policy: per-connection state, metrics, and the hooks.
  */
+#include <string.h>
+
 #include "daemons.h"
 #include "pc-milter.h"
 #include "pc-stats.h"
@@ -70,6 +72,93 @@ relay_on_rcpt(PcSession *session, const PcConfig *config, PcVerdict *verdict)
 	}
 }
 
+/* --- the control socket: bans, unban --- */
+
+#define RELAY_BAN_PREFIX "relay:ban:"
+/* bans listed at most: a flood of probers must not make the answer endless */
+#define RELAY_MAX_BANS_LISTED 100000
+
+static int
+compare_strings(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static gboolean
+relay_list_bans(GString *reply, GError **error)
+{
+	PcStore *store = pc_milter_get_store();
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(g_free);
+	gint64 now = g_get_monotonic_time();
+	guint listed = 0;
+
+	pc_store_list_prefix(store, RELAY_BAN_PREFIX, now, RELAY_MAX_BANS_LISTED, keys);
+	g_ptr_array_sort(keys, compare_strings);
+	for (guint i = 0; i < keys->len; i++) {
+		const char *key = keys->pdata[i];
+		gint64 probes = 0, ttl = -1;
+
+		if (pc_store_get(store, key, now, &probes, &ttl) != PC_LOOKUP_FOUND)
+			continue; /* expired since it was listed */
+		g_string_append_printf(
+		    reply, "%s\t%" G_GINT64_FORMAT "s left\t%" G_GINT64_FORMAT " relay attempts\n",
+		    key + strlen(RELAY_BAN_PREFIX),
+		    ttl >= 0 ? (ttl + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC : -1, probes);
+		listed++;
+	}
+	g_string_append_printf(reply, "%u banned\n", listed);
+	return TRUE;
+}
+
+static gboolean
+relay_unban(const char *what, GString *reply, GError **error)
+{
+	PcStore *store = pc_milter_get_store();
+	char network[PC_NET_ADDRESS_STRLEN];
+	PcNetAddress address;
+	g_autofree char *ban_key = NULL;
+	g_autofree char *probe_key = NULL;
+
+	/* an address becomes its network as the guard keys it (one IPv4, an IPv6 /64) */
+	if (pc_net_address_parse(what, &address))
+		pc_net_address_network_key(&address, 32, 64, network, sizeof(network));
+	else if (strchr(what, '/') != NULL && strlen(what) < sizeof(network))
+		g_strlcpy(network, what, sizeof(network));
+	else {
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_ARGUMENTS,
+			    "%s is not an address or a network as bans lists them", what);
+		return FALSE;
+	}
+	ban_key = g_strconcat(RELAY_BAN_PREFIX, network, NULL);
+	probe_key = g_strconcat("relay:probe:", network, NULL);
+	switch (pc_store_delete(store, ban_key)) {
+	case PC_LOOKUP_FOUND:
+		pc_store_delete(store, probe_key);
+		g_string_append_printf(reply, "%s unbanned\n", network);
+		return TRUE;
+	case PC_LOOKUP_NOTFOUND:
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_ARGUMENTS, "%s is not banned",
+			    network);
+		return FALSE;
+	default:
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_FAILED,
+			    "the store failed: %s is unchanged", network);
+		return FALSE;
+	}
+}
+
+static gboolean
+relay_control(const char *const *argv, guint argc, GString *reply, GError **error)
+{
+	if (strcmp(argv[0], "bans") == 0 && argc == 1)
+		return relay_list_bans(reply, error);
+	if (strcmp(argv[0], "unban") == 0 && argc == 2)
+		return relay_unban(argv[1], reply, error);
+	g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_UNKNOWN,
+		    "portcullis-relay knows: ping, reload, bans, unban ADDRESS|NETWORK");
+	return FALSE;
+}
+
 static const PcMilterDescriptor relay_milter = {
     .name = "relay",
     .schema = &relay_config_schema,
@@ -80,6 +169,7 @@ static const PcMilterDescriptor relay_milter = {
     .connection_free = g_free,
     .on_connect = relay_on_connect,
     .on_rcpt = relay_on_rcpt,
+    .control = relay_control,
 };
 
 int

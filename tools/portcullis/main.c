@@ -35,6 +35,11 @@ static const ToolCommand tool_commands[] = {
      "the DNS side of a domain's mail: SPF, DMARC, DKIM keys, MX and reverse DNS, MTA-STS, "
      "TLS-RPT, DANE",
      tool_audit},
+    {"bans", "[-c FILE]", "the clients portcullis-relay has banned, with the time left", tool_bans},
+    {"unban", "[-c FILE] ADDRESS|NETWORK", "lift a ban of portcullis-relay", tool_unban},
+    {"limits", "[-c FILE] show|reset VALUE",
+     "portcullis-rate's counters for an address, network, login, sender or domain", tool_limits},
+    {"reload", "[-c FILE] [DAEMON]", "reload one daemon, or every one running", tool_reload},
     {"dmarc-report", "[-c FILE] [--day YYYY-MM-DD] [--send | --out DIR]",
      "DMARC aggregate reports from portcullis-verify's history: listed, written or mailed",
      tool_dmarc_report},

@@ -58,6 +58,11 @@ int tool_stats(int argc, char **argv);
 /* portcullis audit domain [-c FILE] [--selector S]... [--json] DOMAIN */
 int tool_audit(int argc, char **argv);
 int tool_audit_domain(int argc, char **argv);
+/* the control commands (tool-control.c): bans, unban, limits, reload */
+int tool_bans(int argc, char **argv);
+int tool_unban(int argc, char **argv);
+int tool_limits(int argc, char **argv);
+int tool_reload(int argc, char **argv);
 /* portcullis dmarc-report [-c FILE] [--day YYYY-MM-DD] [--send | --out DIR] */
 int tool_dmarc_report(int argc, char **argv);
 
