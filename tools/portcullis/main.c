@@ -31,9 +31,11 @@ static const ToolCommand tool_commands[] = {
     {"stats", "[-c FILE] [--watch SECONDS [--count N]]",
      "every daemon's statistics in one table (a daemon that cannot be reached is down)",
      tool_stats},
-    {"audit", "domain [-c FILE] [--selector S]... [--json] DOMAIN",
-     "the DNS side of a domain's mail: SPF, DMARC, DKIM keys, MX and reverse DNS, MTA-STS, "
-     "TLS-RPT, DANE",
+    {"audit",
+     "domain [-c FILE] [--selector S]... [--json] DOMAIN | smtp [--source ADDRESS] "
+     "[--domain DOMAIN] [--json] HOST[:PORT[/ROLE]]...",
+     "a domain's DNS (SPF, DMARC, DKIM keys, MX, MTA-STS, TLS-RPT, DANE), or a live SMTP "
+     "server (ports, TLS, AUTH, VRFY, an open-relay battery)",
      tool_audit},
     {"bans", "[-c FILE]", "the clients portcullis-relay has banned, with the time left", tool_bans},
     {"unban", "[-c FILE] ADDRESS|NETWORK", "lift a ban of portcullis-relay", tool_unban},

@@ -649,13 +649,18 @@ tool_audit_domain(int argc, char **argv)
 	return TOOL_EXIT_OK;
 }
 
-/* portcullis audit KIND ...: only domain so far */
+/* portcullis audit domain|smtp ... */
 int
 tool_audit(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "domain") == 0)
 		return tool_audit_domain(argc - 1, argv + 1);
-	fprintf(stderr, "usage: portcullis audit domain [-c FILE] [--selector S]... [--json] "
-			"DOMAIN\n");
+	if (argc >= 2 && strcmp(argv[1], "smtp") == 0)
+		return tool_audit_smtp(argc - 1, argv + 1);
+	fprintf(stderr,
+		"usage: portcullis audit domain [-c FILE] [--selector S]... [--json] "
+		"DOMAIN\n"
+		"       portcullis audit smtp [--source ADDRESS] [--domain DOMAIN] [--json] "
+		"HOST[:PORT[/ROLE]]...\n");
 	return TOOL_EXIT_USAGE;
 }

@@ -58,6 +58,8 @@ int tool_stats(int argc, char **argv);
 /* portcullis audit domain [-c FILE] [--selector S]... [--json] DOMAIN */
 int tool_audit(int argc, char **argv);
 int tool_audit_domain(int argc, char **argv);
+/* portcullis audit smtp [--source ADDRESS] [--domain DOMAIN] [--json] HOST[:PORT[/ROLE]]... */
+int tool_audit_smtp(int argc, char **argv);
 /* the control commands (tool-control.c): bans, unban, limits, reload */
 int tool_bans(int argc, char **argv);
 int tool_unban(int argc, char **argv);
