@@ -8,7 +8,10 @@
 # to get it wrong (no SPF, two records, +all, ?all, a syntax error, more
 # than 10 lookups, an include loop, no DMARC, p=none, an unconfirmed
 # external rua, a 1024-bit and a 512-bit key, a missing key, t=y, an MX
-# without a reverse name, a null MX); --json; usage. TAP.
+# without a reverse name, a null MX); with --https the MTA-STS policy file
+# served over HTTPS on 127.0.0.1:443 (openssl s_server, a CA made for the
+# run): valid and naming the MX, naming another MX, and from a host whose
+# certificate is another's; --json; usage. TAP.
 set -u
 PORTCULLIS=$1
 PC_TEST_DNS=$2
@@ -46,6 +49,7 @@ good.test. 300 IN MX 10 mx.good.test.
 mx.good.test. 300 IN A 192.0.2.25
 _mta-sts.good.test. 300 IN TXT "v=STSv1; id=2026120401"
 _smtp._tls.good.test. 300 IN TXT "v=TLSRPTv1; rua=mailto:tls@good.test"
+mta-sts.good.test. 300 IN A 127.0.0.1
 _25._tcp.mx.good.test. 300 IN TLSA 3 1 1 0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF
 ZONE
 	echo "s2048._domainkey.good.test. 300 IN TXT $(txt "v=DKIM1; k=rsa; p=$RSA2048")"
@@ -74,6 +78,8 @@ i1.bad.test. 300 IN TXT "v=spf1 a mx a:x1.bad.test a:x2.bad.test ~all"
 i2.bad.test. 300 IN TXT "v=spf1 a mx a:x3.bad.test a:x4.bad.test ~all"
 open.bad.test. 300 IN TXT "v=spf1 a"
 null.bad.test. 300 IN MX 0 .
+_mta-sts.sts.bad.test. 300 IN TXT "v=STSv1; id=1"
+mta-sts.sts.bad.test. 300 IN A 127.0.0.1
 $ZONE nothing.test.
 nothing.test. 300 IN A 192.0.2.80
 ZONE
@@ -151,6 +157,45 @@ check "nothing published: no SPF, no DMARC, no MX" \
 	bash -c "grep -q '^warning *spf *nothing.test has no SPF record' '$PC_DIR/nothing.out' &&
 		grep -q '^warning *dmarc *no DMARC record applies' '$PC_DIR/nothing.out' &&
 		grep -q '^info *mx *no MX record' '$PC_DIR/nothing.out'"
+
+# --------------------------------------------------- MTA-STS over HTTPS
+# a CA of this run, and mta-sts.good.test's certificate from it
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PC_DIR/ca.key" -out "$PC_DIR/ca.pem" \
+	-days 2 -subj /CN=portcullis-test-ca >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -keyout "$PC_DIR/sts.key" -out "$PC_DIR/sts.csr" \
+	-subj /CN=mta-sts.good.test >/dev/null 2>&1
+printf 'subjectAltName=DNS:mta-sts.good.test\n' >"$PC_DIR/sts.ext"
+openssl x509 -req -in "$PC_DIR/sts.csr" -CA "$PC_DIR/ca.pem" -CAkey "$PC_DIR/ca.key" \
+	-CAcreateserial -days 2 -extfile "$PC_DIR/sts.ext" -out "$PC_DIR/sts.pem" >/dev/null 2>&1
+mkdir -p "$PC_DIR/www/.well-known"
+printf 'version: STSv1\nmode: enforce\nmx: mx.good.test\nmax_age: 86400\n' \
+	>"$PC_DIR/www/.well-known/mta-sts.txt"
+(cd "$PC_DIR/www" && exec openssl s_server -accept 127.0.0.1:443 -cert "$PC_DIR/sts.pem" \
+	-key "$PC_DIR/sts.key" -WWW -quiet) >"$PC_DIR/https.log" 2>&1 &
+HTTPS_PID=$!
+trap 'kill $HTTPS_PID 2>/dev/null; cleanup' EXIT
+https_up() { (exec 3<>/dev/tcp/127.0.0.1/443) 2>/dev/null; }
+if wait_until 10 https_up; then
+	ok "an HTTPS server serves the policy on 127.0.0.1:443"
+	audit sts --https --ca-file "$PC_DIR/ca.pem" good.test
+	check "--https: the policy fetched, enforce" \
+		has sts '^ok +mta-sts +policy fetched from https://mta-sts\.good\.test: mode enforce, 1 mx patterns, max_age 86400$'
+	check "--https: the MX matches the policy" bash -c "! grep -q 'matches no mx' '$PC_DIR/sts.out'"
+	printf 'version: STSv1\nmode: enforce\nmx: *.elsewhere.test\nmax_age: 86400\n' \
+		>"$PC_DIR/www/.well-known/mta-sts.txt"
+	audit sts-mx --https --ca-file "$PC_DIR/ca.pem" good.test
+	check "--https: an MX the policy does not name, in enforce mode: an error" \
+		has sts-mx '^error +mta-sts +MX mx\.good\.test matches no mx: line of the policy: senders will not deliver to it'
+	audit sts-trust --https good.test
+	check "--https: a certificate this system does not trust: the policy is ignored" \
+		has sts-trust '^error +mta-sts +the policy cannot be fetched: the certificate of mta-sts\.good\.test is not valid'
+	audit sts-name --https --ca-file "$PC_DIR/ca.pem" sts.bad.test
+	check "--https: a certificate for another name: the policy is ignored" \
+		has sts-name '^error +mta-sts +the policy cannot be fetched: the certificate of mta-sts\.sts\.bad\.test is not valid'
+else
+	not_ok "an HTTPS server serves the policy on 127.0.0.1:443" "$PC_DIR/https.log"
+fi
+kill $HTTPS_PID 2>/dev/null
 
 audit json --json good.test
 check "--json: an array of findings" \

@@ -24,10 +24,15 @@
  * configuration.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "pc-dns.h"
 #include "pc-spf-record.h"
@@ -46,6 +51,10 @@ typedef struct {
 	PcDns *dns;
 	const PcConfig *config;
 	GPtrArray *findings; /* "SEVERITY\tCHECK\ttext" */
+	gboolean https;	     /* fetch the MTA-STS policy */
+	const char *ca_file; /* more CAs to trust for it, or NULL */
+	GPtrArray *mx_hosts; /* the MX names found (for the policy's mx: lines) */
+	gboolean sts_record; /* an _mta-sts record was found: there is a policy to fetch */
 } Audit;
 
 static void G_GNUC_PRINTF(4, 5)
@@ -502,6 +511,7 @@ audit_mx(Audit *audit, const char *domain)
 			return;
 		}
 		say(audit, "info", "mx", "MX %u %s", record->preference, record->name);
+		g_ptr_array_add(audit->mx_hosts, g_ascii_strdown(record->name, -1));
 		for (gsize t = 0; t < G_N_ELEMENTS(types); t++) {
 			g_autoptr(PcDnsResult) a = ask(audit, record->name, types[t]);
 
@@ -548,13 +558,184 @@ audit_policy_records(Audit *audit, const char *domain)
 		else if (found->len > 1)
 			say(audit, "error", kinds[k].check,
 			    "%s: %u records: senders ignore them all", name, found->len);
-		else if (k == 0)
+		else if (k == 0 && !audit->https)
 			say(audit, "ok", kinds[k].check,
 			    "%s: %s (the policy file at https://mta-sts.%s/.well-known/mta-sts.txt "
-			    "is not fetched by this command)",
+			    "is fetched with --https)",
 			    name, (char *)found->pdata[0], domain);
-		else
+		else if (k == 0) {
+			audit->sts_record = TRUE;
 			say(audit, "ok", kinds[k].check, "%s: %s", name, (char *)found->pdata[0]);
+		} else
+			say(audit, "ok", kinds[k].check, "%s: %s", name, (char *)found->pdata[0]);
+	}
+}
+
+/* --- the MTA-STS policy over HTTPS (RFC 8461 3.3) --- */
+
+#define STS_MAX_BODY (64 * 1024)
+
+/* the policy file's text, fetched with the certificate verified for host; NULL with why */
+static char *
+https_get(Audit *audit, const char *host, char **why_out)
+{
+	g_autoptr(PcDnsResult) a = pc_dns_query(audit->dns, host, PC_DNS_TYPE_A, NULL);
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = NULL;
+	int fd = -1;
+	struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(443)};
+	struct timeval tv = {10, 0};
+	g_autoptr(GString) page = g_string_new(NULL);
+	g_autofree char *request = g_strdup_printf(
+	    "GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", host);
+	char *result = NULL;
+	long verify;
+
+	if (a->status != PC_DNS_OK) {
+		*why_out = g_strdup_printf("%s has no address (%s)", host,
+					   pc_dns_status_to_string(a->status));
+		return NULL;
+	}
+	/* the IPv4 address, from pc-net's mapped form */
+	memcpy(&address.sin_addr, pc_dns_result_record(a, 0)->address.bytes + 12, 4);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+		*why_out = g_strdup_printf("%s:443: %s", host, g_strerror(errno));
+		goto out;
+	}
+	ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_default_verify_paths(ctx);
+	if (audit->ca_file != NULL &&
+	    SSL_CTX_load_verify_locations(ctx, audit->ca_file, NULL) != 1) {
+		*why_out = g_strdup_printf("--ca-file %s cannot be read", audit->ca_file);
+		goto out;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	ssl = SSL_new(ctx);
+	SSL_set_fd(ssl, fd);
+	SSL_set_tlsext_host_name(ssl, host);
+	X509_VERIFY_PARAM_set1_host(SSL_get0_param(ssl), host, 0);
+	if (SSL_connect(ssl) != 1) {
+		*why_out = g_strdup_printf("%s:443: no TLS", host);
+		goto out;
+	}
+	verify = SSL_get_verify_result(ssl);
+	if (verify != X509_V_OK) {
+		*why_out = g_strdup_printf("the certificate of %s is not valid for it: %s", host,
+					   X509_verify_cert_error_string(verify));
+		goto out;
+	}
+	if (SSL_write(ssl, request, (int)strlen(request)) != (int)strlen(request)) {
+		*why_out = g_strdup("the request could not be sent");
+		goto out;
+	}
+	while (page->len < STS_MAX_BODY + 4096) {
+		char buf[4096];
+		int n = SSL_read(ssl, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		g_string_append_len(page, buf, n);
+	}
+	{
+		const char *body = strstr(page->str, "\r\n\r\n");
+
+		if (!g_str_has_prefix(page->str, "HTTP/1.") ||
+		    strncmp(page->str + 8, " 200", 4) != 0 || body == NULL) {
+			*why_out = g_strdup_printf(
+			    "https://%s/.well-known/mta-sts.txt: no 200 answer", host);
+			goto out;
+		}
+		result = g_strdup(body + 4);
+	}
+out:
+	if (ssl != NULL)
+		SSL_free(ssl);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
+	if (fd >= 0)
+		close(fd);
+	return result;
+}
+
+/* an mx: pattern ("mail.example.com", "*.example.com": one label) matches host */
+static gboolean
+sts_mx_matches(const char *pattern, const char *host)
+{
+	if (g_str_has_prefix(pattern, "*.")) {
+		const char *dot = strchr(host, '.');
+
+		return dot != NULL && g_ascii_strcasecmp(dot + 1, pattern + 2) == 0;
+	}
+	return g_ascii_strcasecmp(pattern, host) == 0;
+}
+
+static void
+audit_sts_policy(Audit *audit, const char *domain)
+{
+	g_autofree char *host = g_strdup_printf("mta-sts.%s", domain);
+	g_autofree char *why = NULL;
+	g_autofree char *policy = https_get(audit, host, &why);
+	g_auto(GStrv) lines = NULL;
+	g_autoptr(GPtrArray) patterns = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *mode = NULL;
+	gboolean version = FALSE;
+	guint64 max_age = 0;
+
+	if (policy == NULL) {
+		say(audit, "error", "mta-sts",
+		    "the policy cannot be fetched: %s (senders ignore "
+		    "MTA-STS for you)",
+		    why);
+		return;
+	}
+	lines = g_strsplit(policy, "\n", -1);
+	for (char **l = lines; *l != NULL; l++) {
+		char *line = g_strstrip(*l);
+		char *colon = strchr(line, ':');
+
+		if (colon == NULL)
+			continue;
+		*colon = '\0';
+		{
+			const char *value = g_strstrip(colon + 1);
+
+			if (strcmp(line, "version") == 0)
+				version = strcmp(value, "STSv1") == 0;
+			else if (strcmp(line, "mode") == 0)
+				mode = g_strdup(value);
+			else if (strcmp(line, "mx") == 0)
+				g_ptr_array_add(patterns, g_ascii_strdown(value, -1));
+			else if (strcmp(line, "max_age") == 0)
+				g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &max_age,
+							   NULL);
+		}
+	}
+	if (!version || mode == NULL || patterns->len == 0 || max_age == 0) {
+		say(audit, "error", "mta-sts",
+		    "the policy is not valid (version: STSv1, mode, mx and max_age are required)");
+		return;
+	}
+	say(audit, strcmp(mode, "enforce") == 0 ? "ok" : "info", "mta-sts",
+	    "policy fetched from https://%s: mode %s, %u mx patterns, max_age %" G_GUINT64_FORMAT,
+	    host, mode, patterns->len, max_age);
+	if (max_age > 31557600)
+		say(audit, "warning", "mta-sts",
+		    "max_age over a year (RFC 8461 3.2: 31557600 at most)");
+	for (guint i = 0; i < audit->mx_hosts->len; i++) {
+		const char *mx = audit->mx_hosts->pdata[i];
+		gboolean matched = FALSE;
+
+		for (guint p = 0; p < patterns->len && !matched; p++)
+			matched = sts_mx_matches(patterns->pdata[p], mx);
+		if (!matched)
+			say(audit, strcmp(mode, "enforce") == 0 ? "error" : "warning", "mta-sts",
+			    "MX %s matches no mx: line of the policy: senders %s", mx,
+			    strcmp(mode, "enforce") == 0 ? "will not deliver to it"
+							 : "will report failures for it");
 	}
 }
 
@@ -596,12 +777,18 @@ tool_audit_domain(int argc, char **argv)
 	g_autofree char *config_path = NULL;
 	g_auto(GStrv) selectors = NULL;
 	gboolean json = FALSE;
+	gboolean https = FALSE;
+	g_autofree char *ca_file = NULL;
 	GOptionEntry entries[] = {
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
 	     "configuration file (default " PC_CONFIG_DEFAULT_FILE ")", "FILE"},
 	    {"selector", 's', 0, G_OPTION_ARG_STRING_ARRAY, &selectors,
 	     "a DKIM selector to check (repeat for more)", "SELECTOR"},
 	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "the findings as JSON", NULL},
+	    {"https", 0, 0, G_OPTION_ARG_NONE, &https,
+	     "fetch the MTA-STS policy file (HTTPS to mta-sts.DOMAIN)", NULL},
+	    {"ca-file", 0, 0, G_OPTION_ARG_FILENAME, &ca_file,
+	     "with --https: trust this file's CAs too (a private CA)", "FILE"},
 	    G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) context =
@@ -636,7 +823,8 @@ tool_audit_domain(int argc, char **argv)
 	}
 	if (!tool_load("audit domain", config_path, NULL, &config, &dns))
 		return TOOL_EXIT_USAGE;
-	audit = (Audit){dns, config, findings};
+	audit =
+	    (Audit){dns, config, findings, https, ca_file, g_ptr_array_new_with_free_func(g_free)};
 	audit_spf(&audit, domain);
 	audit_dmarc(&audit, domain);
 	for (char **s = selectors; s != NULL && *s != NULL; s++)
@@ -645,6 +833,9 @@ tool_audit_domain(int argc, char **argv)
 		say(&audit, "info", "dkim", "no --selector given: no DKIM key checked");
 	audit_mx(&audit, domain);
 	audit_policy_records(&audit, domain);
+	if (https && audit.sts_record)
+		audit_sts_policy(&audit, domain);
+	g_ptr_array_unref(audit.mx_hosts);
 	print_findings(findings, json);
 	return TOOL_EXIT_OK;
 }
