@@ -744,31 +744,10 @@ audit_sts_policy(Audit *audit, const char *domain)
 static void
 print_findings(const GPtrArray *findings, gboolean json)
 {
-	ToolJson out;
-	g_autofree char *text = NULL;
+	static const char *const names[] = {"severity", "check", "text"};
+	static const int widths[] = {8, 8, 0};
 
-	if (!json) {
-		for (guint i = 0; i < findings->len; i++) {
-			g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", 3);
-
-			printf("%-8s %-8s %s\n", parts[0], parts[1], parts[2]);
-		}
-		return;
-	}
-	tool_json_init(&out);
-	tool_json_begin_array(&out, NULL);
-	for (guint i = 0; i < findings->len; i++) {
-		g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", 3);
-
-		tool_json_begin_object(&out, NULL);
-		tool_json_string(&out, "severity", parts[0]);
-		tool_json_string(&out, "check", parts[1]);
-		tool_json_string(&out, "text", parts[2]);
-		tool_json_end_object(&out);
-	}
-	tool_json_end_array(&out);
-	text = tool_json_finish(&out);
-	fputs(text, stdout);
+	tool_print_findings(findings, G_N_ELEMENTS(names), names, widths, json);
 }
 
 int

@@ -479,32 +479,10 @@ audit_target(Audit *audit, const Target *target)
 static void
 print_findings(const GPtrArray *findings, gboolean json)
 {
-	ToolJson out;
-	g_autofree char *text = NULL;
+	static const char *const names[] = {"severity", "listener", "check", "text"};
+	static const int widths[] = {8, 20, 12, 0};
 
-	if (!json) {
-		for (guint i = 0; i < findings->len; i++) {
-			g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", 4);
-
-			printf("%-8s %-20s %-12s %s\n", parts[0], parts[1], parts[2], parts[3]);
-		}
-		return;
-	}
-	tool_json_init(&out);
-	tool_json_begin_array(&out, NULL);
-	for (guint i = 0; i < findings->len; i++) {
-		g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", 4);
-
-		tool_json_begin_object(&out, NULL);
-		tool_json_string(&out, "severity", parts[0]);
-		tool_json_string(&out, "listener", parts[1]);
-		tool_json_string(&out, "check", parts[2]);
-		tool_json_string(&out, "text", parts[3]);
-		tool_json_end_object(&out);
-	}
-	tool_json_end_array(&out);
-	text = tool_json_finish(&out);
-	fputs(text, stdout);
+	tool_print_findings(findings, G_N_ELEMENTS(names), names, widths, json);
 }
 
 static void

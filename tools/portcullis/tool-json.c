@@ -4,6 +4,8 @@
  */
 #include "tool-json.h"
 
+#include <stdio.h>
+
 void
 tool_json_init(ToolJson *json)
 {
@@ -139,4 +141,39 @@ tool_json_null(ToolJson *json, const char *key)
 {
 	member(json, key);
 	g_string_append(json->out, "null");
+}
+
+void
+tool_print_findings(const GPtrArray *findings, guint n_fields, const char *const *names,
+		    const int *widths, gboolean json)
+{
+	ToolJson out;
+	g_autofree char *text = NULL;
+
+	if (!json) {
+		for (guint i = 0; i < findings->len; i++) {
+			g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", (gint)n_fields);
+
+			for (guint f = 0; f < n_fields && parts[f] != NULL; f++) {
+				if (f + 1 < n_fields)
+					printf("%-*s ", widths[f], parts[f]);
+				else
+					printf("%s\n", parts[f]);
+			}
+		}
+		return;
+	}
+	tool_json_init(&out);
+	tool_json_begin_array(&out, NULL);
+	for (guint i = 0; i < findings->len; i++) {
+		g_auto(GStrv) parts = g_strsplit(findings->pdata[i], "\t", (gint)n_fields);
+
+		tool_json_begin_object(&out, NULL);
+		for (guint f = 0; f < n_fields && parts[f] != NULL; f++)
+			tool_json_string(&out, names[f], parts[f]);
+		tool_json_end_object(&out);
+	}
+	tool_json_end_array(&out);
+	text = tool_json_finish(&out);
+	fputs(text, stdout);
 }

@@ -38,4 +38,13 @@ void tool_json_int(ToolJson *json, const char *key, gint64 value);
 void tool_json_bool(ToolJson *json, const char *key, gboolean value);
 void tool_json_null(ToolJson *json, const char *key);
 
+/*
+ * tool_print_findings:
+ * The audits' findings, each a string of n_fields tab-separated fields
+ * named by names[]: one line a finding, each field but the last padded to
+ * widths[i], or (json) an array of objects.
+ */
+void tool_print_findings(const GPtrArray *findings, guint n_fields, const char *const *names,
+			 const int *widths, gboolean json);
+
 G_END_DECLS
