@@ -52,6 +52,8 @@ struct _PcConfig {
 	GHashTable *domains;	  /* normalised domain -> DomainEntry */
 	GHashTable *local_exact;  /* set of domains (and "[literal]") */
 	GPtrArray *local_parents; /* ".example.com" entries */
+	/* where each key was set: "DOMAIN\ngroup\nkey" ("" for the main file) -> "PATH:LINE" */
+	GHashTable *origins;
 	atomic_uint warned;
 };
 
@@ -677,6 +679,7 @@ pc_config_clear(gpointer data)
 	pc_config_clear_fields(daemon_keys, G_N_ELEMENTS(daemon_keys), &config->daemon);
 	g_clear_pointer(&config->listeners, g_ptr_array_unref);
 	g_clear_pointer(&config->domains, g_hash_table_unref);
+	g_clear_pointer(&config->origins, g_hash_table_unref);
 	if (config->section != NULL)
 		section_free(config->schema, g_steal_pointer(&config->section));
 	g_clear_pointer(&config->local_exact, g_hash_table_unref);
@@ -920,6 +923,23 @@ load_domain_extras(PcConfig *config, const ConfigFile *main_file, const ConfigFi
 	return finish_errors(collected, error);
 }
 
+/* notes where each key of file stands, for pc_config_get_origin (domain "" for the main file) */
+static void
+record_origins(PcConfig *config, const ConfigFile *file, const char *domain)
+{
+	GHashTableIter iter;
+	gpointer id, line;
+
+	g_hash_table_iter_init(&iter, file->lines);
+	while (g_hash_table_iter_next(&iter, &id, &line)) {
+		/* "group\nkey" only: a bare "group" is a section's own line */
+		if (strchr(id, '\n') == NULL)
+			continue;
+		g_hash_table_replace(config->origins, g_strconcat(domain, "\n", id, NULL),
+				     g_strdup_printf("%s:%u", file->path, GPOINTER_TO_UINT(line)));
+	}
+}
+
 static gboolean
 load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path,
 		 const char *domain, GError **error)
@@ -967,6 +987,7 @@ load_domain_file(PcConfig *config, const ConfigFile *main_file, const char *path
 		return finish_errors(collected, error);
 	}
 	g_hash_table_insert(config->domains, g_strdup(domain), entry);
+	record_origins(config, file, domain);
 	return TRUE;
 }
 
@@ -1134,6 +1155,8 @@ pc_config_load_full(const char *path, const PcConfigSchema *schema,
 	config->schema = schema;
 	config->listeners = g_ptr_array_new_with_free_func(listener_free);
 	config->domains = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, domain_entry_free);
+	config->origins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	record_origins(config, file, "");
 
 	/* each step runs even after an earlier one failed: every error is reported */
 	if (!fill_section(global_keys, G_N_ELEMENTS(global_keys), file, NULL, "global", NULL, 0,
@@ -1171,6 +1194,25 @@ pc_config_unref(PcConfig *config)
 {
 	g_return_if_fail(config != NULL);
 	g_atomic_rc_box_release_full(config, pc_config_clear);
+}
+
+const char *
+pc_config_get_origin(const PcConfig *config, const char *group, const char *key, const char *domain)
+{
+	g_autofree char *id = NULL;
+	const char *origin = NULL;
+
+	g_return_val_if_fail(config != NULL && group != NULL && key != NULL, NULL);
+	if (domain != NULL) {
+		id = g_strconcat(domain, "\n", group, "\n", key, NULL);
+		origin = g_hash_table_lookup(config->origins, id);
+		g_clear_pointer(&id, g_free);
+	}
+	if (origin == NULL) {
+		id = g_strconcat("\n", group, "\n", key, NULL);
+		origin = g_hash_table_lookup(config->origins, id);
+	}
+	return origin;
 }
 
 const char *

@@ -268,6 +268,16 @@ guint pc_config_get_n_listeners(const PcConfig *config);
 const PcListener *pc_config_get_listener(const PcConfig *config, guint index);
 
 /*
+ * pc_config_get_origin:
+ * Where [group] key's value comes from, for domain (NULL: the main file's
+ * view): "PATH:LINE" of the domains.d file that sets it, else of the main
+ * file's line, else NULL (the default applies). For the admin's
+ * `portcullis explain` and `check`. (transfer none)
+ */
+const char *pc_config_get_origin(const PcConfig *config, const char *group, const char *key,
+				 const char *domain);
+
+/*
  * pc_config_is_local_domain:
  * TRUE when the normalised domain is in local_domains (exactly, or below a
  * ".parent" entry) or has a domains.d file. IP literals ("[192.0.2.1]") match

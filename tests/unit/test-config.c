@@ -973,6 +973,37 @@ static const PcConfigSchema built_schema = {
     .on_error_default = "accept",
 };
 
+/* where each value comes from: the domain file's line, else the main file's, else none */
+static void
+test_origins(Fixture *fx, gconstpointer data)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(PcConfig) config = NULL;
+	g_autofree char *main_line = NULL;
+	g_autofree char *user_line = NULL;
+	g_autofree char *domain_line = NULL;
+	g_autofree char *domain_path = g_build_filename(fx->domains, "example.org.conf", NULL);
+
+	/* lines: 1 [global], 2 domains_dir, 3 user, 4 [sign], 5 path */
+	write_main(fx, "[sign]\npath = /keys/a\n");
+	write_domain(fx, "example.org.conf", "# a comment\n[sign]\nname = org\n");
+	config = pc_config_load(fx->path, &built_schema, &error);
+	g_assert_no_error(error);
+	main_line = g_strdup_printf("%s:5", fx->path);
+	user_line = g_strdup_printf("%s:3", fx->path);
+	domain_line = g_strdup_printf("%s:3", domain_path);
+	g_assert_cmpstr(pc_config_get_origin(config, "sign", "path", NULL), ==, main_line);
+	g_assert_cmpstr(pc_config_get_origin(config, "global", "user", NULL), ==, user_line);
+	/* a domain's own value, and the main file's where the domain sets nothing */
+	g_assert_cmpstr(pc_config_get_origin(config, "sign", "name", "example.org"), ==,
+			domain_line);
+	g_assert_cmpstr(pc_config_get_origin(config, "sign", "path", "example.org"), ==, main_line);
+	g_assert_cmpstr(pc_config_get_origin(config, "sign", "path", "other.org"), ==, main_line);
+	/* a default: set nowhere */
+	g_assert_null(pc_config_get_origin(config, "sign", "name", NULL));
+	g_assert_null(pc_config_get_origin(config, "global", "store", "example.org"));
+}
+
 static void
 test_build_clear(Fixture *fx, gconstpointer data)
 {
@@ -1126,6 +1157,7 @@ main(int argc, char **argv)
 	ADD("/pc/config/multi/describe", test_multi_describe);
 	ADD("/pc/config/multi/ignored-by-others", test_multi_ignored_by_others);
 	ADD("/pc/config/build-clear", test_build_clear);
+	ADD("/pc/config/origins", test_origins);
 	ADD("/pc/config/all-errors", test_all_errors);
 	ADD("/pc/config/check-all", test_check_all);
 	ADD("/pc/config/restart-values", test_restart_values);
