@@ -93,9 +93,12 @@ for row in "${WARNINGS[@]}"; do
 	n=$((n + 1))
 	sed -e "$expression" "$PC_DIR/good.conf" >"$PC_DIR/w$n.conf"
 	check_run w$n
+	# the warning names the file, with the line when the key is set there
 	check "warning: $label: status 0, and said" \
-		bash -c "[ $STATUS = 0 ] && grep -qF -- 'warning: $PC_DIR/w$n.conf: $want' '$PC_DIR/w$n.out'"
+		bash -c "[ $STATUS = 0 ] && grep -F -- ': $want' '$PC_DIR/w$n.out' | grep -qE '^warning: $PC_DIR/w$n\.conf(:[0-9]+)?: '"
 done
+check "a warning names the line that sets the key" \
+	grep -qE "^warning: $PC_DIR/w4\.conf:[0-9]+: \[relay\] on_error: accept" "$PC_DIR/w4.out"
 check "rate limits on different roles do not overlap" bash -c "
 	sed 's/^rate = 60\/1m; 500\/1h$/rate = 60\/1m\nroles = mx\n[rate.sub_ip]\nkey = client_ip\nrate = 10\/1m\nroles = submission/' '$PC_DIR/good.conf' >'$PC_DIR/roles.conf' &&
 	'$PORTCULLIS' check -c '$PC_DIR/roles.conf' --daemons-dir '$DAEMONS' | grep -q ' 0 warnings'"

@@ -23,6 +23,15 @@ static void G_GNUC_PRINTF(3, 4) warn(GPtrArray *warnings, const char *path, cons
 	g_ptr_array_add(warnings, g_strdup_printf("%s: %s", path, text));
 }
 
+/* "FILE:LINE" where [group] key is set, else the file (the default applies) */
+static const char *
+where(const ToolCheckInput *input, const PcConfig *config, const char *group, const char *key)
+{
+	const char *origin = config != NULL ? pc_config_get_origin(config, group, key, NULL) : NULL;
+
+	return origin != NULL ? origin : input->path;
+}
+
 static gboolean
 strv_has(char **strv, const char *value)
 {
@@ -48,17 +57,17 @@ listener_rules(const ToolCheckInput *input, GPtrArray *warnings)
 
 		if ((listener->role == PC_ROLE_SUBMISSION || listener->role == PC_ROLE_SMTPS) &&
 		    !strv_has(auth->require_tls, role))
-			warn(warnings, input->path,
+			warn(warnings, where(input, config, "auth", "require_tls"),
 			     "[auth] require_tls: does not list %s, the role of [listener.%s]: "
 			     "passwords may cross the network unencrypted",
 			     role, listener->name);
 	}
 	if (auth->min_tls_version < AUTH_TLS_1_2)
-		warn(warnings, input->path,
+		warn(warnings, where(input, config, "auth", "min_tls_version"),
 		     "[auth] min_tls_version: below TLSv1.2 (TLS 1.0 and 1.1 are deprecated, RFC "
 		     "8996)");
 	if (auth->auth_on_mx == AUTH_ON_MX_ALLOW)
-		warn(warnings, input->path,
+		warn(warnings, where(input, config, "auth", "auth_on_mx"),
 		     "[auth] auth_on_mx: allow: AUTH on port 25 is where password guessing starts");
 }
 
@@ -83,7 +92,7 @@ global_rules(const ToolCheckInput *input, GPtrArray *warnings)
 	global = pc_config_get_global(config);
 	if ((global->local_domains == NULL || global->local_domains[0] == NULL) &&
 	    pc_config_get_n_domain_files(config) == 0)
-		warn(warnings, input->path,
+		warn(warnings, where(input, config, "global", "local_domains"),
 		     "[global] local_domains: empty, and no domains.d file: every recipient is "
 		     "foreign, so portcullis-relay refuses all mail from outside");
 	for (guint i = 0; i < pc_net_list_length(global->trusted_networks); i++) {
@@ -94,7 +103,7 @@ global_rules(const ToolCheckInput *input, GPtrArray *warnings)
 		int prefix = entry != NULL ? prefix_of(entry, &v6) : -1;
 
 		if (prefix >= 0 && prefix < (v6 ? 32 : 8))
-			warn(warnings, input->path,
+			warn(warnings, where(input, config, "global", "trusted_networks"),
 			     "[global] trusted_networks: %s is a large part of the Internet: "
 			     "clients "
 			     "there may relay and skip every check",
@@ -107,7 +116,7 @@ relay_rules(const ToolCheckInput *input, GPtrArray *warnings)
 {
 	if (input->relay != NULL &&
 	    pc_config_get_daemon(input->relay)->on_error == PC_ON_ERROR_ACCEPT)
-		warn(warnings, input->path,
+		warn(warnings, where(input, input->relay, "relay", "on_error"),
 		     "[relay] on_error: accept: when the store fails, relay probers are neither "
 		     "counted nor banned");
 }
@@ -144,7 +153,7 @@ rate_rules(const ToolCheckInput *input, GPtrArray *warnings)
 			    !roles_overlap(a->roles, b->roles))
 				continue;
 			warn(
-			    warnings, input->path,
+			    warnings, where(input, input->rate, sections[j].group, "key"),
 			    "[rate.%s] and [rate.%s]: both count %s per %s on the same roles: the "
 			    "stricter always decides first; make it one limit with several windows "
 			    "(rate = 60/1m; 500/1h)",
@@ -166,12 +175,12 @@ verify_rules(const ToolCheckInput *input, GPtrArray *warnings)
 		return;
 	if (verify->dmarc_history_dir != NULL &&
 	    !g_file_test(verify->dmarc_history_dir, G_FILE_TEST_IS_DIR))
-		warn(warnings, input->path,
+		warn(warnings, where(input, input->verify, "verify", "dmarc_history_dir"),
 		     "[verify] dmarc_history_dir: %s is not a directory: no DMARC history, no "
 		     "aggregate reports (make it, writable by [global] user)",
 		     verify->dmarc_history_dir);
 	if (verify->dmarc_org_domain == VERIFY_DMARC_DISCOVERY_PSL)
-		warn(warnings, input->path,
+		warn(warnings, where(input, input->verify, "verify", "dmarc_org_domain"),
 		     "[verify] dmarc_org_domain: psl: keep the list current (Debian's publicsuffix "
 		     "package); tree-walk, the default, needs no list");
 }
