@@ -78,8 +78,6 @@ verify_refuse_at_for(const PcConfig *config)
 static void
 verify_dmarc_register_metrics(void)
 {
-	static const char *const actions[] = {"none", "quarantine", "reject"};
-
 	for (int result = 0; result < VERIFY_DMARC_N_RESULTS; result++) {
 		g_autofree char *labels =
 		    g_strdup_printf("result=\"%s\"", verify_dmarc_result_to_string(result));
@@ -88,8 +86,9 @@ verify_dmarc_register_metrics(void)
 		    pc_stats_counter_register("portcullis_verify_dmarc_results_total",
 					      "DMARC results of messages evaluated", labels);
 	}
-	for (guint action = 0; action < G_N_ELEMENTS(actions); action++) {
-		g_autofree char *labels = g_strdup_printf("action=\"%s\"", actions[action]);
+	for (guint action = 0; action <= VERIFY_DMARC_ACTION_REJECT; action++) {
+		g_autofree char *labels =
+		    g_strdup_printf("action=\"%s\"", verify_dmarc_action_to_string(action));
 
 		dmarc_action_counters[action] = pc_stats_counter_register(
 		    "portcullis_verify_dmarc_fail_actions_total",

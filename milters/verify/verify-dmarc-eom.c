@@ -143,8 +143,8 @@ recipients_action(const PcSession *session, VerifyDmarcPolicy disposition, gbool
 	return least;
 }
 
-static const char *
-action_to_string(VerifyDmarcAction action)
+const char *
+verify_dmarc_action_to_string(VerifyDmarcAction action)
 {
 	switch (action) {
 	case VERIFY_DMARC_ACTION_HOLD:
@@ -178,14 +178,16 @@ add_authres(const VerifyDmarcMessage *dmarc, PcAuthRes *authres)
 		if (record->np != VERIFY_DMARC_POLICY_ABSENT)
 			g_string_append_printf(comment, " np=%s",
 					       verify_dmarc_policy_to_string(record->np));
-		g_string_append_printf(comment, " dis=%s", action_to_string(dmarc->action));
+		g_string_append_printf(comment, " dis=%s",
+				       verify_dmarc_action_to_string(dmarc->action));
 		pc_authres_set_comment(entry, comment->str);
 	}
 	if (dmarc->author_domain != NULL)
 		pc_authres_add_property(entry, "header", "from", dmarc->author_domain);
 	/* a local policy made the action milder than the domain asked */
 	if (dmarc->override != NULL)
-		pc_authres_add_property(entry, "policy", "dmarc", action_to_string(dmarc->action));
+		pc_authres_add_property(entry, "policy", "dmarc",
+					verify_dmarc_action_to_string(dmarc->action));
 }
 
 static void
@@ -226,7 +228,8 @@ add_fields(const VerifyDmarcMessage *dmarc, PcVerdict *verdict)
 					 ? (outcome->spf_aligned ? "spf,dkim" : "dkim")
 					 : "spf");
 	if (dmarc->evaluated || dmarc->from_problem != NULL)
-		pc_verdict_add_field(verdict, "dmarc_action", action_to_string(dmarc->action));
+		pc_verdict_add_field(verdict, "dmarc_action",
+				     verify_dmarc_action_to_string(dmarc->action));
 	if (dmarc->override != NULL)
 		pc_verdict_add_field(verdict, "dmarc_override", dmarc->override);
 }
@@ -442,9 +445,10 @@ verify_dmarc_history_entry_for(const PcSession *session, VerifyDmarcDiscovery di
 			g_string_append_printf(rua, "!%" G_GUINT64_FORMAT, uri->max_bytes);
 	}
 	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_RUA, rua->str);
-	verify_dmarc_history_entry_set(
-	    entry, VERIFY_DMARC_HISTORY_DISPOSITION,
-	    outcome->result == VERIFY_DMARC_PASS ? "pass" : action_to_string(dmarc->action));
+	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_DISPOSITION,
+				       outcome->result == VERIFY_DMARC_PASS
+					   ? "pass"
+					   : verify_dmarc_action_to_string(dmarc->action));
 	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_DKIM,
 				       outcome->dkim_aligned != NULL ? "pass" : "fail");
 	verify_dmarc_history_entry_set(entry, VERIFY_DMARC_HISTORY_SPF,

@@ -110,6 +110,9 @@ void verify_policy_header(const VerifyConfig *verify, PcSession *session, Verify
 guint verify_policy_eom(PcSession *session, VerifyMessage *message, const PcAuthRes *authres,
 			PcVerdict *verdict);
 
+/* "none", "quarantine", "reject": as logs, metrics, A-R and reports name an action */
+const char *verify_dmarc_action_to_string(VerifyDmarcAction action);
+
 /*
  * verify_dmarc_eom:
  * DMARC for the message (see verify-dmarc-eom.h): evaluates it through

@@ -26,15 +26,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth-policy.h"
 #include "daemons.h"
-#include "rate-policy.h"
-#include "relay-policy.h"
-#include "sign-policy.h"
 #include "tool-check-rules.h"
 #include "tool-doctor.h"
 #include "tool.h"
-#include "verify-policy.h"
 
 #define TOOL_NAME "portcullis check"
 
@@ -124,12 +119,6 @@ run_daemon_check(const char *binary, const char *path, GHashTable *seen, guint *
 	return FALSE;
 }
 
-static PcConfig *
-load_as(const char *path, const PcConfigSchema *schema, const PcConfigSchema *const *extra)
-{
-	return pc_config_load_full(path, schema, extra, NULL);
-}
-
 /* --- the wiring doctor --- */
 
 /* runs argv, its standard output in *out_out; FALSE (said) when it failed */
@@ -158,7 +147,6 @@ static gboolean
 user_reaches(const struct passwd *user, const gid_t *groups, int n_groups, const char *path,
 	     char **blocker_out)
 {
-	g_autofree char *dir = g_path_get_dirname(path);
 	g_auto(GStrv) parts = g_strsplit(path, "/", -1);
 	g_autoptr(GString) at = g_string_new(NULL);
 	guint n = g_strv_length(parts);
@@ -195,7 +183,7 @@ user_reaches(const struct passwd *user, const gid_t *groups, int n_groups, const
 
 /* Postfix's user and each daemon socket: reachable, or the command that makes it so */
 static guint
-check_socket_access(const char *user_name, const char *const sockets[5], GPtrArray *findings)
+check_socket_access(const char *user_name, const char *const sockets[5])
 {
 	struct passwd *user = getpwnam(user_name);
 	gid_t groups[256];
@@ -238,50 +226,31 @@ check_socket_access(const char *user_name, const char *const sockets[5], GPtrArr
 			errors++;
 		}
 	}
-	(void)findings;
 	return errors;
 }
 
-static guint doctor_run(const CheckOptions *options, const char *path,
-			const PcConfigSchema *schemas[5], PcConfig *daemons_config[5],
-			const char *sockets[5]);
-
-/* the wiring doctor: the number of errors it printed */
+/*
+ * the wiring doctor: the number of errors it printed; daemons[] are each
+ * daemon's snapshot of path (portcullis_daemon_schemas' order), NULL where
+ * one could not load
+ */
 static guint
-doctor(const CheckOptions *options, const char *path)
-{
-	const char *sockets[5] = {NULL};
-	PcConfig *daemons_config[5] = {NULL};
-	const PcConfigSchema *schemas[5] = {&relay_config_schema, &auth_config_schema,
-					    &rate_config_schema, &verify_config_schema,
-					    &sign_config_check_schema};
-	guint errors = 0;
-
-	errors = doctor_run(options, path, schemas, daemons_config, sockets);
-	for (int d = 0; d < 5; d++)
-		g_clear_pointer(&daemons_config[d], pc_config_unref);
-	return errors;
-}
-
-static guint
-doctor_run(const CheckOptions *options, const char *path, const PcConfigSchema *schemas[5],
-	   PcConfig *daemons_config[5], const char *sockets[5])
+doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[5])
 {
 	g_autoptr(PcConfig) config = NULL;
 	g_autoptr(ToolDoctorMta) mta = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
+	const char *sockets[5] = {NULL};
 	guint errors = 0;
 
+	for (int d = 0; d < 5; d++) {
+		if (daemons[d] != NULL)
+			sockets[d] = pc_config_get_daemon(daemons[d])->socket;
+	}
 	config = pc_config_load(path, NULL, &error);
 	if (config == NULL)
 		return 1; /* said by the check above */
-	for (int d = 0; d < 5; d++) {
-		daemons_config[d] =
-		    pc_config_load_full(path, schemas[d], d == 2 ? rate_extra_schemas : NULL, NULL);
-		if (daemons_config[d] != NULL)
-			sockets[d] = pc_config_get_daemon(daemons_config[d])->socket;
-	}
 	if (options->postfix) {
 		g_autofree char *main_all = NULL;
 		g_autofree char *master = NULL;
@@ -317,7 +286,7 @@ doctor_run(const CheckOptions *options, const char *path, const PcConfigSchema *
 		errors += strcmp(finding->severity, "error") == 0;
 	}
 	if (options->postfix)
-		errors += check_socket_access("postfix", sockets, findings);
+		errors += check_socket_access("postfix", sockets);
 	return errors;
 }
 
@@ -329,6 +298,7 @@ run(const CheckOptions *options)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	PcConfig *daemons[5] = {NULL};
 	guint errors = 0, daemons_run = 0;
 
 	if (!pc_config_check_all(path, portcullis_daemon_schemas, &error)) {
@@ -352,19 +322,21 @@ run(const CheckOptions *options)
 	if (!options->no_daemons && daemons_run == 0)
 		printf("note: no portcullis daemon found beside this command or on PATH: what only "
 		       "they check (user, socket directories, keys) was not checked\n");
+	/* each daemon's snapshot, once, for the doctor and the warnings */
+	for (int d = 0; d < 5; d++)
+		daemons[d] = pc_config_load_full(path, portcullis_daemon_schemas[d].schema,
+						 portcullis_daemon_schemas[d].extra_schemas, NULL);
 	if (options->postfix || options->sendmail_cf != NULL)
-		errors += doctor(options, path);
+		errors += doctor(options, path, daemons);
 	if (errors == 0) {
-		g_autoptr(PcConfig) relay = load_as(path, &relay_config_schema, NULL);
-		g_autoptr(PcConfig) auth = load_as(path, &auth_config_schema, NULL);
-		g_autoptr(PcConfig) rate = load_as(path, &rate_config_schema, rate_extra_schemas);
-		g_autoptr(PcConfig) verify = load_as(path, &verify_config_schema, NULL);
-		ToolCheckInput input = {path, relay, auth, rate, verify};
+		ToolCheckInput input = {path, daemons[0], daemons[1], daemons[2], daemons[3]};
 
 		tool_check_warnings(&input, warnings);
 		for (guint i = 0; i < warnings->len; i++)
 			printf("warning: %s\n", (const char *)warnings->pdata[i]);
 	}
+	for (int d = 0; d < 5; d++)
+		g_clear_pointer(&daemons[d], pc_config_unref);
 	printf("%s: %u error%s, %u warning%s (%u daemon%s checked themselves)\n", path, errors,
 	       errors == 1 ? "" : "s", warnings->len, warnings->len == 1 ? "" : "s", daemons_run,
 	       daemons_run == 1 ? "" : "s");

@@ -15,30 +15,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth-policy.h"
-#include "rate-policy.h"
-#include "relay-policy.h"
-#include "sign-policy.h"
+#include "daemons.h"
 #include "tool-stats-parse.h"
 #include "tool.h"
-#include "verify-policy.h"
 
 #define TOOL_NAME "portcullis stats"
 
-typedef struct {
-	const char *name;
-	guint offset;
-	const PcConfigSchema *schema;
-	const PcConfigSchema *const *extra;
-} DaemonInfo;
-
-static const DaemonInfo daemons[] = {
-    {"relay", 0, &relay_config_schema, NULL},
-    {"auth", 1, &auth_config_schema, NULL},
-    {"rate", 2, &rate_config_schema, rate_extra_schemas},
-    {"verify", 3, &verify_config_schema, NULL},
-    {"sign", 4, &sign_config_check_schema, NULL},
-};
+/*
+ * the five daemons in portcullis_daemon_schemas' order, which is also their
+ * statistics offset (PcMilterDescriptor.statistics_offset: relay 0 .. sign 4)
+ */
+#define N_DAEMONS 5
+#define daemon_name(d) (portcullis_daemon_schemas[d].schema->name)
 
 typedef struct {
 	char *address;	    /* HOST:PORT, or NULL: statistics off */
@@ -47,11 +35,13 @@ typedef struct {
 	char *down; /* why it could not be read, or NULL */
 } DaemonState;
 
-/* where the daemon serves its statistics, or NULL */
+/* where daemon d serves its statistics, or NULL */
 static char *
-daemon_address(const char *path, const DaemonInfo *info)
+daemon_address(const char *path, guint d)
 {
-	g_autoptr(PcConfig) config = pc_config_load_full(path, info->schema, info->extra, NULL);
+	g_autoptr(PcConfig) config =
+	    pc_config_load_full(path, portcullis_daemon_schemas[d].schema,
+				portcullis_daemon_schemas[d].extra_schemas, NULL);
 	g_autoptr(PcConfig) base = config == NULL ? pc_config_load(path, NULL, NULL) : NULL;
 	const PcConfig *used = config != NULL ? config : base;
 	const char *global;
@@ -65,7 +55,7 @@ daemon_address(const char *path, const DaemonInfo *info)
 	global = pc_config_get_global(used)->statistics;
 	if (global == NULL || (colon = strrchr(global, ':')) == NULL)
 		return NULL;
-	port = g_ascii_strtoull(colon + 1, NULL, 10) + info->offset;
+	port = g_ascii_strtoull(colon + 1, NULL, 10) + d;
 	return g_strdup_printf("%.*s:%" G_GUINT64_FORMAT, (int)(colon - global), global, port);
 }
 
@@ -226,19 +216,19 @@ is_own(const char *name)
 }
 
 static void
-print_daemon(const DaemonInfo *info, const DaemonState *state, double interval)
+print_daemon(const char *name, const DaemonState *state, double interval)
 {
 	g_autoptr(GHashTable) done = g_hash_table_new(g_str_hash, g_str_equal);
 
 	if (state->address == NULL) {
-		printf("%-8s off    (no statistics address in the configuration)\n", info->name);
+		printf("%-8s off    (no statistics address in the configuration)\n", name);
 		return;
 	}
 	if (state->down != NULL) {
-		printf("%-8s down   %s: %s\n", info->name, state->address, state->down);
+		printf("%-8s down   %s: %s\n", name, state->address, state->down);
 		return;
 	}
-	printf("%-8s up     %s\n", info->name, state->address);
+	printf("%-8s up     %s\n", name, state->address);
 	print_group(state, interval, "decisions", "portcullis_verdicts_total", "action", FALSE);
 	print_group(state, interval, "reloads", "portcullis_config_reloads_total", "result", TRUE);
 	print_group(state, interval, "connections refused", "portcullis_connections_refused_total",
@@ -281,7 +271,7 @@ run(const StatsOptions *options)
 {
 	const char *path =
 	    options->config_path != NULL ? options->config_path : PC_CONFIG_DEFAULT_FILE;
-	DaemonState states[G_N_ELEMENTS(daemons)] = {{0}};
+	DaemonState states[N_DAEMONS] = {{0}};
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PcConfig) base = pc_config_load(path, NULL, &error);
 	gint64 last = 0;
@@ -290,8 +280,8 @@ run(const StatsOptions *options)
 		fprintf(stderr, TOOL_NAME ": %s\n", error->message);
 		return TOOL_EXIT_USAGE;
 	}
-	for (gsize d = 0; d < G_N_ELEMENTS(daemons); d++)
-		states[d].address = daemon_address(path, &daemons[d]);
+	for (gsize d = 0; d < N_DAEMONS; d++)
+		states[d].address = daemon_address(path, d);
 	for (gint round = 0; options->count == 0 || round < options->count; round++) {
 		gint64 now = g_get_monotonic_time();
 		double interval =
@@ -300,7 +290,7 @@ run(const StatsOptions *options)
 		last = now;
 		if (options->watch > 0 && round > 0)
 			printf("\n");
-		for (gsize d = 0; d < G_N_ELEMENTS(daemons); d++) {
+		for (gsize d = 0; d < N_DAEMONS; d++) {
 			DaemonState *state = &states[d];
 			g_autofree char *page = NULL;
 			gsize len = 0;
@@ -313,7 +303,7 @@ run(const StatsOptions *options)
 			if (page != NULL)
 				state->samples = tool_stats_parse(page, len);
 			/* rates need two scrapes of a daemon that stayed up */
-			print_daemon(&daemons[d], state,
+			print_daemon(daemon_name(d), state,
 				     state->previous != NULL && state->samples != NULL ? interval
 										       : 0);
 		}
@@ -323,7 +313,7 @@ run(const StatsOptions *options)
 		if (options->count == 0 || round + 1 < options->count)
 			g_usleep((gulong)options->watch * G_USEC_PER_SEC);
 	}
-	for (gsize d = 0; d < G_N_ELEMENTS(daemons); d++) {
+	for (gsize d = 0; d < N_DAEMONS; d++) {
 		g_free(states[d].address);
 		g_free(states[d].down);
 		g_clear_pointer(&states[d].samples, g_ptr_array_unref);

@@ -206,7 +206,6 @@ static void
 json_dmarc(ToolJson *json, const VerifyDmarcMessage *dmarc)
 {
 	const VerifyDmarcOutcome *outcome = &dmarc->outcome;
-	static const char *const actions[] = {"none", "quarantine", "reject"};
 
 	tool_json_begin_object(json, "dmarc");
 	tool_json_string(json, "skipped", dmarc->skipped);
@@ -230,7 +229,7 @@ json_dmarc(ToolJson *json, const VerifyDmarcMessage *dmarc)
 	tool_json_bool(json, "spf_aligned", outcome->spf_aligned);
 	tool_json_string(json, "dkim_aligned", outcome->dkim_aligned);
 	if (dmarc->evaluated || dmarc->from_problem != NULL)
-		tool_json_string(json, "action", actions[dmarc->action]);
+		tool_json_string(json, "action", verify_dmarc_action_to_string(dmarc->action));
 	tool_json_string(json, "override", dmarc->override);
 	tool_json_int(json, "lookups", outcome->lookups);
 	tool_json_end_object(json);
