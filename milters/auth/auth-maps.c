@@ -82,6 +82,16 @@ auth_map_lookup(const AuthMap *map, const char *key)
 	return entry != NULL ? (const char *const *)entry->owners : NULL;
 }
 
+guint
+auth_map_lookup_line(const AuthMap *map, const char *key)
+{
+	const MapEntry *entry;
+
+	g_return_val_if_fail(map != NULL && key != NULL, 0);
+	entry = g_hash_table_lookup(map->entries, key);
+	return entry != NULL ? entry->line : 0;
+}
+
 /*
  * both sides in their caseless form (pc_addr_fold_local): a login that is
  * not valid UTF-8, or longer than the fold's bound, matches no owner, since

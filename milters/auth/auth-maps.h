@@ -97,6 +97,8 @@ const char *const *auth_map_get_warnings(const AuthMap *map);
  * caller holds its reference; NULL when the key is absent.
  */
 const char *const *auth_map_lookup(const AuthMap *map, const char *key);
+/* the line of the map file that lists key (its first line, for a continued one); 0: absent */
+guint auth_map_lookup_line(const AuthMap *map, const char *key);
 
 /*
  * auth_senders_validate:

@@ -137,18 +137,39 @@ auth_tls_version_rank(const char *version)
  * --- ownership ---
  */
 
-/* one key: the domain's senders first, then the map; TRUE when a source has it */
+void
+auth_owner_match_clear(AuthOwnerMatch *match)
+{
+	g_clear_pointer(&match->key, g_free);
+	match->source = AUTH_OWNER_SOURCE_NONE;
+	match->map_line = 0;
+}
+
+/*
+ * one key: the domain's senders first, then the map; TRUE when a source has
+ * it, recorded in match (may be NULL) for portcullis explain
+ */
 static gboolean
 owner_lookup_key(const AuthConfig *domain_auth, const AuthMap *map, const char *key,
-		 const char *login, gboolean map_only, gboolean *owned_out)
+		 const char *login, gboolean map_only, gboolean *owned_out, AuthOwnerMatch *match)
 {
 	const char *const *owners;
 
-	if (!map_only && auth_senders_lookup(domain_auth->senders, key, login, owned_out))
+	if (!map_only && auth_senders_lookup(domain_auth->senders, key, login, owned_out)) {
+		if (match != NULL) {
+			match->key = g_strdup(key);
+			match->source = AUTH_OWNER_SOURCE_SENDERS;
+		}
 		return TRUE;
+	}
 	if (map == NULL || (owners = auth_map_lookup(map, key)) == NULL)
 		return FALSE;
 	*owned_out = auth_owners_contain(owners, login);
+	if (match != NULL) {
+		match->key = g_strdup(key);
+		match->source = AUTH_OWNER_SOURCE_MAP;
+		match->map_line = auth_map_lookup_line(map, key);
+	}
 	return TRUE;
 }
 
@@ -221,7 +242,7 @@ bare_keys_apply(const AuthConfig *auth, const PcConfig *config, const char *doma
  */
 static gboolean
 owner_walk(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, const char *local,
-	   const char *domain, const char *login, gboolean *owned_out)
+	   const char *domain, const char *login, gboolean *owned_out, AuthOwnerMatch *match)
 {
 	const AuthConfig *domain_auth = auth;
 	g_autofree char *stripped = strip_extension(local, auth->recipient_delimiter);
@@ -233,26 +254,27 @@ owner_walk(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, c
 	if (domain[0] != '\0') {
 		g_autofree char *key = g_strconcat(local, "@", domain, NULL);
 
-		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out))
+		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out, match))
 			return TRUE;
 		if (stripped != NULL) {
 			g_autofree char *base = g_strconcat(stripped, "@", domain, NULL);
 
-			if (owner_lookup_key(domain_auth, map, base, login, FALSE, owned_out))
+			if (owner_lookup_key(domain_auth, map, base, login, FALSE, owned_out,
+					     match))
 				return TRUE;
 		}
 	}
 	if (bare_too) {
-		if (owner_lookup_key(domain_auth, map, local, login, TRUE, owned_out))
+		if (owner_lookup_key(domain_auth, map, local, login, TRUE, owned_out, match))
 			return TRUE;
 		if (stripped != NULL &&
-		    owner_lookup_key(domain_auth, map, stripped, login, TRUE, owned_out))
+		    owner_lookup_key(domain_auth, map, stripped, login, TRUE, owned_out, match))
 			return TRUE;
 	}
 	if (domain[0] != '\0') {
 		g_autofree char *key = g_strconcat("@", domain, NULL);
 
-		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out))
+		if (owner_lookup_key(domain_auth, map, key, login, FALSE, owned_out, match))
 			return TRUE;
 	}
 	return FALSE;
@@ -264,7 +286,7 @@ owner_walk(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, c
  */
 static PcLookupStatus
 owner_find(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, const char *local,
-	   const char *domain, const char *login, gboolean *owned_out)
+	   const char *domain, const char *login, gboolean *owned_out, AuthOwnerMatch *match)
 {
 	g_autofree char *folded_local = NULL;
 	g_autofree char *folded_domain = NULL;
@@ -278,7 +300,7 @@ owner_find(const AuthConfig *auth, const PcConfig *config, const AuthMap *map, c
 	if (folded_local == NULL || folded_domain == NULL)
 		return PC_LOOKUP_NOTFOUND;
 	*owned_out = FALSE;
-	if (!owner_walk(auth, config, map, folded_local, folded_domain, login, owned_out))
+	if (!owner_walk(auth, config, map, folded_local, folded_domain, login, owned_out, match))
 		return PC_LOOKUP_NOTFOUND;
 	return PC_LOOKUP_FOUND;
 }
@@ -297,7 +319,7 @@ auth_sender_owned(const AuthConfig *auth, const PcConfig *config, const AuthMap 
 		return PC_LOOKUP_TEMPFAIL;
 	if (login == NULL)
 		return PC_LOOKUP_NOTFOUND;
-	status = owner_find(auth, config, map, local, domain, login, &owned);
+	status = owner_find(auth, config, map, local, domain, login, &owned, NULL);
 	if (status != PC_LOOKUP_FOUND)
 		return status;
 	/* an authenticated client owns only what is written down */
@@ -312,7 +334,24 @@ auth_sender_has_owner(const AuthConfig *auth, const PcConfig *config, const Auth
 
 	g_return_val_if_fail(auth != NULL, PC_LOOKUP_CONFIG);
 	g_return_val_if_fail(local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
-	return owner_find(auth, config, map, local, domain, NULL, &owned);
+	return owner_find(auth, config, map, local, domain, NULL, &owned, NULL);
+}
+
+PcLookupStatus
+auth_sender_explain(const AuthConfig *auth, const PcConfig *config, const AuthMap *map,
+		    const char *local, const char *domain, const char *login,
+		    AuthOwnerMatch *match_out)
+{
+	gboolean owned = FALSE;
+	PcLookupStatus status;
+
+	g_return_val_if_fail(auth != NULL && local != NULL && domain != NULL, PC_LOOKUP_CONFIG);
+	g_return_val_if_fail(match_out != NULL, PC_LOOKUP_CONFIG);
+	auth_owner_match_clear(match_out);
+	status = owner_find(auth, config, map, local, domain, login, &owned, match_out);
+	if (status != PC_LOOKUP_FOUND)
+		return status;
+	return owned && login != NULL ? PC_LOOKUP_FOUND : PC_LOOKUP_NOTFOUND;
 }
 
 /* "<local@domain>", the local part quoted when it needs it */

@@ -191,6 +191,32 @@ PcLookupStatus auth_sender_has_owner(const AuthConfig *auth, const PcConfig *con
  * map in state; verdict is left CONTINUE when the step passes.
  * auth_policy_mail also starts the message part of state (signals cleared).
  */
+/* where an owner lookup found its key (auth_sender_explain) */
+typedef enum {
+	AUTH_OWNER_SOURCE_NONE,	   /* no source lists any of the address's keys */
+	AUTH_OWNER_SOURCE_SENDERS, /* [auth] senders of the domain's file (or the main one) */
+	AUTH_OWNER_SOURCE_MAP,	   /* sender_login_maps */
+} AuthOwnerSource;
+
+typedef struct {
+	char *key; /* the key that decided, in its caseless form; NULL: none */
+	AuthOwnerSource source;
+	guint map_line; /* with AUTH_OWNER_SOURCE_MAP: the map's line */
+} AuthOwnerMatch;
+
+void auth_owner_match_clear(AuthOwnerMatch *match);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(AuthOwnerMatch, auth_owner_match_clear)
+
+/*
+ * auth_sender_explain:
+ * auth_sender_owned's walk, for portcullis explain: the same result (FOUND
+ * only when login, which may be NULL, owns the address), and in *match_out
+ * the key that decided and where it is written (cleared first).
+ */
+PcLookupStatus auth_sender_explain(const AuthConfig *auth, const PcConfig *config,
+				   const AuthMap *map, const char *local, const char *domain,
+				   const char *login, AuthOwnerMatch *match_out);
+
 void auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		      PcVerdict *verdict, AuthOutcome *outcome_out);
 void auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state,

@@ -15,6 +15,12 @@ static const ToolCommand tool_commands[] = {
      "FILE.cf]",
      "the configuration as all five daemons would load it: every error, then the warnings",
      tool_check},
+    {"explain",
+     "[-c FILE] --listener NAME [--client IP] [--helo NAME] [--login LOGIN] [--tls VERSION] "
+     "[--from ADDR] [--header-from VALUE] [--dns] --rcpt ADDR...",
+     "why each daemon would accept or refuse a transaction: the decision, the reply, and the "
+     "file, line, section and key that decided it",
+     tool_explain},
     {"spf", "[-c FILE] [-v] IP MAILFROM HELO",
      "check SPF as portcullis-verify does: the result and the explanation, tab-separated",
      tool_spf},

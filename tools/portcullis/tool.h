@@ -45,6 +45,11 @@ gboolean tool_load(const char *command, const char *path, const PcConfigSchema *
 
 /* portcullis check [-c FILE] [--daemons-dir DIR] [--no-daemons] */
 int tool_check(int argc, char **argv);
+/*
+ * portcullis explain [-c FILE] --listener NAME [--client IP] [--helo H] [--login L]
+ * [--tls V] [--from ADDR] [--header-from VALUE] [--dns] --rcpt ADDR...
+ */
+int tool_explain(int argc, char **argv);
 /* portcullis spf [-c FILE] [-v] IP MAILFROM HELO */
 int tool_spf(int argc, char **argv);
 /* portcullis verify [-c FILE] [--ip ADDR] [--helo NAME] [--mail-from ADDR] [--json] [FILE|-] */
