@@ -43,6 +43,8 @@ check "subcommands: ch -> check" bash -c "[ \"\$(complete_line portcullis ch)\" 
 check "subcommands: d -> dkim-check, dmarc-report" \
 	bash -c "[ \"\$(complete_line portcullis d | sort | paste -sd' ')\" = 'dkim-check dmarc-report' ]"
 check "check's options: --p -> --postfix" bash -c "[ \"\$(complete_line portcullis check --p)\" = --postfix ]"
+check "explain's options: --header -> --header-from" \
+	bash -c "[ \"\$(complete_line portcullis explain --header)\" = --header-from ]"
 check "audit's kind: domain" bash -c "[ \"\$(complete_line portcullis audit d)\" = domain ]"
 check "dmarc-report's options: --s -> --send" \
 	bash -c "[ \"\$(complete_line portcullis dmarc-report --s)\" = --send ]"

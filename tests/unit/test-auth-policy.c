@@ -1514,6 +1514,60 @@ test_reload_map(Fixture *fx, gconstpointer data)
 	    PC_ACTION_CONTINUE);
 }
 
+/*
+ * auth_sender_explain, for portcullis explain: the key that decided, its
+ * source and the map's line, for each kind of key the walk tries; and the
+ * same answer as auth_sender_owned for every case
+ */
+static void
+test_owned_explain(Fixture *fx, gconstpointer data)
+{
+	static const struct {
+		const char *local, *domain, *login;
+		PcLookupStatus want;
+		const char *key; /* NULL: no source lists it */
+		AuthOwnerSource source;
+		guint line;
+	} cases[] = {
+	    {"alice", "example.com", "alice-app", PC_LOOKUP_FOUND, "alice@example.com",
+	     AUTH_OWNER_SOURCE_MAP, 2},
+	    {"Alice+tag", "Example.COM", "alice-app", PC_LOOKUP_FOUND, "alice@example.com",
+	     AUTH_OWNER_SOURCE_MAP, 2},
+	    {"alice", "example.com", "bob", PC_LOOKUP_NOTFOUND, "alice@example.com",
+	     AUTH_OWNER_SOURCE_MAP, 2},
+	    {"alice", "example.com", NULL, PC_LOOKUP_NOTFOUND, "alice@example.com",
+	     AUTH_OWNER_SOURCE_MAP, 2},
+	    {"x", "example.net", "bob", PC_LOOKUP_FOUND, "@example.net", AUTH_OWNER_SOURCE_MAP, 3},
+	    {"postmaster", "example.com", ALICE, PC_LOOKUP_FOUND, "postmaster",
+	     AUTH_OWNER_SOURCE_MAP, 4},
+	    {"carol", "example.org", "carol", PC_LOOKUP_FOUND, "carol@example.org",
+	     AUTH_OWNER_SOURCE_SENDERS, 0},
+	    {"zed", "example.org", "carol", PC_LOOKUP_NOTFOUND, "@example.org",
+	     AUTH_OWNER_SOURCE_SENDERS, 0},
+	    {"zed", "example.org", "orgadmin", PC_LOOKUP_FOUND, "@example.org",
+	     AUTH_OWNER_SOURCE_SENDERS, 0},
+	    {"nobody", "outside.test", "bob", PC_LOOKUP_NOTFOUND, NULL, AUTH_OWNER_SOURCE_NONE, 0},
+	};
+	const AuthConfig *auth = fx_auth(fx);
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_auto(AuthOwnerMatch) match = {0};
+		PcLookupStatus got =
+		    auth_sender_explain(auth, fx->slot.current, auth->map, cases[i].local,
+					cases[i].domain, cases[i].login, &match);
+
+		g_assert_cmpint(got, ==, cases[i].want);
+		g_assert_cmpstr(match.key, ==, cases[i].key);
+		g_assert_cmpint(match.source, ==, cases[i].source);
+		g_assert_cmpuint(match.map_line, ==, cases[i].line);
+		if (cases[i].login != NULL)
+			g_assert_cmpint(auth_sender_owned(auth, fx->slot.current, auth->map,
+							  cases[i].local, cases[i].domain,
+							  cases[i].login),
+					==, got);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1532,6 +1586,7 @@ main(int argc, char **argv)
 	ADD("/auth/owned/extensions", NULL, test_owned_extensions);
 	ADD("/auth/owned/no-split", NULL, test_owned_no_split);
 	ADD("/auth/owned/bare-key-domains", NULL, test_bare_key_domains);
+	ADD("/auth/owned/explain", "recipient_delimiter = +\n", test_owned_explain);
 	g_test_add_func("/auth/owned/caseless", test_owned_caseless);
 	ADD("/auth/owned/no-map", "sender_login_maps =\n", test_no_map);
 	ADD("/auth/on-error/map-unavailable", NULL, test_map_unavailable);

@@ -76,6 +76,25 @@ tool_load(const char *command, const char *path, const PcConfigSchema *schema,
 	return TRUE;
 }
 
+int
+tool_usage_error(GOptionContext *context, const char *command, const char *message)
+{
+	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
+
+	fprintf(stderr, "%s: %s\n\n%s", command, message, help);
+	return TOOL_EXIT_USAGE;
+}
+
+char *
+tool_path_argument(const char *text)
+{
+	gsize len = strlen(text);
+
+	if (len >= 2 && text[0] == '<' && text[len - 1] == '>')
+		return g_strdup(text);
+	return g_strdup_printf("<%s>", text);
+}
+
 static void
 tool_usage(FILE *out)
 {

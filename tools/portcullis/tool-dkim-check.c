@@ -28,15 +28,6 @@
 #include "tool.h"
 #include "verify-dkim.h"
 
-static int
-dkim_check_usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, "portcullis dkim-check: %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
 /* (transfer none) the key file domains.d names for the selector, or NULL */
 static const char *
 dkim_check_key_path(const PcConfig *config, const char *domain, const char *selector)
@@ -141,10 +132,12 @@ tool_dkim_check(int argc, char **argv)
 		     "or dns-error.\nExit status 0 for match, 1 otherwise, 2 for a usage or "
 		     "configuration error.");
 	if (!g_option_context_parse(context, &argc, &argv, &error))
-		return dkim_check_usage(context, error->message);
+		return tool_usage_error(context, "portcullis dkim-check", error->message);
 	if (argc != 3)
-		return dkim_check_usage(context, "expected DOMAIN SELECTOR");
+		return tool_usage_error(context, "portcullis dkim-check",
+					"expected DOMAIN SELECTOR");
 	if (!verify_dkim_name_is_valid(argv[1], 2) || !verify_dkim_name_is_valid(argv[2], 1))
-		return dkim_check_usage(context, "DOMAIN and SELECTOR must be domain names");
+		return tool_usage_error(context, "portcullis dkim-check",
+					"DOMAIN and SELECTOR must be domain names");
 	return dkim_check_run(config_path, key_path, argv[1], argv[2]);
 }

@@ -472,15 +472,6 @@ remove_old_days(const char *dir, gint64 keep_us)
 }
 
 static int
-usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, TOOL_NAME ": %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
-static int
 run(ReportOptions *options)
 {
 	g_autoptr(PcConfig) config = NULL;
@@ -582,11 +573,11 @@ tool_dmarc_report(int argc, char **argv)
 	    context, "Without --send or --out, lists what would be sent where and changes "
 		     "nothing.\nRun it once a day, after midnight UTC (a systemd timer or cron).");
 	if (!g_option_context_parse(context, &argc, &argv, &error))
-		status = usage(context, error->message);
+		status = tool_usage_error(context, TOOL_NAME, error->message);
 	else if (argc > 1)
-		status = usage(context, "no arguments besides the options");
+		status = tool_usage_error(context, TOOL_NAME, "no arguments besides the options");
 	else if (options.send && options.out_dir != NULL)
-		status = usage(context, "--send or --out, not both");
+		status = tool_usage_error(context, TOOL_NAME, "--send or --out, not both");
 	else
 		status = run(&options);
 	g_free(options.config_path);

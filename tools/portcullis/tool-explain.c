@@ -693,6 +693,7 @@ explain_verify(Explain *ex, PcConfig *config)
 	g_auto(PcVerdict) verdict;
 	guint accepted = 0;
 
+	pc_verdict_init(&verdict);
 	if (ex->dns == NULL) {
 		explain_verify_offline(ex, config);
 		return;
@@ -713,7 +714,6 @@ explain_verify(Explain *ex, PcConfig *config)
 	else if (spf != NULL)
 		printf("  MAIL  SPF %s for %s: %s\n", pc_spf_result_to_string(spf->result),
 		       spf->domain, spf->reason != NULL ? spf->reason : "");
-	pc_verdict_init(&verdict);
 	for (guint i = 0; i < ex->rcpts->len; i++) {
 		pc_verdict_clear(&verdict);
 		pc_verdict_init(&verdict);
@@ -915,26 +915,6 @@ print_summary(const Explain *ex)
 
 /* ------------------------------------------------------------- command */
 
-static int
-usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, "portcullis explain: %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
-/* "user@example.org" as an admin types it, into an argument: "<user@example.org>" */
-static char *
-path_argument(const char *text)
-{
-	gsize len = strlen(text);
-
-	if (len >= 2 && text[0] == '<' && text[len - 1] == '>')
-		return g_strdup(text);
-	return g_strdup_printf("<%s>", text);
-}
-
 static void
 explain_clear(Explain *ex)
 {
@@ -971,6 +951,7 @@ run(const ExplainOptions *options)
 {
 	Explain ex = {.options = options};
 	PcConfig *configs[EXPLAIN_N_DAEMONS] = {NULL};
+	char *load_errors[EXPLAIN_N_DAEMONS] = {NULL};
 	gboolean listener_found = FALSE;
 	int status = TOOL_EXIT_OK;
 
@@ -985,22 +966,23 @@ run(const ExplainOptions *options)
 		}
 		ex.client_known = TRUE;
 	}
-	ex.sender = path_argument(options->from != NULL ? options->from : "");
+	ex.sender = tool_path_argument(options->from != NULL ? options->from : "");
 	ex.rcpts = g_ptr_array_new_with_free_func(g_free);
 	for (gsize i = 0; options->rcpts[i] != NULL; i++)
-		g_ptr_array_add(ex.rcpts, path_argument(options->rcpts[i]));
+		g_ptr_array_add(ex.rcpts, tool_path_argument(options->rcpts[i]));
 
 	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++) {
 		g_autoptr(GError) error = NULL;
 		const PcListener *listener;
 
-		configs[d] =
-		    pc_config_load_full(ex.path, portcullis_daemon_schemas[d].schema,
-					portcullis_daemon_schemas[d].extra_schemas, &error);
+		/* sign with the schema that reads its keys, as portcullis-sign loads it */
+		configs[d] = pc_config_load_full(
+		    ex.path,
+		    d == EXPLAIN_SIGN ? &sign_config_schema : portcullis_daemon_schemas[d].schema,
+		    portcullis_daemon_schemas[d].extra_schemas, &error);
 		if (configs[d] == NULL) {
-			/* a key the tool cannot read is one daemon's problem: say so, go on */
-			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
-			       daemon_names[d], daemon_names[d], error->message);
+			/* a key the tool cannot read is one daemon's problem: said in its place */
+			load_errors[d] = g_strdup(error->message);
 			status = TOOL_EXIT_FAILED;
 			continue;
 		}
@@ -1035,6 +1017,9 @@ run(const ExplainOptions *options)
 	}
 	if (!listener_found) {
 		/* no daemon could load the file: a configuration error, as for every command */
+		for (int d = 0; d < EXPLAIN_N_DAEMONS; d++)
+			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
+			       daemon_names[d], daemon_names[d], load_errors[d]);
 		status = TOOL_EXIT_USAGE;
 		goto out;
 	}
@@ -1052,8 +1037,11 @@ run(const ExplainOptions *options)
 	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++) {
 		g_autoptr(PcStore) store = NULL;
 
-		if (!ex.loaded[d])
+		if (!ex.loaded[d]) {
+			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
+			       daemon_names[d], daemon_names[d], load_errors[d]);
 			continue;
+		}
 		printf("%s:%s\n", daemon_names[d],
 		       attached(&ex, d) ? ""
 					: " (not on this listener's milter list in the shipped "
@@ -1081,8 +1069,10 @@ run(const ExplainOptions *options)
 	}
 	print_summary(&ex);
 out:
-	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++)
+	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++) {
 		g_clear_pointer(&configs[d], pc_config_unref);
+		g_free(load_errors[d]);
+	}
 	explain_clear(&ex);
 	return status;
 }
@@ -1127,17 +1117,23 @@ tool_explain(int argc, char **argv)
 		     "--login alice --tls TLSv1.3 \\\n      --from bob@example.com --rcpt "
 		     "carol@example.net\n");
 	if (!g_option_context_parse(context, &argc, &argv, &error))
-		status = usage(context, error->message);
+		status = tool_usage_error(context, "portcullis explain", error->message);
 	else if (argc > 1)
-		status = usage(context, "unexpected arguments: give the transaction with options");
+		status =
+		    tool_usage_error(context, "portcullis explain",
+				     "unexpected arguments: give the transaction with options");
 	else if (options.listener == NULL)
-		status = usage(context, "--listener NAME is required");
+		status =
+		    tool_usage_error(context, "portcullis explain", "--listener NAME is required");
 	else if (options.rcpts == NULL || options.rcpts[0] == NULL)
-		status = usage(context, "at least one --rcpt ADDR is required");
+		status = tool_usage_error(context, "portcullis explain",
+					  "at least one --rcpt ADDR is required");
 	else if (g_strv_length(options.rcpts) > EXPLAIN_MAX_RCPTS)
-		status = usage(context, "more than 100 recipients");
+		status =
+		    tool_usage_error(context, "portcullis explain", "more than 100 recipients");
 	else if (options.cipher_bits < 0)
-		status = usage(context, "--cipher-bits must not be negative");
+		status = tool_usage_error(context, "portcullis explain",
+					  "--cipher-bits must not be negative");
 	else
 		status = run(&options);
 	g_free(options.config_path);

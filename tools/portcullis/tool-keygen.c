@@ -206,15 +206,6 @@ keygen_one(const char *domain, const KeygenOptions *options, uid_t uid, gid_t gi
 	return keygen_write_record(out->record_path, out->record);
 }
 
-static int
-keygen_usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, "portcullis keygen: %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
 /* the daemon's user: --user, else [global] user of the configuration */
 static gboolean
 keygen_owner(KeygenOptions *options, uid_t *uid_out, gid_t *gid_out, gboolean *chown_out)
@@ -330,28 +321,31 @@ tool_keygen(int argc, char **argv)
 		     "file.\nExit status 0 when the keys were written, 1 when they could not be, "
 		     "2 for a\nusage error.");
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
-		status = keygen_usage(context, error->message);
+		status = tool_usage_error(context, "portcullis keygen", error->message);
 		goto out;
 	}
 	if (argc != 3) {
-		status = keygen_usage(context, "expected DOMAIN SELECTOR");
+		status = tool_usage_error(context, "portcullis keygen", "expected DOMAIN SELECTOR");
 		goto out;
 	}
 	if (!verify_dkim_name_is_valid(argv[1], 2) || !verify_dkim_name_is_valid(argv[2], 1)) {
-		status = keygen_usage(context, "DOMAIN and SELECTOR must be domain names "
-					       "(letters, digits, '-', '_', dots)");
+		status = tool_usage_error(context, "portcullis keygen",
+					  "DOMAIN and SELECTOR must be domain names "
+					  "(letters, digits, '-', '_', dots)");
 		goto out;
 	}
 	if (options.type == NULL)
 		options.type = g_strdup("rsa");
 	if (strcmp(options.type, "rsa") != 0 && strcmp(options.type, "ed25519") != 0 &&
 	    strcmp(options.type, "both") != 0) {
-		status = keygen_usage(context, "--type is rsa, ed25519 or both");
+		status = tool_usage_error(context, "portcullis keygen",
+					  "--type is rsa, ed25519 or both");
 		goto out;
 	}
 	if (options.bits < KEYGEN_MIN_BITS || options.bits > KEYGEN_MAX_BITS) {
-		status = keygen_usage(context, "--bits is 2048 to 8192 (RFC 8301: under 2048 is "
-					       "weak, under 1024 never verifies)");
+		status = tool_usage_error(context, "portcullis keygen",
+					  "--bits is 2048 to 8192 (RFC 8301: under 2048 is "
+					  "weak, under 1024 never verifies)");
 		goto out;
 	}
 	if (options.dir == NULL)
@@ -374,7 +368,8 @@ tool_keygen(int argc, char **argv)
 						       ? g_strdup_printf("%s-ed25519", argv[2])
 						       : g_strdup(argv[2]);
 		if (!verify_dkim_name_is_valid(options.selector_ed25519, 1)) {
-			status = keygen_usage(context, "--selector-ed25519 must be a domain name");
+			status = tool_usage_error(context, "portcullis keygen",
+						  "--selector-ed25519 must be a domain name");
 			goto out;
 		}
 		outputs[n++] = (KeygenOutput){.algorithm = SIGN_ALG_ED25519_SHA256,

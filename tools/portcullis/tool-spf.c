@@ -50,15 +50,6 @@ tool_spf_split_sender(const char *text, char **local_out, char **domain_out)
 	}
 }
 
-static int
-tool_spf_usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, "portcullis spf: %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
 static void
 tool_spf_print(const PcSpfOutcome *outcome, gboolean verbose)
 {
@@ -101,11 +92,12 @@ tool_spf(int argc, char **argv)
 					      "a fail; empty otherwise).\nExit status 0 for any "
 					      "result, 2 for a usage or configuration error.");
 	if (!g_option_context_parse(context, &argc, &argv, &error))
-		return tool_spf_usage(context, error->message);
+		return tool_usage_error(context, "portcullis spf", error->message);
 	if (argc != 4)
-		return tool_spf_usage(context, "expected IP MAILFROM HELO");
+		return tool_usage_error(context, "portcullis spf", "expected IP MAILFROM HELO");
 	if (!pc_net_address_parse(argv[1], &ip))
-		return tool_spf_usage(context, "IP is not an IPv4 or IPv6 address");
+		return tool_usage_error(context, "portcullis spf",
+					"IP is not an IPv4 or IPv6 address");
 	if (!tool_load("spf", config_path, &verify_config_schema, &config, &dns))
 		return TOOL_EXIT_USAGE;
 	/* one check is one message's worth of DNS, as in the daemon */

@@ -266,26 +266,6 @@ print_json(const char *authserv_id, const char *header, const VerifySpfConnectio
 
 /* ------------------------------------------------------------- command */
 
-static int
-usage(GOptionContext *context, const char *message)
-{
-	g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
-
-	fprintf(stderr, "portcullis verify: %s\n\n%s", message, help);
-	return TOOL_EXIT_USAGE;
-}
-
-/* "user@example.org" as an admin types it, into a MAIL argument: "<user@example.org>" */
-static char *
-mail_argument(const char *text)
-{
-	gsize len = strlen(text);
-
-	if (len >= 2 && text[0] == '<' && text[len - 1] == '>')
-		return g_strdup(text);
-	return g_strdup_printf("<%s>", text);
-}
-
 typedef struct {
 	char *config_path;
 	char *ip;
@@ -355,7 +335,7 @@ run(const ToolVerifyOptions *options, const char *path)
 		verify_spf_helo(session, dns, connection);
 	}
 	if (options->mail_from != NULL) {
-		g_autofree char *argument = mail_argument(options->mail_from);
+		g_autofree char *argument = tool_path_argument(options->mail_from);
 
 		pc_session_set_sender(session, argument);
 	}
@@ -438,9 +418,9 @@ tool_verify(int argc, char **argv)
 		     "configuration.\nExit status 0 whatever the results, 1 when the message "
 		     "cannot be read,\n2 for a usage or configuration error.");
 	if (!g_option_context_parse(context, &argc, &argv, &error))
-		status = usage(context, error->message);
+		status = tool_usage_error(context, "portcullis verify", error->message);
 	else if (argc > 2)
-		status = usage(context, "one message at a time");
+		status = tool_usage_error(context, "portcullis verify", "one message at a time");
 	else
 		status = run(&options, argc == 2 ? argv[1] : "-");
 	g_free(options.config_path);

@@ -43,6 +43,21 @@ typedef struct {
 gboolean tool_load(const char *command, const char *path, const PcConfigSchema *schema,
 		   PcConfig **config_out, PcDns **dns_out);
 
+/*
+ * tool_usage_error:
+ * Prints "COMMAND: MESSAGE" and the option help of context on stderr.
+ * Returns: TOOL_EXIT_USAGE, for the caller to return.
+ */
+int tool_usage_error(GOptionContext *context, const char *command, const char *message);
+
+/*
+ * tool_path_argument:
+ * An address as an admin types it ("user@example.org") as the MTA passes
+ * a MAIL or RCPT argument ("<user@example.org>"); one already in brackets
+ * is kept. Returns: (transfer full).
+ */
+char *tool_path_argument(const char *text);
+
 /* portcullis check [-c FILE] [--daemons-dir DIR] [--no-daemons] */
 int tool_check(int argc, char **argv);
 /*
