@@ -1125,7 +1125,7 @@ load_daemon_section(PcConfig *config, const ConfigFile *file, GError **error)
 		    &collected);
 	if (config->daemon.socket == NULL)
 		config->daemon.socket =
-		    g_strdup_printf("unix:/run/portcullis/%s.sock", schema->name);
+		    g_strdup_printf("unix:" PC_SOCKET_DIR_DEFAULT "/%s.sock", schema->name);
 	return finish_errors(collected, error);
 }
 

@@ -57,7 +57,19 @@ GQuark pc_config_error_quark(void);
 /* seconds as the microseconds durations are stored in */
 #define PC_USEC(seconds) ((gint64)(seconds)*G_GINT64_CONSTANT(1000000))
 
-#define PC_CONFIG_DEFAULT_FILE "/etc/portcullis/portcullis.conf"
+/* PC_SYSCONFDIR comes from meson (sysconfdir): /etc for packages */
+#ifndef PC_SYSCONFDIR
+#define PC_SYSCONFDIR "/etc"
+#endif
+#define PC_CONFIG_DEFAULT_FILE PC_SYSCONFDIR "/portcullis/portcullis.conf"
+/*
+ * where a daemon's milter socket is when [NAME] socket is not set:
+ * NAME.sock in Postfix's queue directory, where a chrooted smtpd (Debian's
+ * default) reaches it as unix:run/portcullis/NAME.sock, an unchrooted one
+ * too (Postfix runs in its queue directory), and Sendmail by its absolute
+ * path; the packages make the directory (tmpfiles.d), group portcullis
+ */
+#define PC_SOCKET_DIR_DEFAULT "/var/spool/postfix/run/portcullis"
 
 typedef enum {
 	PC_CONFIG_STRING,      /* char *, NULL when empty */

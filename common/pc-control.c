@@ -251,3 +251,10 @@ pc_control_request(const char *path, const char *line, guint timeout_ms, GError 
 	close(fd);
 	return g_strdup(out->str);
 }
+
+char *
+pc_control_path(const char *dir, const char *daemon)
+{
+	g_return_val_if_fail(dir != NULL && daemon != NULL, NULL);
+	return g_strdup_printf("%s/%s/%s" PC_CONTROL_SUFFIX, dir, daemon, daemon);
+}

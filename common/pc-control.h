@@ -27,6 +27,16 @@ G_BEGIN_DECLS
 #define PC_CONTROL_MAX_WORDS 8
 #define PC_CONTROL_SUFFIX ".control"
 
+/*
+ * pc_control_path:
+ * Where daemon's control socket is: DIR/NAME/NAME.control. Each daemon has
+ * a directory of its own under [global] control_dir, so that systemd's
+ * nested RuntimeDirectory=portcullis/NAME makes it, owned by that daemon's
+ * user, and removes it (with a stale socket) when that daemon stops,
+ * without touching another's. Returns: (transfer full).
+ */
+char *pc_control_path(const char *dir, const char *daemon);
+
 #define PC_CONTROL_ERROR (pc_control_error_quark())
 typedef enum {
 	PC_CONTROL_ERROR_UNKNOWN,   /* not a command of this daemon */

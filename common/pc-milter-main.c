@@ -26,6 +26,7 @@
 #include "pc-log.h"
 #include "pc-milter-private.h"
 #include "pc-milter.h"
+#include "pc-notify.h"
 #include "pc-stats.h"
 
 #define milter_desc (pc_milter_process.desc)
@@ -207,12 +208,16 @@ static void
 reload_config(void)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(PcConfig) config = load_config(&error);
+	g_autoptr(PcConfig) config = NULL;
 	g_autoptr(PcConfig) old_config = NULL;
 
+	/* systemd shows "reloading" until READY=1 (informational before systemd 253) */
+	pc_notify("RELOADING=1");
+	config = load_config(&error);
 	if (config == NULL) {
 		pc_stats_counter_inc(reload_failed_counter);
 		g_warning("reload failed, keeping the running configuration: %s", error->message);
+		pc_notify("READY=1\nSTATUS=reload failed, serving with the previous configuration");
 		return;
 	}
 	old_config = pc_config_slot_acquire(&config_slot);
@@ -223,6 +228,7 @@ reload_config(void)
 	pc_stats_counter_inc(reload_ok_counter);
 	g_message("reload: configuration %s loaded (%u domain files, %u listeners)", config_path,
 		  pc_config_get_n_domain_files(config), pc_config_get_n_listeners(config));
+	pc_notify("READY=1\nSTATUS=serving");
 }
 
 PcConfig *
@@ -239,14 +245,17 @@ control_reload(void)
 }
 
 /*
- * the control socket, [global] control_dir/NAME.control: a directory that
- * is not there means none (said once); one that cannot be made is a warning,
- * never a reason not to serve mail
+ * the control socket, [global] control_dir/NAME/NAME.control
+ * (pc_control_path): a control_dir that is not there means none (said
+ * once); the daemon's own directory in it is made when missing (systemd's
+ * RuntimeDirectory makes it first under a unit); a socket that cannot be
+ * made is a warning, never a reason not to serve mail
  */
 static void
 start_control(const PcConfig *config, const PcMilterDescriptor *descriptor)
 {
 	const char *dir = pc_config_get_global(config)->control_dir;
+	g_autofree char *own = NULL;
 	g_autofree char *path = NULL;
 	g_autoptr(GError) error = NULL;
 
@@ -256,7 +265,13 @@ start_control(const PcConfig *config, const PcMilterDescriptor *descriptor)
 		g_message("control socket off: [global] control_dir %s does not exist", dir);
 		return;
 	}
-	path = g_strdup_printf("%s/%s" PC_CONTROL_SUFFIX, dir, descriptor->name);
+	own = g_build_filename(dir, descriptor->name, NULL);
+	/* the daemon's group may enter (the socket itself is 0660) */
+	if (mkdir(own, 0750) != 0 && errno != EEXIST) {
+		g_warning("control socket off: cannot make %s: %s", own, g_strerror(errno));
+		return;
+	}
+	path = pc_control_path(dir, descriptor->name);
 	if (!pc_control_start(path, descriptor->control, control_reload, &error))
 		g_warning("control socket off: %s", error->message);
 }
@@ -765,9 +780,12 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 		  "at most %u connections",
 		  PC_VERSION, config_path, socket_spec, pc_config_get_n_listeners(config),
 		  pc_config_get_n_domain_files(config), connection_cap);
+	/* the socket is listening: a unit with Type=notify is started now */
+	pc_notify("READY=1\nSTATUS=serving");
 	pc_milter_serve(listen_fd, stop_pipe[0], descriptor->name, global->milter_timeout,
 			descriptor_limit);
 	g_message("stopping");
+	pc_notify("STOPPING=1");
 
 	/* teardown in reverse: no new connection, then the open ones end */
 	close(listen_fd);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
 # tests/milter/test-control.sh RELAY RATE CLIENT PORTCULLIS: the control
-# sockets ([global] control_dir/NAME.control, mode 0660) and the admin
+# sockets ([global] control_dir/NAME/NAME.control, mode 0660) and the admin
 # commands on them, with the memory store and with a real redis-server
 # (shared): a client banned by portcullis-relay after three relay attempts
 # is listed by `portcullis bans` with its time left and attempts, `unban`
@@ -112,7 +112,7 @@ for store in memory redis; do
 		fi
 	done
 	check "$store: control sockets, mode 0660" \
-		bash -c "[ \"\$(stat -c %a '$PC_DIR/run/relay.control' '$PC_DIR/run/rate.control' | sort -u)\" = 660 ]"
+		bash -c "[ \"\$(stat -c %a '$PC_DIR/run/relay/relay.control' '$PC_DIR/run/rate/rate.control' | sort -u)\" = 660 ]"
 
 	# --- bans
 	relay_probe 198.51.100.7
@@ -166,7 +166,7 @@ for store in memory redis; do
 		stop_pid "$pid"
 	done
 	check "$store: the control sockets are removed at stop" \
-		bash -c "! [ -e '$PC_DIR/run/relay.control' ] && ! [ -e '$PC_DIR/run/rate.control' ]"
+		bash -c "! [ -e '$PC_DIR/run/relay/relay.control' ] && ! [ -e '$PC_DIR/run/rate/rate.control' ]"
 done
 
 pcl bans

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * portcullis bans | unban | limits | reload: commands to the running
- * daemons through their control sockets ([global] control_dir/NAME.control,
+ * daemons through their control sockets ([global] control_dir/NAME/NAME.control,
  * pc-control): the bans portcullis-relay holds (and lifting one), the
  * counters portcullis-rate keeps for a value (and resetting them), and a
  * reload of one daemon or all. They work with the memory store (only the
@@ -22,7 +22,7 @@ static gboolean
 request(const char *dir, const char *daemon, const char *line, gboolean quiet_missing,
 	gboolean prefix)
 {
-	g_autofree char *path = g_strdup_printf("%s/%s" PC_CONTROL_SUFFIX, dir, daemon);
+	g_autofree char *path = pc_control_path(dir, daemon);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *reply = NULL;
 	g_auto(GStrv) lines = NULL;
