@@ -177,8 +177,8 @@ static const PcConfigKey global_keys[] = {
      PC_CONFIG_KEY_RESTART, "HOST:PORT of /metrics for relay; each daemon adds its offset to PORT"},
     {"control_dir", PC_CONFIG_STRING, "/run/portcullis", 0, 0, NULL,
      G_STRUCT_OFFSET(PcGlobalConfig, control_dir), PC_CONFIG_KEY_RESTART,
-     "where each daemon's control socket NAME.control is (portcullis bans, limits, reload); "
-     "empty: none"},
+     "where each daemon's control socket NAME/NAME.control is (portcullis bans, limits, "
+     "reload); empty: none"},
     {"domains_dir", PC_CONFIG_STRING, "/etc/portcullis/domains.d", 0, 0, NULL,
      G_STRUCT_OFFSET(PcGlobalConfig, domains_dir), 0, "per-domain policy files DOMAIN.conf"},
     {"user", PC_CONFIG_STRING, "portcullis", 0, 0, NULL, G_STRUCT_OFFSET(PcGlobalConfig, user),
@@ -230,7 +230,9 @@ static const char *const on_error_choices[] = {"tempfail", "accept", NULL};
 
 static const PcConfigKey daemon_keys[] = {
     {"socket", PC_CONFIG_STRING, NULL, 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, socket),
-     PC_CONFIG_KEY_RESTART, "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST"},
+     PC_CONFIG_KEY_RESTART,
+     "milter socket: unix:/PATH, inet:PORT@HOST, inet6:PORT@HOST; when unset "
+     "unix:" PC_SOCKET_DIR_DEFAULT "/NAME.sock"},
     {"pid_file", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, pid_file),
      PC_CONFIG_KEY_RESTART, "pid file; empty = none"},
     {"statistics", PC_CONFIG_STRING, "", 0, 0, NULL, G_STRUCT_OFFSET(PcDaemonBase, statistics),
@@ -241,6 +243,23 @@ static const PcConfigKey daemon_keys[] = {
      "when a lookup the decision needs fails (store, map, DNS): tempfail (451 4.3.0) or "
      "accept"},
 };
+
+const PcConfigKey *
+pc_config_get_key_table(PcConfigKeyTable table, gsize *n_keys_out)
+{
+	switch (table) {
+	case PC_CONFIG_KEYS_GLOBAL:
+		*n_keys_out = G_N_ELEMENTS(global_keys);
+		return global_keys;
+	case PC_CONFIG_KEYS_LISTENER:
+		*n_keys_out = G_N_ELEMENTS(listener_keys);
+		return listener_keys;
+	case PC_CONFIG_KEYS_DAEMON:
+	default:
+		*n_keys_out = G_N_ELEMENTS(daemon_keys);
+		return daemon_keys;
+	}
+}
 
 /* the daemon keys with the schema's on_error default; (transfer full) */
 static PcConfigKey *

@@ -336,6 +336,16 @@ gboolean pc_config_check_all(const char *path, const PcConfigDaemonSchemas *daem
  */
 guint pc_config_keep_restart_values(PcConfig *config, const PcConfig *running);
 
+/* the key tables every daemon shares, for generated documentation */
+typedef enum {
+	PC_CONFIG_KEYS_GLOBAL,	 /* [global] */
+	PC_CONFIG_KEYS_LISTENER, /* [listener.NAME] */
+	PC_CONFIG_KEYS_DAEMON,	 /* the keys of every daemon's section (socket, on_error, ...) */
+} PcConfigKeyTable;
+
+/* (transfer none) the table and its length */
+const PcConfigKey *pc_config_get_key_table(PcConfigKeyTable table, gsize *n_keys_out);
+
 /* describes the effective values of the daemon's section, one "key = value" a line */
 char *pc_config_describe(const PcConfig *config);
 

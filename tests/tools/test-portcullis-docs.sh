@@ -1,22 +1,36 @@
 #!/bin/bash
 # SPDX-License-Identifier: BSD-2-Clause
-# tests/tools/test-portcullis-docs.sh SOURCE-ROOT PORTCULLIS: the man pages
-# render without a groff warning and have a NAME line; portcullis(8)
+# tests/tools/test-portcullis-docs.sh SOURCE-ROOT PORTCULLIS CONF-PAGE: the man
+# pages (and portcullis.conf(5) as the build generated it from the schema
+# tables) render without a groff warning and have a NAME line; every key
+# of conf/portcullis.conf is in portcullis.conf(5); portcullis(8)
 # names every subcommand `portcullis help` lists; the bash completion
 # completes subcommands and each one's options. TAP.
 set -u
 ROOT=$1
 PORTCULLIS=$2
+CONF_PAGE=$3
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../milter/lib.sh"
 PC_DIR=$(mktemp -d /tmp/pc-docs-test.XXXXXX)
 trap 'rm -rf "$PC_DIR"' EXIT
 
-for page in "$ROOT"/docs/man/*.[0-9]; do
+for page in "$ROOT"/docs/man/*.[0-9] "$CONF_PAGE"; do
 	name=$(basename "$page")
 	check "$name renders without a warning" \
 		bash -c "MANWIDTH=80 man --warnings -l '$page' 2>'$PC_DIR/warn' >/dev/null && ! [ -s '$PC_DIR/warn' ]"
 	check "$name has a NAME line (whatis)" lexgrog "$page"
+done
+MANWIDTH=200 man -l "$CONF_PAGE" 2>/dev/null >"$PC_DIR/conf.txt"
+missing=
+for key in $(sed -n 's/^#*\([a-z_0-9]*\) =.*/\1/p' "$ROOT/conf/portcullis.conf" | sort -u); do
+	grep -qE "^ +$key( |\$)" "$PC_DIR/conf.txt" || missing="$missing $key"
+done
+check "portcullis.conf(5) describes every key the example configuration sets${missing:+ (missing:$missing)}" \
+	test -z "$missing"
+for daemon in relay auth rate verify sign; do
+	check "portcullis.conf(5) has the [$daemon] section" grep -q "^   \[$daemon\]" "$PC_DIR/conf.txt"
+	check "portcullis-$daemon(8) exists" test -f "$ROOT/docs/man/portcullis-$daemon.8"
 done
 for sub in $("$PORTCULLIS" help 2>&1 | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do
 	check "portcullis(8) describes $sub" \
