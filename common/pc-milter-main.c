@@ -455,8 +455,11 @@ open_milter_socket(const char *spec, const DropPlan *plan, GError **error)
 
 	if (is_unix && !prepare_socket_path(path, error))
 		return -1;
-	/* the MTA connects as its own user: owner and group may, others may not */
-	old_umask = umask(0007);
+	/*
+	 * the MTA connects as its own user: owner and group may read and write
+	 * (connect needs write), others nothing: 0660, whatever the caller's umask
+	 */
+	old_umask = umask(0117);
 	fd = pc_milter_listen(spec, error);
 	umask(old_umask);
 	if (fd < 0)

@@ -59,6 +59,11 @@ PC_TEST_PACKAGES="$PC_TEST_PACKAGES publicsuffix"
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES libxml2-utils"
 # the man pages are rendered (man-db, groff-base) and the bash completion tried
 PC_TEST_PACKAGES="$PC_TEST_PACKAGES man-db groff-base bash-completion"
+# the packages are built and checked (tests/packaging): dpkg-buildpackage
+# with debhelper (build-essential: make and the compiler it expects),
+# lintian, and rpm's rpmspec with rpmlint for the RPM spec; systemd for
+# systemd-analyze, systemd-sysusers and systemd-tmpfiles
+PC_TEST_PACKAGES="$PC_TEST_PACKAGES build-essential debhelper lintian rpm rpmlint systemd"
 
 # what the end-to-end suite (tests/e2e) and dev/demo need: a private Postfix
 # (smtp-sink comes with it), Cyrus SASL with sasldb, swaks with TLS, the

@@ -327,6 +327,8 @@ if [ "$(id -u)" = 0 ] && getent passwd nobody >/dev/null; then
 		check "privileges dropped to [global] user after the socket is open" \
 			grep -qE "^Uid:\s+$(id -u nobody)\s+$(id -u nobody)\s+$(id -u nobody)" "/proc/$PID_drop/status"
 		check "the unix socket belongs to that user" test "$(stat -c %U "$PC_DIR/drop.sock")" = nobody
+		check "... mode 0660: its group may connect, nobody else" \
+			test "$(stat -c %a "$PC_DIR/drop.sock")" = 660
 		check "pid_file holds the daemon's pid" test "$(cat "$PC_DIR/run/drop.pid")" = "$PID_drop"
 		check "the dropped daemon still decides" run_client drop "$PC_DIR/after-bad.scn"
 		check "[relay] statistics overrides [global]: /metrics on the daemon's own port" \
