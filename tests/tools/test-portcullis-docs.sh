@@ -31,6 +31,9 @@ check "portcullis.conf(5) describes every key the example configuration sets${mi
 for daemon in relay auth rate verify sign; do
 	check "portcullis.conf(5) has the [$daemon] section" grep -q "^   \[$daemon\]" "$PC_DIR/conf.txt"
 	check "portcullis-$daemon(8) exists" test -f "$ROOT/docs/man/portcullis-$daemon.8"
+	for section in OPTIONS REPLIES SIGNALS LOGGING METRICS "SEE ALSO"; do
+		check "portcullis-$daemon(8) has $section" grep -qx ".SH $section" "$ROOT/docs/man/portcullis-$daemon.8"
+	done
 done
 for sub in $("$PORTCULLIS" help 2>&1 | sed -n 's/^  \([a-z-]*\) .*/\1/p'); do
 	check "portcullis(8) describes $sub" \
