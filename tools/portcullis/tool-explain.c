@@ -141,6 +141,14 @@ verdict_reply(const PcVerdict *verdict)
 	return g_strdup_printf("%s %s %s", verdict->code, verdict->xcode, text != NULL ? text : "");
 }
 
+/* a verdict for the next stage */
+static void
+verdict_reset(PcVerdict *verdict)
+{
+	pc_verdict_clear(verdict);
+	pc_verdict_init(verdict);
+}
+
 static gboolean
 verdict_refuses(const PcVerdict *verdict)
 {
@@ -319,8 +327,7 @@ explain_relay(Explain *ex, PcConfig *config, PcStore *store)
 		gboolean banned_now = FALSE;
 		g_autofree char *why = NULL;
 
-		pc_verdict_clear(&verdict);
-		pc_verdict_init(&verdict);
+		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, rcpt);
 		relay_policy_rcpt(relay, session, &state, &verdict, &denied, &banned_now);
 		why = relay_why(session, rcpt, &verdict);
@@ -495,8 +502,7 @@ explain_auth(Explain *ex, PcConfig *config, PcStore *store)
 	if (verdict_refuses(&verdict))
 		return;
 	for (guint i = 0; i < ex->rcpts->len; i++) {
-		pc_verdict_clear(&verdict);
-		pc_verdict_init(&verdict);
+		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		auth_policy_rcpt(auth, session, state, &verdict, &outcome);
 		if (verdict.action != PC_ACTION_CONTINUE) {
@@ -512,8 +518,7 @@ explain_auth(Explain *ex, PcConfig *config, PcStore *store)
 	if (accepted == 0)
 		return;
 	session_add_from(ex, session);
-	pc_verdict_clear(&verdict);
-	pc_verdict_init(&verdict);
+	verdict_reset(&verdict);
 	auth_policy_eoh(auth, session, state, &verdict, &outcome);
 	g_clear_pointer(&why, g_free);
 	if (verdict.reason != NULL && g_str_has_prefix(verdict.reason, "from-") &&
@@ -535,8 +540,7 @@ explain_auth(Explain *ex, PcConfig *config, PcStore *store)
 	print_stage("EOH", NULL, &verdict, why, &ex->data[EXPLAIN_AUTH], NULL);
 	if (verdict_refuses(&verdict))
 		return;
-	pc_verdict_clear(&verdict);
-	pc_verdict_init(&verdict);
+	verdict_reset(&verdict);
 	auth_policy_eom(auth, session, state, &verdict, &outcome);
 	if (verdict.action != PC_ACTION_CONTINUE)
 		print_stage("EOM", NULL, &verdict, NULL, &ex->data[EXPLAIN_AUTH],
@@ -598,8 +602,7 @@ explain_rate(Explain *ex, PcConfig *config, PcStore *store)
 	       n_limits == 0 ? " none" : "");
 	pc_verdict_init(&verdict);
 	rate_policy_connect(session, state, &verdict, &outcome);
-	pc_verdict_clear(&verdict);
-	pc_verdict_init(&verdict);
+	verdict_reset(&verdict);
 	session_start_message(ex, session);
 	pc_session_set_message_data(session, rate_message_new(session), rate_message_free);
 	memset(&outcome, 0, sizeof(outcome));
@@ -611,8 +614,7 @@ explain_rate(Explain *ex, PcConfig *config, PcStore *store)
 	for (guint i = 0; i < ex->rcpts->len; i++) {
 		g_autofree char *domain = path_domain(ex->rcpts->pdata[i]);
 
-		pc_verdict_clear(&verdict);
-		pc_verdict_init(&verdict);
+		verdict_reset(&verdict);
 		memset(&outcome, 0, sizeof(outcome));
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		rate_policy_rcpt(session, state, &verdict, &outcome);
@@ -627,8 +629,7 @@ explain_rate(Explain *ex, PcConfig *config, PcStore *store)
 	}
 	if (accepted == 0)
 		return;
-	pc_verdict_clear(&verdict);
-	pc_verdict_init(&verdict);
+	verdict_reset(&verdict);
 	memset(&outcome, 0, sizeof(outcome));
 	rate_policy_eom(session, state, &verdict, &outcome);
 	g_clear_pointer(&why, g_free);
@@ -715,8 +716,7 @@ explain_verify(Explain *ex, PcConfig *config)
 		printf("  MAIL  SPF %s for %s: %s\n", pc_spf_result_to_string(spf->result),
 		       spf->domain, spf->reason != NULL ? spf->reason : "");
 	for (guint i = 0; i < ex->rcpts->len; i++) {
-		pc_verdict_clear(&verdict);
-		pc_verdict_init(&verdict);
+		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		if (verify_spf_rcpt(verify->spf_fail_action == VERIFY_SPF_FAIL_REJECT, TRUE,
 				    connection, &message->spf, &verdict)) {
@@ -732,8 +732,7 @@ explain_verify(Explain *ex, PcConfig *config)
 	if (accepted == 0)
 		return;
 	session_add_from(ex, session);
-	pc_verdict_clear(&verdict);
-	pc_verdict_init(&verdict);
+	verdict_reset(&verdict);
 	authres = pc_authres_new(verify_authserv_id(config));
 	verify_spf_eom(connection, &message->spf, authres, &verdict);
 	dmarc_dns = (VerifyDmarcDnsContext){ex->dns, &message->dns_budget};
