@@ -212,7 +212,13 @@ reload_config(void)
 	g_autoptr(PcConfig) old_config = NULL;
 
 	/* systemd shows "reloading" until READY=1 (informational before systemd 253) */
-	pc_notify("RELOADING=1");
+	{
+		/* sd_notify(3): the reload's start on CLOCK_MONOTONIC (GLib's clock) */
+		g_autofree char *state = g_strdup_printf(
+		    "RELOADING=1\nMONOTONIC_USEC=%" G_GINT64_FORMAT, g_get_monotonic_time());
+
+		pc_notify(state);
+	}
 	config = load_config(&error);
 	if (config == NULL) {
 		pc_stats_counter_inc(reload_failed_counter);
@@ -822,6 +828,8 @@ pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv)
 
 	g_return_val_if_fail(descriptor != NULL, 1);
 
+	/* before any thread: it unsets $NOTIFY_SOCKET (see pc-notify.h) */
+	pc_notify_init();
 	milter_desc = descriptor;
 	ident = g_strconcat("portcullis-", descriptor->name, NULL);
 	if (!parse_options(&options, ident, &argc, &argv, &error)) {

@@ -40,15 +40,22 @@ read_address(gpointer data)
 	return NULL;
 }
 
+static GOnce notify_once = G_ONCE_INIT;
+
+void
+pc_notify_init(void)
+{
+	g_once(&notify_once, read_address, NULL);
+}
+
 gboolean
 pc_notify(const char *state)
 {
-	static GOnce once = G_ONCE_INIT;
 	ssize_t sent;
 	int fd;
 
 	g_return_val_if_fail(state != NULL, FALSE);
-	g_once(&once, read_address, NULL);
+	pc_notify_init();
 	if (notify_length == 0)
 		return FALSE;
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);

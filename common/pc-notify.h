@@ -10,13 +10,21 @@
  * removed from the environment, so no child inherits it.
  *
  * Thread-safety: pc_notify() may be called from any thread (one socket per
- * call); the first call must not race with another thread's getenv.
+ * call) once pc_notify_init() has run before the threads started.
  */
 #pragma once
 
 #include <glib.h>
 
 G_BEGIN_DECLS
+
+/*
+ * pc_notify_init:
+ * Reads (and unsets) $NOTIFY_SOCKET. Call it first thing in main(), before
+ * any thread exists: setenv/unsetenv race with every other thread's getenv
+ * (syslog reads TZ). pc_notify() does it on its first call otherwise.
+ */
+void pc_notify_init(void);
 
 /* sends state (lines "KEY=VALUE", without a trailing newline); TRUE when sent */
 gboolean pc_notify(const char *state);

@@ -186,11 +186,6 @@ PcLookupStatus auth_sender_owned(const AuthConfig *auth, const PcConfig *config,
 PcLookupStatus auth_sender_has_owner(const AuthConfig *auth, const PcConfig *config,
 				     const AuthMap *map, const char *local, const char *domain);
 
-/*
- * The hooks' decisions. Each reads session->now_us, session->store and the
- * map in state; verdict is left CONTINUE when the step passes.
- * auth_policy_mail also starts the message part of state (signals cleared).
- */
 /* where an owner lookup found its key (auth_sender_explain) */
 typedef enum {
 	AUTH_OWNER_SOURCE_NONE,	   /* no source lists any of the address's keys */
@@ -217,6 +212,11 @@ PcLookupStatus auth_sender_explain(const AuthConfig *auth, const PcConfig *confi
 				   const AuthMap *map, const char *local, const char *domain,
 				   const char *login, AuthOwnerMatch *match_out);
 
+/*
+ * The hooks' decisions. Each reads session->now_us, session->store and the
+ * map in state; verdict is left CONTINUE when the step passes.
+ * auth_policy_mail also starts the message part of state (signals cleared).
+ */
 void auth_policy_mail(const AuthConfig *auth, PcSession *session, AuthMessage *state,
 		      PcVerdict *verdict, AuthOutcome *outcome_out);
 void auth_policy_rcpt(const AuthConfig *auth, PcSession *session, AuthMessage *state,

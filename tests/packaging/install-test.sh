@@ -7,10 +7,11 @@
 # happens in a chroot of it:
 #   install; the admin's steps (the postfix group, two lines of
 #   portcullis.conf, the Postfix snippets wired into the distribution's
-#   Postfix, chrooted smtpd and all); each daemon started the way its
-#   packaged unit starts it (its ExecStart line, User=, Group=, UMask=,
+#   Postfix, chrooted smtpd and all); each daemon started from its
+#   packaged unit's lines (ExecStart, User=, Group=, UMask=,
 #   RuntimeDirectory=, StateDirectory=, no capabilities, NOTIFY_SOCKET:
-#   ready when it says READY=1); mail from an outside address through
+#   ready when it says READY=1; there is no systemd here, so the unit's
+#   sandboxing lines are not applied: test-units.sh checks those); mail from an outside address through
 #   Postfix: a relay attempt refused by portcullis-relay, local mail
 #   delivered with portcullis-verify's SPF and DMARC passes (DNS from a test
 #   server in the namespace); a reload; the daemons stopped: Postfix
@@ -91,6 +92,8 @@ check "the socket directory in Postfix's queue directory: 0770 root:portcullis" 
 check "the DKIM keys directory: 0700 portcullis-sign" \
 	bash -c "[ \"\$(chroot '$M' stat -c '%a %U' /etc/portcullis/keys)\" = '700 portcullis-sign' ]"
 check "the units are installed" test -f "$M/lib/systemd/system/portcullis-verify.service"
+check "the configuration: 0640 root:portcullis (a store URL may hold a password)" \
+	bash -c "[ \"\$(chroot '$M' stat -c '%a %U %G' /etc/portcullis/portcullis.conf /etc/portcullis/sender_login | sort -u)\" = '640 root portcullis' ]"
 
 # ------------------------------------------------------------ the admin's steps
 # DNS: a test server in this namespace, serving the sender's domain
@@ -185,9 +188,9 @@ PY
 }
 for d in relay auth rate verify sign; do
 	if start_unit "$d"; then
-		ok "portcullis-$d starts as its unit runs it, and says READY=1"
+		ok "portcullis-$d starts with its unit's ExecStart, user, group, umask and directories, and says READY=1"
 	else
-		not_ok "portcullis-$d starts as its unit runs it, and says READY=1" "$PC_DIR/$d.out"
+		not_ok "portcullis-$d starts with its unit's ExecStart, user, group, umask and directories, and says READY=1" "$PC_DIR/$d.out"
 		tail -20 "$PC_DIR/syslog" >&2
 	fi
 done
@@ -236,8 +239,9 @@ for d in relay auth rate verify sign; do
 	eval "kill -HUP \$PID_$d"
 done
 check "a reload: every daemon says RELOADING=1 then READY=1" \
-	wait_until 20 bash -c "for d in relay auth rate verify sign; do grep -q '^RELOADING=1' '$PC_DIR/notify-'\$d && [ \$(grep -c '^READY=1' '$PC_DIR/notify-'\$d) -ge 2 ] || exit 1; done"
-check "... and logs it to syslog" grep -q 'portcullis-relay.*reload: configuration /etc/portcullis/portcullis.conf loaded' "$PC_DIR/syslog"
+	wait_until 20 bash -c "for d in relay auth rate verify sign; do grep -q '^RELOADING=1' '$PC_DIR/notify-'\$d && [ \$(grep -c '^READY=1 STATUS=serving' '$PC_DIR/notify-'\$d) -ge 2 ] || exit 1; done"
+check "... and logs it to syslog, every daemon, none failed" \
+	bash -c "for d in relay auth rate verify sign; do grep -q \"portcullis-\$d.*reload: configuration /etc/portcullis/portcullis.conf loaded\" '$PC_DIR/syslog' || exit 1; done; ! grep -q 'reload failed' '$PC_DIR/syslog'"
 for d in relay auth rate verify sign; do
 	eval "kill -TERM \$PID_$d"
 done

@@ -52,7 +52,7 @@ for name in relay auth rate verify sign; do
 		awk -v s="${score:-99}" 'BEGIN { exit !(s <= 3.0) }'
 	want=("Type=notify" "User=${USER_OF[$name]}" "Group=portcullis" "UMask=0007"
 		"RuntimeDirectory=portcullis/$name" "ExecReload=/bin/kill -HUP \$MAINPID"
-		"Before=postfix.service sendmail.service" "Restart=on-failure"
+		"Before=postfix.service postfix@-.service sendmail.service" "Restart=on-failure"
 		"CapabilityBoundingSet=" "NoNewPrivileges=yes" "ProtectSystem=strict"
 		"Documentation=man:portcullis-$name(8) man:portcullis.conf(5) man:portcullis(8)")
 	missing=
@@ -98,16 +98,23 @@ user =
 control_dir = $PC_DIR/run
 EOF3
 mkdir -p "$PC_DIR/run"
-"${PYTHON:-/usr/bin/python3}" - "$PC_DIR/notify.sock" "$PC_DIR/notify.log" <<'PY' &
-import socket, sys
+# the receiver notes, as each message arrives, whether the milter socket exists
+"${PYTHON:-/usr/bin/python3}" - "$PC_DIR/notify.sock" "$PC_DIR/notify.log" "$PC_DIR/relay.sock" <<'PY' &
+import os, stat, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
 s.settimeout(60)
+def listening(path):
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
 with open(sys.argv[2], "a", buffering=1) as log:
     try:
         while True:
             data = s.recv(4096).decode()
-            log.write(data.replace("\n", " ") + "\n")
+            sock = "socket=yes" if listening(sys.argv[3]) else "socket=no"
+            log.write(data.replace("\n", " ") + " " + sock + "\n")
             if data.startswith("STOPPING=1"):
                 break
     except socket.timeout:
@@ -120,12 +127,13 @@ NOTIFY_SOCKET=$PC_DIR/notify.sock "$BUILD/milters/portcullis-relay" -f -c "$PC_D
 RELAY=$!
 PIDS+=($RELAY)
 check "READY=1 once the socket listens" wait_until 10 grep -q '^READY=1 STATUS=serving' "$PC_DIR/notify.log"
-check "... and the socket is there by then" test -S "$PC_DIR/relay.sock"
+check "... and the socket was there when READY=1 arrived" \
+	grep -q '^READY=1 STATUS=serving socket=yes' "$PC_DIR/notify.log"
 check "the control socket is in the daemon's own directory (nested RuntimeDirectory)" \
 	wait_until 10 test -S "$PC_DIR/run/relay/relay.control"
 kill -HUP "$RELAY"
 check "a reload: RELOADING=1, then READY=1" \
-	wait_until 10 bash -c "sed -n '2,3p' '$PC_DIR/notify.log' | paste -sd'|' | grep -qx 'RELOADING=1|READY=1 STATUS=serving'"
+	wait_until 10 bash -c "sed -n '2,3p' '$PC_DIR/notify.log' | paste -sd'|' | grep -qE '^RELOADING=1 MONOTONIC_USEC=[0-9]+ socket=yes\|READY=1 STATUS=serving socket=yes\$'"
 kill -TERM "$RELAY"
 check "SIGTERM: STOPPING=1" wait_until 15 grep -q '^STOPPING=1' "$PC_DIR/notify.log"
 finish

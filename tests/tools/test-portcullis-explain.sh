@@ -278,12 +278,50 @@ check "sign: no key for the From domain, and where one would be" \
 	has "no key for example.com: [sign] key (default)"
 
 # ------------------------------------------------------------ no writes, no DNS
-sed 's/^user =$/user =\nstore = redis:\/\/127.0.0.1:1\/0\ndns = 127.0.0.1@1/' "$PC_DIR/e.conf" \
-	>"$PC_DIR/dead.conf"
+# a redis store nobody answers, a "DNS server" that records what reaches it,
+# rate limits, greylisting and a relay ban after 2 attempts: every decision
+# comes from the fresh memory store (no store error), nothing reaches DNS
+DNS_TRAP_PORT=$(pick_port)
+python3 - "$DNS_TRAP_PORT" "$PC_DIR/dns-trap" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(30)
+open(sys.argv[2], "w").close()
+try:
+    while True:
+        data = s.recv(4096)
+        with open(sys.argv[2], "a") as f:
+            f.write("query\n")
+except socket.timeout:
+    pass
+PY
+PIDS+=($!)
+wait_until 10 test -f "$PC_DIR/dns-trap"
+sed -e "s/^user =\$/user =\nstore = redis:\/\/127.0.0.1:1\/0\ndns = 127.0.0.1@$DNS_TRAP_PORT/" \
+	-e 's/^probe_limit = 0$/probe_limit = 2/' "$PC_DIR/r.conf" >"$PC_DIR/dead.conf"
+printf '\n[verify]\nspf_fail_action = reject\n' >>"$PC_DIR/dead.conf"
 status 0 "$PORTCULLIS" explain -c "$PC_DIR/dead.conf" --listener mx --client 198.51.100.7 \
-	--from a@outside.test --rcpt x@elsewhere.test
-check "a redis store that cannot be reached and a dead DNS server do not matter without --dns" \
+	--helo mail.outside.test --from a@outside.test --header-from a@outside.test \
+	--rcpt x@elsewhere.test --rcpt y@elsewhere.test --rcpt friend@example.com
+check "a redis store nobody answers does not matter: relay refuses from its fresh counts" \
 	grep -qE '^  RCPT  <x@elsewhere\.test>: 554 5\.7\.1 .*\(relay\)$' "$PC_DIR/out"
+check "... and bans at probe_limit: the next recipient is refused as banned, and why" \
+	bash -c "grep -qE '^  RCPT  <friend@example\.com>: 554 5\.7\.1 Client host \[198\.51\.100\.7\] blocked' '$PC_DIR/out' && grep -qF 'the client is banned for its relay attempts: [relay] probe_limit at $PC_DIR/dead.conf' '$PC_DIR/out'"
+check "... rate is not asked about recipients relay refused, as the MTA would not ask it" \
+	grep -qE '^  RCPT  <x@elsewhere\.test>: not asked: the MTA stopped at relay.s refusal' "$PC_DIR/out"
+check "... no store error anywhere (no 4.3.0)" bash -c "! grep -q '4\.3\.0' '$PC_DIR/out'"
+check "... verify says it evaluated nothing, and the summary says so" \
+	bash -c "grep -q 'not evaluated: SPF and DMARC need DNS (--dns)' '$PC_DIR/out' && ! grep -q 'DATA  accepted\$' '$PC_DIR/out'"
+check "... and not one query reached the DNS server" test ! -s "$PC_DIR/dns-trap"
+status 0 "$PORTCULLIS" explain -c "$PC_DIR/dead.conf" --listener mx --client 198.51.100.7 \
+	--from a@outside.test --rcpt 'postmaster@[192.0.2.25]'
+check "an IP literal recipient without --server-addr is not ours" \
+	grep -qE '^  RCPT  <postmaster@\[192\.0\.2\.25\]>: 554 5\.7\.1' "$PC_DIR/out"
+status 0 "$PORTCULLIS" explain -c "$PC_DIR/dead.conf" --listener mx --client 198.51.100.7 \
+	--server-addr 192.0.2.25 --from a@outside.test --rcpt 'postmaster@[192.0.2.25]'
+check "... with --server-addr naming it, it is ours, as portcullis-relay decides" \
+	grep -qE '^  RCPT  <postmaster@\[192\.0\.2\.25\]>: continue' "$PC_DIR/out"
 
 # --dns: SPF through the test DNS server, spf_fail_action = reject
 cat >"$PC_DIR/spf.zone" <<'EOF2'
@@ -318,6 +356,6 @@ check "a client that is no address: status 2" \
 printf '[global]\nbogus = 1\n' >"$PC_DIR/bad.conf"
 check "a configuration that does not load: status 2" \
 	status 2 "$PORTCULLIS" explain -c "$PC_DIR/bad.conf" --listener mx --rcpt a@example.com
-check "... and the error names the file and line" grep -qF "$PC_DIR/bad.conf:2" "$PC_DIR/out"
+check "... and the error, on stderr, names the file and line" grep -qF "$PC_DIR/bad.conf:2" "$PC_DIR/err"
 
 finish

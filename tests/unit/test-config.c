@@ -209,7 +209,7 @@ test_load_defaults(Fixture *fx, gconstpointer data)
 	g_assert_cmpuint(g_strv_length(section->items), ==, 2);
 	g_assert_cmpint(section->size, ==, 1024 * 1024);
 	g_assert_cmpstr(pc_config_get_daemon(config)->socket, ==,
-			"unix:" PC_SOCKET_DIR_DEFAULT "/relay.sock");
+			"unix:/var/spool/postfix/run/portcullis/relay.sock");
 	g_assert_cmpstr(pc_config_get_global(config)->store, ==, "memory");
 
 	/* normalised: case and trailing dot; ".parent" covers subdomains only */

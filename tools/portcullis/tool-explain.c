@@ -62,6 +62,7 @@ typedef struct {
 	char *client_name;
 	char *helo;
 	char *login;
+	char *server_addr;
 	char *tls;
 	gint cipher_bits;
 	char *from;
@@ -91,7 +92,8 @@ typedef struct {
 	ExplainRefusal data[EXPLAIN_N_DAEMONS];
 	ExplainRefusal hold[EXPLAIN_N_DAEMONS];
 	gboolean loaded[EXPLAIN_N_DAEMONS];
-	char *signature; /* what sign would add, for the summary */
+	char *signature;	 /* what sign would add, for the summary */
+	const char *verify_note; /* static: what verify did not evaluate, for the summary */
 } Explain;
 
 /* ------------------------------------------------------------- wording */
@@ -204,6 +206,40 @@ client_standing(const PcSession *session)
 	    pc_session_is_authenticated(session) ? session->auth_login : "");
 }
 
+static gboolean attached(const Explain *ex, ExplainDaemon d);
+
+/*
+ * The MTA asks its milters in list order and stops at the first refusal:
+ * the attached daemon before d that refused MAIL (rcpt < 0), or this
+ * recipient, or the message (data), so d is not asked; NULL when none did
+ */
+static const char *
+refused_before(const Explain *ex, ExplainDaemon d, gint rcpt, gboolean data)
+{
+	for (int e = 0; e < (int)d; e++) {
+		if (!attached(ex, e))
+			continue;
+		if (ex->mail[e].set || (rcpt >= 0 && ex->rcpt[e][rcpt].set) ||
+		    (data && ex->data[e].set))
+			return daemon_names[e];
+	}
+	return NULL;
+}
+
+/* TRUE (and says so) when an earlier daemon's refusal means d is not asked */
+static gboolean
+not_asked(const Explain *ex, ExplainDaemon d, const char *stage, const char *what, gint rcpt,
+	  gboolean data)
+{
+	const char *who = refused_before(ex, d, rcpt, data);
+
+	if (who == NULL)
+		return FALSE;
+	printf("  %-5s %s%snot asked: the MTA stopped at %s's refusal\n", stage,
+	       what != NULL ? what : "", what != NULL ? ": " : "", who);
+	return TRUE;
+}
+
 /* ------------------------------------------------------------- sessions */
 
 static const PcListener *
@@ -243,6 +279,8 @@ session_new(Explain *ex, PcConfig *config, PcStore *store)
 	session->role = listener->role;
 	if (options->helo != NULL)
 		pc_session_set_helo(session, options->helo);
+	if (options->server_addr != NULL)
+		session->daemon_addr = g_strdup(options->server_addr);
 	if (options->tls != NULL) {
 		session->tls_version = g_strdup(options->tls);
 		session->cipher_bits = options->cipher_bits;
@@ -271,7 +309,7 @@ session_add_from(Explain *ex, PcSession *session)
 /* ------------------------------------------------------------- relay */
 
 static char *
-relay_why(const PcSession *session, const char *rcpt, const PcVerdict *verdict)
+relay_why(const PcSession *session, const char *rcpt, const PcVerdict *verdict, RelayReason denied)
 {
 	RelayReason reason = relay_classify_recipient(session->config, session, rcpt);
 	g_autofree char *domain = path_domain(rcpt);
@@ -279,6 +317,19 @@ relay_why(const PcSession *session, const char *rcpt, const PcVerdict *verdict)
 	g_autofree char *locals = key_at(session->config, "global", "local_domains", NULL);
 	const PcGlobalConfig *global = pc_config_get_global(session->config);
 
+	if (denied == RELAY_REASON_BANNED) {
+		g_autofree char *limit = key_at(session->config, "relay", "probe_limit", NULL);
+		g_autofree char *window = key_at(session->config, "relay", "probe_window", NULL);
+
+		return g_strdup_printf("the client is banned for its relay attempts: %s; %s", limit,
+				       window);
+	}
+	if (reason == RELAY_REASON_SYNTAX)
+		return g_strdup("the address does not parse as an RFC 5321 path (or has a "
+				"comment or a second path around it)");
+	if (reason == RELAY_REASON_TOO_LONG)
+		return g_strdup("the address is past the length limits (path 256, local part 200, "
+				"domain 255 octets)");
 	if (reason == RELAY_REASON_NONE) {
 		if (domain != NULL && pc_config_has_domain_file(session->config, domain))
 			return g_strdup_printf("%s is ours: %s/%s.conf exists", domain,
@@ -330,7 +381,7 @@ explain_relay(Explain *ex, PcConfig *config, PcStore *store)
 		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, rcpt);
 		relay_policy_rcpt(relay, session, &state, &verdict, &denied, &banned_now);
-		why = relay_why(session, rcpt, &verdict);
+		why = relay_why(session, rcpt, &verdict, denied);
 		print_stage("RCPT", rcpt, &verdict, why, &ex->rcpt[EXPLAIN_RELAY][i], NULL);
 		if (banned_now) {
 			g_autofree char *limit = key_at(config, "relay", "probe_limit", NULL);
@@ -354,12 +405,20 @@ owner_why(const AuthConfig *auth, const PcConfig *config, const PcAddress *addre
 	g_autofree char *shown = g_strdup_printf("%s@%s", address->local, address->domain);
 	g_autofree char *senders = NULL;
 	g_autofree char *maps = key_at(config, "auth", "sender_login_maps", NULL);
-	PcLookupStatus status = auth_sender_explain(auth, config, auth->map, address->local,
-						    address->domain, login, &match);
-	const char *owned =
-	    status == PC_LOOKUP_FOUND ? "is one of its owners" : "is not one of its owners";
+	g_autofree char *folded = pc_addr_fold_domain(address->domain, strlen(address->domain));
+	PcLookupStatus status;
+	const char *owned;
 
-	senders = key_at(config, "auth", "senders", address->domain);
+	/* as auth-policy.c: Postfix compares the text of its keys, so nobody owns these */
+	if (address->flags & (PC_ADDR_FLAG_LEADING_ZERO | PC_ADDR_FLAG_V4_MAPPED))
+		return g_strdup_printf("%s is an IP literal written with leading zeros or as an "
+				       "IPv4-mapped address: no key owns it",
+				       shown);
+	status = auth_sender_explain(auth, config, auth->map, address->local, address->domain,
+				     login, &match);
+	owned = status == PC_LOOKUP_FOUND ? "is one of its owners" : "is not one of its owners";
+
+	senders = key_at(config, "auth", "senders", folded != NULL ? folded : address->domain);
 	if (status == PC_LOOKUP_TEMPFAIL || status == PC_LOOKUP_CONFIG)
 		return g_strdup_printf("the map could not be read: %s", maps);
 	switch (match.source) {
@@ -377,10 +436,11 @@ owner_why(const AuthConfig *auth, const PcConfig *config, const PcAddress *addre
 		break;
 	}
 	if (auth->sender_login_maps != NULL)
-		return g_strdup_printf(
-		    "no owner is listed for %s: %s (%s) has no key for it (nor "
-		    "its extension-less form, @%s or a bare key), and %s neither",
-		    shown, auth->sender_login_maps, maps, address->domain, senders);
+		return g_strdup_printf("no owner is listed for %s: %s (%s) has no key for it (nor "
+				       "its extension-less form, @%s, or a bare key where those "
+				       "apply), and %s neither",
+				       shown, auth->sender_login_maps, maps, address->domain,
+				       senders);
 	return g_strdup_printf("no owner is listed for %s: there is no sender_login_maps (%s), "
 			       "and %s lists none",
 			       shown, maps, senders);
@@ -496,12 +556,16 @@ explain_auth(Explain *ex, PcConfig *config, PcStore *store)
 	pc_session_set_message_data(session, state, g_free);
 	pc_verdict_init(&verdict);
 	session_start_message(ex, session);
+	if (not_asked(ex, EXPLAIN_AUTH, "MAIL", ex->sender, -1, FALSE))
+		return;
 	auth_policy_mail(auth, session, state, &verdict, &outcome);
 	why = auth_mail_why(auth, session, &verdict);
 	print_stage("MAIL", ex->sender, &verdict, why, &ex->mail[EXPLAIN_AUTH], NULL);
 	if (verdict_refuses(&verdict))
 		return;
 	for (guint i = 0; i < ex->rcpts->len; i++) {
+		if (not_asked(ex, EXPLAIN_AUTH, "RCPT", ex->rcpts->pdata[i], (gint)i, FALSE))
+			continue;
 		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		auth_policy_rcpt(auth, session, state, &verdict, &outcome);
@@ -549,11 +613,48 @@ explain_auth(Explain *ex, PcConfig *config, PcStore *store)
 
 /* ------------------------------------------------------------- rate */
 
+/*
+ * the domain whose domains.d file may override limit, as rate-policy.c
+ * picks it by the limit's key: the login's, the sender's or the
+ * recipient's domain; NULL for the client's address or network
+ */
 static char *
-rate_why(const PcConfig *config, const RateOutcome *outcome, const PcVerdict *verdict,
-	 const char *domain)
+rate_limit_domain(const Explain *ex, const PcConfig *config, const char *limit, const char *rcpt)
 {
+	guint n_sections = 0;
+	const PcConfigSection *sections = pc_config_get_sections(config, "rate", &n_sections);
+	const char *at;
+
+	for (guint i = 0; i < n_sections; i++) {
+		const RateLimitConfig *section = sections[i].data;
+
+		if (strcmp(sections[i].name, limit) != 0)
+			continue;
+		switch ((RateKey)section->key) {
+		case RATE_KEY_LOGIN:
+			at = ex->options->login != NULL ? strrchr(ex->options->login, '@') : NULL;
+			return at != NULL && at[1] != '\0' ? g_ascii_strdown(at + 1, -1) : NULL;
+		case RATE_KEY_SENDER:
+		case RATE_KEY_SENDER_DOMAIN:
+			return path_domain(ex->sender);
+		case RATE_KEY_RECIPIENT:
+		case RATE_KEY_RECIPIENT_DOMAIN:
+			return rcpt != NULL ? path_domain(rcpt) : NULL;
+		default:
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static char *
+rate_why(const Explain *ex, const PcConfig *config, const RateOutcome *outcome,
+	 const PcVerdict *verdict, const char *rcpt)
+{
+	g_autofree char *rcpt_domain = rcpt != NULL ? path_domain(rcpt) : NULL;
+
 	if (outcome->limit != NULL) {
+		g_autofree char *domain = rate_limit_domain(ex, config, outcome->limit, rcpt);
 		g_autofree char *group = g_strdup_printf("rate.%s", outcome->limit);
 		g_autofree char *rate = key_at(config, group, "rate", domain);
 		g_autofree char *count = key_at(config, group, "count", domain);
@@ -561,8 +662,9 @@ rate_why(const PcConfig *config, const RateOutcome *outcome, const PcVerdict *ve
 		return g_strdup_printf("%s; %s", rate, count);
 	}
 	if (outcome->greylist == RATE_GREY_DEFERRED) {
-		g_autofree char *enabled = key_at(config, "greylist", "enabled", domain);
-		g_autofree char *delay = key_at(config, "greylist", "delay", domain);
+		/* greylisting is the recipient domain's (rate-greylist.c) */
+		g_autofree char *enabled = key_at(config, "greylist", "enabled", rcpt_domain);
+		g_autofree char *delay = key_at(config, "greylist", "delay", rcpt_domain);
 
 		return g_strdup_printf("a first attempt of this client, sender and recipient is "
 				       "deferred: %s; %s",
@@ -605,21 +707,23 @@ explain_rate(Explain *ex, PcConfig *config, PcStore *store)
 	verdict_reset(&verdict);
 	session_start_message(ex, session);
 	pc_session_set_message_data(session, rate_message_new(session), rate_message_free);
+	if (not_asked(ex, EXPLAIN_RATE, "MAIL", ex->sender, -1, FALSE))
+		return;
 	memset(&outcome, 0, sizeof(outcome));
 	rate_policy_mail(session, state, &verdict, &outcome);
-	why = rate_why(config, &outcome, &verdict, NULL);
+	why = rate_why(ex, config, &outcome, &verdict, NULL);
 	print_stage("MAIL", ex->sender, &verdict, why, &ex->mail[EXPLAIN_RATE], NULL);
 	if (verdict_refuses(&verdict))
 		return;
 	for (guint i = 0; i < ex->rcpts->len; i++) {
-		g_autofree char *domain = path_domain(ex->rcpts->pdata[i]);
-
+		if (not_asked(ex, EXPLAIN_RATE, "RCPT", ex->rcpts->pdata[i], (gint)i, FALSE))
+			continue;
 		verdict_reset(&verdict);
 		memset(&outcome, 0, sizeof(outcome));
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		rate_policy_rcpt(session, state, &verdict, &outcome);
 		g_clear_pointer(&why, g_free);
-		why = rate_why(config, &outcome, &verdict, domain);
+		why = rate_why(ex, config, &outcome, &verdict, ex->rcpts->pdata[i]);
 		print_stage("RCPT", ex->rcpts->pdata[i], &verdict, why, &ex->rcpt[EXPLAIN_RATE][i],
 			    NULL);
 		if (!verdict_refuses(&verdict)) {
@@ -627,13 +731,13 @@ explain_rate(Explain *ex, PcConfig *config, PcStore *store)
 			accepted++;
 		}
 	}
-	if (accepted == 0)
+	if (accepted == 0 || not_asked(ex, EXPLAIN_RATE, "EOM", NULL, -1, TRUE))
 		return;
 	verdict_reset(&verdict);
 	memset(&outcome, 0, sizeof(outcome));
 	rate_policy_eom(session, state, &verdict, &outcome);
 	g_clear_pointer(&why, g_free);
-	why = rate_why(config, &outcome, &verdict, NULL);
+	why = rate_why(ex, config, &outcome, &verdict, NULL);
 	print_stage("EOM", NULL, &verdict, why, &ex->data[EXPLAIN_RATE], &ex->hold[EXPLAIN_RATE]);
 }
 
@@ -652,6 +756,7 @@ explain_verify_offline(Explain *ex, PcConfig *config)
 	g_autofree char *spf = key_at(config, "verify", "spf_fail_action", NULL);
 	g_autofree char *dmarc = key_at(config, "verify", "dmarc", NULL);
 
+	ex->verify_note = "verify not evaluated: no DNS without --dns";
 	printf("  not evaluated: SPF and DMARC need DNS (--dns); DKIM needs the message "
 	       "(portcullis verify FILE)\n");
 	printf("        an SPF fail would be %s at RCPT: %s\n",
@@ -706,6 +811,8 @@ explain_verify(Explain *ex, PcConfig *config)
 	if (ex->options->helo != NULL)
 		verify_spf_helo(session, ex->dns, connection);
 	session_start_message(ex, session);
+	if (not_asked(ex, EXPLAIN_VERIFY, "MAIL", ex->sender, -1, FALSE))
+		return;
 	message = verify_message_new(session);
 	pc_session_set_message_data(session, message, verify_free_message);
 	verify_spf_mail(session, ex->dns, connection, &message->spf, &message->dns_budget);
@@ -716,6 +823,8 @@ explain_verify(Explain *ex, PcConfig *config)
 		printf("  MAIL  SPF %s for %s: %s\n", pc_spf_result_to_string(spf->result),
 		       spf->domain, spf->reason != NULL ? spf->reason : "");
 	for (guint i = 0; i < ex->rcpts->len; i++) {
+		if (not_asked(ex, EXPLAIN_VERIFY, "RCPT", ex->rcpts->pdata[i], (gint)i, FALSE))
+			continue;
 		verdict_reset(&verdict);
 		pc_session_set_current_rcpt(session, ex->rcpts->pdata[i]);
 		if (verify_spf_rcpt(verify->spf_fail_action == VERIFY_SPF_FAIL_REJECT, TRUE,
@@ -729,7 +838,7 @@ explain_verify(Explain *ex, PcConfig *config)
 		pc_session_accept_current_rcpt(session);
 		accepted++;
 	}
-	if (accepted == 0)
+	if (accepted == 0 || not_asked(ex, EXPLAIN_VERIFY, "EOM", NULL, -1, TRUE))
 		return;
 	session_add_from(ex, session);
 	verdict_reset(&verdict);
@@ -756,6 +865,7 @@ explain_verify(Explain *ex, PcConfig *config)
 			    &ex->hold[EXPLAIN_VERIFY]);
 		printf("        Authentication-Results: %s\n", value);
 		printf("        (no message: DKIM not evaluated, DMARC on SPF alone)\n");
+		ex->verify_note = "no message: DKIM not evaluated, DMARC on SPF alone";
 	}
 }
 
@@ -801,6 +911,8 @@ explain_sign(Explain *ex, PcConfig *config)
 
 	session_start_message(ex, session);
 	session_add_from(ex, session);
+	if (not_asked(ex, EXPLAIN_SIGN, "EOM", NULL, -1, TRUE))
+		return;
 	sign_policy_decide(config, session, &decision);
 	if (decision.n_requests == 0) {
 		g_autofree char *why = sign_why(config, session, &decision);
@@ -901,8 +1013,12 @@ print_summary(const Explain *ex)
 	reply = first_refusal(ex, ex->data, &who);
 	if (reply != NULL) {
 		printf("  DATA  %s  (%s)\n", reply, who);
+		if (attached(ex, EXPLAIN_VERIFY) && ex->verify_note != NULL)
+			printf("        (%s)\n", ex->verify_note);
 		return;
 	}
+	if (attached(ex, EXPLAIN_VERIFY) && ex->verify_note != NULL)
+		printf("        (%s)\n", ex->verify_note);
 	reply = first_refusal(ex, ex->hold, &who);
 	if (reply != NULL)
 		printf("  DATA  accepted, into the hold queue: %s  (%s)\n", reply, who);
@@ -982,7 +1098,7 @@ run(const ExplainOptions *options)
 		if (configs[d] == NULL) {
 			/* a key the tool cannot read is one daemon's problem: said in its place */
 			load_errors[d] = g_strdup(error->message);
-			status = TOOL_EXIT_FAILED;
+			status = TOOL_EXIT_USAGE;
 			continue;
 		}
 		listener = find_listener(configs[d], options->listener);
@@ -1017,8 +1133,9 @@ run(const ExplainOptions *options)
 	if (!listener_found) {
 		/* no daemon could load the file: a configuration error, as for every command */
 		for (int d = 0; d < EXPLAIN_N_DAEMONS; d++)
-			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
-			       daemon_names[d], daemon_names[d], load_errors[d]);
+			fprintf(stderr,
+				"%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
+				daemon_names[d], daemon_names[d], load_errors[d]);
 		status = TOOL_EXIT_USAGE;
 		goto out;
 	}
@@ -1092,6 +1209,10 @@ tool_explain(int argc, char **argv)
 	     "the client's verified host name", "NAME"},
 	    {"helo", 0, 0, G_OPTION_ARG_STRING, &options.helo, "the HELO/EHLO name", "NAME"},
 	    {"login", 0, 0, G_OPTION_ARG_STRING, &options.login, "the SASL login", "LOGIN"},
+	    {"server-addr", 0, 0, G_OPTION_ARG_STRING, &options.server_addr,
+	     "the address the client connected to ({daemon_addr}: an IP literal recipient "
+	     "naming it is ours)",
+	     "IP"},
 	    {"tls", 0, 0, G_OPTION_ARG_STRING, &options.tls,
 	     "the TLS version as the MTA names it (TLSv1.3, ...); none without it", "VERSION"},
 	    {"cipher-bits", 0, 0, G_OPTION_ARG_INT, &options.cipher_bits,
@@ -1141,6 +1262,7 @@ tool_explain(int argc, char **argv)
 	g_free(options.client_name);
 	g_free(options.helo);
 	g_free(options.login);
+	g_free(options.server_addr);
 	g_free(options.tls);
 	g_free(options.from);
 	g_free(options.header_from);

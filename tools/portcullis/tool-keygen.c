@@ -35,6 +35,8 @@
 #include "verify-dkim.h"
 
 #define KEYGEN_DEFAULT_DIR "/etc/portcullis/keys"
+/* the user the packages run portcullis-sign as (packaging/sysusers.d) */
+#define KEYGEN_PACKAGED_SIGNER "portcullis-sign"
 #define KEYGEN_MIN_BITS 2048
 #define KEYGEN_MAX_BITS 8192
 
@@ -206,12 +208,19 @@ keygen_one(const char *domain, const KeygenOptions *options, uid_t uid, gid_t gi
 	return keygen_write_record(out->record_path, out->record);
 }
 
-/* the daemon's user: --user, else [global] user of the configuration */
+/*
+ * the signer's user: --user, else portcullis-sign when it exists (the
+ * packaged unit runs the signer as that user, and a key owned by another is
+ * refused), else [global] user of the configuration (a daemon started as
+ * root runs as that)
+ */
 static gboolean
 keygen_owner(KeygenOptions *options, uid_t *uid_out, gid_t *gid_out, gboolean *chown_out)
 {
 	struct passwd *pw;
 
+	if (options->user == NULL && getpwnam(KEYGEN_PACKAGED_SIGNER) != NULL)
+		options->user = g_strdup(KEYGEN_PACKAGED_SIGNER);
 	if (options->user == NULL) {
 		g_autoptr(PcConfig) config = NULL;
 		const char *path =
@@ -296,7 +305,9 @@ tool_keygen(int argc, char **argv)
 	    {"dir", 'd', 0, G_OPTION_ARG_FILENAME, &options.dir,
 	     "where the files go (default " KEYGEN_DEFAULT_DIR ")", "DIR"},
 	    {"user", 'u', 0, G_OPTION_ARG_STRING, &options.user,
-	     "owner of the key files (default: [global] user of the configuration)", "USER"},
+	     "owner of the key files (default: portcullis-sign when that user exists, else "
+	     "[global] user of the configuration)",
+	     "USER"},
 	    {"selector-ed25519", 0, 0, G_OPTION_ARG_STRING, &options.selector_ed25519,
 	     "with --type both: the Ed25519 key's selector (default SELECTOR-ed25519)", "NAME"},
 	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &options.config_path,
