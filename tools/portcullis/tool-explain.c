@@ -1061,6 +1061,54 @@ listener_names(const PcConfig *config)
 	return g_string_free(g_steal_pointer(&names), FALSE);
 }
 
+/* the transaction's first line: listener, role and where it is set, client, login, TLS */
+static void
+print_transaction(const Explain *ex, const PcConfig *config, const PcListener *listener)
+{
+	const ExplainOptions *options = ex->options;
+	g_autofree char *group = g_strdup_printf("listener.%s", listener->name);
+	g_autofree char *role = key_at(config, group, "role", NULL);
+
+	printf("transaction: listener %s, role %s (%s); client %s%s%s; %s%s; %s\n\n",
+	       listener->name, pc_listener_role_to_string(listener->role), role,
+	       options->client != NULL ? options->client : "(unknown address)",
+	       options->helo != NULL ? ", HELO " : "", options->helo != NULL ? options->helo : "",
+	       options->login != NULL ? "login " : "not logged in",
+	       options->login != NULL ? options->login : "",
+	       options->tls != NULL ? options->tls : "no TLS");
+}
+
+/* one daemon's part, with a fresh memory store of its own */
+static void
+explain_daemon(Explain *ex, ExplainDaemon d, PcConfig *config)
+{
+	g_autoptr(PcStore) store = pc_store_new_memory(EXPLAIN_STORE_KEYS, 1);
+
+	printf("%s:%s\n", daemon_names[d],
+	       attached(ex, d) ? ""
+			       : " (not on this listener's milter list in the shipped snippets; "
+				 "shown for reference)");
+	switch (d) {
+	case EXPLAIN_RELAY:
+		explain_relay(ex, config, store);
+		break;
+	case EXPLAIN_AUTH:
+		explain_auth(ex, config, store);
+		break;
+	case EXPLAIN_RATE:
+		explain_rate(ex, config, store);
+		break;
+	case EXPLAIN_VERIFY:
+		explain_verify(ex, config);
+		break;
+	case EXPLAIN_SIGN:
+		explain_sign(ex, config);
+		break;
+	default:
+		break;
+	}
+}
+
 static int
 run(const ExplainOptions *options)
 {
@@ -1112,20 +1160,9 @@ run(const ExplainOptions *options)
 			goto out;
 		}
 		if (!listener_found) {
-			g_autofree char *group = g_strdup_printf("listener.%s", listener->name);
-			g_autofree char *role = key_at(configs[d], group, "role", NULL);
-
 			listener_found = TRUE;
 			ex.role = listener->role;
-			printf(
-			    "transaction: listener %s, role %s (%s); client %s%s%s; %s%s; %s\n\n",
-			    listener->name, pc_listener_role_to_string(listener->role), role,
-			    options->client != NULL ? options->client : "(unknown address)",
-			    options->helo != NULL ? ", HELO " : "",
-			    options->helo != NULL ? options->helo : "",
-			    options->login != NULL ? "login " : "not logged in",
-			    options->login != NULL ? options->login : "",
-			    options->tls != NULL ? options->tls : "no TLS");
+			print_transaction(&ex, configs[d], listener);
 		}
 		ex.loaded[d] = TRUE;
 		ex.rcpt[d] = g_new0(ExplainRefusal, ex.rcpts->len);
@@ -1151,37 +1188,11 @@ run(const ExplainOptions *options)
 		}
 	}
 	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++) {
-		g_autoptr(PcStore) store = NULL;
-
-		if (!ex.loaded[d]) {
+		if (ex.loaded[d])
+			explain_daemon(&ex, d, configs[d]);
+		else
 			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
 			       daemon_names[d], daemon_names[d], load_errors[d]);
-			continue;
-		}
-		printf("%s:%s\n", daemon_names[d],
-		       attached(&ex, d) ? ""
-					: " (not on this listener's milter list in the shipped "
-					  "snippets; shown for reference)");
-		store = pc_store_new_memory(EXPLAIN_STORE_KEYS, 1);
-		switch (d) {
-		case EXPLAIN_RELAY:
-			explain_relay(&ex, configs[d], store);
-			break;
-		case EXPLAIN_AUTH:
-			explain_auth(&ex, configs[d], store);
-			break;
-		case EXPLAIN_RATE:
-			explain_rate(&ex, configs[d], store);
-			break;
-		case EXPLAIN_VERIFY:
-			explain_verify(&ex, configs[d]);
-			break;
-		case EXPLAIN_SIGN:
-			explain_sign(&ex, configs[d]);
-			break;
-		default:
-			break;
-		}
 	}
 	print_summary(&ex);
 out:
