@@ -20,3 +20,7 @@ const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
     {.schema = &sign_config_check_schema},
     {.schema = NULL},
 };
+
+const char *const portcullis_daemon_names[PORTCULLIS_N_DAEMONS + 1] = {
+    "relay", "auth", "rate", "verify", "sign", NULL,
+};

@@ -195,7 +195,7 @@ test_judge(void)
 		       "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
 		       "[listener.sub]\nrole = submission\nports = 587\n"
 		       "daemon_names = ORIGINATING\n");
-	const char *sockets[5] = {
+	const char *sockets[PORTCULLIS_N_DAEMONS] = {
 	    "unix:/var/spool/postfix/run/portcullis/relay.sock",
 	    "unix:/var/spool/postfix/run/portcullis/auth.sock",
 	    "unix:/run/portcullis/rate.sock",

@@ -33,8 +33,6 @@
 
 #define TOOL_NAME "portcullis check"
 
-static const char *const daemon_names[] = {"relay", "auth", "rate", "verify", "sign"};
-
 typedef struct {
 	char *config_path;
 	char *daemons_dir;
@@ -183,13 +181,12 @@ user_reaches(const struct passwd *user, const gid_t *groups, int n_groups, const
 
 /* Postfix's user and each daemon socket: reachable, or the command that makes it so */
 static guint
-check_socket_access(const char *user_name, const char *const sockets[5])
+check_socket_access(const char *user_name, const char *const sockets[PORTCULLIS_N_DAEMONS])
 {
 	struct passwd *user = getpwnam(user_name);
 	gid_t groups[256];
 	int n_groups = G_N_ELEMENTS(groups);
 	guint errors = 0;
-	static const char *const names[5] = {"relay", "auth", "rate", "verify", "sign"};
 
 	if (user == NULL) {
 		printf("warning: no user %s on this system: socket access not checked\n",
@@ -198,7 +195,7 @@ check_socket_access(const char *user_name, const char *const sockets[5])
 	}
 	if (getgrouplist(user_name, user->pw_gid, groups, &n_groups) < 0)
 		n_groups = 0;
-	for (int d = 0; d < 5; d++) {
+	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++) {
 		g_autofree char *blocker = NULL;
 		const char *path;
 		struct stat st;
@@ -210,7 +207,7 @@ check_socket_access(const char *user_name, const char *const sockets[5])
 			printf(
 			    "warning: %s does not exist: portcullis-%s is not running (or listens "
 			    "elsewhere)\n",
-			    path, names[d]);
+			    path, portcullis_daemon_names[d]);
 			continue;
 		}
 		if (!user_reaches(user, groups, n_groups, path, &blocker)) {
@@ -235,16 +232,16 @@ check_socket_access(const char *user_name, const char *const sockets[5])
  * one could not load
  */
 static guint
-doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[5])
+doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PORTCULLIS_N_DAEMONS])
 {
 	g_autoptr(PcConfig) config = NULL;
 	g_autoptr(ToolDoctorMta) mta = NULL;
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
-	const char *sockets[5] = {NULL};
+	const char *sockets[PORTCULLIS_N_DAEMONS] = {NULL};
 	guint errors = 0;
 
-	for (int d = 0; d < 5; d++) {
+	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++) {
 		if (daemons[d] != NULL)
 			sockets[d] = pc_config_get_daemon(daemons[d])->socket;
 	}
@@ -298,7 +295,7 @@ run(const CheckOptions *options)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
-	PcConfig *daemons[5] = {NULL};
+	PcConfig *daemons[PORTCULLIS_N_DAEMONS] = {NULL};
 	guint errors = 0, daemons_run = 0;
 
 	if (!pc_config_check_all(path, portcullis_daemon_schemas, &error)) {
@@ -311,8 +308,8 @@ run(const CheckOptions *options)
 			errors++;
 		}
 	}
-	for (gsize i = 0; !options->no_daemons && i < G_N_ELEMENTS(daemon_names); i++) {
-		g_autofree char *binary = find_daemon(options, daemon_names[i]);
+	for (gsize i = 0; !options->no_daemons && i < PORTCULLIS_N_DAEMONS; i++) {
+		g_autofree char *binary = find_daemon(options, portcullis_daemon_names[i]);
 
 		if (binary == NULL)
 			continue;
@@ -323,7 +320,7 @@ run(const CheckOptions *options)
 		printf("note: no portcullis daemon found beside this command or on PATH: what only "
 		       "they check (user, socket directories, keys) was not checked\n");
 	/* each daemon's snapshot, once, for the doctor and the warnings */
-	for (int d = 0; d < 5; d++)
+	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++)
 		daemons[d] = pc_config_load_full(path, portcullis_daemon_schemas[d].schema,
 						 portcullis_daemon_schemas[d].extra_schemas, NULL);
 	if (options->postfix || options->sendmail_cf != NULL)
@@ -335,7 +332,7 @@ run(const CheckOptions *options)
 		for (guint i = 0; i < warnings->len; i++)
 			printf("warning: %s\n", (const char *)warnings->pdata[i]);
 	}
-	for (int d = 0; d < 5; d++)
+	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++)
 		g_clear_pointer(&daemons[d], pc_config_unref);
 	printf("%s: %u error%s, %u warning%s (%u daemon%s checked themselves)\n", path, errors,
 	       errors == 1 ? "" : "s", warnings->len, warnings->len == 1 ? "" : "s", daemons_run,

@@ -12,10 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemons.h"
 #include "pc-control.h"
 #include "tool.h"
-
-static const char *const all_daemons[] = {"relay", "auth", "rate", "verify", "sign"};
 
 /* the daemon's answer to line: printed, less its last line; TRUE for "ok" */
 static gboolean
@@ -157,7 +156,7 @@ tool_reload(int argc, char **argv)
 			"usage: portcullis reload [-c FILE] [relay|auth|rate|verify|sign]\n");
 		return TOOL_EXIT_USAGE;
 	}
-	if (argc == 2 && !g_strv_contains(all_daemons, argv[1])) {
+	if (argc == 2 && !g_strv_contains(portcullis_daemon_names, argv[1])) {
 		fprintf(stderr,
 			"portcullis reload: %s is not a daemon (relay, auth, rate, verify, "
 			"sign)\n",
@@ -166,11 +165,11 @@ tool_reload(int argc, char **argv)
 	}
 	if ((dir = control_dir(config)) == NULL)
 		return TOOL_EXIT_USAGE;
-	for (gsize i = 0; i < G_N_ELEMENTS(all_daemons); i++) {
-		if (argc == 2 && strcmp(argv[1], all_daemons[i]) != 0)
+	for (gsize i = 0; i < PORTCULLIS_N_DAEMONS; i++) {
+		if (argc == 2 && strcmp(argv[1], portcullis_daemon_names[i]) != 0)
 			continue;
 		/* every daemon: one that is not running is said, not an error */
-		ok &= request(dir, all_daemons[i], "reload", argc != 2, TRUE);
+		ok &= request(dir, portcullis_daemon_names[i], "reload", argc != 2, TRUE);
 	}
 	return ok ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
 }

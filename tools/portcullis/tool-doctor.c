@@ -7,13 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemons.h"
 #include "pc-net.h"
 
 #define DOCTOR_ERROR (g_quark_from_static_string("tool-doctor"))
 /* $name expansions followed at most (Postfix's own limit is similar) */
 #define DOCTOR_MAX_DEPTH 20
-
-static const char *const daemon_names[5] = {"relay", "auth", "rate", "verify", "sign"};
 
 static void
 milter_free(gpointer data)
@@ -455,12 +454,12 @@ inet_key(const char *spec)
 /* the index of the daemon whose socket the milter reaches, or -1 */
 static int
 daemon_of(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const char *spec,
-	  const char *const sockets[5])
+	  const char *const sockets[PORTCULLIS_N_DAEMONS])
 {
 	g_autofree char *path = tool_doctor_socket_path(mta, listener, spec);
 	g_autofree char *inet = path == NULL ? inet_key(spec) : NULL;
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < PORTCULLIS_N_DAEMONS; i++) {
 		g_autofree char *ours = NULL;
 
 		if (sockets[i] == NULL)
@@ -494,7 +493,7 @@ static void G_GNUC_PRINTF(3, 4)
 }
 
 /* which daemons a role needs: relay, auth, rate, verify, sign */
-static const gboolean needs[4][5] = {
+static const gboolean needs[4][PORTCULLIS_N_DAEMONS] = {
     [PC_ROLE_MX] = {TRUE, TRUE, TRUE, TRUE, FALSE},
     [PC_ROLE_SUBMISSION] = {TRUE, TRUE, TRUE, FALSE, TRUE},
     [PC_ROLE_SMTPS] = {TRUE, TRUE, TRUE, FALSE, TRUE},
@@ -503,12 +502,12 @@ static const gboolean needs[4][5] = {
 
 static void
 judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const PcConfig *config,
-	       const char *const sockets[5], GPtrArray *findings)
+	       const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings)
 {
 	const PcListener *ours =
 	    pc_config_find_listener(config, listener->daemon_name, listener->port);
 	PcListenerRole role = ours != NULL ? (PcListenerRole)ours->role : PC_ROLE_MX;
-	gboolean attached[5] = {FALSE};
+	gboolean attached[PORTCULLIS_N_DAEMONS] = {FALSE};
 	g_autoptr(GString) names = g_string_new(NULL);
 
 	if (ours == NULL)
@@ -534,19 +533,20 @@ judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, con
 			    "%s listener %s: portcullis-%s's default action is %s: while the "
 			    "daemon "
 			    "is down mail is %s; make it tempfail",
-			    mta->mta, listener->name, daemon_names[d],
+			    mta->mta, listener->name, portcullis_daemon_names[d],
 			    milter->default_action != NULL ? milter->default_action : "accept",
 			    g_strcmp0(milter->default_action, "reject") == 0
 				? "refused"
 				: "let through unchecked");
 	}
-	for (int d = 0; d < 5; d++) {
+	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++) {
 		if (attached[d])
-			g_string_append_printf(names, " %s", daemon_names[d]);
+			g_string_append_printf(names, " %s", portcullis_daemon_names[d]);
 		if (needs[role][d] && !attached[d])
 			add(findings, "error",
 			    "%s listener %s (role %s): portcullis-%s is not attached%s", mta->mta,
-			    listener->name, pc_listener_role_to_string(role), daemon_names[d],
+			    listener->name, pc_listener_role_to_string(role),
+			    portcullis_daemon_names[d],
 			    sockets[d] == NULL ? " (and the configuration gives it no socket)"
 					       : "");
 	}
@@ -627,8 +627,8 @@ judge_networks(const ToolDoctorMta *mta, const PcConfig *config, GPtrArray *find
 }
 
 void
-tool_doctor_judge(const ToolDoctorMta *mta, const PcConfig *config, const char *const sockets[5],
-		  GPtrArray *findings)
+tool_doctor_judge(const ToolDoctorMta *mta, const PcConfig *config,
+		  const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings)
 {
 	g_return_if_fail(mta != NULL && config != NULL && findings != NULL);
 	if (mta->listeners->len == 0)

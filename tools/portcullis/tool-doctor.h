@@ -30,6 +30,7 @@
 
 #include <glib.h>
 
+#include "daemons.h"
 #include "pc-config.h"
 
 G_BEGIN_DECLS
@@ -88,7 +89,7 @@ typedef struct {
  * Appends ToolDoctorFinding * to findings (a free func is set by the caller).
  */
 void tool_doctor_judge(const ToolDoctorMta *mta, const PcConfig *config,
-		       const char *const sockets[5], GPtrArray *findings);
+		       const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings);
 void tool_doctor_finding_free(gpointer finding);
 
 G_END_DECLS

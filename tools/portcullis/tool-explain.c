@@ -53,7 +53,8 @@ typedef enum {
 	EXPLAIN_N_DAEMONS,
 } ExplainDaemon;
 
-static const char *const daemon_names[] = {"relay", "auth", "rate", "verify", "sign"};
+/* the same daemons in the same order as portcullis_daemon_schemas and _names */
+G_STATIC_ASSERT(EXPLAIN_N_DAEMONS == PORTCULLIS_N_DAEMONS);
 
 typedef struct {
 	char *config_path;
@@ -221,7 +222,7 @@ refused_before(const Explain *ex, ExplainDaemon d, gint rcpt, gboolean data)
 			continue;
 		if (ex->mail[e].set || (rcpt >= 0 && ex->rcpt[e][rcpt].set) ||
 		    (data && ex->data[e].set))
-			return daemon_names[e];
+			return portcullis_daemon_names[e];
 	}
 	return NULL;
 }
@@ -966,7 +967,7 @@ first_refusal(const Explain *ex, const ExplainRefusal *slots, const char **who)
 {
 	for (int d = 0; d < EXPLAIN_N_DAEMONS; d++) {
 		if (attached(ex, d) && slots[d].set) {
-			*who = daemon_names[d];
+			*who = portcullis_daemon_names[d];
 			return slots[d].reply;
 		}
 	}
@@ -995,7 +996,7 @@ print_summary(const Explain *ex)
 		for (int d = 0; d < EXPLAIN_N_DAEMONS && reply == NULL; d++) {
 			if (attached(ex, d) && ex->rcpt[d][i].set) {
 				reply = ex->rcpt[d][i].reply;
-				who = daemon_names[d];
+				who = portcullis_daemon_names[d];
 			}
 		}
 		if (reply != NULL)
@@ -1084,7 +1085,7 @@ explain_daemon(Explain *ex, ExplainDaemon d, PcConfig *config)
 {
 	g_autoptr(PcStore) store = pc_store_new_memory(EXPLAIN_STORE_KEYS, 1);
 
-	printf("%s:%s\n", daemon_names[d],
+	printf("%s:%s\n", portcullis_daemon_names[d],
 	       attached(ex, d) ? ""
 			       : " (not on this listener's milter list in the shipped snippets; "
 				 "shown for reference)");
@@ -1172,7 +1173,8 @@ run(const ExplainOptions *options)
 		for (int d = 0; d < EXPLAIN_N_DAEMONS; d++)
 			fprintf(stderr,
 				"%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
-				daemon_names[d], daemon_names[d], load_errors[d]);
+				portcullis_daemon_names[d], portcullis_daemon_names[d],
+				load_errors[d]);
 		status = TOOL_EXIT_USAGE;
 		goto out;
 	}
@@ -1192,7 +1194,8 @@ run(const ExplainOptions *options)
 			explain_daemon(&ex, d, configs[d]);
 		else
 			printf("%s: cannot load the configuration as portcullis-%s does:\n  %s\n",
-			       daemon_names[d], daemon_names[d], load_errors[d]);
+			       portcullis_daemon_names[d], portcullis_daemon_names[d],
+			       load_errors[d]);
 	}
 	print_summary(&ex);
 out:
