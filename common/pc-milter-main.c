@@ -30,6 +30,8 @@
 #include "pc-stats.h"
 
 #define milter_desc (pc_milter_process.desc)
+#define members (pc_milter_process.members)
+#define n_members (pc_milter_process.n_members)
 #define config_slot (pc_milter_process.config_slot)
 #define milter_store (pc_milter_process.store)
 #define milter_dns (pc_milter_process.dns)
@@ -188,10 +190,10 @@ drop_privileges(const DropPlan *plan, GError **error)
  * reloads fine. error names the user when reading failed.
  */
 static PcConfig *
-load_config(GError **error)
+load_config_for(const PcMilterDescriptor *descriptor, GError **error)
 {
-	PcConfig *config = pc_config_load_full(config_path, milter_desc->schema,
-					       milter_desc->extra_schemas, error);
+	PcConfig *config =
+	    pc_config_load_full(config_path, descriptor->schema, descriptor->extra_schemas, error);
 
 	if (config == NULL && geteuid() != 0) {
 		struct passwd pw;
@@ -204,12 +206,45 @@ load_config(GError **error)
 	return config;
 }
 
+static PcConfig *
+load_config(GError **error)
+{
+	return load_config_for(milter_desc, error);
+}
+
+/*
+ * a stack's members' snapshots, each loaded with its own schema as its own
+ * daemon loads it, into configs[n_members]: all of them, or none (FALSE)
+ */
+static gboolean
+load_member_configs(PcConfig **configs, GError **error)
+{
+	for (guint i = 0; i < n_members; i++) {
+		configs[i] = load_config_for(members[i].desc, error);
+		if (configs[i] == NULL) {
+			g_prefix_error(error, "member %s: ", members[i].desc->name);
+			while (i-- > 0)
+				g_clear_pointer(&configs[i], pc_config_unref);
+			return FALSE;
+		}
+	}
+	return TRUE;
+}
+
+static void
+free_member_configs(PcConfig **configs)
+{
+	for (guint i = 0; i < n_members; i++)
+		g_clear_pointer(&configs[i], pc_config_unref);
+}
+
 static void
 reload_config(void)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(PcConfig) config = NULL;
 	g_autoptr(PcConfig) old_config = NULL;
+	PcConfig *member_configs[PC_MILTER_MAX_MEMBERS] = {NULL};
 
 	/* systemd shows "reloading" until READY=1 (informational before systemd 253) */
 	{
@@ -220,6 +255,10 @@ reload_config(void)
 		pc_notify(state);
 	}
 	config = load_config(&error);
+	/* a stack changes all its members' snapshots, or none */
+	if (config != NULL && pc_milter_process.stack &&
+	    !load_member_configs(member_configs, &error))
+		g_clear_pointer(&config, pc_config_unref);
 	if (config == NULL) {
 		pc_stats_counter_inc(reload_failed_counter);
 		g_warning("reload failed, keeping the running configuration: %s", error->message);
@@ -229,18 +268,65 @@ reload_config(void)
 	old_config = pc_config_slot_acquire(&config_slot);
 	pc_config_keep_restart_values(config, old_config);
 	pc_config_slot_replace(&config_slot, config);
-	if (milter_desc->reconfigure != NULL)
-		milter_desc->reconfigure(config);
+	if (!pc_milter_process.stack) {
+		if (milter_desc->reconfigure != NULL)
+			milter_desc->reconfigure(config);
+	}
+	for (guint i = 0; pc_milter_process.stack && i < n_members; i++) {
+		g_autoptr(PcConfig) old_member = pc_config_slot_acquire(members[i].slot);
+
+		pc_config_keep_restart_values(member_configs[i], old_member);
+		pc_config_slot_replace(members[i].slot, member_configs[i]);
+		if (members[i].desc->reconfigure != NULL)
+			members[i].desc->reconfigure(member_configs[i]);
+	}
+	free_member_configs(member_configs);
 	pc_stats_counter_inc(reload_ok_counter);
 	g_message("reload: configuration %s loaded (%u domain files, %u listeners)", config_path,
 		  pc_config_get_n_domain_files(config), pc_config_get_n_listeners(config));
 	pc_notify("READY=1\nSTATUS=serving");
 }
 
+/* the stack member whose control command runs on this thread, or NULL */
+static __thread const PcMilterMember *control_member;
+
 PcConfig *
 pc_milter_acquire_config(void)
 {
-	return pc_config_slot_acquire(&config_slot);
+	return pc_config_slot_acquire(control_member != NULL ? control_member->slot : &config_slot);
+}
+
+/*
+ * a stack's control socket: each member that has control commands is asked
+ * in turn, and the first that knows the command answers it
+ */
+static gboolean
+stack_control(const char *const *argv, guint argc, GString *reply, GError **error)
+{
+	g_autoptr(GString) known = g_string_new(NULL);
+
+	for (guint i = 0; i < n_members; i++) {
+		g_autoptr(GError) member_error = NULL;
+		gboolean ok;
+
+		if (members[i].desc->control == NULL)
+			continue;
+		control_member = &members[i];
+		ok = members[i].desc->control(argv, argc, reply, &member_error);
+		control_member = NULL;
+		if (ok)
+			return TRUE;
+		if (!g_error_matches(member_error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_UNKNOWN)) {
+			g_propagate_error(error, g_steal_pointer(&member_error));
+			return FALSE;
+		}
+		g_string_append_printf(known, "%s%s", known->len > 0 ? "; " : "",
+				       member_error->message);
+	}
+	g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_UNKNOWN,
+		    "portcullis-%s knows: ping, reload%s%s", milter_desc->name,
+		    known->len > 0 ? "; and its members': " : "", known->str);
+	return FALSE;
 }
 
 /* "reload" on the control socket: the signal thread reloads, as for SIGHUP */
@@ -278,7 +364,8 @@ start_control(const PcConfig *config, const PcMilterDescriptor *descriptor)
 		return;
 	}
 	path = pc_control_path(dir, descriptor->name);
-	if (!pc_control_start(path, descriptor->control, control_reload, &error))
+	if (!pc_control_start(path, pc_milter_process.stack ? stack_control : descriptor->control,
+			      control_reload, &error))
 		g_warning("control socket off: %s", error->message);
 }
 
@@ -572,6 +659,16 @@ check_as_user(const DropPlan *plan, const char *ident)
 			print_error(ident, error->message);
 			_exit(1);
 		}
+		if (pc_milter_process.stack) {
+			PcConfig *member_configs[PC_MILTER_MAX_MEMBERS] = {NULL};
+
+			pc_milter_set_members(milter_desc, config);
+			if (!load_member_configs(member_configs, &error)) {
+				print_error(ident, error->message);
+				_exit(1);
+			}
+			free_member_configs(member_configs);
+		}
 		_exit(0);
 	}
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
@@ -676,11 +773,13 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	int listen_fd;
 
 	/* refuse_at names stages with hooks, and only those the protocol can answer */
-	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
-		if ((descriptor->refuse_at & PC_STAGE_MASK(stage)) != 0 &&
-		    !pc_milter_stage_has_hook(descriptor, stage))
-			g_error("%s: refuse_at names %s, which has no hook", ident,
-				pc_stage_to_string(stage));
+	for (guint i = 0; i < n_members; i++) {
+		for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+			if ((members[i].desc->refuse_at & PC_STAGE_MASK(stage)) != 0 &&
+			    !pc_milter_stage_has_hook(members[i].desc, stage))
+				g_error("%s: %s's refuse_at names %s, which has no hook", ident,
+					members[i].desc->name, pc_stage_to_string(stage));
+		}
 	}
 
 	if (options->check)
@@ -751,6 +850,24 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 			   error->message);
 		return 1;
 	}
+	/* a stack: the members its section names, each with its own snapshot */
+	pc_milter_set_members(descriptor, config);
+	if (pc_milter_process.stack) {
+		PcConfig *member_configs[PC_MILTER_MAX_MEMBERS] = {NULL};
+		g_autoptr(GString) names = g_string_new(NULL);
+
+		if (!load_member_configs(member_configs, &error)) {
+			g_critical("%s", error->message);
+			return 1;
+		}
+		for (guint i = 0; i < n_members; i++) {
+			pc_config_slot_init(members[i].slot, member_configs[i]);
+			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "",
+					       members[i].desc->name);
+		}
+		free_member_configs(member_configs);
+		g_message("hosting %s on one milter connection", names->str);
+	}
 	if (pid_file != NULL && !write_pid_file(pid_file, &error)) {
 		g_critical("%s: [%s] pid_file: %s (written as the daemon's user, which removes it "
 			   "at exit)",
@@ -759,25 +876,32 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	}
 	register_common_metrics();
 	/* after the drop: its threads and the files it reads are the daemon user's */
-	if (descriptor->uses_dns) {
+	for (guint i = 0; i < n_members && milter_dns == NULL; i++) {
+		if (!members[i].desc->uses_dns)
+			continue;
 		milter_dns = pc_dns_new_from_config(pc_config_get_global(config), &error);
 		if (milter_dns == NULL) {
 			g_critical("%s: %s", config_path, error->message);
 			return 1;
 		}
 	}
-	if (descriptor->init != NULL && !descriptor->init(config, &error)) {
-		g_critical("%s", error->message);
-		return 1;
+	pc_config_slot_init(&config_slot, config);
+	for (guint i = 0; i < n_members; i++) {
+		const PcMilterDescriptor *member = members[i].desc;
+		g_autoptr(PcConfig) member_config = pc_config_slot_acquire(members[i].slot);
+
+		if (member->init != NULL && !member->init(member_config, &error)) {
+			g_critical("%s", error->message);
+			return 1;
+		}
+		if (member->reconfigure != NULL)
+			member->reconfigure(member_config);
 	}
-	if (descriptor->reconfigure != NULL)
-		descriptor->reconfigure(config);
 	if (!serve_statistics(config, descriptor, &error)) {
 		g_critical("%s: %s", config_path, error->message);
 		return 1;
 	}
 
-	pc_config_slot_init(&config_slot, config);
 	if (pipe2(stop_pipe, O_CLOEXEC) != 0) {
 		g_critical("pipe: %s", g_strerror(errno));
 		return 1;
@@ -803,8 +927,12 @@ run(const PcMilterDescriptor *descriptor, const Options *options, const char *id
 	stop_signal_thread();
 	pc_stats_stop();
 	if (wait_for_connections()) {
-		if (descriptor->deinit != NULL)
-			descriptor->deinit();
+		for (guint i = n_members; i-- > 0;) {
+			if (members[i].desc->deinit != NULL)
+				members[i].desc->deinit();
+			if (members[i].slot != &config_slot)
+				pc_config_slot_clear(members[i].slot);
+		}
 		g_clear_pointer(&milter_dns, pc_dns_free);
 		pc_config_slot_clear(&config_slot);
 		g_clear_pointer(&milter_store, pc_store_free);
@@ -830,7 +958,8 @@ pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv)
 
 	/* before any thread: it unsets $NOTIFY_SOCKET (see pc-notify.h) */
 	pc_notify_init();
-	milter_desc = descriptor;
+	/* every member it could host until the configuration says which (-M shows them all) */
+	pc_milter_set_members(descriptor, NULL);
 	ident = g_strconcat("portcullis-", descriptor->name, NULL);
 	if (!parse_options(&options, ident, &argc, &argv, &error)) {
 		fprintf(stderr, "%s: %s (try --help)\n", ident, error->message);
@@ -841,7 +970,7 @@ pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv)
 		return 0;
 	}
 	if (options.print_macros) {
-		pc_milter_print_macro_lists(descriptor);
+		pc_milter_print_macro_lists();
 		return 0;
 	}
 	config_path = g_strdup(options.config != NULL ? options.config : PC_CONFIG_DEFAULT_FILE);

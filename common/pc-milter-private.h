@@ -34,11 +34,28 @@ G_BEGIN_DECLS
  * it); the config slot is the one member that changes afterwards, under its
  * own mutex
  */
+/* the most daemons one process hosts (a stack) */
+#define PC_MILTER_MAX_MEMBERS 8
+
+/*
+ * a daemon the process runs: the process's own descriptor for a daemon; each
+ * hosted descriptor for a stack, with a snapshot slot of its own
+ */
 typedef struct {
 	const PcMilterDescriptor *desc;
-	PcConfigSlot config_slot;
+	PcConfigSlot *slot; /* &pc_milter_process.config_slot, or &own_slot in a stack */
+	PcConfigSlot own_slot;
+	PcStatsCounter *verdict_counters[PC_ACTION_QUARANTINE + 1];
+} PcMilterMember;
+
+typedef struct {
+	const PcMilterDescriptor *desc; /* the daemon's, or the stack's */
+	PcConfigSlot config_slot;	/* desc's schema: the stack's own section in a stack */
+	gboolean stack;			/* desc->stack_members: the members swap in around hooks */
+	PcMilterMember members[PC_MILTER_MAX_MEMBERS];
+	guint n_members; /* 1 for a daemon (itself) */
 	PcStore *store;
-	PcDns *dns; /* a daemon that uses_dns; NULL otherwise */
+	PcDns *dns; /* a member uses_dns; NULL otherwise */
 	guint connection_cap;
 } PcMilterProcess;
 
@@ -53,6 +70,21 @@ typedef enum {
 	PC_MILTER_TEMPFAIL = PC_MILTER_REPLY_TEMPFAIL,
 	PC_MILTER_DISCARD = PC_MILTER_REPLY_DISCARD,
 } PcMilterStatus;
+
+/*
+ * a stack member's part of one SMTP session, swapped into the PcSession
+ * around the member's hooks: its pinned snapshot (and what the session
+ * derives from it) and its own per-connection and per-message state
+ */
+typedef struct {
+	PcConfig *config;
+	const PcListener *listener;
+	PcListenerRole role;
+	gboolean trusted;
+	gpointer connection_data;
+	gpointer message_data;
+	gboolean accepted; /* the member accepted the message: not asked again for it */
+} PcMilterMemberState;
 
 /* one MTA connection; several SMTP sessions in a row with QUIT_NC */
 typedef struct {
@@ -76,6 +108,8 @@ typedef struct {
 	/* replies not written yet, and the SMTP reply a refusal carries */
 	GByteArray *out;
 	char *reply_text;
+	/* a stack: each member's part of the session (NULL while there is none) */
+	PcMilterMemberState *member_states;
 } PcMilterConn;
 
 /* ---------------------------------------- pc-milter-conn.c, for the stages */
@@ -95,8 +129,14 @@ guint pc_milter_connections(void);
 
 /* the descriptor sets a hook for stage */
 gboolean pc_milter_stage_has_hook(const PcMilterDescriptor *descriptor, PcStage stage);
-/* -M: the macro lists OPTNEG asks for, one stage a line */
-void pc_milter_print_macro_lists(const PcMilterDescriptor *descriptor);
+/* -M: the macro lists OPTNEG asks for (the process's members), one stage a line */
+void pc_milter_print_macro_lists(void);
+/*
+ * the process's members: the descriptor itself for a daemon; for a stack,
+ * the hosted descriptors that hosts(config, name) names (every one when
+ * config is NULL, for -M). Before any connection.
+ */
+void pc_milter_set_members(const PcMilterDescriptor *descriptor, const PcConfig *config);
 /* the verdict and connection-cap metrics, before the statistics listener starts */
 void pc_milter_register_stage_metrics(void);
 

@@ -18,13 +18,15 @@
 
 /*
  * Process-wide state, written once at start-up before the first connection
- * is accepted: the descriptor, the store, the resolver, the cap. The config
- * slot is the one object that changes afterwards, and it owns its own mutex.
+ * is accepted: the descriptor, its members, the store, the resolver, the
+ * cap. The config slots are the objects that change afterwards, and each
+ * owns its own mutex.
  */
 PcMilterProcess pc_milter_process;
 #define milter_desc (pc_milter_process.desc)
+#define members (pc_milter_process.members)
+#define n_members (pc_milter_process.n_members)
 
-static PcStatsCounter *verdict_counters[PC_ACTION_QUARANTINE + 1];
 static PcStatsCounter *refused_connections_counter;
 /* open connections (counted at accept), and whether the cap is being hit */
 static atomic_uint open_connections;
@@ -72,24 +74,69 @@ macro_lookup(gpointer data, const char *name)
 	return pc_milter_conn_macro(data, name);
 }
 
+/* the descriptor's hook for stage, or NULL */
+static PcMilterHook
+stage_hook(const PcMilterDescriptor *descriptor, PcStage stage)
+{
+	switch (stage) {
+	case PC_STAGE_CONNECT:
+		return descriptor->on_connect;
+	case PC_STAGE_HELO:
+		return descriptor->on_helo;
+	case PC_STAGE_MAIL:
+		return descriptor->on_mail;
+	case PC_STAGE_RCPT:
+		return descriptor->on_rcpt;
+	case PC_STAGE_DATA:
+		return descriptor->on_data;
+	case PC_STAGE_HEADER:
+		return descriptor->on_header;
+	case PC_STAGE_EOH:
+		return descriptor->on_eoh;
+	case PC_STAGE_BODY:
+		return descriptor->on_body;
+	case PC_STAGE_EOM:
+		return descriptor->on_eom;
+	case PC_STAGE_ABORT:
+	case PC_STAGE_CLOSE:
+		break;
+	}
+	return NULL;
+}
+
 /* what the MTA is asked for: derived from the hooks the descriptor sets */
 gboolean
 pc_milter_stage_has_hook(const PcMilterDescriptor *descriptor, PcStage stage)
 {
-	const PcMilterHook hooks[PC_STAGE_EOM + 1] = {
-	    [PC_STAGE_CONNECT] = descriptor->on_connect, [PC_STAGE_HELO] = descriptor->on_helo,
-	    [PC_STAGE_MAIL] = descriptor->on_mail,	 [PC_STAGE_RCPT] = descriptor->on_rcpt,
-	    [PC_STAGE_DATA] = descriptor->on_data,	 [PC_STAGE_HEADER] = descriptor->on_header,
-	    [PC_STAGE_EOH] = descriptor->on_eoh,	 [PC_STAGE_BODY] = descriptor->on_body,
-	    [PC_STAGE_EOM] = descriptor->on_eom,
-	};
-
-	return (guint)stage <= PC_STAGE_EOM && hooks[stage] != NULL;
+	return stage_hook(descriptor, stage) != NULL;
 }
 
-/* TRUE when the stage is sent at all (the session's needs, then the hooks') */
+void
+pc_milter_set_members(const PcMilterDescriptor *descriptor, const PcConfig *config)
+{
+	milter_desc = descriptor;
+	pc_milter_process.stack = descriptor->stack_members != NULL;
+	n_members = 0;
+	if (!pc_milter_process.stack) {
+		members[n_members].desc = descriptor;
+		members[n_members++].slot = &pc_milter_process.config_slot;
+		return;
+	}
+	for (gsize i = 0; descriptor->stack_members[i] != NULL; i++) {
+		const PcMilterDescriptor *member = descriptor->stack_members[i];
+
+		g_assert(n_members < PC_MILTER_MAX_MEMBERS);
+		if (config != NULL && !descriptor->stack_hosts(config, member->name))
+			continue;
+		members[n_members].desc = member;
+		members[n_members].slot = &members[n_members].own_slot;
+		n_members++;
+	}
+}
+
+/* TRUE when the stage is sent at all for a descriptor (the session's needs, then the hooks') */
 static gboolean
-stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
+descriptor_wants(const PcMilterDescriptor *descriptor, PcStage stage)
 {
 	switch (stage) {
 	case PC_STAGE_CONNECT:
@@ -120,41 +167,61 @@ stage_wanted(const PcMilterDescriptor *descriptor, PcStage stage)
 	return FALSE;
 }
 
+/* TRUE when a member of the process wants the stage */
+static gboolean
+stage_wanted(PcStage stage)
+{
+	for (guint i = 0; i < n_members; i++) {
+		if (descriptor_wants(members[i].desc, stage))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /*
  * the stages where the MTA must wait for an answer under the current
- * configuration: refuse_at, less what refuse_at_for says this snapshot
- * does not need (a refusal it turns off costs every message a round trip)
+ * configuration: each member's refuse_at, less what its refuse_at_for says
+ * its snapshot does not need (a refusal it turns off costs every message a
+ * round trip)
  */
 static PcStageMask
-refuse_at_now(const PcMilterDescriptor *descriptor)
+refuse_at_now(void)
 {
-	PcStageMask refuse_at = descriptor->refuse_at;
-	PcConfig *config;
+	PcStageMask refuse_at = 0;
 
-	if (descriptor->refuse_at_for == NULL)
-		return refuse_at;
-	config = pc_config_slot_acquire(&pc_milter_process.config_slot);
-	if (config != NULL) {
-		refuse_at &= descriptor->refuse_at_for(config);
-		pc_config_unref(config);
+	for (guint i = 0; i < n_members; i++) {
+		const PcMilterDescriptor *descriptor = members[i].desc;
+		PcStageMask own = descriptor->refuse_at;
+		PcConfig *config;
+
+		if (descriptor->refuse_at_for != NULL) {
+			config = pc_config_slot_acquire(members[i].slot);
+			if (config != NULL) {
+				own &= descriptor->refuse_at_for(config);
+				pc_config_unref(config);
+			}
+		}
+		refuse_at |= own;
 	}
 	return refuse_at;
 }
 
-/* the protocol flags the descriptor asks for (before the MTA's offer is applied) */
+/* the protocol flags the members ask for (before the MTA's offer is applied) */
 static guint32
-protocol_for(const PcMilterDescriptor *descriptor, PcStageMask refuse_at)
+protocol_for(PcStageMask refuse_at)
 {
 	guint32 protocol = PC_MILTER_P_NOUNKNOWN;
 
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
-		if (!stage_wanted(descriptor, stage))
+		if (!stage_wanted(stage))
 			protocol |= stage_protocol[stage].skip;
 		else if ((refuse_at & PC_STAGE_MASK(stage)) == 0)
 			protocol |= stage_protocol[stage].no_reply;
 	}
-	if (descriptor->header_leading_space)
-		protocol |= PC_MILTER_P_HDR_LEADSPC;
+	for (guint i = 0; i < n_members; i++) {
+		if (members[i].desc->header_leading_space)
+			protocol |= PC_MILTER_P_HDR_LEADSPC;
+	}
 	return protocol;
 }
 
@@ -165,16 +232,18 @@ pc_milter_may_refuse(const PcSession *session, PcStage stage)
 	return stage == PC_STAGE_EOM || (session->milter_no_reply & PC_STAGE_MASK(stage)) == 0;
 }
 
-/* the actions the descriptor asks for */
+/* the actions the members ask for */
 static guint32
-actions_for(const PcMilterDescriptor *descriptor)
+actions_for(void)
 {
 	guint32 actions = 0;
 
-	if ((descriptor->actions & PC_MILTER_EDIT_HEADERS) != 0)
-		actions |= PC_MILTER_ACT_ADDHDRS | PC_MILTER_ACT_CHGHDRS;
-	if ((descriptor->actions & PC_MILTER_QUARANTINE) != 0)
-		actions |= PC_MILTER_ACT_QUARANTINE;
+	for (guint i = 0; i < n_members; i++) {
+		if ((members[i].desc->actions & PC_MILTER_EDIT_HEADERS) != 0)
+			actions |= PC_MILTER_ACT_ADDHDRS | PC_MILTER_ACT_CHGHDRS;
+		if ((members[i].desc->actions & PC_MILTER_QUARANTINE) != 0)
+			actions |= PC_MILTER_ACT_QUARANTINE;
+	}
 	return actions;
 }
 
@@ -219,22 +288,23 @@ put_header_edits(PcMilterConn *conn, PcSession *session, GPtrArray *edits)
  * are applied with EOM's own, when the message goes on
  */
 static void
-keep_header_edits(PcSession *session, PcVerdict *verdict, PcStage stage)
+keep_header_edits(PcSession *session, const PcMilterMember *member, PcVerdict *verdict,
+		  PcStage stage)
 {
 	if (verdict->header_edits == NULL || verdict->header_edits->len == 0)
 		return;
 	/* edits belong to a message: asked before MAIL they would be lost at MAIL */
 	if (!session->in_message) {
 		g_critical("%s: header edits asked at %s, outside a message; ignored",
-			   milter_desc->name, pc_stage_to_string(stage));
+			   member->desc->name, pc_stage_to_string(stage));
 		return;
 	}
 	/* a refused recipient (or step) takes its edits with it */
 	if (verdict->action != PC_ACTION_CONTINUE && stage != PC_STAGE_EOM)
 		return;
-	if ((milter_desc->actions & PC_MILTER_EDIT_HEADERS) == 0) {
+	if ((member->desc->actions & PC_MILTER_EDIT_HEADERS) == 0) {
 		g_critical("%s: a hook asked for header edits without PC_MILTER_EDIT_HEADERS",
-			   milter_desc->name);
+			   member->desc->name);
 		return;
 	}
 	if (session->header_edits == NULL)
@@ -296,11 +366,14 @@ reply_line(const PcVerdict *verdict, gboolean smtputf8)
 }
 
 static PcMilterStatus
-apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStage stage)
+apply_verdict(PcMilterConn *conn, PcSession *session, const PcMilterMember *member,
+	      PcVerdict *verdict, PcStage stage)
 {
+	const char *name = member->desc->name;
+
 	if (verdict->action != PC_ACTION_CONTINUE || verdict->log)
-		pc_verdict_log(verdict, session, milter_desc->name, stage);
-	pc_stats_counter_inc(verdict_counters[verdict->action]);
+		pc_verdict_log(verdict, session, name, stage);
+	pc_stats_counter_inc(member->verdict_counters[verdict->action]);
 
 	switch (verdict->action) {
 	case PC_ACTION_CONTINUE:
@@ -314,8 +387,7 @@ apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStag
 
 		if (stage != PC_STAGE_EOM || (conn->actions & PC_MILTER_ACT_QUARANTINE) == 0) {
 			g_warning("%s: %s: could not quarantine at %s; tempfailing instead",
-				  pc_session_queue_id(session), milter_desc->name,
-				  pc_stage_to_string(stage));
+				  pc_session_queue_id(session), name, pc_stage_to_string(stage));
 			return PC_MILTER_TEMPFAIL;
 		}
 		pc_milter_wire_put_strings(conn->out, PC_MILTER_REPLY_QUARANTINE, FALSE, 0,
@@ -338,41 +410,183 @@ apply_verdict(PcMilterConn *conn, PcSession *session, PcVerdict *verdict, PcStag
 			else
 				g_warning("%s: %s: reply %s %s is not a valid %s reply; the MTA's "
 					  "default text is used",
-					  pc_session_queue_id(session), milter_desc->name,
-					  verdict->code, verdict->xcode,
-					  pc_action_to_string(verdict->action));
+					  pc_session_queue_id(session), name, verdict->code,
+					  verdict->xcode, pc_action_to_string(verdict->action));
 		}
 		return verdict->action == PC_ACTION_REJECT ? PC_MILTER_REJECT : PC_MILTER_TEMPFAIL;
 	}
 	g_assert_not_reached();
 }
 
-/* runs hook (if any) and applies its verdict; no reply where negotiated */
+/*
+ * runs the member's hook for stage (if any) and applies its verdict; no
+ * reply where negotiated. Header edits are kept in the session; at EOM the
+ * caller writes them.
+ */
 static PcMilterStatus
-run_hook(PcMilterConn *conn, PcSession *session, PcMilterHook hook, PcStage stage)
+run_hook(PcMilterConn *conn, PcSession *session, const PcMilterMember *member, PcStage stage)
 {
 	g_auto(PcVerdict) verdict;
-	gboolean no_reply = (session->milter_no_reply & PC_STAGE_MASK(stage)) != 0;
+	PcMilterHook hook = stage_hook(member->desc, stage);
+	gboolean no_reply =
+	    stage != PC_STAGE_EOM && (session->milter_no_reply & PC_STAGE_MASK(stage)) != 0;
 
 	pc_verdict_init(&verdict);
 	if (hook != NULL)
 		hook(session, session->config, &verdict);
-	if (stage != PC_STAGE_EOM)
-		keep_header_edits(session, &verdict, stage);
+	keep_header_edits(session, member, &verdict, stage);
 	if (verdict.action == PC_ACTION_CONTINUE && !verdict.log && no_reply)
 		return PC_MILTER_NOREPLY;
 	if (no_reply && verdict.action != PC_ACTION_CONTINUE) {
 		/* a stage we promised not to answer cannot refuse: a bug in the descriptor */
-		g_critical("%s: hook at %s refused a stage not in refuse_at", milter_desc->name,
+		g_critical("%s: hook at %s refused a stage not in refuse_at", member->desc->name,
 			   pc_stage_to_string(stage));
-		pc_verdict_log(&verdict, session, milter_desc->name, stage);
+		pc_verdict_log(&verdict, session, member->desc->name, stage);
 		return PC_MILTER_NOREPLY;
 	}
 	if (no_reply) {
-		pc_verdict_log(&verdict, session, milter_desc->name, stage);
+		pc_verdict_log(&verdict, session, member->desc->name, stage);
 		return PC_MILTER_NOREPLY;
 	}
-	return apply_verdict(conn, session, &verdict, stage);
+	return apply_verdict(conn, session, member, &verdict, stage);
+}
+
+/* ---------------------------------------------------------- stack members */
+
+/* what a member's turn replaces in the session, put back after it */
+typedef struct {
+	PcConfig *config;
+	const PcListener *listener;
+	PcListenerRole role;
+	gboolean trusted;
+	gpointer connection_data;
+	GDestroyNotify connection_data_free;
+	gpointer message_data;
+	GDestroyNotify message_data_free;
+} SessionParts;
+
+/*
+ * the member's turn: the session shows its snapshot and state, as its own
+ * daemon's session would; the state stays owned by the member's part
+ */
+static void
+member_enter(PcSession *session, const PcMilterMemberState *state, SessionParts *saved)
+{
+	*saved = (SessionParts){
+	    session->config,	   session->listener,	      session->role,
+	    session->trusted,	   session->connection_data,  session->connection_data_free,
+	    session->message_data, session->message_data_free};
+	session->config = state->config;
+	session->listener = state->listener;
+	session->role = state->role;
+	session->trusted = state->trusted;
+	session->connection_data = state->connection_data;
+	session->connection_data_free = NULL;
+	session->message_data = state->message_data;
+	session->message_data_free = NULL;
+}
+
+static void
+member_leave(PcSession *session, PcMilterMemberState *state, const SessionParts *saved)
+{
+	state->message_data = session->message_data;
+	session->config = saved->config;
+	session->listener = saved->listener;
+	session->role = saved->role;
+	session->trusted = saved->trusted;
+	session->connection_data = saved->connection_data;
+	session->connection_data_free = saved->connection_data_free;
+	session->message_data = saved->message_data;
+	session->message_data_free = saved->message_data_free;
+}
+
+/*
+ * each member pins its own newest snapshot where the session pins the
+ * process's (CONNECT, MAIL), and derives the listener and trust from it as
+ * the session did from the stack's
+ */
+static void
+pin_members(PcMilterConn *conn, PcSession *session)
+{
+	PcConfig *own = session->config;
+	const PcListener *listener = session->listener;
+	PcListenerRole role = session->role;
+	gboolean trusted = session->trusted;
+
+	if (!pc_milter_process.stack)
+		return;
+	for (guint i = 0; i < n_members; i++) {
+		PcMilterMemberState *state = &conn->member_states[i];
+
+		g_clear_pointer(&state->config, pc_config_unref);
+		state->config = pc_config_slot_acquire(members[i].slot);
+		session->config = state->config;
+		pc_session_resolve_listener(session);
+		state->listener = session->listener;
+		state->role = session->role;
+		state->trusted = session->trusted;
+	}
+	session->config = own;
+	session->listener = listener;
+	session->role = role;
+	session->trusted = trusted;
+}
+
+/* each member's per-message state is freed (after EOM, at abort, close, the next MAIL) */
+static void
+reset_members_message(PcMilterConn *conn)
+{
+	if (conn->member_states == NULL)
+		return;
+	for (guint i = 0; i < n_members; i++) {
+		PcMilterMemberState *state = &conn->member_states[i];
+
+		if (state->message_data != NULL && members[i].desc->message_free != NULL)
+			members[i].desc->message_free(state->message_data);
+		state->message_data = NULL;
+		state->accepted = FALSE;
+	}
+}
+
+/*
+ * run_stage:
+ * The stage's hooks: the daemon's, or each member's in order with the
+ * session shown as its own. A member's refusal ends the stage (the MTA
+ * would not ask the next milter either); a member that accepts the message
+ * is not asked again for it, and the others go on.
+ */
+static PcMilterStatus
+run_stage(PcMilterConn *conn, PcSession *session, PcStage stage)
+{
+	gboolean no_reply =
+	    stage != PC_STAGE_EOM && (session->milter_no_reply & PC_STAGE_MASK(stage)) != 0;
+
+	if (!pc_milter_process.stack)
+		return run_hook(conn, session, &members[0], stage);
+	for (guint i = 0; i < n_members; i++) {
+		PcMilterMemberState *state = &conn->member_states[i];
+		SessionParts saved;
+		PcMilterStatus status;
+
+		if (stage_hook(members[i].desc, stage) == NULL || state->accepted)
+			continue;
+		member_enter(session, state, &saved);
+		status = run_hook(conn, session, &members[i], stage);
+		member_leave(session, state, &saved);
+		switch (status) {
+		case PC_MILTER_NOREPLY:
+		case PC_MILTER_CONTINUE:
+			break;
+		case PC_MILTER_ACCEPT:
+			state->accepted = TRUE;
+			break;
+		case PC_MILTER_REJECT:
+		case PC_MILTER_TEMPFAIL:
+		case PC_MILTER_DISCARD:
+			return status;
+		}
+	}
+	return no_reply ? PC_MILTER_NOREPLY : PC_MILTER_CONTINUE;
 }
 
 /* ------------------------------------------------------ connection cap */
@@ -426,9 +640,18 @@ ensure_session(PcMilterConn *conn)
 	session = pc_session_new(pc_milter_process.store, g_get_monotonic_time());
 	session->milter_no_reply = conn->no_reply;
 	session->header_leading_space = conn->header_leading_space;
-	if (milter_desc->connection_new != NULL) {
-		session->connection_data = milter_desc->connection_new(session);
-		session->connection_data_free = milter_desc->connection_free;
+	if (!pc_milter_process.stack) {
+		if (milter_desc->connection_new != NULL) {
+			session->connection_data = milter_desc->connection_new(session);
+			session->connection_data_free = milter_desc->connection_free;
+		}
+	} else {
+		conn->member_states = g_new0(PcMilterMemberState, n_members);
+		for (guint i = 0; i < n_members; i++) {
+			if (members[i].desc->connection_new != NULL)
+				conn->member_states[i].connection_data =
+				    members[i].desc->connection_new(session);
+		}
 	}
 	conn->session = session;
 	return session;
@@ -438,23 +661,68 @@ void
 pc_milter_step_close(PcMilterConn *conn)
 {
 	PcSession *session = g_steal_pointer(&conn->session);
+	g_autofree PcMilterMemberState *states = g_steal_pointer(&conn->member_states);
 
 	if (session == NULL)
 		return;
-	if (milter_desc->on_close != NULL)
-		milter_desc->on_close(session, session->config);
+	if (states == NULL) {
+		if (milter_desc->on_close != NULL)
+			milter_desc->on_close(session, session->config);
+		pc_session_free(session);
+		return;
+	}
+	/* a stack: each member's close, then its state, in reverse */
+	conn->member_states = states;
+	for (guint i = n_members; i-- > 0;) {
+		PcMilterMemberState *state = &states[i];
+		SessionParts saved;
+
+		member_enter(session, state, &saved);
+		if (members[i].desc->on_close != NULL)
+			members[i].desc->on_close(session, state->config);
+		member_leave(session, state, &saved);
+	}
+	reset_members_message(conn);
+	conn->member_states = NULL;
+	for (guint i = n_members; i-- > 0;) {
+		if (states[i].connection_data != NULL && members[i].desc->connection_free != NULL)
+			members[i].desc->connection_free(states[i].connection_data);
+		g_clear_pointer(&states[i].config, pc_config_unref);
+	}
 	pc_session_free(session);
 }
 
-/* (transfer full) the names requested at stage: the base list plus the daemon's */
-static char *
-macro_list(const PcMilterDescriptor *descriptor, PcStage stage)
+/* appends the names of list not in names yet */
+static void
+append_macro_names(GString *names, const char *list)
 {
-	g_autofree char *list =
-	    g_strjoin(" ", base_macros[stage] != NULL ? base_macros[stage] : "",
-		      descriptor->macros[stage] != NULL ? descriptor->macros[stage] : "", NULL);
+	g_auto(GStrv) words = NULL;
 
-	return g_strdup(g_strstrip(list));
+	if (list == NULL)
+		return;
+	words = g_strsplit(list, " ", -1);
+	for (gsize i = 0; words[i] != NULL; i++) {
+		g_autofree char *spaced = g_strconcat(" ", words[i], " ", NULL);
+		g_autofree char *padded = g_strconcat(" ", names->str, " ", NULL);
+
+		if (words[i][0] == '\0' || strstr(padded, spaced) != NULL)
+			continue;
+		if (names->len > 0)
+			g_string_append_c(names, ' ');
+		g_string_append(names, words[i]);
+	}
+}
+
+/* (transfer full) the names requested at stage: the base list plus the members', once each */
+static char *
+macro_list(PcStage stage)
+{
+	GString *names = g_string_new(NULL);
+
+	append_macro_names(names, base_macros[stage]);
+	for (guint i = 0; i < n_members; i++)
+		append_macro_names(names, members[i].desc->macros[stage]);
+	return g_string_free(names, FALSE);
 }
 
 /*
@@ -462,14 +730,14 @@ macro_list(const PcMilterDescriptor *descriptor, PcStage stage)
  * macro recorder can ask a real MTA for exactly the same lists
  */
 void
-pc_milter_print_macro_lists(const PcMilterDescriptor *descriptor)
+pc_milter_print_macro_lists(void)
 {
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
 		g_autofree char *list = NULL;
 
 		if (stage_protocol[stage].macros < 0)
 			continue;
-		list = macro_list(descriptor, stage);
+		list = macro_list(stage);
 		printf("%s %s\n", stage == PC_STAGE_MAIL ? "mail" : pc_stage_to_string(stage),
 		       list);
 	}
@@ -479,8 +747,8 @@ void
 pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, guint32 protocol)
 {
 	/* only what the MTA offers */
-	guint32 asked = protocol_for(milter_desc, refuse_at_now(milter_desc)) & protocol;
-	guint32 our_actions = (actions_for(milter_desc) | PC_MILTER_ACT_SETSYMLIST) & actions;
+	guint32 asked = protocol_for(refuse_at_now()) & protocol;
+	guint32 our_actions = (actions_for() | PC_MILTER_ACT_SETSYMLIST) & actions;
 	char *lists[PC_MILTER_MACROS_N] = {NULL};
 
 	conn->no_reply = 0;
@@ -492,7 +760,7 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 			conn->no_reply |= PC_STAGE_MASK(stage);
 		if ((our_actions & PC_MILTER_ACT_SETSYMLIST) != 0 &&
 		    stage_protocol[stage].macros >= 0)
-			lists[stage_protocol[stage].macros] = macro_list(milter_desc, stage);
+			lists[stage_protocol[stage].macros] = macro_list(stage);
 	}
 	pc_milter_wire_put_optneg(conn->out, MIN(version, PC_MILTER_WIRE_VERSION), our_actions,
 				  asked, (const char *const *)lists);
@@ -526,7 +794,8 @@ pc_milter_step_connect(PcMilterConn *conn, const char *hostname, const PcNetAddr
 	if (session->macro_dropped != NULL)
 		g_info("%s: macro %s over %d bytes ignored", milter_desc->name,
 		       session->macro_dropped, PC_SESSION_MAX_MACRO);
-	return run_hook(conn, session, milter_desc->on_connect, PC_STAGE_CONNECT);
+	pin_members(conn, session);
+	return run_stage(conn, session, PC_STAGE_CONNECT);
 }
 
 /*
@@ -540,8 +809,10 @@ stage_session(PcMilterConn *conn)
 	PcSession *session = ensure_session(conn);
 
 	session->now_us = g_get_monotonic_time();
-	if (session->config == NULL)
+	if (session->config == NULL) {
 		pc_session_pin_config(session, &pc_milter_process.config_slot);
+		pin_members(conn, session);
+	}
 	return session;
 }
 
@@ -565,7 +836,7 @@ pc_milter_step_helo(PcMilterConn *conn, const char *helo)
 
 	pc_session_set_helo(session, helo);
 	pc_session_capture(session, PC_STAGE_HELO, macro_lookup, conn);
-	return run_hook(conn, session, milter_desc->on_helo, PC_STAGE_HELO);
+	return run_stage(conn, session, PC_STAGE_HELO);
 }
 
 PcMilterStatus
@@ -575,14 +846,29 @@ pc_milter_step_mail(PcMilterConn *conn, const char *const *argv)
 
 	/* a new transaction: forget any leftovers, see the newest configuration */
 	pc_session_reset_message(session);
+	reset_members_message(conn);
 	pc_session_pin_config(session, &pc_milter_process.config_slot);
 	pc_session_capture(session, PC_STAGE_MAIL, macro_lookup, conn);
+	pin_members(conn, session);
 	pc_session_set_sender(session, argv[0]);
 	pc_session_set_mail_parameters(session, argv[0] != NULL ? argv + 1 : NULL);
-	if (milter_desc->message_new != NULL)
-		pc_session_set_message_data(session, milter_desc->message_new(session),
-					    milter_desc->message_free);
-	return run_hook(conn, session, milter_desc->on_mail, PC_STAGE_MAIL);
+	if (!pc_milter_process.stack) {
+		if (milter_desc->message_new != NULL)
+			pc_session_set_message_data(session, milter_desc->message_new(session),
+						    milter_desc->message_free);
+	} else {
+		for (guint i = 0; i < n_members; i++) {
+			PcMilterMemberState *state = &conn->member_states[i];
+			SessionParts saved;
+
+			if (members[i].desc->message_new == NULL)
+				continue;
+			member_enter(session, state, &saved);
+			session->message_data = members[i].desc->message_new(session);
+			member_leave(session, state, &saved);
+		}
+	}
+	return run_stage(conn, session, PC_STAGE_MAIL);
 }
 
 PcMilterStatus
@@ -603,9 +889,10 @@ pc_milter_step_rcpt(PcMilterConn *conn, const char *const *argv)
 		pc_verdict_init(&verdict);
 		pc_verdict_set(&verdict, PC_ACTION_TEMPFAIL, "452", "4.5.3", "too-many-recipients",
 			       "Too many recipients");
-		return apply_verdict(conn, session, &verdict, PC_STAGE_RCPT);
+		/* the skeleton's own refusal: counted and logged as the first member's */
+		return apply_verdict(conn, session, &members[0], &verdict, PC_STAGE_RCPT);
 	}
-	status = run_hook(conn, session, milter_desc->on_rcpt, PC_STAGE_RCPT);
+	status = run_stage(conn, session, PC_STAGE_RCPT);
 	if (status == PC_MILTER_CONTINUE || status == PC_MILTER_NOREPLY)
 		pc_session_accept_current_rcpt(session);
 	return status;
@@ -619,19 +906,24 @@ pc_milter_step_data(PcMilterConn *conn)
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_DATA);
 	pc_session_capture(session, PC_STAGE_DATA, macro_lookup, conn);
-	return run_hook(conn, session, milter_desc->on_data, PC_STAGE_DATA);
+	return run_stage(conn, session, PC_STAGE_DATA);
 }
 
+/* a member keeps the header (in a stack, the members see each other's) */
 static gboolean
 keep_header(const char *name)
 {
-	if (milter_desc->keep_all_headers)
-		return TRUE;
-	if (milter_desc->keep_headers == NULL)
-		return FALSE;
-	for (gsize i = 0; milter_desc->keep_headers[i] != NULL; i++) {
-		if (g_ascii_strcasecmp(milter_desc->keep_headers[i], name) == 0)
+	for (guint m = 0; m < n_members; m++) {
+		const PcMilterDescriptor *descriptor = members[m].desc;
+
+		if (descriptor->keep_all_headers)
 			return TRUE;
+		if (descriptor->keep_headers == NULL)
+			continue;
+		for (gsize i = 0; descriptor->keep_headers[i] != NULL; i++) {
+			if (g_ascii_strcasecmp(descriptor->keep_headers[i], name) == 0)
+				return TRUE;
+		}
 	}
 	return FALSE;
 }
@@ -645,7 +937,7 @@ pc_milter_step_header(PcMilterConn *conn, const char *name, const char *value)
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_HEADER);
 	pc_session_add_header(session, name, value, keep_header(name));
-	status = run_hook(conn, session, milter_desc->on_header, PC_STAGE_HEADER);
+	status = run_stage(conn, session, PC_STAGE_HEADER);
 	session->current_header = NULL;
 	return status;
 }
@@ -658,7 +950,7 @@ pc_milter_step_eoh(PcMilterConn *conn)
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOH);
 	pc_session_capture(session, PC_STAGE_EOH, macro_lookup, conn);
-	return run_hook(conn, session, milter_desc->on_eoh, PC_STAGE_EOH);
+	return run_stage(conn, session, PC_STAGE_EOH);
 }
 
 PcMilterStatus
@@ -672,7 +964,7 @@ pc_milter_step_body(PcMilterConn *conn, const guint8 *chunk, gsize len)
 	session->body_bytes += (gint64)len;
 	session->current_body = chunk;
 	session->current_body_len = len;
-	status = run_hook(conn, session, milter_desc->on_body, PC_STAGE_BODY);
+	status = run_stage(conn, session, PC_STAGE_BODY);
 	session->current_body = NULL;
 	session->current_body_len = 0;
 	return status;
@@ -682,18 +974,12 @@ PcMilterStatus
 pc_milter_step_eom(PcMilterConn *conn)
 {
 	PcSession *session = stage_session(conn);
-	g_auto(PcVerdict) verdict;
 	PcMilterStatus status;
 
-	/* before any return: the cleanup reads it */
-	pc_verdict_init(&verdict);
 	if (!session->in_message)
 		return no_transaction(session, PC_STAGE_EOM);
 	pc_session_capture(session, PC_STAGE_EOM, macro_lookup, conn);
-	if (milter_desc->on_eom != NULL)
-		milter_desc->on_eom(session, session->config, &verdict);
-	keep_header_edits(session, &verdict, PC_STAGE_EOM);
-	status = apply_verdict(conn, session, &verdict, PC_STAGE_EOM);
+	status = run_stage(conn, session, PC_STAGE_EOM);
 	/* edits go with a message that goes on; a refused one is not the MTA's any more */
 	if ((status == PC_MILTER_CONTINUE || status == PC_MILTER_ACCEPT) &&
 	    session->header_edits != NULL && session->header_edits->len > 0) {
@@ -709,6 +995,7 @@ pc_milter_step_eom(PcMilterConn *conn)
 		}
 	}
 	pc_session_reset_message(session);
+	reset_members_message(conn);
 	return status;
 }
 
@@ -727,25 +1014,39 @@ pc_milter_step_abort(PcMilterConn *conn)
 
 	if (session == NULL)
 		return;
-	if (milter_desc->on_abort != NULL && session->config != NULL && session->in_message) {
+	for (guint i = 0; i < n_members && session->config != NULL && session->in_message; i++) {
+		const PcMilterDescriptor *descriptor = members[i].desc;
 		g_auto(PcVerdict) verdict;
+		SessionParts saved = {0};
 
+		/* before any continue: the cleanup reads it */
 		pc_verdict_init(&verdict);
-		milter_desc->on_abort(session, session->config, &verdict);
+		if (descriptor->on_abort == NULL)
+			continue;
+		if (conn->member_states != NULL)
+			member_enter(session, &conn->member_states[i], &saved);
+		descriptor->on_abort(session, session->config, &verdict);
+		if (conn->member_states != NULL)
+			member_leave(session, &conn->member_states[i], &saved);
 	}
 	pc_session_reset_message(session);
+	reset_members_message(conn);
 }
 
 /* the verdict and connection metrics, before the statistics listener starts */
 void
 pc_milter_register_stage_metrics(void)
 {
-	for (int action = 0; action <= PC_ACTION_QUARANTINE; action++) {
-		g_autofree char *labels = g_strdup_printf(
-		    "daemon=\"%s\",action=\"%s\"", milter_desc->name, pc_action_to_string(action));
+	/* each member's own: a daemon's dashboards read the same series in a stack */
+	for (guint i = 0; i < n_members; i++) {
+		for (int action = 0; action <= PC_ACTION_QUARANTINE; action++) {
+			g_autofree char *labels =
+			    g_strdup_printf("daemon=\"%s\",action=\"%s\"", members[i].desc->name,
+					    pc_action_to_string(action));
 
-		verdict_counters[action] = pc_stats_counter_register(
-		    "portcullis_verdicts_total", "Verdicts by daemon and action", labels);
+			members[i].verdict_counters[action] = pc_stats_counter_register(
+			    "portcullis_verdicts_total", "Verdicts by daemon and action", labels);
+		}
 	}
 	{
 		g_autofree char *labels = g_strdup_printf("daemon=\"%s\"", milter_desc->name);

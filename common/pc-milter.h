@@ -31,6 +31,9 @@
  * Files are read with one identity: as the daemon's [global] user, at start
  * and at every reload (see docs/DESIGN.md, "Who reads which file").
  *
+ * A stack (stack_members) runs several daemons' descriptors on one milter
+ * connection; each member's hooks see the session as its own daemon would.
+ *
  * Thread-safety: pc_milter_main() runs once per process. Hooks run on
  * the connection threads, one connection's hooks serialised; init,
  * reconfigure and deinit run on the main or signal thread, never while a
@@ -63,7 +66,9 @@ typedef enum {
 /* a hook decides into verdict; CONTINUE when it has nothing to say */
 typedef void (*PcMilterHook)(PcSession *session, const PcConfig *config, PcVerdict *verdict);
 
-typedef struct {
+typedef struct _PcMilterDescriptor PcMilterDescriptor;
+
+struct _PcMilterDescriptor {
 	const char *name; /* "relay": section [relay], ident portcullis-relay */
 	const PcConfigSchema *schema;
 	/* more sections the daemon reads ([rate.NAME], [greylist]); NULL-terminated, or NULL */
@@ -153,7 +158,21 @@ typedef struct {
 	 * limits); ping and reload are built in. Runs on the control thread.
 	 */
 	PcControlHandler control;
-} PcMilterDescriptor;
+	/*
+	 * a stack (portcullis-stack): the descriptors this process can host
+	 * (NULL-terminated), in the order their hooks run, and which of them a
+	 * snapshot of the stack's own section names (asked once, at start). A
+	 * stack sets no hooks, state, actions or control of its own: each
+	 * stage runs its members' hooks in that order, each member with its
+	 * own snapshot (loaded with its schema, pinned when the session pins),
+	 * its own per-connection and per-message state, its own verdict
+	 * metrics and log lines, and stops at the first refusal, as the MTA
+	 * stops at the first milter that refuses. What is negotiated is the
+	 * union of what the members ask. See docs/DESIGN.md, "Stack".
+	 */
+	const PcMilterDescriptor *const *stack_members;
+	gboolean (*stack_hosts)(const PcConfig *config, const char *name);
+};
 
 /* runs the daemon; returns the process exit status */
 int pc_milter_main(const PcMilterDescriptor *descriptor, int argc, char **argv);
@@ -169,7 +188,8 @@ gboolean pc_milter_may_refuse(const PcSession *session, PcStage stage);
 /*
  * pc_milter_acquire_config:
  * (transfer full) the running configuration snapshot, for code outside a
- * session (the control commands); release it with pc_config_unref.
+ * session (the control commands): in a stack, the snapshot of the member
+ * whose control command runs. Release it with pc_config_unref.
  */
 PcConfig *pc_milter_acquire_config(void);
 

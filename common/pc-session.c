@@ -82,8 +82,8 @@ pc_session_free(PcSession *session)
 	g_free(session);
 }
 
-static void
-resolve_listener(PcSession *session)
+void
+pc_session_resolve_listener(PcSession *session)
 {
 	if (session->config == NULL)
 		return;
@@ -105,7 +105,7 @@ pc_session_pin_config(PcSession *session, PcConfigSlot *slot)
 	config = pc_config_slot_acquire(slot);
 	pc_session_unpin_config(session);
 	session->config = config;
-	resolve_listener(session);
+	pc_session_resolve_listener(session);
 }
 
 void
@@ -214,7 +214,7 @@ pc_session_capture(PcSession *session, PcStage stage, PcMacroLookup lookup, gpoi
 		update_string(session, lookup, lookup_data, "{daemon_addr}", &session->daemon_addr);
 		if (macro_value(session, lookup, lookup_data, "{daemon_port}", &port))
 			session->daemon_port = parse_port(port);
-		resolve_listener(session);
+		pc_session_resolve_listener(session);
 		break;
 	case PC_STAGE_HELO:
 		capture_tls(session, lookup, lookup_data);
@@ -227,7 +227,7 @@ pc_session_capture(PcSession *session, PcStage stage, PcMacroLookup lookup, gpoi
 		if (session->daemon_port <= 0 &&
 		    macro_value(session, lookup, lookup_data, "{daemon_port}", &port)) {
 			session->daemon_port = parse_port(port);
-			resolve_listener(session);
+			pc_session_resolve_listener(session);
 		}
 		break;
 	case PC_STAGE_RCPT:
@@ -261,7 +261,7 @@ pc_session_set_client(PcSession *session, const char *hostname, const PcNetAddre
 	} else {
 		session->client_ip[0] = '\0';
 	}
-	resolve_listener(session);
+	pc_session_resolve_listener(session);
 }
 
 void

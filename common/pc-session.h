@@ -158,6 +158,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(PcSession, pc_session_free)
 void pc_session_pin_config(PcSession *session, PcConfigSlot *slot);
 /* drops the reference (at close); the only place one is dropped */
 void pc_session_unpin_config(PcSession *session);
+/*
+ * pc_session_resolve_listener:
+ * listener, role and trusted again from the session's config, daemon name,
+ * port and client (what pinning and the CONNECT macros do; pc-milter's
+ * stack runs it for each member's snapshot)
+ */
+void pc_session_resolve_listener(PcSession *session);
 
 /*
  * pc_session_capture:

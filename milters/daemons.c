@@ -9,6 +9,7 @@
 #include "rate-policy.h"
 #include "relay-policy.h"
 #include "sign-policy.h"
+#include "stack-config.h"
 #include "verify-policy.h"
 
 const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
@@ -18,6 +19,8 @@ const PcConfigDaemonSchemas portcullis_daemon_schemas[] = {
     {.schema = &verify_config_schema},
     /* syntax only: the other daemons never open a key (sign-config.c) */
     {.schema = &sign_config_check_schema},
+    /* portcullis-stack, which hosts some of the above (after them: the names' order holds) */
+    {.schema = &stack_config_schema},
     {.schema = NULL},
 };
 
