@@ -12,6 +12,13 @@
 #              rest) and OpenDMARC on both, Debian 12's packages
 #   one        portcullis-relay alone on both: what attaching one milter
 #              costs at all (the floor for any suite)
+#   stack      the opt-in portcullis-stack with its default members (relay,
+#              auth, rate and verify in one process, one milter connection;
+#              verify asked on the MX listener only) on both lists, and
+#              portcullis-sign after it on submission
+#   stacksign  portcullis-stack hosting sign as well ([stack] members names
+#              it; sign asked on the submission list's listeners only): one
+#              milter connection on both lists
 # on two sides: port 25 (an untrusted client sends a DKIM-signed message
 # for a local user: SPF, DKIM, A-R, DMARC for the anchors) and submission
 # (a message From a local domain to a foreign one: it is signed).
@@ -131,12 +138,18 @@ mkdir -p "$RUN_DIR"
 chown nobody:postfix "$RUN_DIR"
 chmod 0750 "$RUN_DIR"
 PORTCULLIS_MILTERS=()
-for name in relay auth rate verify sign; do
-	pc_e2e_daemon_start "$STATE" "$name" "$BUILD/milters/portcullis-$name" \
-		"$STATE/portcullis.conf" "$(pc_postfix_socket "$STATE" "$name")" ||
+# the second stack hosts sign too: its own file, the same but for [stack]
+cp "$STATE/portcullis.conf" "$STATE/stacksign.conf"
+printf '[stack]\nmembers = relay; auth; rate; verify; sign\n' >>"$STATE/stacksign.conf"
+for name in relay auth rate verify sign stack stacksign; do
+	config=$STATE/portcullis.conf binary=$name
+	[ $name = stacksign ] && config=$STATE/stacksign.conf binary=stack
+	pc_e2e_daemon_start "$STATE" "$name" "$BUILD/milters/portcullis-$binary" \
+		"$config" "$(pc_postfix_socket "$STATE" "$name")" ||
 		die "portcullis-$name did not start"
-	PORTCULLIS_MILTERS+=("$name=$(pc_postfix_socket "$STATE" "$name")")
+	case $name in stack*) ;; *) PORTCULLIS_MILTERS+=("$name=$(pc_postfix_socket "$STATE" "$name")") ;; esac
 done
+STACK_MILTERS=("stack=$(pc_postfix_socket "$STATE" stack)" "sign=$(pc_postfix_socket "$STATE" sign)")
 
 # the anchors, as a site runs them: the same key, our DNS server
 cat >"$STATE/opendkim.conf" <<EOF
@@ -175,19 +188,29 @@ for name in opendkim opendmarc; do
 done
 ANCHOR_MILTERS=("opendkim=$RUN_DIR/opendkim.sock" "opendmarc=$RUN_DIR/opendmarc.sock")
 
-# the two measured services, after the snippet's (PC_POSTFIX_MASTER_EXTRA)
-# shellcheck disable=SC2016 # Postfix's own $variables
-PC_POSTFIX_MASTER_EXTRA="$BENCH_MX inet n - n - - smtpd
-  -o smtpd_milters=\$portcullis_mx_milters
+# the two measured services, after the snippet's (PC_POSTFIX_MASTER_EXTRA):
+# master_extra MX_LIST SUBMISSION_LIST
+master_extra() {
+	PC_POSTFIX_MASTER_EXTRA="$BENCH_MX inet n - n - - smtpd
+  -o smtpd_milters=$1
   -o milter_macro_daemon_name=MX
   -o cleanup_service_name=cleanup-mx
 $BENCH_SUB inet n - n - - smtpd
-  -o smtpd_milters=\$portcullis_submission_milters
+  -o smtpd_milters=$2
   -o milter_macro_daemon_name=INTERNAL"
-export PC_POSTFIX_MASTER_EXTRA
+	export PC_POSTFIX_MASTER_EXTRA
+}
 
 postfix_with() { # postfix_with SETUP: Postfix restarted with that set-up's milters
 	pc_postfix_stop "$STATE"
+	# shellcheck disable=SC2016 # Postfix's own $variables
+	if [ "$1" = stack ]; then
+		master_extra '$portcullis_stack_milter' '$portcullis_stack_milter,$portcullis_sign_milter'
+	elif [ "$1" = stacksign ]; then
+		master_extra '$portcullis_stacksign_milter' '$portcullis_stacksign_milter'
+	else
+		master_extra '$portcullis_mx_milters' '$portcullis_submission_milters'
+	fi
 	case $1 in
 	none) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT ;;
 	portcullis) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
@@ -196,6 +219,10 @@ postfix_with() { # postfix_with SETUP: Postfix restarted with that set-up's milt
 		"${ANCHOR_MILTERS[@]}" ;;
 	one) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
 		"${PORTCULLIS_MILTERS[0]}" ;;
+	stack) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
+		"${STACK_MILTERS[@]}" ;;
+	stacksign) pc_postfix_start "$STATE" $MX_PORT $SUBMISSION_PORT $SMTPS_PORT $SINK_PORT \
+		"stacksign=$(pc_postfix_socket "$STATE" stacksign)" ;;
 	esac || die "Postfix did not start with $1"
 	pc_e2e_wait 10 pc_e2e_listening "${BENCH_MX##*:}" || die "no $BENCH_MX"
 }
@@ -225,10 +252,10 @@ clean_log() {
 mkdir -p bench/results
 RAW=bench/results/stack-$(date +%Y%m%d-%H%M%S).jsonl
 # one: portcullis-relay alone, the cost of attaching one milter at all
-SETUPS="none portcullis anchors one"
+SETUPS=${SETUPS:-none portcullis anchors one stack stacksign}
 for run in $(seq 1 "$RUNS"); do
 	order=$SETUPS
-	[ $((run % 2)) -eq 0 ] && order="one anchors portcullis none"
+	[ $((run % 2)) -eq 0 ] && order=$(echo "$SETUPS" | tr ' ' '\n' | tac | tr '\n' ' ')
 	for setup in $order; do
 		postfix_with "$setup"
 		: >"$STATE/postfix/maillog"
@@ -250,13 +277,14 @@ cpu_ms() { # cpu_ms PID: utime + stime in ms
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1000 / hz }' "/proc/$1/stat"
 }
 PER_SIDE=$((RUNS * (COUNT + 50)))
-for name in relay auth rate verify sign opendkim opendmarc; do
+for name in relay auth rate verify sign stack stacksign opendkim opendmarc; do
 	pid=$(cat "$STATE/$name.pid" 2>/dev/null) || continue
 	[ -r "/proc/$pid/stat" ] || continue
 	ms=$(cpu_ms "$pid")
 	case $name in
 	relay) seen=$((4 * PER_SIDE)) ;; # the portcullis and the one set-ups, both sides
-	auth | rate | opendkim | opendmarc) seen=$((2 * PER_SIDE)) ;;
+	auth | rate | stack | stacksign | opendkim | opendmarc) seen=$((2 * PER_SIDE)) ;;
+	sign) seen=$((2 * PER_SIDE)) ;; # the portcullis and the stack set-ups
 	*) seen=$PER_SIDE ;;
 	esac
 	echo "cpu $name: $ms ms for $seen messages: $(awk -v a="$ms" -v b="$seen" 'BEGIN { printf "%.3f", a / b }') ms/msg" >&2
@@ -267,6 +295,25 @@ verified=$(grep -c 'dkim1=pass' "$STATE/verify.log")
 signed=$(grep -c 'sign: action=continue.*reason=signed' "$STATE/sign.log")
 [ "$verified" -ge "$COUNT" ] || die "portcullis-verify passed $verified messages, not $COUNT or more"
 [ "$signed" -ge "$COUNT" ] || die "portcullis-sign signed $signed messages, not $COUNT or more"
+case " $SETUPS " in
+*" stack "*)
+	stacked=$(grep -c 'verify: .*dkim1=pass' "$STATE/stack.log")
+	[ "$stacked" -ge "$COUNT" ] || die "portcullis-stack passed $stacked messages, not $COUNT or more"
+	# verify is asked on the MX listener only: nothing from the signing side
+	! grep -q 'verify: .*listener=internal' "$STATE/stack.log" ||
+		die "portcullis-stack's verify was asked on the internal listener"
+	;;
+esac
+case " $SETUPS " in
+*" stacksign "*)
+	stacked=$(grep -c 'verify: .*dkim1=pass' "$STATE/stacksign.log")
+	[ "$stacked" -ge "$COUNT" ] || die "portcullis-stack (with sign) passed $stacked messages, not $COUNT or more"
+	stacked=$(grep -c 'sign: action=continue.*reason=signed' "$STATE/stacksign.log")
+	[ "$stacked" -ge "$COUNT" ] || die "portcullis-stack (with sign) signed $stacked messages, not $COUNT or more"
+	! grep -q 'sign: .*listener=mx' "$STATE/stacksign.log" ||
+		die "portcullis-stack's sign was asked on the MX listener"
+	;;
+esac
 
 echo "Postfix + smtp-source -s $SESSIONS -> smtp-sink: none vs the Portcullis suite vs"
 echo "opendkim+opendmarc; median of $RUNS runs, $COUNT messages each; $(nproc) cores; raw: $RAW"

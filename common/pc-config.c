@@ -84,8 +84,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(ConfigFile, config_file_free)
 static const char *const role_names[] = {"mx", "submission", "smtps", "internal", NULL};
 
 /* sections that belong to other daemons: accepted, not read */
-static const char *const reserved_sections[] = {"relay",  "auth", "rate",  "greylist",
-						"verify", "sign", "admin", NULL};
+static const char *const reserved_sections[] = {"relay", "auth",  "rate",  "greylist", "verify",
+						"sign",	 "stack", "admin", NULL};
 
 const char *
 pc_listener_role_to_string(PcListenerRole role)

@@ -83,6 +83,7 @@ typedef struct {
 	gboolean trusted;
 	gpointer connection_data;
 	gpointer message_data;
+	gboolean active;   /* the listener's role is one of the member's stack_roles */
 	gboolean accepted; /* the member accepted the message: not asked again for it */
 } PcMilterMemberState;
 

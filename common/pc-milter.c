@@ -525,6 +525,8 @@ pin_members(PcMilterConn *conn, PcSession *session)
 		state->listener = session->listener;
 		state->role = session->role;
 		state->trusted = session->trusted;
+		state->active = members[i].desc->stack_roles == 0 ||
+				(members[i].desc->stack_roles & (1u << state->role)) != 0;
 	}
 	session->config = own;
 	session->listener = listener;
@@ -568,7 +570,7 @@ run_stage(PcMilterConn *conn, PcSession *session, PcStage stage)
 		SessionParts saved;
 		PcMilterStatus status;
 
-		if (stage_hook(members[i].desc, stage) == NULL || state->accepted)
+		if (stage_hook(members[i].desc, stage) == NULL || !state->active || state->accepted)
 			continue;
 		member_enter(session, state, &saved);
 		status = run_hook(conn, session, &members[i], stage);
@@ -861,7 +863,7 @@ pc_milter_step_mail(PcMilterConn *conn, const char *const *argv)
 			PcMilterMemberState *state = &conn->member_states[i];
 			SessionParts saved;
 
-			if (members[i].desc->message_new == NULL)
+			if (members[i].desc->message_new == NULL || !state->active)
 				continue;
 			member_enter(session, state, &saved);
 			session->message_data = members[i].desc->message_new(session);
@@ -1021,7 +1023,8 @@ pc_milter_step_abort(PcMilterConn *conn)
 
 		/* before any continue: the cleanup reads it */
 		pc_verdict_init(&verdict);
-		if (descriptor->on_abort == NULL)
+		if (descriptor->on_abort == NULL ||
+		    (conn->member_states != NULL && !conn->member_states[i].active))
 			continue;
 		if (conn->member_states != NULL)
 			member_enter(session, &conn->member_states[i], &saved);

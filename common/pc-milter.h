@@ -172,6 +172,13 @@ struct _PcMilterDescriptor {
 	 */
 	const PcMilterDescriptor *const *stack_members;
 	gboolean (*stack_hosts)(const PcConfig *config, const char *name);
+	/*
+	 * a member's listener roles in a stack (1 << PcListenerRole), 0 = all:
+	 * one stack serves every milter list, and a member is asked only on
+	 * the listeners whose list the snippets put its own daemon on (verify:
+	 * mx); elsewhere it is not asked at all, as if not attached
+	 */
+	guint stack_roles;
 };
 
 /* runs the daemon; returns the process exit status */

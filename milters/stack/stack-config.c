@@ -14,15 +14,16 @@
 
 /* the daemons a stack can host, in the order they are asked (the snippets' order) */
 const char *const stack_member_names[STACK_MAX_MEMBERS + 1] = {
-    "relay", "auth", "rate", "verify", NULL,
+    "relay", "auth", "rate", "verify", "sign", NULL,
 };
 
 static const PcConfigKey stack_keys[] = {
     {"members", PC_CONFIG_STRING_LIST, "relay; auth; rate; verify", 0, 0, NULL,
      G_STRUCT_OFFSET(StackConfig, members), PC_CONFIG_KEY_RESTART,
-     "the daemons this process hosts on one milter connection, from relay, auth, rate and "
-     "verify; they are asked in that order whatever the order here (never sign: only "
-     "portcullis-sign reads private keys)"},
+     "the daemons this process hosts on one milter connection, from relay, auth, rate, "
+     "verify and sign, asked in that order whatever the order here; verify only on mx "
+     "listeners, sign only on the others, as the snippets attach them. sign only when named: "
+     "the stack's user then reads the private keys"},
 };
 
 static gboolean
@@ -33,18 +34,12 @@ stack_check(gconstpointer section, GError **error)
 	if (stack->members[0] == NULL) {
 		g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
 			    "members: no daemon named; a stack hosts one or more of relay, auth, "
-			    "rate, verify");
+			    "rate, verify, sign");
 		return FALSE;
 	}
 	for (gsize i = 0; stack->members[i] != NULL; i++) {
 		const char *name = stack->members[i];
 
-		if (strcmp(name, "sign") == 0) {
-			g_set_error(error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
-				    "members: sign cannot be hosted: only portcullis-sign, as its "
-				    "own user, reads private keys; run it on its own");
-			return FALSE;
-		}
 		if (!g_strv_contains(stack_member_names, name)) {
 			g_set_error(
 			    error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,

@@ -10,7 +10,7 @@
 
 G_BEGIN_DECLS
 
-#define STACK_MAX_MEMBERS 4
+#define STACK_MAX_MEMBERS 5
 
 typedef struct {
 	char **members; /* names, as written */
@@ -18,7 +18,7 @@ typedef struct {
 
 extern const PcConfigSchema stack_config_schema;
 
-/* relay, auth, rate, verify: the order members are asked in; NULL-terminated */
+/* relay, auth, rate, verify, sign: the order members are asked in; NULL-terminated */
 extern const char *const stack_member_names[STACK_MAX_MEMBERS + 1];
 
 /* TRUE when the snapshot's [stack] members name daemon name */

@@ -306,6 +306,8 @@ const PcMilterDescriptor verify_milter = {
     .refuse_at_for = verify_refuse_at_for,
     .statistics_offset = 3,
     .uses_dns = TRUE,
+    /* the snippets attach portcullis-verify to the MX list only */
+    .stack_roles = 1u << PC_ROLE_MX,
     .init = verify_init,
     .reconfigure = verify_reconfigure,
     .deinit = verify_deinit,
