@@ -168,6 +168,24 @@ pc_control_start(const char *path, PcControlHandler handler, void (*reload)(void
 		pc_control_stop();
 		return FALSE;
 	}
+	/*
+	 * a live socket is another instance's (two daemons of one name, or two
+	 * stacks, under one control_dir): never taken over; a stale one is
+	 */
+	if (connect(control.fd, (struct sockaddr *)&address, sizeof(address)) == 0) {
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_SOCKET,
+			    "another process is listening on %s", path);
+		pc_control_stop();
+		return FALSE;
+	}
+	close(control.fd);
+	control.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (control.fd < 0) {
+		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_SOCKET, "%s: %s", path,
+			    g_strerror(errno));
+		pc_control_stop();
+		return FALSE;
+	}
 	g_unlink(path);
 	/* 0660 from the start: never a moment where others could connect */
 	old_mask = umask(0117);

@@ -6,8 +6,10 @@
  * counters portcullis-rate keeps for a value (and resetting them), and a
  * reload of one daemon or all. They work with the memory store (only the
  * daemon can see it) and with Redis (the daemon asks the shared store).
- * Exit status 0 when the daemon did it, 1 when it said no or could not be
- * reached, 2 for a usage or configuration error.
+ * Where a daemon's socket is not there and portcullis-stack's is, the stack
+ * is asked: it passes each command to the member that knows it. Exit status
+ * 0 when the daemon did it, 1 when it said no or could not be reached, 2 for
+ * a usage or configuration error.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,17 +18,29 @@
 #include "pc-control.h"
 #include "tool.h"
 
-/* the daemon's answer to line: printed, less its last line; TRUE for "ok" */
+/* the stack (portcullis-stack), which may host the daemons asked for */
+#define STACK_NAME "stack"
+
+/*
+ * the daemon's answer to line: printed, less its last line; TRUE for "ok".
+ * A daemon without a socket is asked through the stack's when there is one.
+ */
 static gboolean
 request(const char *dir, const char *daemon, const char *line, gboolean quiet_missing,
 	gboolean prefix)
 {
 	g_autofree char *path = pc_control_path(dir, daemon);
+	g_autofree char *stack = pc_control_path(dir, STACK_NAME);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *reply = NULL;
 	g_auto(GStrv) lines = NULL;
 	guint n;
 
+	if (!g_file_test(path, G_FILE_TEST_EXISTS) && g_file_test(stack, G_FILE_TEST_EXISTS)) {
+		g_free(path);
+		path = g_steal_pointer(&stack);
+		daemon = STACK_NAME;
+	}
 	if (quiet_missing && !g_file_test(path, G_FILE_TEST_EXISTS)) {
 		printf("%s: not running (no %s)\n", daemon, path);
 		return TRUE;
@@ -153,23 +167,44 @@ tool_reload(int argc, char **argv)
 	if (!parse(&argc, &argv, "[DAEMON] - reload one daemon, or every one running", &config) ||
 	    argc > 2) {
 		fprintf(stderr,
-			"usage: portcullis reload [-c FILE] [relay|auth|rate|verify|sign]\n");
+			"usage: portcullis reload [-c FILE] [relay|auth|rate|verify|sign|stack]\n");
 		return TOOL_EXIT_USAGE;
 	}
-	if (argc == 2 && !g_strv_contains(portcullis_daemon_names, argv[1])) {
+	if (argc == 2 && !g_strv_contains(portcullis_daemon_names, argv[1]) &&
+	    strcmp(argv[1], STACK_NAME) != 0) {
 		fprintf(stderr,
 			"portcullis reload: %s is not a daemon (relay, auth, rate, verify, "
-			"sign)\n",
+			"sign, stack)\n",
 			argv[1]);
 		return TOOL_EXIT_USAGE;
 	}
 	if ((dir = control_dir(config)) == NULL)
 		return TOOL_EXIT_USAGE;
-	for (gsize i = 0; i < PORTCULLIS_N_DAEMONS; i++) {
-		if (argc == 2 && strcmp(argv[1], portcullis_daemon_names[i]) != 0)
-			continue;
-		/* every daemon: one that is not running is said, not an error */
-		ok &= request(dir, portcullis_daemon_names[i], "reload", argc != 2, TRUE);
+	if (argc == 2) /* a hosted daemon reloads with its stack, which request() finds */
+		return request(dir, argv[1], "reload", FALSE, TRUE) ? TOOL_EXIT_OK
+								    : TOOL_EXIT_FAILED;
+	{
+		g_autofree char *stack = pc_control_path(dir, STACK_NAME);
+		gboolean stack_runs = g_file_test(stack, G_FILE_TEST_EXISTS);
+
+		for (gsize i = 0; i < PORTCULLIS_N_DAEMONS; i++) {
+			g_autofree char *own = pc_control_path(dir, portcullis_daemon_names[i]);
+
+			/*
+			 * every daemon: one that is not running is said, not an error
+			 * (with a stack running it may be hosted there, reloaded below)
+			 */
+			if (!g_file_test(own, G_FILE_TEST_EXISTS)) {
+				if (!stack_runs)
+					printf("%s: not running (no %s)\n",
+					       portcullis_daemon_names[i], own);
+				continue;
+			}
+			ok &= request(dir, portcullis_daemon_names[i], "reload", TRUE, TRUE);
+		}
+		/* and the stack, once, when it runs (opt-in: not said when it does not) */
+		if (stack_runs)
+			ok &= request(dir, STACK_NAME, "reload", FALSE, TRUE);
 	}
 	return ok ? TOOL_EXIT_OK : TOOL_EXIT_FAILED;
 }
