@@ -28,7 +28,7 @@ for key in $(sed -n 's/^#*\([a-z_0-9]*\) =.*/\1/p' "$ROOT/conf/portcullis.conf" 
 done
 check "portcullis.conf(5) describes every key the example configuration sets${missing:+ (missing:$missing)}" \
 	test -z "$missing"
-for daemon in relay auth rate verify sign; do
+for daemon in relay auth rate verify sign stack; do
 	check "portcullis.conf(5) has the [$daemon] section" grep -q "^   \[$daemon\]" "$PC_DIR/conf.txt"
 	check "portcullis-$daemon(8) exists" test -f "$ROOT/docs/man/portcullis-$daemon.8"
 	for section in OPTIONS REPLIES SIGNALS LOGGING METRICS "SEE ALSO"; do

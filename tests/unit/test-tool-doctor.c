@@ -209,7 +209,7 @@ test_judge(void)
 	    "2525 inet n - n - - smtpd -o milter_macro_daemon_name=OTHER -o smtpd_milters=$r\n");
 	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
 
-	tool_doctor_judge(mta, config, sockets, findings);
+	tool_doctor_judge(mta, config, sockets, NULL, findings);
 	/*
 	 * smtp, chrooted: relay and auth below the queue directory; rate's
 	 * absolute /run path is inside the jail there, not our socket
@@ -241,6 +241,49 @@ test_judge(void)
 	g_assert_false(has_finding(findings, "warning", "127.0.0.0/8"));
 }
 
+/* portcullis-stack attached: it attaches the daemons it hosts, no more */
+static void
+test_judge_stack(void)
+{
+	g_autoptr(PcConfig) config =
+	    config_for("[global]\nlocal_domains = example.com\ntrusted_networks = 127.0.0.0/8\n"
+		       "user =\n"
+		       "[listener.mx]\nrole = mx\nports = 25\ndaemon_names = MX\n"
+		       "[listener.sub]\nrole = submission\nports = 587\n"
+		       "daemon_names = ORIGINATING\n");
+	const char *sockets[PORTCULLIS_N_DAEMONS] = {
+	    "unix:/var/spool/postfix/run/portcullis/relay.sock",
+	    "unix:/var/spool/postfix/run/portcullis/auth.sock",
+	    "unix:/var/spool/postfix/run/portcullis/rate.sock",
+	    "unix:/var/spool/postfix/run/portcullis/verify.sock",
+	    "unix:/var/spool/postfix/run/portcullis/sign.sock",
+	};
+	/* relay, auth, rate, verify; sign on its own */
+	const ToolDoctorStack stack = {"unix:/var/spool/postfix/run/portcullis/stack.sock",
+				       {TRUE, TRUE, TRUE, TRUE, FALSE}};
+	g_autoptr(ToolDoctorMta) mta = read_postfix(
+	    "s = { unix:run/portcullis/stack.sock, default_action=tempfail }\n"
+	    "g = { unix:run/portcullis/sign.sock, default_action=tempfail }\n"
+	    "a = { unix:run/portcullis/stack.sock, default_action=accept }\n",
+	    "smtp inet n - y - - smtpd -o milter_macro_daemon_name=MX -o smtpd_milters=$s\n"
+	    "submission inet n - y - - smtpd -o milter_macro_daemon_name=ORIGINATING "
+	    "-o smtpd_milters=$a\n");
+	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
+
+	tool_doctor_judge(mta, config, sockets, &stack, findings);
+	g_assert_true(has_finding(findings, "ok",
+				  "listener smtp (port 25, role mx, {daemon_name} MX): "
+				  "(portcullis-stack: relay auth rate verify)"));
+	g_assert_false(has_finding(findings, "error", "listener smtp (role mx)"));
+	g_assert_false(has_finding(findings, "warning", "another milter"));
+	/* submission: sign is not hosted and not attached; the stack's default action */
+	g_assert_true(has_finding(findings, "error",
+				  "listener submission (role submission): portcullis-sign is not "
+				  "attached"));
+	g_assert_true(has_finding(
+	    findings, "error", "listener submission: portcullis-stack's default action is accept"));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -249,5 +292,6 @@ main(int argc, char **argv)
 	g_test_add_func("/tool/doctor/socket-paths", test_socket_paths);
 	g_test_add_func("/tool/doctor/sendmail", test_sendmail);
 	g_test_add_func("/tool/doctor/judge", test_judge);
+	g_test_add_func("/tool/doctor/judge-stack", test_judge_stack);
 	return g_test_run();
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "daemons.h"
+#include "stack-config.h"
 #include "tool-check-rules.h"
 #include "tool-doctor.h"
 #include "tool.h"
@@ -239,12 +240,20 @@ doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PO
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
 	const char *sockets[PORTCULLIS_N_DAEMONS] = {NULL};
+	/* portcullis-stack, should the MTA attach it: its socket and members */
+	g_autoptr(PcConfig) stack_config = pc_config_load(path, &stack_config_schema, NULL);
+	ToolDoctorStack stack = {0};
 	guint errors = 0;
 
 	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++) {
 		if (daemons[d] != NULL)
 			sockets[d] = pc_config_get_daemon(daemons[d])->socket;
+		if (stack_config != NULL)
+			stack.hosts[d] =
+			    stack_config_hosts(stack_config, portcullis_daemon_names[d]);
 	}
+	if (stack_config != NULL)
+		stack.socket = pc_config_get_daemon(stack_config)->socket;
 	config = pc_config_load(path, NULL, &error);
 	if (config == NULL)
 		return 1; /* said by the check above */
@@ -275,7 +284,7 @@ doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PO
 		printf("error: %s\n", error->message);
 		return 1;
 	}
-	tool_doctor_judge(mta, config, sockets, findings);
+	tool_doctor_judge(mta, config, sockets, stack_config != NULL ? &stack : NULL, findings);
 	for (guint i = 0; i < findings->len; i++) {
 		const ToolDoctorFinding *finding = g_ptr_array_index(findings, i);
 

@@ -451,30 +451,38 @@ inet_key(const char *spec)
 	return g_strdup(rest);
 }
 
+/* the milter spec, as the MTA's listener reaches it, is the socket ours listens on */
+static gboolean
+same_socket(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const char *spec,
+	    const char *ours_spec)
+{
+	g_autofree char *path = tool_doctor_socket_path(mta, listener, spec);
+	g_autofree char *inet = path == NULL ? inet_key(spec) : NULL;
+	g_autofree char *ours = NULL;
+
+	if (ours_spec == NULL)
+		return FALSE;
+	if (path != NULL) {
+		ToolDoctorMta plain = {0};
+
+		ours = tool_doctor_socket_path(&plain, NULL, ours_spec);
+		return ours != NULL && strcmp(ours, path) == 0;
+	}
+	if (inet != NULL) {
+		ours = inet_key(ours_spec);
+		return ours != NULL && g_ascii_strcasecmp(ours, inet) == 0;
+	}
+	return FALSE;
+}
+
 /* the index of the daemon whose socket the milter reaches, or -1 */
 static int
 daemon_of(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const char *spec,
 	  const char *const sockets[PORTCULLIS_N_DAEMONS])
 {
-	g_autofree char *path = tool_doctor_socket_path(mta, listener, spec);
-	g_autofree char *inet = path == NULL ? inet_key(spec) : NULL;
-
 	for (int i = 0; i < PORTCULLIS_N_DAEMONS; i++) {
-		g_autofree char *ours = NULL;
-
-		if (sockets[i] == NULL)
-			continue;
-		if (path != NULL) {
-			ToolDoctorMta plain = {0};
-
-			ours = tool_doctor_socket_path(&plain, NULL, sockets[i]);
-			if (ours != NULL && strcmp(ours, path) == 0)
-				return i;
-		} else if (inet != NULL) {
-			ours = inet_key(sockets[i]);
-			if (ours != NULL && g_ascii_strcasecmp(ours, inet) == 0)
-				return i;
-		}
+		if (same_socket(mta, listener, spec, sockets[i]))
+			return i;
 	}
 	return -1;
 }
@@ -500,9 +508,26 @@ static const gboolean needs[4][PORTCULLIS_N_DAEMONS] = {
     [PC_ROLE_INTERNAL] = {TRUE, FALSE, TRUE, FALSE, FALSE},
 };
 
+/* the milter's default action while it is down: a finding unless tempfail */
+static void
+judge_default_action(const ToolDoctorMta *mta, const ToolDoctorListener *listener,
+		     const ToolDoctorMilter *milter, const char *name, GPtrArray *findings)
+{
+	if (g_strcmp0(milter->default_action, "tempfail") == 0)
+		return;
+	add(findings, "error",
+	    "%s listener %s: portcullis-%s's default action is %s: while the "
+	    "daemon "
+	    "is down mail is %s; make it tempfail",
+	    mta->mta, listener->name, name,
+	    milter->default_action != NULL ? milter->default_action : "accept",
+	    g_strcmp0(milter->default_action, "reject") == 0 ? "refused" : "let through unchecked");
+}
+
 static void
 judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const PcConfig *config,
-	       const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings)
+	       const char *const sockets[PORTCULLIS_N_DAEMONS], const ToolDoctorStack *stack,
+	       GPtrArray *findings)
 {
 	const PcListener *ours =
 	    pc_config_find_listener(config, listener->daemon_name, listener->port);
@@ -520,6 +545,21 @@ judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, con
 		const ToolDoctorMilter *milter = g_ptr_array_index(listener->milters, i);
 		int d = daemon_of(mta, listener, milter->spec, sockets);
 
+		if (d < 0 && stack != NULL &&
+		    same_socket(mta, listener, milter->spec, stack->socket)) {
+			/* the stack attaches what it hosts */
+			for (int h = 0; h < PORTCULLIS_N_DAEMONS; h++)
+				attached[h] |= stack->hosts[h];
+			g_string_append(names, " (portcullis-stack:");
+			for (int h = 0; h < PORTCULLIS_N_DAEMONS; h++) {
+				if (stack->hosts[h])
+					g_string_append_printf(names, " %s",
+							       portcullis_daemon_names[h]);
+			}
+			g_string_append(names, ")");
+			judge_default_action(mta, listener, milter, "stack", findings);
+			continue;
+		}
 		if (d < 0) {
 			add(findings, "warning",
 			    "%s listener %s: another milter is attached (%s): if it is OpenDKIM or "
@@ -528,20 +568,10 @@ judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, con
 			continue;
 		}
 		attached[d] = TRUE;
-		if (g_strcmp0(milter->default_action, "tempfail") != 0)
-			add(findings, "error",
-			    "%s listener %s: portcullis-%s's default action is %s: while the "
-			    "daemon "
-			    "is down mail is %s; make it tempfail",
-			    mta->mta, listener->name, portcullis_daemon_names[d],
-			    milter->default_action != NULL ? milter->default_action : "accept",
-			    g_strcmp0(milter->default_action, "reject") == 0
-				? "refused"
-				: "let through unchecked");
+		g_string_append_printf(names, " %s", portcullis_daemon_names[d]);
+		judge_default_action(mta, listener, milter, portcullis_daemon_names[d], findings);
 	}
 	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++) {
-		if (attached[d])
-			g_string_append_printf(names, " %s", portcullis_daemon_names[d]);
 		if (needs[role][d] && !attached[d])
 			add(findings, "error",
 			    "%s listener %s (role %s): portcullis-%s is not attached%s", mta->mta,
@@ -628,13 +658,14 @@ judge_networks(const ToolDoctorMta *mta, const PcConfig *config, GPtrArray *find
 
 void
 tool_doctor_judge(const ToolDoctorMta *mta, const PcConfig *config,
-		  const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings)
+		  const char *const sockets[PORTCULLIS_N_DAEMONS], const ToolDoctorStack *stack,
+		  GPtrArray *findings)
 {
 	g_return_if_fail(mta != NULL && config != NULL && findings != NULL);
 	if (mta->listeners->len == 0)
 		add(findings, "error", "%s has no smtpd listener at all", mta->mta);
 	for (guint i = 0; i < mta->listeners->len; i++)
-		judge_listener(mta, g_ptr_array_index(mta->listeners, i), config, sockets,
+		judge_listener(mta, g_ptr_array_index(mta->listeners, i), config, sockets, stack,
 			       findings);
 	judge_networks(mta, config, findings);
 }

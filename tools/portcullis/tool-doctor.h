@@ -82,14 +82,23 @@ typedef struct {
 	char *text;
 } ToolDoctorFinding;
 
+/* portcullis-stack as the configuration sets it up */
+typedef struct {
+	const char *socket;		      /* its [stack] socket */
+	gboolean hosts[PORTCULLIS_N_DAEMONS]; /* [stack] members: relay, auth, rate, verify, sign */
+} ToolDoctorStack;
+
 /*
  * tool_doctor_judge:
  * @sockets: the daemons' socket specs from the Portcullis configuration,
  *   indexed relay, auth, rate, verify, sign (NULL: that daemon has none)
+ * @stack: (nullable) portcullis-stack: a milter on its socket attaches the
+ *   daemons it hosts
  * Appends ToolDoctorFinding * to findings (a free func is set by the caller).
  */
 void tool_doctor_judge(const ToolDoctorMta *mta, const PcConfig *config,
-		       const char *const sockets[PORTCULLIS_N_DAEMONS], GPtrArray *findings);
+		       const char *const sockets[PORTCULLIS_N_DAEMONS],
+		       const ToolDoctorStack *stack, GPtrArray *findings);
 void tool_doctor_finding_free(gpointer finding);
 
 G_END_DECLS
