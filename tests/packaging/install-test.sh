@@ -256,7 +256,7 @@ wait_until 20 bash -c "! pgrep -f -x '/usr/lib/postfix/sbin/master -w' >/dev/nul
 # ------------------------------------------------------------ purge
 rm -rf "$M/root/debs"
 in_root dpkg --purge portcullis portcullis-relay portcullis-auth portcullis-rate \
-	portcullis-verify portcullis-sign portcullis-common >"$PC_DIR/purge.out" 2>&1
+	portcullis-verify portcullis-sign portcullis-stack portcullis-common >"$PC_DIR/purge.out" 2>&1
 check "dpkg --purge removes every package" test $? = 0 || cat "$PC_DIR/purge.out" >&2
 # what is left of Portcullis in the image: the overlay's upper layer holds
 # every change; the admin's own files (Postfix's configuration, the mail,

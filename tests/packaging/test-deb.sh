@@ -47,7 +47,7 @@ else
 	finish
 	exit 1
 fi
-PACKAGES="portcullis-common portcullis-relay portcullis-auth portcullis-rate portcullis-verify portcullis-sign"
+PACKAGES="portcullis-common portcullis-relay portcullis-auth portcullis-rate portcullis-verify portcullis-sign portcullis-stack"
 for p in $PACKAGES; do
 	check "$p is built" test -f "$PC_DIR/${p}_${VERSION}_$(dpkg --print-architecture).deb"
 done
@@ -64,7 +64,7 @@ check "lintian: no error and no warning ($(grep -c '^I: ' "$PC_DIR/lintian.out")
 # ------------------------------------------------------------ contents
 deb() { echo "$PC_DIR/${1}_${VERSION}_$(dpkg --print-architecture).deb"; }
 holds() { dpkg-deb -c "$(deb "$1")" | awk '{ print $6 }' | sed 's#^\./#/#' | grep -qx -- "$2"; }
-for d in relay auth rate verify sign; do
+for d in relay auth rate verify sign stack; do
 	check "portcullis-$d holds its daemon, unit and man page" \
 		bash -c "$(declare -f deb holds); PC_DIR='$PC_DIR' VERSION='$VERSION'; holds portcullis-$d /usr/sbin/portcullis-$d && holds portcullis-$d /lib/systemd/system/portcullis-$d.service && holds portcullis-$d /usr/share/man/man8/portcullis-$d.8.gz"
 done
@@ -73,7 +73,7 @@ check "portcullis-common holds the command, portcullis.conf(5), sysusers.d and t
 check "the configuration files are conffiles" \
 	bash -c "dpkg-deb -I '$(deb portcullis-common)' conffiles | grep -qx /etc/portcullis/portcullis.conf"
 check "each daemon package depends on portcullis-common of the same version" \
-	bash -c "for d in relay auth rate verify sign; do dpkg-deb -f '$PC_DIR/portcullis-'\$d'_${VERSION}_$(dpkg --print-architecture).deb' Depends | grep -qF 'portcullis-common (= $VERSION)' || exit 1; done"
+	bash -c "for d in relay auth rate verify sign stack; do dpkg-deb -f '$PC_DIR/portcullis-'\$d'_${VERSION}_$(dpkg --print-architecture).deb' Depends | grep -qF 'portcullis-common (= $VERSION)' || exit 1; done"
 check "portcullis-common's postinst tells the admin about the postfix group, and changes no group" \
 	bash -c "dpkg-deb -I '$(deb portcullis-common)' postinst | grep -q 'usermod -a -G portcullis' && ! dpkg-deb -I '$(deb portcullis-common)' postinst | grep -vE '^[[:space:]]*(#|echo)' | grep -qE '(usermod|adduser|gpasswd) '"
 

@@ -25,7 +25,7 @@ check "the spec's version ($spec_version) is meson's ($meson_version)" \
 files_of() {
 	awk -v want="%files $1" '/^%files/ { on = ($0 == want); next } /^%(package|description|prep|build|install|check|pre|post|preun|postun|changelog)( |$)/ { on = 0 } on && NF' "$PC_DIR/spec"
 }
-for d in relay auth rate verify sign; do
+for d in relay auth rate verify sign stack; do
 	check "%files $d: its binary, unit and man page" \
 		bash -c "$(declare -f files_of); PC_DIR='$PC_DIR'; f=\$(files_of $d); grep -q 'sbin/portcullis-$d\$' <<<\"\$f\" && grep -q 'portcullis-$d.service\$' <<<\"\$f\" && grep -q 'man8/portcullis-$d.8\*\$' <<<\"\$f\""
 	check "$d: systemd scriptlets (post, preun, postun with restart)" \

@@ -31,9 +31,9 @@ mkdir -p "$PC_DIR/man/man8" "$PC_DIR/man/man5"
 cp "$ROOT"/docs/man/*.8 "$PC_DIR/man/man8/"
 cp "$BUILD/docs/portcullis.conf.5" "$PC_DIR/man/man5/"
 declare -A USER_OF=([relay]=portcullis [auth]=portcullis [rate]=portcullis
-	[verify]=portcullis [sign]=portcullis-sign)
+	[verify]=portcullis [sign]=portcullis-sign [stack]=portcullis)
 
-for name in relay auth rate verify sign; do
+for name in relay auth rate verify sign stack; do
 	unit=$BUILD/packaging/portcullis-$name.service
 	copy=$PC_DIR/portcullis-$name.service
 	if ! [ -f "$unit" ]; then
@@ -62,8 +62,8 @@ for name in relay auth rate verify sign; do
 	check "portcullis-$name.service has the design's lines${missing:+ (missing:$missing)}" \
 		test -z "$missing"
 done
-check "only portcullis-verify keeps state (StateDirectory=portcullis/dmarc)" \
-	bash -c "[ \"\$(grep -l '^StateDirectory=' '$BUILD'/packaging/portcullis-*.service)\" = '$BUILD/packaging/portcullis-verify.service' ] && grep -qx 'StateDirectory=portcullis/dmarc' '$BUILD/packaging/portcullis-verify.service'"
+check "only portcullis-verify and portcullis-stack (verify a member) keep state (StateDirectory=portcullis/dmarc)" \
+	bash -c "[ \"\$(grep -l '^StateDirectory=' '$BUILD'/packaging/portcullis-*.service | tr '\n' ' ')\" = '$BUILD/packaging/portcullis-stack.service $BUILD/packaging/portcullis-verify.service ' ] && grep -qx 'StateDirectory=portcullis/dmarc' '$BUILD/packaging/portcullis-verify.service' '$BUILD/packaging/portcullis-stack.service'"
 
 # ------------------------------------------------------------ sysusers, tmpfiles
 FAKE=$PC_DIR/root
