@@ -718,6 +718,18 @@ check_config(const PcMilterDescriptor *descriptor, const Options *options, const
 	}
 	if (ok && plan.drop && !check_as_user(&plan, ident))
 		ok = FALSE;
+	/* not root: the members' snapshots as this user (a signing member opens its keys) */
+	if (ok && !plan.drop && pc_milter_process.stack) {
+		PcConfig *member_configs[PC_MILTER_MAX_MEMBERS] = {NULL};
+
+		pc_milter_set_members(descriptor, config);
+		if (!load_member_configs(member_configs, &error)) {
+			print_error(ident, error->message);
+			g_clear_error(&error);
+			ok = FALSE;
+		}
+		free_member_configs(member_configs);
+	}
 	g_free(plan.user);
 	if (!ok)
 		return 1;

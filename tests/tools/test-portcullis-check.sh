@@ -86,6 +86,7 @@ WARNINGS=(
 	"two limits on one key|s/^\[verify\]$/[rate.also_ip]\nkey = client_ip\nrate = 100\/1m\n[verify]/|[rate.per_ip] and [rate.also_ip]: both count messages per client_ip"
 	"no DMARC history directory|s#^dmarc_history_dir = .*#dmarc_history_dir = $PC_DIR/nowhere#|[verify] dmarc_history_dir: $PC_DIR/nowhere is not a directory"
 	"the public suffix list|s/^\[verify\]$/[verify]\ndmarc_org_domain = psl/|[verify] dmarc_org_domain: psl"
+	"a stack that signs|s/^\[verify\]$/[stack]\nmembers = relay; sign\n[verify]/|[stack] members: sign: portcullis-stack"
 )
 n=0
 for row in "${WARNINGS[@]}"; do

@@ -10,6 +10,7 @@
 #include "auth-policy.h"
 #include "pc-net.h"
 #include "rate-policy.h"
+#include "stack-config.h"
 #include "verify-policy.h"
 
 static void G_GNUC_PRINTF(3, 4) warn(GPtrArray *warnings, const char *path, const char *format, ...)
@@ -185,6 +186,18 @@ verify_rules(const ToolCheckInput *input, GPtrArray *warnings)
 		     "package); tree-walk, the default, needs no list");
 }
 
+/* a stack that signs holds the private keys in the process that reads the network */
+static void
+stack_rules(const ToolCheckInput *input, GPtrArray *warnings)
+{
+	if (input->stack == NULL || !stack_config_hosts(input->stack, "sign"))
+		return;
+	warn(warnings, where(input, input->stack, "stack", "members"),
+	     "[stack] members: sign: portcullis-stack's user reads the private keys, in the "
+	     "process that also verifies and polices mail from the Internet; the separate "
+	     "portcullis-sign keeps them to itself");
+}
+
 void
 tool_check_warnings(const ToolCheckInput *input, GPtrArray *warnings)
 {
@@ -194,4 +207,5 @@ tool_check_warnings(const ToolCheckInput *input, GPtrArray *warnings)
 	relay_rules(input, warnings);
 	rate_rules(input, warnings);
 	verify_rules(input, warnings);
+	stack_rules(input, warnings);
 }

@@ -42,6 +42,7 @@ typedef struct {
 	const PcConfig *auth;
 	const PcConfig *rate;
 	const PcConfig *verify;
+	const PcConfig *stack; /* [stack], for portcullis-stack; NULL when it did not load */
 } ToolCheckInput;
 
 /* appends one line (char *, "FILE: [SECTION] KEY: text") per warning to warnings */

@@ -335,7 +335,9 @@ run(const CheckOptions *options)
 	if (options->postfix || options->sendmail_cf != NULL)
 		errors += doctor(options, path, daemons);
 	if (errors == 0) {
-		ToolCheckInput input = {path, daemons[0], daemons[1], daemons[2], daemons[3]};
+		g_autoptr(PcConfig) stack = pc_config_load(path, &stack_config_schema, NULL);
+		ToolCheckInput input = {path,	    daemons[0], daemons[1],
+					daemons[2], daemons[3], stack};
 
 		tool_check_warnings(&input, warnings);
 		for (guint i = 0; i < warnings->len; i++)
