@@ -170,13 +170,33 @@ pc_control_start(const char *path, PcControlHandler handler, void (*reload)(void
 	}
 	/*
 	 * a live socket is another instance's (two daemons of one name, or two
-	 * stacks, under one control_dir): never taken over; a stale one is
+	 * stacks, under one control_dir): never taken over. Only a path that
+	 * is not there or refuses (ECONNREFUSED: nobody listens) is stale; the
+	 * probe does not block on a live one whose backlog is full (EAGAIN)
 	 */
-	if (connect(control.fd, (struct sockaddr *)&address, sizeof(address)) == 0) {
-		g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_SOCKET,
-			    "another process is listening on %s", path);
-		pc_control_stop();
-		return FALSE;
+	{
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		int rc =
+		    probe < 0 ? -1 : connect(probe, (struct sockaddr *)&address, sizeof(address));
+		int saved = errno;
+
+		if (probe >= 0)
+			close(probe);
+		if (probe < 0 || (rc != 0 && saved != ECONNREFUSED && saved != ENOENT)) {
+			g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_SOCKET,
+				    rc == 0 || saved == EAGAIN
+					? "another process is listening on %s"
+					: "%s: %s",
+				    path, g_strerror(saved));
+			pc_control_stop();
+			return FALSE;
+		}
+		if (rc == 0) {
+			g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_SOCKET,
+				    "another process is listening on %s", path);
+			pc_control_stop();
+			return FALSE;
+		}
 	}
 	close(control.fd);
 	control.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -272,10 +272,12 @@ reload_config(void)
 		if (milter_desc->reconfigure != NULL)
 			milter_desc->reconfigure(config);
 	}
+	/*
+	 * the restart keys are [global]'s and the daemon base's: process-wide,
+	 * the stack's own snapshot keeps (and warns about) them; a member reads
+	 * none of them, so its snapshot is not warned about twice
+	 */
 	for (guint i = 0; pc_milter_process.stack && i < n_members; i++) {
-		g_autoptr(PcConfig) old_member = pc_config_slot_acquire(members[i].slot);
-
-		pc_config_keep_restart_values(member_configs[i], old_member);
 		pc_config_slot_replace(members[i].slot, member_configs[i]);
 		if (members[i].desc->reconfigure != NULL)
 			members[i].desc->reconfigure(member_configs[i]);
@@ -293,7 +295,15 @@ static __thread const PcMilterMember *control_member;
 PcConfig *
 pc_milter_acquire_config(void)
 {
-	return pc_config_slot_acquire(control_member != NULL ? control_member->slot : &config_slot);
+	if (control_member != NULL)
+		return pc_config_slot_acquire(control_member->slot);
+	/* a stack's own snapshot is not any member's: its section has another type */
+	if (pc_milter_process.stack) {
+		g_critical(
+		    "pc_milter_acquire_config outside a member's control command in a stack");
+		return NULL;
+	}
+	return pc_config_slot_acquire(&config_slot);
 }
 
 /*
@@ -316,6 +326,11 @@ stack_control(const char *const *argv, guint argc, GString *reply, GError **erro
 		control_member = NULL;
 		if (ok)
 			return TRUE;
+		if (member_error == NULL) {
+			g_set_error(error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_FAILED,
+				    "%s could not do it", members[i].desc->name);
+			return FALSE;
+		}
 		if (!g_error_matches(member_error, PC_CONTROL_ERROR, PC_CONTROL_ERROR_UNKNOWN)) {
 			g_propagate_error(error, g_steal_pointer(&member_error));
 			return FALSE;

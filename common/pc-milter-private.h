@@ -83,8 +83,15 @@ typedef struct {
 	gboolean trusted;
 	gpointer connection_data;
 	gpointer message_data;
-	gboolean active;   /* the listener's role is one of the member's stack_roles */
-	gboolean accepted; /* the member accepted the message: not asked again for it */
+	/*
+	 * the listener's role is one of the member's stack_roles: decided once
+	 * per SMTP session (at its first pin), as the MTA's milter list is the
+	 * listener's
+	 */
+	gboolean active;
+	gboolean decided;
+	gboolean accepted;	      /* accepted the message: not asked again for it */
+	gboolean accepted_connection; /* accepted at CONNECT or HELO: not asked again */
 } PcMilterMemberState;
 
 /* one MTA connection; several SMTP sessions in a row with QUIT_NC */

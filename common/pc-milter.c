@@ -525,8 +525,11 @@ pin_members(PcMilterConn *conn, PcSession *session)
 		state->listener = session->listener;
 		state->role = session->role;
 		state->trusted = session->trusted;
-		state->active = members[i].desc->stack_roles == 0 ||
-				(members[i].desc->stack_roles & (1u << state->role)) != 0;
+		if (!state->decided) {
+			state->active = members[i].desc->stack_roles == 0 ||
+					(members[i].desc->stack_roles & (1u << state->role)) != 0;
+			state->decided = TRUE;
+		}
 	}
 	session->config = own;
 	session->listener = listener;
@@ -570,7 +573,8 @@ run_stage(PcMilterConn *conn, PcSession *session, PcStage stage)
 		SessionParts saved;
 		PcMilterStatus status;
 
-		if (stage_hook(members[i].desc, stage) == NULL || !state->active || state->accepted)
+		if (stage_hook(members[i].desc, stage) == NULL || !state->active ||
+		    state->accepted || state->accepted_connection)
 			continue;
 		member_enter(session, state, &saved);
 		status = run_hook(conn, session, &members[i], stage);
@@ -580,7 +584,11 @@ run_stage(PcMilterConn *conn, PcSession *session, PcStage stage)
 		case PC_MILTER_CONTINUE:
 			break;
 		case PC_MILTER_ACCEPT:
-			state->accepted = TRUE;
+			/* before MAIL it covers the connection, after it the message */
+			if (stage == PC_STAGE_CONNECT || stage == PC_STAGE_HELO)
+				state->accepted_connection = TRUE;
+			else
+				state->accepted = TRUE;
 			break;
 		case PC_MILTER_REJECT:
 		case PC_MILTER_TEMPFAIL:

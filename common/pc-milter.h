@@ -196,7 +196,8 @@ gboolean pc_milter_may_refuse(const PcSession *session, PcStage stage);
  * pc_milter_acquire_config:
  * (transfer full) the running configuration snapshot, for code outside a
  * session (the control commands): in a stack, the snapshot of the member
- * whose control command runs. Release it with pc_config_unref.
+ * whose control command runs (NULL, and a critical, elsewhere in a stack).
+ * Release it with pc_config_unref.
  */
 PcConfig *pc_milter_acquire_config(void);
 

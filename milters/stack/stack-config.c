@@ -44,7 +44,7 @@ stack_check(gconstpointer section, GError **error)
 			g_set_error(
 			    error, PC_CONFIG_ERROR, PC_CONFIG_ERROR_VALUE,
 			    "members: '%s' is not a daemon a stack hosts (relay, auth, rate, "
-			    "verify)",
+			    "verify, sign)",
 			    name);
 			return FALSE;
 		}

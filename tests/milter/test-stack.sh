@@ -279,6 +279,10 @@ tool reload
 check "portcullis reload: the stack reloads once, for its members" \
 	bash -c "grep -qx 'stack: reloading' '$PC_DIR/out' || grep -q '^stack' '$PC_DIR/out'"
 check "... and it did reload" wait_until 10 bash -c "tail -n +$((lines + 1)) '$PC_DIR/stack.log' | grep -q 'reload: configuration'"
-check "... and no hosted daemon is said not to run" bash -c "! grep -q 'not running' '$PC_DIR/out'"
+check "... and no hosted daemon is said not to run (sign, not hosted, is)" \
+	bash -c "! grep -qE '^(relay|auth|rate): not running' '$PC_DIR/out' && grep -q '^sign: not running' '$PC_DIR/out'"
+tool reload sign
+check "portcullis reload sign: not hosted by the stack, so not sent to it" \
+	bash -c "! grep -q '^stack' '$PC_DIR/out' && grep -q 'portcullis-sign cannot be reached' '$PC_DIR/out'"
 
 finish

@@ -276,12 +276,29 @@ test_judge_stack(void)
 				  "(portcullis-stack: relay auth rate verify)"));
 	g_assert_false(has_finding(findings, "error", "listener smtp (role mx)"));
 	g_assert_false(has_finding(findings, "warning", "another milter"));
+	g_assert_false(has_finding(findings, "warning", "attached twice"));
 	/* submission: sign is not hosted and not attached; the stack's default action */
 	g_assert_true(has_finding(findings, "error",
 				  "listener submission (role submission): portcullis-sign is not "
 				  "attached"));
 	g_assert_true(has_finding(
 	    findings, "error", "listener submission: portcullis-stack's default action is accept"));
+
+	/* the stack and portcullis-rate on their own: rate twice */
+	{
+		g_autoptr(ToolDoctorMta) twice =
+		    read_postfix("s = { unix:run/portcullis/stack.sock, default_action=tempfail }\n"
+				 "r = { unix:run/portcullis/rate.sock, default_action=tempfail }\n",
+				 "smtp inet n - y - - smtpd -o milter_macro_daemon_name=MX "
+				 "-o smtpd_milters=$s,$r\n");
+		g_autoptr(GPtrArray) found =
+		    g_ptr_array_new_with_free_func(tool_doctor_finding_free);
+
+		tool_doctor_judge(twice, config, sockets, &stack, found);
+		g_assert_true(
+		    has_finding(found, "warning", "listener smtp: rate is attached twice"));
+		g_assert_false(has_finding(found, "warning", "relay is attached twice"));
+	}
 }
 
 int

@@ -16,10 +16,19 @@
 
 #include "daemons.h"
 #include "pc-control.h"
+#include "stack-config.h"
 #include "tool.h"
 
 /* the stack (portcullis-stack), which may host the daemons asked for */
 #define STACK_NAME "stack"
+/* [stack] members of the configuration (control_dir() reads it), or NULL */
+static char **stack_members;
+
+static gboolean
+stack_hosts(const char *daemon)
+{
+	return stack_members != NULL && g_strv_contains((const char *const *)stack_members, daemon);
+}
 
 /*
  * the daemon's answer to line: printed, less its last line; TRUE for "ok".
@@ -36,7 +45,8 @@ request(const char *dir, const char *daemon, const char *line, gboolean quiet_mi
 	g_auto(GStrv) lines = NULL;
 	guint n;
 
-	if (!g_file_test(path, G_FILE_TEST_EXISTS) && g_file_test(stack, G_FILE_TEST_EXISTS)) {
+	if (!g_file_test(path, G_FILE_TEST_EXISTS) && stack_hosts(daemon) &&
+	    g_file_test(stack, G_FILE_TEST_EXISTS)) {
 		g_free(path);
 		path = g_steal_pointer(&stack);
 		daemon = STACK_NAME;
@@ -70,10 +80,18 @@ control_dir(const char *config_path)
 	static char *dir;
 	g_autoptr(PcConfig) config = NULL;
 
+	g_autoptr(PcConfig) stack = NULL;
+
 	if (!tool_load("control", config_path, NULL, &config, NULL))
 		return NULL;
 	g_free(dir);
 	dir = g_strdup(pc_config_get_global(config)->control_dir);
+	/* which daemons portcullis-stack hosts, should one of them have no socket of its own */
+	stack = pc_config_load(pc_config_get_path(config), &stack_config_schema, NULL);
+	g_strfreev(stack_members);
+	stack_members =
+	    stack != NULL ? g_strdupv(((const StackConfig *)pc_config_get_section(stack))->members)
+			  : NULL;
 	if (dir == NULL)
 		fprintf(stderr, "portcullis: [global] control_dir is empty: the daemons have no "
 				"control sockets\n");
@@ -192,10 +210,10 @@ tool_reload(int argc, char **argv)
 
 			/*
 			 * every daemon: one that is not running is said, not an error
-			 * (with a stack running it may be hosted there, reloaded below)
+			 * (one the running stack hosts is reloaded with it, below)
 			 */
 			if (!g_file_test(own, G_FILE_TEST_EXISTS)) {
-				if (!stack_runs)
+				if (!stack_runs || !stack_hosts(portcullis_daemon_names[i]))
 					printf("%s: not running (no %s)\n",
 					       portcullis_daemon_names[i], own);
 				continue;

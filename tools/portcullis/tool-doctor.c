@@ -508,6 +508,17 @@ static const gboolean needs[4][PORTCULLIS_N_DAEMONS] = {
     [PC_ROLE_INTERNAL] = {TRUE, FALSE, TRUE, FALSE, FALSE},
 };
 
+/* a daemon attached twice (on its own and in the stack, or listed twice) */
+static void
+warn_twice(const ToolDoctorMta *mta, const ToolDoctorListener *listener, const char *name,
+	   GPtrArray *findings)
+{
+	add(findings, "warning",
+	    "%s listener %s: %s is attached twice (on its own and in portcullis-stack, or "
+	    "listed twice): it judges every message twice, and rate limits count it twice",
+	    mta->mta, listener->name, name);
+}
+
 /* the milter's default action while it is down: a finding unless tempfail */
 static void
 judge_default_action(const ToolDoctorMta *mta, const ToolDoctorListener *listener,
@@ -548,8 +559,12 @@ judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, con
 		if (d < 0 && stack != NULL &&
 		    same_socket(mta, listener, milter->spec, stack->socket)) {
 			/* the stack attaches what it hosts */
-			for (int h = 0; h < PORTCULLIS_N_DAEMONS; h++)
+			for (int h = 0; h < PORTCULLIS_N_DAEMONS; h++) {
+				if (stack->hosts[h] && attached[h])
+					warn_twice(mta, listener, portcullis_daemon_names[h],
+						   findings);
 				attached[h] |= stack->hosts[h];
+			}
 			g_string_append(names, " (portcullis-stack:");
 			for (int h = 0; h < PORTCULLIS_N_DAEMONS; h++) {
 				if (stack->hosts[h])
@@ -567,6 +582,8 @@ judge_listener(const ToolDoctorMta *mta, const ToolDoctorListener *listener, con
 			    mta->mta, listener->name, milter->spec);
 			continue;
 		}
+		if (attached[d])
+			warn_twice(mta, listener, portcullis_daemon_names[d], findings);
 		attached[d] = TRUE;
 		g_string_append_printf(names, " %s", portcullis_daemon_names[d]);
 		judge_default_action(mta, listener, milter, portcullis_daemon_names[d], findings);
