@@ -28,6 +28,12 @@ PcMilterProcess pc_milter_process;
 #define n_members (pc_milter_process.n_members)
 
 static PcStatsCounter *refused_connections_counter;
+/*
+ * the macro list OPTNEG requests per stage, made when the members are set
+ * (before any connection): Postfix negotiates once per SMTP session
+ */
+static char *macro_lists[PC_STAGE_EOM + 1];
+static void make_macro_lists(void);
 /* open connections (counted at accept), and whether the cap is being hit */
 static atomic_uint open_connections;
 static atomic_bool cap_episode;
@@ -120,6 +126,7 @@ pc_milter_set_members(const PcMilterDescriptor *descriptor, const PcConfig *conf
 	if (!pc_milter_process.stack) {
 		members[n_members].desc = descriptor;
 		members[n_members++].slot = &pc_milter_process.config_slot;
+		make_macro_lists();
 		return;
 	}
 	for (gsize i = 0; descriptor->stack_members[i] != NULL; i++) {
@@ -132,6 +139,7 @@ pc_milter_set_members(const PcMilterDescriptor *descriptor, const PcConfig *conf
 		members[n_members].slot = &members[n_members].own_slot;
 		n_members++;
 	}
+	make_macro_lists();
 }
 
 /* TRUE when the stage is sent at all for a descriptor (the session's needs, then the hooks') */
@@ -723,16 +731,19 @@ append_macro_names(GString *names, const char *list)
 	}
 }
 
-/* (transfer full) the names requested at stage: the base list plus the members', once each */
-static char *
-macro_list(PcStage stage)
+/* the names requested at each stage: the base list plus the members', once each */
+static void
+make_macro_lists(void)
 {
-	GString *names = g_string_new(NULL);
+	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
+		GString *names = g_string_new(NULL);
 
-	append_macro_names(names, base_macros[stage]);
-	for (guint i = 0; i < n_members; i++)
-		append_macro_names(names, members[i].desc->macros[stage]);
-	return g_string_free(names, FALSE);
+		append_macro_names(names, base_macros[stage]);
+		for (guint i = 0; i < n_members; i++)
+			append_macro_names(names, members[i].desc->macros[stage]);
+		g_free(macro_lists[stage]);
+		macro_lists[stage] = g_string_free(names, FALSE);
+	}
 }
 
 /*
@@ -743,13 +754,10 @@ void
 pc_milter_print_macro_lists(void)
 {
 	for (PcStage stage = PC_STAGE_CONNECT; stage <= PC_STAGE_EOM; stage++) {
-		g_autofree char *list = NULL;
-
 		if (stage_protocol[stage].macros < 0)
 			continue;
-		list = macro_list(stage);
 		printf("%s %s\n", stage == PC_STAGE_MAIL ? "mail" : pc_stage_to_string(stage),
-		       list);
+		       macro_lists[stage]);
 	}
 }
 
@@ -759,7 +767,7 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 	/* only what the MTA offers */
 	guint32 asked = protocol_for(refuse_at_now()) & protocol;
 	guint32 our_actions = (actions_for() | PC_MILTER_ACT_SETSYMLIST) & actions;
-	char *lists[PC_MILTER_MACROS_N] = {NULL};
+	const char *lists[PC_MILTER_MACROS_N] = {NULL};
 
 	conn->no_reply = 0;
 	conn->actions = our_actions;
@@ -770,12 +778,10 @@ pc_milter_step_negotiate(PcMilterConn *conn, guint32 version, guint32 actions, g
 			conn->no_reply |= PC_STAGE_MASK(stage);
 		if ((our_actions & PC_MILTER_ACT_SETSYMLIST) != 0 &&
 		    stage_protocol[stage].macros >= 0)
-			lists[stage_protocol[stage].macros] = macro_list(stage);
+			lists[stage_protocol[stage].macros] = macro_lists[stage];
 	}
 	pc_milter_wire_put_optneg(conn->out, MIN(version, PC_MILTER_WIRE_VERSION), our_actions,
-				  asked, (const char *const *)lists);
-	for (guint i = 0; i < PC_MILTER_MACROS_N; i++)
-		g_free(lists[i]);
+				  asked, lists);
 	/* the session starts now: a command before CONNECT is judged with it */
 	ensure_session(conn);
 }

@@ -233,7 +233,8 @@ check_socket_access(const char *user_name, const char *const sockets[PORTCULLIS_
  * one could not load
  */
 static guint
-doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PORTCULLIS_N_DAEMONS])
+doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PORTCULLIS_N_DAEMONS],
+       const PcConfig *stack_config)
 {
 	g_autoptr(PcConfig) config = NULL;
 	g_autoptr(ToolDoctorMta) mta = NULL;
@@ -241,7 +242,6 @@ doctor(const CheckOptions *options, const char *path, PcConfig *const daemons[PO
 	g_autoptr(GPtrArray) findings = g_ptr_array_new_with_free_func(tool_doctor_finding_free);
 	const char *sockets[PORTCULLIS_N_DAEMONS] = {NULL};
 	/* portcullis-stack, should the MTA attach it: its socket and members */
-	g_autoptr(PcConfig) stack_config = pc_config_load(path, &stack_config_schema, NULL);
 	ToolDoctorStack stack = {0};
 	guint errors = 0;
 
@@ -304,6 +304,8 @@ run(const CheckOptions *options)
 	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+	/* [stack], for portcullis-stack: the doctor's and the warnings' */
+	g_autoptr(PcConfig) stack = NULL;
 	PcConfig *daemons[PORTCULLIS_N_DAEMONS] = {NULL};
 	guint errors = 0, daemons_run = 0;
 
@@ -332,10 +334,10 @@ run(const CheckOptions *options)
 	for (int d = 0; d < PORTCULLIS_N_DAEMONS; d++)
 		daemons[d] = pc_config_load_full(path, portcullis_daemon_schemas[d].schema,
 						 portcullis_daemon_schemas[d].extra_schemas, NULL);
+	stack = pc_config_load(path, &stack_config_schema, NULL);
 	if (options->postfix || options->sendmail_cf != NULL)
-		errors += doctor(options, path, daemons);
+		errors += doctor(options, path, daemons, stack);
 	if (errors == 0) {
-		g_autoptr(PcConfig) stack = pc_config_load(path, &stack_config_schema, NULL);
 		ToolCheckInput input = {path,	    daemons[0], daemons[1],
 					daemons[2], daemons[3], stack};
 
