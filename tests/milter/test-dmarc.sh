@@ -249,7 +249,7 @@ check "a temperror names the DNS failure" \
 	grep -qE 'reason=dmarc-temperror, .*dmarc=temperror, dmarc_from=dmarcfail.test, dmarc_reason=dns-error' "$PC_DIR/v.log"
 check "the From problems are named" \
 	grep -qE 'reason=dmarc-from, .*dmarc=permerror, dmarc_reason=several-from' "$PC_DIR/v.log"
-metrics=$(curl -s "http://127.0.0.1:$STATS_PORT/metrics")
+metrics=$(http_get 127.0.0.1 "$STATS_PORT" /metrics)
 check "the metrics count the results (2 MTAs x 2 passes, and the ARC message)" \
 	grep -q '^portcullis_verify_dmarc_results_total{result="pass"} 5$' <<<"$metrics"
 check "the metrics count the fails' actions" \

@@ -253,7 +253,7 @@ cp "$PC_DIR/e.conf.good" "$PC_DIR/e.conf"
 
 # ------------------------------------------------- names, metrics, control
 metric() { # metric NAME LABELS: the value the stack's /metrics shows
-	curl -s "http://127.0.0.1:$((STATS_PORT + 5))/metrics" |
+	http_get 127.0.0.1 "$((STATS_PORT + 5))" /metrics |
 		awk -v want="$1{$2}" '$1 == want { print $2 }'
 }
 for member in relay auth; do
